@@ -1,0 +1,1 @@
+"""The bookshop application (only what its migrations need)."""

@@ -1,0 +1,159 @@
+"""Where distill's settings come from.
+
+In order: ``--config FILE``; ``distill.toml`` or ``pyproject.toml`` with a ``[tool.distill]`` table in
+the working directory; an ``alembic.ini`` (or pyproject ``[tool.alembic]``) there with distill's
+defaults; and when nothing is configured at all, the embedded bookshop example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config as AlembicConfig
+
+from . import _toml, dialects
+from .errors import ConfigError
+from .resources import data_dir
+
+DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
+_KNOWN_KEYS = {
+    "project", "alembic_config", "dialects", "mode", "releases", "version_table",
+    "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
+}
+
+
+@dataclass(frozen=True)
+class VersionTableOptions:
+    """What ``--standalone`` passes to ``context.configure`` instead of what env.py would."""
+
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    version_table_pk: bool = True
+    transactional_ddl: bool | None = None  # None: the dialect's own default
+    transaction_per_migration: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a distill command needs to know about the project it runs in."""
+
+    root: Path  # the directory paths in the configuration are relative to
+    source: str  # where the settings were read from, for messages
+    project: str
+    alembic_config_path: Path
+    dialects: tuple[str, ...] = DEFAULT_DIALECTS
+    mode: str = "project"  # "project" runs env.py, "standalone" never does
+    releases: dict[str, str] = field(default_factory=dict)
+    standalone: VersionTableOptions = VersionTableOptions()
+
+    def alembic_config(self) -> AlembicConfig:
+        """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
+        path = self.alembic_config_path
+        if path.suffix == ".toml":
+            return AlembicConfig(toml_file=str(path))
+        pyproject = path.parent / "pyproject.toml"
+        toml_file = str(pyproject) if _has_table(pyproject, "alembic") else None
+        return AlembicConfig(file_=str(path), toml_file=toml_file)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return _toml.loads(path.read_text(encoding="utf-8"))
+    except _toml.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
+
+
+def _has_table(path: Path, name: str) -> bool:
+    return path.is_file() and name in _read_toml(path).get("tool", {})
+
+
+def _distill_table(path: Path) -> dict[str, Any] | None:
+    data = _read_toml(path)
+    if path.name == "distill.toml":
+        return data.get("tool", {}).get("distill", data)
+    return data.get("tool", {}).get("distill")
+
+
+def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown [tool.distill] key(s) {', '.join(unknown)}; "
+            f"known keys are {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    alembic_path = root / table.get("alembic_config", "alembic.ini")
+    if not alembic_path.is_file():
+        pyproject = root / "pyproject.toml"
+        if "alembic_config" not in table and _has_table(pyproject, "alembic"):
+            alembic_path = pyproject
+        else:
+            raise ConfigError(
+                f"{source}: the alembic configuration {alembic_path.name!r} does not exist in "
+                f"{_display(alembic_path.parent, root)}; set alembic_config in [tool.distill]"
+            )
+    names = tuple(table.get("dialects", DEFAULT_DIALECTS))
+    for name in names:
+        dialects.get(name)  # fails early, naming the known dialects
+    mode = table.get("mode", "project")
+    if mode not in ("project", "standalone"):
+        raise ConfigError(f"{source}: mode must be 'project' or 'standalone', not {mode!r}")
+    releases = table.get("releases", {})
+    if not all(isinstance(v, str) for v in releases.values()):
+        raise ConfigError(f"{source}: [tool.distill.releases] maps each version to a revision string")
+    standalone = VersionTableOptions(
+        **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
+    )
+    return Settings(
+        root=root,
+        source=source,
+        project=table.get("project", root.name),
+        alembic_config_path=alembic_path,
+        dialects=names,
+        mode=mode,
+        releases=dict(releases),
+        standalone=standalone,
+    )
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root)) or "."
+    except ValueError:
+        return str(path)
+
+
+def embedded_example() -> Settings:
+    """The bookshop example that ships with distill."""
+    root = data_dir("examples") / "bookshop"
+    return _from_table(
+        {"project": "bookshop", "alembic_config": "alembic.ini", "dialects": list(dialects.available())},
+        root,
+        "the embedded bookshop example",
+    )
+
+
+def load(cwd: Path | None = None, config_file: Path | None = None) -> Settings:
+    """Find and read the settings for the project in ``cwd``."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if config_file is not None:
+        config_file = config_file.resolve()
+        if not config_file.is_file():
+            raise ConfigError(f"configuration file {config_file} does not exist")
+        if config_file.suffix == ".ini":
+            return _from_table({"alembic_config": config_file.name}, config_file.parent,
+                               config_file.name)
+        table = _distill_table(config_file)
+        if table is None:
+            raise ConfigError(f"{config_file.name} has no [tool.distill] table")
+        return _from_table(table, config_file.parent, config_file.name)
+    for name in ("distill.toml", "pyproject.toml"):
+        path = cwd / name
+        if path.is_file():
+            table = _distill_table(path)
+            if table is not None:
+                return _from_table(table, cwd, name)
+    if (cwd / "alembic.ini").is_file() or _has_table(cwd / "pyproject.toml", "alembic"):
+        return _from_table({}, cwd, "alembic configuration in the working directory")
+    return embedded_example()

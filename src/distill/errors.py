@@ -1,0 +1,36 @@
+"""Errors a user can act on. Each renders as one paragraph: what, where (file, revision), why, fix."""
+
+from __future__ import annotations
+
+
+class DistillError(Exception):
+    """Base of every error distill reports to the user instead of a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(DistillError):
+    """The distill or alembic configuration is missing or invalid."""
+
+
+class RevisionError(DistillError):
+    """A revision spec is unknown, ambiguous, or names several heads where one is needed."""
+
+
+class RangeError(DistillError):
+    """The requested range cannot be walked in the requested direction."""
+
+
+class ScriptLoadError(DistillError):
+    """A revision script (or env.py) fails to import."""
+
+
+class OfflineRenderError(DistillError):
+    """A revision cannot be rendered to SQL without a database connection."""

@@ -1,0 +1,123 @@
+"""Where Alembic's offline output is wrong for a dialect, and how distill corrects it.
+
+This is the one module with dialect-specific code; the facts it uses (terminators, delimiters,
+lexical rules) come from ``dialects/``. Each fix is small and named after the defect:
+
+* literal tabs: Alembic replaces every tab of a compiled statement with four spaces, changing
+  string values; distill expands only layout tabs.
+* version-table RETURNING: the version INSERT carries ``RETURNING`` (PostgreSQL, SQLite),
+  ``OUTPUT inserted...`` (SQL Server) and on Oracle ``RETURNING ... INTO :ret_0``, which cannot
+  run as a script; distill turns implicit returning off for the version table.
+* SQL Server IDENTITY_INSERT: offline ``bulk_insert`` wraps every insert in ``SET IDENTITY_INSERT
+  ... ON/OFF``, which fails on a table without an identity column; distill emits it only where
+  the inserted rows carry an identity column (guarded at run time when the table is a lightweight
+  ``sa.table()`` whose identity column is unknown).
+* MySQL/MariaDB compound statements: the client cuts ``BEGIN ... END`` bodies at the first ``;``
+  unless the script switches ``DELIMITER``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.ddl.impl import DefaultImpl
+from sqlalchemy import Table, schema, text
+
+from .capture import SQL, Statement
+from .dialects import Dialect, LexerRules
+from .lexer import COMMENT, PUNCT, WS, expand_layout_tabs, tokenize
+
+
+class _LiteralTabsKept(DefaultImpl):
+    """Alembic's offline ``_exec`` (alembic 1.20), with tabs expanded only outside literals."""
+
+    distill_lexer: LexerRules
+
+    def _exec(self, construct, execution_options=None, multiparams=None, params=None):
+        if not self.as_sql:
+            return super()._exec(construct, execution_options, multiparams, params or {})
+        if isinstance(construct, str):
+            construct = text(construct)
+        if multiparams is not None or params:
+            raise TypeError("SQL parameters not allowed with as_sql")
+        compile_kw: dict[str, Any] = {}
+        if self.literal_binds and not isinstance(construct, schema.DDLElement):
+            compile_kw = {"compile_kwargs": {"literal_binds": True}}
+        compiled = str(construct.compile(dialect=self.dialect, **compile_kw))
+        self.static_output(
+            expand_layout_tabs(compiled, self.distill_lexer).strip() + self.command_terminator
+        )
+        return None
+
+
+class _IdentityInsertOnlyWhereNeeded(DefaultImpl):
+    """SQL Server: SET IDENTITY_INSERT only around rows that carry an identity column."""
+
+    def bulk_insert(self, table, rows, **kw):
+        if not self.as_sql:
+            return super().bulk_insert(table, rows, **kw)
+        columns = sorted({key for row in rows for key in row})
+        name = self.dialect.identifier_preparer.format_table(table)
+        if isinstance(table, Table):
+            identity = table.autoincrement_column
+            guard = "" if identity is not None and identity.name in columns else None
+        else:  # sa.table(): which column is the identity is only known to the database
+            names = ", ".join("N'" + c.replace("'", "''") + "'" for c in columns)
+            target = (table.schema + "." if table.schema else "") + table.name
+            guard = (
+                "IF EXISTS (SELECT 1 FROM sys.identity_columns WHERE object_id = "
+                f"OBJECT_ID(N'{target.replace(chr(39), chr(39) * 2)}') AND name IN ({names})) "
+            )
+        if guard is not None:
+            self._exec(f"{guard}SET IDENTITY_INSERT {name} ON")
+        # Skip MSSQLImpl.bulk_insert (the unconditional wrapper), keep the rest of the chain.
+        DefaultImpl.bulk_insert(self, table, rows, **kw)
+        if guard is not None:
+            self._exec(f"{guard}SET IDENTITY_INSERT {name} OFF")
+        return None
+
+
+# Overrides that must win over the dialect's own impl class (they come before it in the MRO).
+_OVERRIDES: dict[str, tuple[type, ...]] = {"mssql": (_IdentityInsertOnlyWhereNeeded,)}
+
+
+def patch_context(migration_context: Any, dialect: Dialect) -> None:
+    """Correct the configured MigrationContext in place before any SQL is rendered."""
+    migration_context._version.implicit_returning = False
+    impl = migration_context.impl
+    # _LiteralTabsKept sits between the dialect's impl and DefaultImpl in the MRO, so the
+    # dialect's own _exec (a batch separator after each statement) still runs around it.
+    bases = (*_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralTabsKept)
+    impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
+    impl.distill_lexer = dialect.lexer
+
+
+def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:
+    """The body of ``statement`` without its final terminator(s) when it has inner ``;``."""
+    tokens = list(tokenize(statement, rules))
+    while tokens and (tokens[-1].kind == WS or tokens[-1].text == terminator):
+        tokens.pop()
+    if not any(t.kind == PUNCT and ";" in t.text for t in tokens):
+        return None
+    body = "".join(t.text for t in tokens)
+    # A delimiter appended to a trailing line comment would be commented out.
+    return body + "\n" if tokens[-1].kind == COMMENT else body
+
+
+def client_ready(statements: list[Statement], dialect: Dialect) -> list[Statement]:
+    """Statements rewritten only where the dialect's client would otherwise misread them."""
+    if dialect.compound_statements != "delimiter":
+        return statements
+    out = []
+    for statement in statements:
+        body = _compound_body(statement.text, dialect.lexer, dialect.terminator)
+        if statement.kind != SQL or body is None:
+            out.append(statement)
+            continue
+        delimiter = next((d for d in dialect.delimiter_candidates if d not in body), None)
+        if delimiter is None:
+            raise ValueError(f"no DELIMITER candidate is free for statement: {body[:80]}")
+        out.append(
+            Statement(SQL, f"DELIMITER {delimiter}\n{body}{delimiter}\nDELIMITER {dialect.terminator}")
+        )
+    return out

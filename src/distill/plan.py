@@ -1,0 +1,157 @@
+"""Planning: the ordered steps between two sets of revisions, in one direction.
+
+The order is Alembic's own (``ScriptDirectory._upgrade_revs`` / ``_downgrade_revs``), so rendering the
+planned steps is exactly what ``alembic upgrade``/``downgrade`` would run. Unlike Alembic's CLI, a
+range may start at several revisions (for example two heads before a merge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.script.revision import RangeNotAncestorError
+from alembic.script.revision import RevisionError as AlembicRevisionError
+from alembic.util import CommandError
+
+from .errors import RangeError, RevisionError
+from .history import History
+
+UP, DOWN = "upgrade", "downgrade"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One revision applied in one direction."""
+
+    revision: str
+    direction: str
+    message: str
+    down_revisions: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    branch_labels: tuple[str, ...]
+    is_merge: bool
+    is_branch_point: bool
+    script_path: str  # relative to the project root
+
+    @property
+    def from_revisions(self) -> tuple[str, ...]:
+        return self.down_revisions if self.direction == UP else (self.revision,)
+
+    @property
+    def to_revisions(self) -> tuple[str, ...]:
+        return (self.revision,) if self.direction == UP else self.down_revisions
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "direction": self.direction,
+            "message": self.message,
+            "from": list(self.from_revisions),
+            "to": list(self.to_revisions),
+            "down_revisions": list(self.down_revisions),
+            "depends_on": list(self.dependencies),
+            "branch_labels": list(self.branch_labels),
+            "merge_point": self.is_merge,
+            "branch_point": self.is_branch_point,
+            "script": self.script_path,
+        }
+
+
+@dataclass
+class Plan:
+    """The steps of one range. ``migration_steps`` are Alembic's objects, in the same order."""
+
+    direction: str
+    start: tuple[str, ...]
+    target: tuple[str, ...]
+    steps: list[Step]
+    migration_steps: list[Any] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "from": list(self.start),
+            "to": list(self.target),
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _step(history: History, migration_step: Any) -> Step:
+    script = migration_step.revision
+    return Step(
+        revision=script.revision,
+        direction=UP if migration_step.is_upgrade else DOWN,
+        message=(script.doc or "").splitlines()[0] if script.doc else "",
+        down_revisions=_as_tuple(script.down_revision),
+        dependencies=_as_tuple(script.dependencies),
+        branch_labels=tuple(sorted(script.branch_labels)),
+        is_merge=script.is_merge_point,
+        is_branch_point=script.is_branch_point,
+        script_path=history.relpath(script.path),
+    )
+
+
+def _is_ancestor(history: History, lower: tuple[str, ...], upper: tuple[str, ...]) -> bool:
+    """True when every revision of ``lower`` is at or below some revision of ``upper``."""
+    below = {s.revision for s in history.script.revision_map._get_ancestor_nodes(
+        history.script.revision_map.get_revisions(upper), include_dependencies=True)}
+    return all(r in below for r in lower)
+
+
+def make_plan(history: History, from_spec: str, to_spec: str, *, down: bool = False) -> Plan:
+    """Resolve both ends and order the steps. Errors name the revisions and the way out."""
+    start = history.resolve(from_spec)
+    target = history.resolve(to_spec, relative_to=start)
+    direction = DOWN if down else UP
+    lower, upper = (target, start) if down else (start, target)
+    if lower != upper and not _is_ancestor(history, lower, upper):
+        if _is_ancestor(history, upper, lower):
+            flag = "without --down" if down else "with --down"
+            raise RangeError(
+                f"the range {from_spec} -> {to_spec} goes the wrong way for "
+                f"{'a downgrade' if down else 'an upgrade'}: "
+                f"{_names(upper)} is below {_names(lower)}. Run it {flag}, or swap --from and --to."
+            )
+        raise RangeError(
+            f"the range {from_spec} -> {to_spec} cannot be walked: {_names(lower)} is not an "
+            f"ancestor of {_names(upper)} (they are on different branches)."
+        )
+    if down and len(target) > 1:
+        raise RevisionError(
+            f"a downgrade goes to one revision (or base), but {to_spec!r} names "
+            f"{len(target)}: {', '.join(target)}"
+        )
+    migration_steps = _ordered_steps(history, start, target, down)
+    return Plan(
+        direction=direction,
+        start=start,
+        target=target,
+        steps=[_step(history, m) for m in migration_steps],
+        migration_steps=migration_steps,
+    )
+
+
+def _names(revs: tuple[str, ...]) -> str:
+    return ", ".join(revs) if revs else "base"
+
+
+def _ordered_steps(history: History, start, target, down: bool) -> list[Any]:
+    script = history.script
+    current: Any = start if len(start) != 1 else start[0]
+    try:
+        if down:
+            destination = target[0] if target else "base"
+            return script._downgrade_revs(destination, current or None)
+        destination: Any = target if len(target) != 1 else target[0]
+        return script._upgrade_revs(destination or "base", current or None) if target else []
+    except (RangeNotAncestorError, AlembicRevisionError, CommandError) as exc:
+        raise RangeError(
+            f"Alembic cannot order the steps from {_names(start)} to {_names(target)}: {exc}"
+        ) from None

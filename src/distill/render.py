@@ -1,0 +1,144 @@
+"""Offline rendering: the planned steps as SQL for one dialect, captured step by step.
+
+Two environment modes:
+
+* project (default): the project's env.py runs, with ``context.configure`` wrapped so that it
+  renders offline for the chosen dialect into distill's buffer; everything else env.py configures
+  (version table, naming conventions via target_metadata, transaction_per_migration) is kept.
+* standalone: env.py never runs; the options come from ``[tool.distill]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic.runtime.environment import EnvironmentContext
+
+from . import fixups
+from .capture import PrintedNotes, Segment, Statement, StatementCapture
+from .diagnose import offline_error
+from .dialects import Dialect
+from .history import History
+from .plan import Plan
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class Rendering:
+    """The SQL of one plan in one dialect: run-level and per-step segments, in output order."""
+
+    dialect: Dialect
+    plan: Plan
+    segments: list[Segment]
+
+    def statements(self) -> list[Statement]:
+        return [s for segment in self.segments for s in segment.statements]
+
+    def step_statements(self, index: int) -> list[Statement]:
+        return [s for seg in self.segments if seg.step == index for s in seg.statements]
+
+
+def _forced_options(kw: dict[str, Any], dialect: Dialect, capture: StatementCapture,
+                    on_step_end) -> dict[str, Any]:
+    """env.py's configure() arguments, with what offline rendering needs forced in."""
+    kw = dict(kw)
+    for key in ("url", "connection", "dialect_name", "output_buffer", "output_encoding"):
+        kw.pop(key, None)
+    callbacks = kw.get("on_version_apply") or []
+    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    kw.update(
+        dialect_name=dialect.sqlalchemy_dialect,
+        output_buffer=capture,
+        literal_binds=True,  # otherwise bound values print as placeholders
+        # named: otherwise '%' in text() comes out doubled
+        dialect_opts={**(kw.get("dialect_opts") or {}), "paramstyle": "named"},
+        on_version_apply=[*callbacks, on_step_end],
+    )
+    return kw
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """env.py's fileConfig() turns Alembic's INFO logs on; they are noise next to the SQL."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False) -> Rendering:
+    """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError."""
+    capture = StatementCapture(dialect.batch_separator, dialect.comment)
+    config = history.config
+    config.set_main_option("sqlalchemy.url", f"{dialect.sqlalchemy_dialect}://")
+
+    def steps(heads, context) -> Iterator[Any]:
+        for index, migration_step in enumerate(plan.migration_steps):
+            capture.start_step(index)
+            yield migration_step
+
+    def on_step_end(**_: Any) -> None:
+        capture.end_step()
+
+    env = EnvironmentContext(
+        config,
+        history.script,
+        fn=steps,
+        as_sql=True,
+        starting_rev=plan.start or None,
+        destination_rev=",".join(plan.target) or "base",
+        tag=None,
+    )
+    original_configure = env.configure
+
+    def configure(**kw: Any) -> None:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        original_configure(**_forced_options(kw, dialect, capture, on_step_end))
+        fixups.patch_context(env.get_context(), dialect)
+
+    notes = PrintedNotes(capture, dialect.comment)
+    try:
+        with _quiet_alembic(), contextlib.redirect_stdout(notes), env:
+            if standalone:
+                configure(**_standalone_options(history, dialect))
+                with env.begin_transaction():
+                    env.run_migrations()
+            else:
+                env.configure = configure  # what the alembic.context proxy calls from env.py
+                history.script.run_env()
+            notes.flush()
+    except Exception as exc:
+        if _raised_by_distill(exc):
+            raise  # a bug in distill, not in the revision: keep the traceback
+        raise offline_error(exc, history, plan, capture.current_step, dialect) from None
+    segments = [
+        Segment(seg.step, fixups.client_ready(seg.statements, dialect)) for seg in capture.result()
+    ]
+    return Rendering(dialect=dialect, plan=plan, segments=segments)
+
+
+def _raised_by_distill(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).resolve().parent == _PACKAGE_DIR
+
+
+def _standalone_options(history: History, dialect: Dialect) -> dict[str, Any]:
+    options = history.settings.standalone
+    kw: dict[str, Any] = {
+        "version_table": options.version_table,
+        "version_table_schema": options.version_table_schema,
+        "version_table_pk": options.version_table_pk,
+        "transaction_per_migration": options.transaction_per_migration,
+    }
+    if options.transactional_ddl is not None:
+        kw["transactional_ddl"] = options.transactional_ddl
+    return kw
