@@ -12,15 +12,20 @@ lexical rules) come from ``dialects/``. Each fix is small and named after the de
   ... ON/OFF``, which fails on a table without an identity column; distill emits it only where
   the inserted rows carry an identity column (guarded at run time when the table is a lightweight
   ``sa.table()`` whose identity column is unknown).
+* batch order: Alembic's batch mode (SQLite table recreation) copies constraints and indexes in
+  set order, so the CREATE TABLE it writes changes with PYTHONHASHSEED; distill sorts them.
 * MySQL/MariaDB compound statements: the client cuts ``BEGIN ... END`` bodies at the first ``;``
   unless the script switches ``DELIMITER``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from alembic.ddl.impl import DefaultImpl
+from alembic.operations.batch import ApplyBatchImpl
 from sqlalchemy import Table, schema, text
 
 from .capture import SQL, Statement
@@ -90,6 +95,29 @@ def patch_context(migration_context: Any, dialect: Dialect) -> None:
     bases = (*_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralTabsKept)
     impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
     impl.distill_lexer = dialect.lexer
+
+
+def _constraint_key(constraint: Any) -> tuple[str, str, str]:
+    columns = ",".join(sorted(c.name for c in getattr(constraint, "columns", ())))
+    return (type(constraint).__name__, str(constraint.name or ""), columns)
+
+
+@contextlib.contextmanager
+def deterministic_batch() -> Iterator[None]:
+    """While rendering, batch mode copies constraints and indexes in a fixed (sorted) order."""
+    original = ApplyBatchImpl._grab_table_elements
+
+    def grab_sorted(self: ApplyBatchImpl) -> None:
+        original(self)
+        self.named_constraints = dict(sorted(self.named_constraints.items()))
+        self.unnamed_constraints.sort(key=_constraint_key)
+        self.indexes = dict(sorted(self.indexes.items(), key=lambda item: str(item[0])))
+
+    ApplyBatchImpl._grab_table_elements = grab_sorted
+    try:
+        yield
+    finally:
+        ApplyBatchImpl._grab_table_elements = original
 
 
 def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:

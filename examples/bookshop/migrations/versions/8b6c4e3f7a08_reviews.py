@@ -27,5 +27,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_reviews_book_id"), table_name="reviews")
+    # The index goes with the table (MySQL refuses to drop it first: the foreign key needs it).
     op.drop_table("reviews")

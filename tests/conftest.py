@@ -1,0 +1,85 @@
+"""Shared fixtures: the example project, and real database servers started for the session.
+
+With DISTILL_REQUIRE_DATABASES=1 (as in CI) a server that cannot start FAILS the run instead of
+skipping the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dbservers import MariaDBServer, PostgresServer, ServerUnavailable, SQLiteFiles
+
+from distill.config import Settings, embedded_example, load
+from distill.history import History
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRE_DATABASES = os.environ.get("DISTILL_REQUIRE_DATABASES") == "1"
+
+
+def _start(factory, *args):
+    try:
+        return factory(*args)
+    except ServerUnavailable as exc:
+        if REQUIRE_DATABASES:
+            pytest.fail(f"DISTILL_REQUIRE_DATABASES=1 but a database is unavailable: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = _start(PostgresServer)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    server = _start(MariaDBServer)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_files(tmp_path_factory):
+    return _start(SQLiteFiles, tmp_path_factory.mktemp("sqlite"))
+
+
+class Databases:
+    """Creates empty databases of one dialect on the right server."""
+
+    def __init__(self, dialect: str, request) -> None:
+        self.dialect = dialect
+        self._request = request
+
+    def create(self):
+        if self.dialect == "postgresql":
+            return self._request.getfixturevalue("postgres_server").create()
+        if self.dialect in ("mariadb", "mysql"):
+            return self._request.getfixturevalue("mariadb_server").create(self.dialect)
+        return self._request.getfixturevalue("sqlite_files").create()
+
+
+# mysql output is applied to the MariaDB server too: no MySQL server can run here.
+@pytest.fixture(params=["postgresql", "mariadb", "mysql", "sqlite"])
+def databases(request) -> Databases:
+    return Databases(request.param, request)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_url_from_environment(monkeypatch):
+    monkeypatch.delenv("BOOKSHOP_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def example_settings() -> Settings:
+    settings = load(REPO)
+    assert settings.alembic_config_path == embedded_example().alembic_config_path
+    return settings
+
+
+@pytest.fixture(scope="session")
+def example_history(example_settings) -> History:
+    return History(example_settings)

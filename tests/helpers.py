@@ -1,0 +1,33 @@
+"""Helpers for tests: render through distill's API, migrate online with Alembic, compare."""
+
+from __future__ import annotations
+
+from alembic import command
+
+from distill import dialects
+from distill.config import Settings
+from distill.emit import script_text
+from distill.history import History
+from distill.plan import make_plan
+from distill.render import render
+from distill.snapshot import differences, snapshot
+
+
+def render_sql(history: History, dialect: str, from_spec: str, to_spec: str, *, down=False,
+               standalone=False) -> str:
+    plan = make_plan(history, from_spec, to_spec, down=down)
+    d = dialects.get(dialect)
+    return script_text(render(history, plan, d, standalone=standalone).statements(), d)
+
+
+def online(settings: Settings, url: str, verb: str, *targets: str) -> None:
+    """Run Alembic online (the reference) against ``url``."""
+    config = settings.alembic_config()
+    config.set_main_option("sqlalchemy.url", url)
+    for target in targets:
+        getattr(command, verb)(config, target)
+
+
+def assert_same_database(reference_url: str, candidate_url: str) -> None:
+    diffs = differences(snapshot(reference_url), snapshot(candidate_url))
+    assert not diffs, "offline SQL and online Alembic differ:\n" + "\n".join(diffs[:40])
