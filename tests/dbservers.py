@@ -106,7 +106,9 @@ class PostgresServer:
 
 class MariaDBServer:
     def __init__(self) -> None:
-        mariadbd = shutil.which("mariadbd") or ("/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
+        mariadbd = shutil.which("mariadbd") or next(
+            (p for p in ("/usr/sbin/mariadbd",) if Path(p).exists()), None
+        )
         install = shutil.which("mariadb-install-db")
         self.client_program = shutil.which("mariadb") or shutil.which("mysql")
         if not (mariadbd and install and self.client_program):

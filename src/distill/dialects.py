@@ -41,6 +41,8 @@ class Dialect:
     batch_separator: str
     comment: str
     compound_statements: str  # "as-is" or "delimiter"
+    carriage_return: str  # inside literals: "as-is", "backslash-escape" or "concatenate"
+    carriage_return_expression: str  # with "concatenate": the expression for one CR
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
     client_program: str
@@ -64,6 +66,8 @@ def _parse(name: str, raw: dict) -> Dialect:
             batch_separator=script["batch_separator"],
             comment=script["comment"],
             compound_statements=script["compound_statements"],
+            carriage_return=script["carriage_return"],
+            carriage_return_expression=script.get("carriage_return_expression", ""),
             delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
             preamble=tuple(script["preamble"]),
             client_program=client["program"],

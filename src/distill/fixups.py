@@ -5,6 +5,8 @@ lexical rules) come from ``dialects/``. Each fix is small and named after the de
 
 * literal tabs: Alembic replaces every tab of a compiled statement with four spaces, changing
   string values; distill expands only layout tabs.
+* literal carriage returns: the mariadb/mysql client and the sqlite3 shell drop a CR that comes
+  before a LF even inside a string literal; distill writes such CRs as the dialect's data file says.
 * version-table RETURNING: the version INSERT carries ``RETURNING`` (PostgreSQL, SQLite),
   ``OUTPUT inserted...`` (SQL Server) and on Oracle ``RETURNING ... INTO :ret_0``, which cannot
   run as a script; distill turns implicit returning off for the version table.
@@ -30,13 +32,35 @@ from sqlalchemy import Table, schema, text
 
 from .capture import SQL, Statement
 from .dialects import Dialect, LexerRules
-from .lexer import COMMENT, PUNCT, WS, expand_layout_tabs, tokenize
+from .lexer import COMMENT, PUNCT, STRING, WS, expand_layout_tabs, tokenize
 
 
-class _LiteralTabsKept(DefaultImpl):
-    """Alembic's offline ``_exec`` (alembic 1.20), with tabs expanded only outside literals."""
+def _carriage_return_kept(literal: str, dialect: Dialect) -> str:
+    if dialect.carriage_return == "backslash-escape":
+        return literal.replace("\r", "\\r")
+    quote = literal[0]  # "concatenate": 'a<CR>b' -> ('a' || char(13) || 'b')
+    pieces = literal[1:-1].split("\r")
+    joiner = f" || {dialect.carriage_return_expression} || "
+    return "(" + joiner.join(f"{quote}{piece}{quote}" for piece in pieces) + ")"
 
-    distill_lexer: LexerRules
+
+def literals_kept(sql: str, dialect: Dialect) -> str:
+    """``sql`` with layout tabs expanded and literal carriage returns made client-proof."""
+    sql = expand_layout_tabs(sql, dialect.lexer)
+    if "\r" not in sql or dialect.carriage_return == "as-is":
+        return sql
+    return "".join(
+        _carriage_return_kept(tok.text, dialect)
+        if tok.kind == STRING and "\r" in tok.text and tok.text[0] in "'\""
+        else tok.text
+        for tok in tokenize(sql, dialect.lexer)
+    )
+
+
+class _LiteralsKept(DefaultImpl):
+    """Alembic's offline ``_exec`` (alembic 1.20), with literals kept exactly (see above)."""
+
+    distill_dialect: Dialect
 
     def _exec(self, construct, execution_options=None, multiparams=None, params=None):
         if not self.as_sql:
@@ -50,7 +74,7 @@ class _LiteralTabsKept(DefaultImpl):
             compile_kw = {"compile_kwargs": {"literal_binds": True}}
         compiled = str(construct.compile(dialect=self.dialect, **compile_kw))
         self.static_output(
-            expand_layout_tabs(compiled, self.distill_lexer).strip() + self.command_terminator
+            literals_kept(compiled, self.distill_dialect).strip() + self.command_terminator
         )
         return None
 
@@ -90,11 +114,11 @@ def patch_context(migration_context: Any, dialect: Dialect) -> None:
     """Correct the configured MigrationContext in place before any SQL is rendered."""
     migration_context._version.implicit_returning = False
     impl = migration_context.impl
-    # _LiteralTabsKept sits between the dialect's impl and DefaultImpl in the MRO, so the
+    # _LiteralsKept sits between the dialect's impl and DefaultImpl in the MRO, so the
     # dialect's own _exec (a batch separator after each statement) still runs around it.
-    bases = (*_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralTabsKept)
+    bases = (*_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralsKept)
     impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
-    impl.distill_lexer = dialect.lexer
+    impl.distill_dialect = dialect
 
 
 def _constraint_key(constraint: Any) -> tuple[str, str, str]:

@@ -49,7 +49,7 @@ def _table(insp: Any, name: str, dialect: Any) -> dict[str, Any]:
             "name": c["name"],
             "type": _type_name(c["type"], dialect),
             "nullable": c["nullable"],
-            "default": _squash(c.get("default")),
+            "default": c.get("default"),  # exact: a default is data too
         }
         for c in insp.get_columns(name)
     ]
@@ -168,6 +168,13 @@ def differences(expected: dict[str, Any], actual: dict[str, Any], path: str = ""
             else:
                 out.extend(differences(expected[key], actual[key], where))
         return out
+    if isinstance(expected, list) and isinstance(actual, list) and expected != actual:
+        missing = [e for e in expected if e not in actual]
+        extra = [a for a in actual if a not in expected]
+        if missing or extra:
+            return [f"{path}: missing {m!r}" for m in missing] + [
+                f"{path}: unexpected {a!r}" for a in extra
+            ]
     if expected != actual:
         return [f"{path}: expected {expected!r}, found {actual!r}"]
     return []

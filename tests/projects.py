@@ -1,0 +1,74 @@
+"""Small Alembic projects written into a temp dir by a test: one env.py, the given revisions."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+ENV_PY = '''
+import os
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+
+
+def run_migrations_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
+                      dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
+'''
+
+REVISION = '''"""{message}"""
+import sqlalchemy as sa
+from alembic import op
+{imports}
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+{body}
+'''
+
+
+def write_project(root: Path, revisions: list[dict], *, distill_toml: str = "") -> Path:
+    """Write alembic.ini, env.py and one file per revision; returns ``root``.
+
+    Each revision: {"revision", "down", "message", "body" (upgrade/downgrade source), "imports"}.
+    """
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    (root / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = %(here)s\n"
+        "path_separator = os\nsqlalchemy.url = sqlite://\n"
+    )
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    for number, rev in enumerate(revisions, 1):
+        text = REVISION.format(
+            message=rev.get("message", rev["revision"]),
+            imports=rev.get("imports", ""),
+            revision=rev["revision"],
+            down=rev.get("down"),
+            body=textwrap.dedent(rev["body"]).strip() + "\n",
+        )
+        (versions / f"{number:03d}_{rev['revision']}.py").write_text(text, encoding="utf-8")
+    if distill_toml:
+        (root / "distill.toml").write_text(distill_toml)
+    return root
