@@ -83,6 +83,12 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
             f"{source}: unknown [tool.distill] key(s) {', '.join(unknown)}; "
             f"known keys are {', '.join(sorted(_KNOWN_KEYS))}"
         )
+    names = tuple(table.get("dialects", DEFAULT_DIALECTS))
+    for name in names:
+        try:
+            dialects.get(name)  # fails early, naming the known dialects
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     alembic_path = root / table.get("alembic_config", "alembic.ini")
     if not alembic_path.is_file():
         pyproject = root / "pyproject.toml"
@@ -93,9 +99,6 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
                 f"{source}: the alembic configuration {alembic_path.name!r} does not exist in "
                 f"{_display(alembic_path.parent, root)}; set alembic_config in [tool.distill]"
             )
-    names = tuple(table.get("dialects", DEFAULT_DIALECTS))
-    for name in names:
-        dialects.get(name)  # fails early, naming the known dialects
     mode = table.get("mode", "project")
     if mode not in ("project", "standalone"):
         raise ConfigError(f"{source}: mode must be 'project' or 'standalone', not {mode!r}")

@@ -124,7 +124,11 @@ class History:
         labels = sorted(
             {label for s in self.script.walk_revisions() for label in s.branch_labels}
         )
-        close = difflib.get_close_matches(part, known + labels + list(self.settings.releases), n=3)
+        # Compare a short prefix with prefixes of the same length, not with whole ids.
+        by_prefix = {r[: len(part)]: r for r in known} if len(part) < 12 else {}
+        names = known + labels + list(self.settings.releases) + list(by_prefix)
+        close = [by_prefix.get(c, c) for c in difflib.get_close_matches(part, names, n=3)]
+        close = list(dict.fromkeys(close))
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         releases = (
             f" Release versions: {', '.join(self.settings.releases)}."

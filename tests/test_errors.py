@@ -1,0 +1,203 @@
+"""Bad input of every kind: one clear paragraph naming the revision (and file) and the cause, a
+non-zero exit, and nothing on stdout that could be mistaken for SQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from projects import write_project
+
+REPO = Path(__file__).resolve().parent.parent
+
+TABLE = """
+def upgrade():
+    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer))
+
+def downgrade():
+    op.drop_table("t")
+"""
+QUERIES = """
+def upgrade():
+    rows = op.get_bind().execute(sa.text("SELECT id FROM t")).fetchall()
+    for row in rows:
+        op.execute(f"UPDATE t SET n = 1 WHERE id = {row.id}")
+
+def downgrade():
+    raise NotImplementedError("the cleanup cannot be undone")
+"""
+INSPECTS = """
+def upgrade():
+    if "t" in sa.inspect(op.get_bind()).get_table_names():
+        op.add_column("t", sa.Column("m", sa.Integer))
+
+def downgrade():
+    pass
+"""
+BATCH_WITHOUT_COPY_FROM = """
+def upgrade():
+    with op.batch_alter_table("t") as batch:
+        batch.alter_column("n", type_=sa.BigInteger, existing_type=sa.Integer)
+
+def downgrade():
+    pass
+"""
+ENGINE_URL = """
+def upgrade():
+    if op.get_bind().engine.url.database == "prod":
+        op.execute("SELECT 1")
+
+def downgrade():
+    pass
+"""
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def assert_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode != 0, result.stdout
+    assert result.stdout == "", "nothing may reach stdout on an error"
+    message = result.stderr.strip()
+    assert message.startswith("distill: error: "), message
+    assert "\n" not in message, "one paragraph"
+    assert "Traceback" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    return message
+
+
+@pytest.fixture(scope="module")
+def unsafe(tmp_path_factory) -> Path:
+    return write_project(tmp_path_factory.mktemp("unsafe"), [
+        {"revision": "aaa1110000", "body": TABLE},
+        {"revision": "bbb2220000", "down": "aaa1110000", "message": "clean up t", "body": QUERIES},
+        {"revision": "ccc3330000", "down": "bbb2220000", "body": INSPECTS},
+        {"revision": "ddd4440000", "down": "ccc3330000", "body": BATCH_WITHOUT_COPY_FROM},
+        {"revision": "eee5550000", "down": "ddd4440000", "body": ENGINE_URL},
+    ])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--from", "aaa1", "--to", "bbb2"],
+         ["revision bbb2220000 (clean up t)", "002_bbb2220000.py, line ", "op.get_bind()",
+          "execute() returns None", "context.is_offline_mode()"]),
+        (["--from", "bbb2", "--to", "ccc3"],
+         ["revision ccc3330000", "003_ccc3330000.py, line ", "inspects the live database",
+          "context.is_offline_mode()"]),
+        (["--from", "ddd4", "--to", "eee5"],
+         ["revision eee5550000", "005_eee5550000.py, line ", "engine or URL",
+          "context.is_offline_mode()"]),
+        (["--down", "--from", "bbb2", "--to", "aaa1"],
+         ["revision bbb2220000", "(downgrade)", "002_bbb2220000.py, line ", "downgrade() raises",
+          "NotImplementedError: the cleanup cannot be undone"]),
+    ],
+)
+def test_revision_that_cannot_render_offline(unsafe, args, fragments):
+    assert_error(run(["sql", "--dialect", "postgresql", *args], unsafe), *fragments)
+
+
+def test_sqlite_batch_without_copy_from(unsafe):
+    result = run(["sql", "--dialect", "sqlite", "--from", "ccc3", "--to", "ddd4"], unsafe)
+    assert_error(result, "revision ddd4440000", "004_ddd4440000.py, line ", "batch mode",
+                 "copy_from")
+
+
+def test_the_same_batch_renders_on_postgresql(unsafe):
+    result = run(["sql", "--dialect", "postgresql", "--from", "ccc3", "--to", "ddd4"], unsafe)
+    assert result.returncode == 0, result.stderr
+    assert "ALTER TABLE t ALTER COLUMN n TYPE BIGINT;" in result.stdout
+
+
+def test_unknown_revision_lists_the_candidates():
+    message = assert_error(run(["sql", "--dialect", "sqlite", "--to", "3c1e"], REPO),
+                           "no revision matches '3c1e'", "Heads: ef2c8e7f1a14")
+    assert "Did you mean" in message
+
+
+def test_ambiguous_prefix_lists_the_candidates():
+    assert_error(run(["plan", "--to", "ab"], REPO), "'ab' is ambiguous",
+                 "ab3a0c9d3e12 (authors: drop bio)", "ab8e2a1b5c10 (reviews.customer_id")
+
+
+def test_range_the_wrong_way():
+    assert_error(run(["plan", "--from", "heads", "--to", "3c1d"], REPO), "goes the wrong way",
+                 "with --down")
+    assert_error(run(["plan", "--down", "--from", "3c1d", "--to", "heads"], REPO),
+                 "goes the wrong way", "without --down")
+
+
+def test_range_across_branches_that_do_not_meet():
+    assert_error(run(["plan", "--from", "8b6c", "--to", "9c7d"], REPO), "cannot be walked",
+                 "different branches")
+
+
+@pytest.fixture(scope="module")
+def two_heads(tmp_path_factory) -> Path:
+    return write_project(tmp_path_factory.mktemp("heads"), [
+        {"revision": "root000001", "body": TABLE},
+        {"revision": "left000002", "down": "root000001", "message": "left side",
+         "body": "def upgrade():\n    op.execute('SELECT 1')\n\ndef downgrade():\n    pass\n"},
+        {"revision": "right00003", "down": "root000001", "message": "right side",
+         "body": "def upgrade():\n    op.execute('SELECT 2')\n\ndef downgrade():\n    pass\n"},
+    ])
+
+
+def test_multiple_heads_where_one_is_needed(two_heads):
+    assert_error(run(["sql", "--dialect", "sqlite", "--to", "head"], two_heads),
+                 "'head' is ambiguous", "left000002 (left side)", "right00003 (right side)",
+                 "'heads'")
+
+
+def test_downgrade_to_several_revisions_is_refused(two_heads):
+    assert_error(run(["plan", "--down", "--from", "heads", "--to", "left0000,right000"], two_heads),
+                 "a downgrade goes to one revision")
+
+
+def test_broken_revision_script_names_file_line_and_exception(tmp_path):
+    write_project(tmp_path, [
+        {"revision": "good000001", "body": TABLE},
+        {"revision": "bad0000002", "down": "good000001",
+         "imports": "from myapp.models import Base  # the app is not importable here",
+         "body": "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"},
+    ])
+    assert_error(run(["plan"], tmp_path), "revision bad0000002", "002_bad0000002.py",
+                 "line 4", "ModuleNotFoundError", "myapp")
+
+
+def test_syntax_error_in_revision_script(tmp_path):
+    write_project(tmp_path, [
+        {"revision": "good000001", "body": TABLE},
+        {"revision": "bad0000002", "down": "good000001",
+         "body": "def upgrade(:\n    pass\n"},
+    ])
+    assert_error(run(["sql", "--dialect", "sqlite"], tmp_path), "revision bad0000002",
+                 "002_bad0000002.py", "SyntaxError")
+
+
+def test_env_py_that_needs_the_application_settings(tmp_path):
+    write_project(tmp_path, [{"revision": "good000001", "body": TABLE}])
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text("import os\nDATABASE = os.environ['APP_DATABASE_URL']\n" + env.read_text())
+    assert_error(run(["sql", "--dialect", "sqlite"], tmp_path), "env.py, line 2",
+                 "KeyError", "--standalone")
+    result = run(["sql", "--dialect", "sqlite", "--standalone"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE t" in result.stdout
+
+
+def test_unknown_dialect_and_bad_config(tmp_path):
+    result = run(["sql", "--dialect", "db2"], REPO)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "db2" in result.stderr
+    (tmp_path / "distill.toml").write_text('alembic_config = "missing.ini"\n')
+    assert_error(run(["plan"], tmp_path), "distill.toml", "missing.ini")
+    (tmp_path / "distill.toml").write_text('dialects = ["postgresql", "informix"]\n'
+                                           'alembic_config = "missing.ini"\n')
+    assert_error(run(["plan"], tmp_path), "informix")

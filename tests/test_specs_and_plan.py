@@ -1,0 +1,113 @@
+"""Revision specs (everything Alembic accepts, release versions, several starts) and plans."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from distill.errors import RevisionError
+from distill.plan import make_plan
+
+REPO = Path(__file__).resolve().parent.parent
+MERGE = "bc9f1b0c4d11"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("base", ()),
+        ("heads", ("ef2c8e7f1a14",)),
+        ("head", ("ef2c8e7f1a14",)),
+        ("1a0f3c5e7b01", ("1a0f3c5e7b01",)),
+        ("1a0f", ("1a0f3c5e7b01",)),
+        ("reviews", ("8b6c4e3f7a08",)),
+        ("reviews@head", ("ef2c8e7f1a14",)),
+        ("1.0", ("6f4a6c5d9e06",)),  # release versions from [tool.distill.releases]
+        ("1.1", (MERGE,)),
+        ("8b6c,9c7d", ("8b6c4e3f7a08", "9c7d3f2a6b09")),
+        ("1a0f+2", ("3c1d9e8f2a03",)),
+        ("ef2c-2", ("ab3a0c9d3e12",)),
+        ("head-1", ("de1b9d8e2f13",)),
+    ],
+)
+def test_resolve(example_history, spec, expected):
+    assert example_history.resolve(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("7a5b+1", "branches"),  # the branch point has two children
+        (f"{MERGE}-1", "is a merge"),
+        ("ab", "ambiguous"),
+        ("nope", "no revision matches"),
+    ],
+)
+def test_resolve_errors(example_history, spec, fragment):
+    with pytest.raises(RevisionError, match=fragment):
+        example_history.resolve(spec)
+
+
+def test_relative_target_counts_from_the_start(example_history):
+    plan = make_plan(example_history, "2b7e", "+2")
+    assert [s.revision for s in plan.steps] == ["3c1d9e8f2a03", "4d2e8a7b1c04"]
+
+
+def test_plan_across_branch_and_merge(example_history):
+    plan = make_plan(example_history, "6f4a", MERGE)
+    assert [s.revision for s in plan.steps] == [
+        "7a5b5d4e8f07", "9c7d3f2a6b09", "8b6c4e3f7a08", "ab8e2a1b5c10", MERGE,
+    ]
+    by_rev = {s.revision: s for s in plan.steps}
+    assert by_rev["7a5b5d4e8f07"].is_branch_point
+    assert by_rev[MERGE].is_merge and by_rev[MERGE].from_revisions == ("ab8e2a1b5c10", "9c7d3f2a6b09")
+    assert by_rev["ab8e2a1b5c10"].dependencies == ("9c7d3f2a6b09",)
+    assert by_rev["8b6c4e3f7a08"].branch_labels == ("reviews",)
+
+
+def test_plan_from_two_heads_and_back_down(example_history):
+    up = make_plan(example_history, "8b6c,9c7d", MERGE)
+    assert [s.revision for s in up.steps] == ["ab8e2a1b5c10", MERGE]
+    down = make_plan(example_history, MERGE, "7a5b", down=True)
+    assert [s.direction for s in down.steps] == ["downgrade"] * 4
+    assert down.steps[0].revision == MERGE and down.steps[0].to_revisions == (
+        "ab8e2a1b5c10", "9c7d3f2a6b09")
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_plan_json_is_stable_and_complete():
+    result = _cli("plan", "--from", "1.0", "--to", "1.1", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["direction"] == "upgrade" and data["from"] == ["6f4a6c5d9e06"]
+    merge = data["steps"][-1]
+    assert merge == {
+        "revision": MERGE, "direction": "upgrade", "message": "merge the reviews branch into the main line",
+        "from": ["ab8e2a1b5c10", "9c7d3f2a6b09"], "to": [MERGE],
+        "down_revisions": ["ab8e2a1b5c10", "9c7d3f2a6b09"], "depends_on": [],
+        "branch_labels": ["reviews"], "merge_point": True, "branch_point": False,
+        "script": "examples/bookshop/migrations/versions/bc9f1b0c4d11_merge_reviews.py",
+    }
+    assert _cli("plan", "--from", "1.0", "--to", "1.1", "--json").stdout == result.stdout
+
+
+def test_sql_output_is_the_same_bytes_whatever_the_hash_seed_and_clean_on_stdout():
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        result = _cli("sql", "--dialect", "sqlite", env={"PYTHONHASHSEED": seed, "TZ": "Asia/Tokyo"})
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+    text = outputs.pop()
+    # what the revision printed is a comment in the SQL, alembic's logging is not in the output
+    assert "\n-- NOTE: books.updated_at is maintained by trigger trg_books_touch\n" in text
+    assert "INFO" not in text and str(REPO) not in text
