@@ -48,7 +48,7 @@ def test_version_statements_are_plain_and_in_step_order(example_history, dialect
 def test_every_statement_is_followed_by_its_batch_separator(example_history, dialect):
     separator = dialects.get(dialect).batch_separator
     statements = rendering(example_history, dialect).statements()
-    for current, following in zip(statements, statements[1:] + [None]):
+    for current, following in zip(statements, statements[1:] + [None], strict=True):
         # BEGIN TRANSACTION shares the first batch (Alembic writes no GO after it).
         if current.kind == SQL and current.text != "BEGIN TRANSACTION;":
             assert following is not None and following.kind == SEPARATOR, current.text
