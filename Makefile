@@ -17,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/distill plan --from base --to heads
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	for d in postgresql mysql mariadb sqlite oracle mssql; do \
-	  $(BIN)/distill sql --from base --to heads --dialect $$d > $(DEMO)/$$d.upgrade.sql && \
-	  $(BIN)/distill sql --down --from heads --to 0001 --dialect $$d > $(DEMO)/$$d.downgrade.sql || exit 1; \
+	  $(BIN)/distill sql --from base --to heads --dialect $$d -o $(DEMO)/$$d.upgrade.sql && \
+	  $(BIN)/distill sql --down --from heads --to base --dialect $$d -o $(DEMO)/$$d.downgrade.sql || exit 1; \
 	done
 	@echo "SQL written to $(DEMO)/"
 

@@ -201,3 +201,17 @@ def test_unknown_dialect_and_bad_config(tmp_path):
     (tmp_path / "distill.toml").write_text('dialects = ["postgresql", "informix"]\n'
                                            'alembic_config = "missing.ini"\n')
     assert_error(run(["plan"], tmp_path), "informix")
+
+
+def test_output_file_is_never_half_written(tmp_path):
+    target = tmp_path / "out" / "upgrade.sql"
+    target.parent.mkdir()
+    target.write_text("previous content\n")
+    assert_error(run(["sql", "--dialect", "sqlite", "--to", "nope", "-o", str(target)], REPO),
+                 "'nope'")
+    assert target.read_text() == "previous content\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["upgrade.sql"]
+    ok = run(["sql", "--dialect", "sqlite", "--to", "2b7e", "-o", str(target)], REPO)
+    assert ok.returncode == 0 and ok.stdout == ""
+    assert "CREATE TABLE books" in target.read_text()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["upgrade.sql"]

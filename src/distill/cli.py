@@ -12,6 +12,7 @@ from . import __version__, dialects
 from .config import load
 from .emit import script_text
 from .errors import DistillError
+from .files import write_atomically
 from .history import History
 from .plan import Plan, make_plan
 from .render import render
@@ -90,14 +91,19 @@ def plan(ctx: _Context, from_spec, to_spec, down, as_json) -> None:
               type=click.Choice(dialects.available()), help="Target database.")
 @click.option("--standalone", is_flag=True,
               help="Do not run env.py; take version-table options from [tool.distill].")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
 @click.pass_obj
-def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone) -> None:
+def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, output) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
     history = ctx.history()
     result = _plan(ctx, from_spec, to_spec, down)
     dialect = dialects.get(dialect_name)
-    rendering = render(history, result, dialect, standalone=standalone)
-    sys.stdout.write(script_text(rendering.statements(), dialect))
+    text = script_text(render(history, result, dialect, standalone=standalone).statements(), dialect)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomically(output, text.encode("utf-8"))
 
 
 def _names(revs: tuple[str, ...]) -> str:
