@@ -99,6 +99,7 @@ def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, outpu
     history = ctx.history()
     result = _plan(ctx, from_spec, to_spec, down)
     dialect = dialects.get(dialect_name)
+    standalone = standalone or history.settings.mode == "standalone"
     text = script_text(render(history, result, dialect, standalone=standalone).statements(), dialect)
     if output is None:
         sys.stdout.write(text)
