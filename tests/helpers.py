@@ -7,6 +7,7 @@ from alembic import command
 from distill import dialects
 from distill.config import Settings
 from distill.emit import script_text
+from distill.formatting import format_rendering
 from distill.history import History
 from distill.plan import make_plan
 from distill.render import render
@@ -14,10 +15,12 @@ from distill.snapshot import differences, snapshot
 
 
 def render_sql(history: History, dialect: str, from_spec: str, to_spec: str, *, down=False,
-               standalone=False) -> str:
+               standalone=False, style="sqlparse") -> str:
+    """What ``distill sql`` prints (formatted with sqlparse unless ``style="none"``)."""
     plan = make_plan(history, from_spec, to_spec, down=down)
     d = dialects.get(dialect)
-    return script_text(render(history, plan, d, standalone=standalone).statements(), d)
+    rendering, _ = format_rendering(render(history, plan, d, standalone=standalone), style)
+    return script_text(rendering.statements(), d)
 
 
 def online(settings: Settings, url: str, verb: str, *targets: str) -> None:

@@ -112,7 +112,7 @@ def test_sqlite_batch_without_copy_from(unsafe):
 def test_the_same_batch_renders_on_postgresql(unsafe):
     result = run(["sql", "--dialect", "postgresql", "--from", "ccc3", "--to", "ddd4"], unsafe)
     assert result.returncode == 0, result.stderr
-    assert "ALTER TABLE t ALTER COLUMN n TYPE BIGINT;" in result.stdout
+    assert "ALTER TABLE t\nALTER COLUMN n TYPE BIGINT;" in result.stdout
 
 
 def test_unknown_revision_lists_the_candidates():

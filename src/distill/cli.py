@@ -13,6 +13,7 @@ from .config import load
 from .emit import script_text
 from .errors import DistillError
 from .files import write_atomically
+from .formatting import STYLES, format_rendering
 from .history import History
 from .plan import Plan, make_plan
 from .render import render
@@ -91,16 +92,23 @@ def plan(ctx: _Context, from_spec, to_spec, down, as_json) -> None:
               type=click.Choice(dialects.available()), help="Target database.")
 @click.option("--standalone", is_flag=True,
               help="Do not run env.py; take version-table options from [tool.distill].")
+@click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse", show_default=True,
+              help="sqlparse: reindent each statement, verified token by token; none: as Alembic wrote it.")
+@click.option("-v", "--verbose", is_flag=True, help="Report formatting counts on stderr.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
 @click.pass_obj
-def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, output) -> None:
+def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, style, verbose,
+        output) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
     history = ctx.history()
     result = _plan(ctx, from_spec, to_spec, down)
     dialect = dialects.get(dialect_name)
     standalone = standalone or history.settings.mode == "standalone"
-    text = script_text(render(history, result, dialect, standalone=standalone).statements(), dialect)
+    rendering, stats = format_rendering(render(history, result, dialect, standalone=standalone), style)
+    if verbose:
+        click.echo(f"distill: {dialect.name}: {stats.summary()}", err=True)
+    text = script_text(rendering.statements(), dialect)
     if output is None:
         sys.stdout.write(text)
     else:

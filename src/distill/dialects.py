@@ -30,6 +30,17 @@ class LexerRules:
 
 
 @dataclass(frozen=True)
+class FormatProfile:
+    """How distill's formatter treats this dialect's statements."""
+
+    reindent: bool
+    keyword_case: str  # "upper" or "keep"
+    indent_width: int
+    keep_layout: tuple[str, ...]  # statement openings whose layout is kept
+    max_statement_bytes: int
+
+
+@dataclass(frozen=True)
 class Dialect:
     """One target database: how its SQL is written and how its scripts are applied."""
 
@@ -45,6 +56,7 @@ class Dialect:
     carriage_return_expression: str  # with "concatenate": the expression for one CR
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
+    format: FormatProfile
     client_program: str
     client_package: str
     client_apply: str
@@ -70,6 +82,7 @@ def _parse(name: str, raw: dict) -> Dialect:
             carriage_return_expression=script.get("carriage_return_expression", ""),
             delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
             preamble=tuple(script["preamble"]),
+            format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
             client_program=client["program"],
             client_package=client["package"],
             client_apply=client["apply"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,11 @@ class Rendering:
 
     def step_statements(self, index: int) -> list[Statement]:
         return [s for seg in self.segments if seg.step == index for s in seg.statements]
+
+    def map_statements(self, change: Callable[[list[Statement]], list[Statement]]) -> Rendering:
+        """A copy with every segment's statements passed through ``change``."""
+        segments = [Segment(seg.step, change(seg.statements)) for seg in self.segments]
+        return Rendering(dialect=self.dialect, plan=self.plan, segments=segments)
 
 
 def _forced_options(kw: dict[str, Any], dialect: Dialect, capture: StatementCapture,
@@ -120,10 +125,7 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
         if _raised_by_distill(exc):
             raise  # a bug in distill, not in the revision: keep the traceback
         raise offline_error(exc, history, plan, capture.current_step, dialect) from None
-    segments = [
-        Segment(seg.step, fixups.client_ready(seg.statements, dialect)) for seg in capture.result()
-    ]
-    return Rendering(dialect=dialect, plan=plan, segments=segments)
+    return Rendering(dialect=dialect, plan=plan, segments=capture.result())
 
 
 def _raised_by_distill(exc: BaseException) -> bool:
