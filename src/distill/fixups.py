@@ -50,10 +50,10 @@ def literals_kept(sql: str, dialect: Dialect) -> str:
     if "\r" not in sql or dialect.carriage_return == "as-is":
         return sql
     return "".join(
-        _carriage_return_kept(tok.text, dialect)
-        if tok.kind == STRING and "\r" in tok.text and tok.text[0] in "'\""
-        else tok.text
-        for tok in tokenize(sql, dialect.lexer)
+        _carriage_return_kept(piece, dialect)
+        if kind == STRING and "\r" in piece and piece[0] in "'\""
+        else piece
+        for kind, piece in tokenize(sql, dialect.lexer)
     )
 
 
@@ -146,14 +146,14 @@ def deterministic_batch() -> Iterator[None]:
 
 def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:
     """The body of ``statement`` without its final terminator(s) when it has inner ``;``."""
-    tokens = list(tokenize(statement, rules))
-    while tokens and (tokens[-1].kind == WS or tokens[-1].text == terminator):
+    tokens = tokenize(statement, rules)
+    while tokens and (tokens[-1][0] == WS or tokens[-1][1] == terminator):
         tokens.pop()
-    if not any(t.kind == PUNCT and ";" in t.text for t in tokens):
+    if not any(kind == PUNCT and ";" in piece for kind, piece in tokens):
         return None
-    body = "".join(t.text for t in tokens)
+    body = "".join(piece for _, piece in tokens)
     # A delimiter appended to a trailing line comment would be commented out.
-    return body + "\n" if tokens[-1].kind == COMMENT else body
+    return body + "\n" if tokens[-1][0] == COMMENT else body
 
 
 def client_ready(statements: list[Statement], dialect: Dialect) -> list[Statement]:

@@ -75,13 +75,9 @@ class _Rejected(Exception):
 
 def _significant(tokens: list[Token], fold: bool) -> list[tuple[str, str]]:
     """The tokens that carry meaning, as the verifier compares them."""
-    out = []
-    for tok in tokens:
-        if tok.kind == WS:
-            continue
-        text = tok.text.upper() if fold and tok.kind == WORD else tok.text
-        out.append((tok.kind, text))
-    return out
+    if fold:
+        return [(k, t.upper()) if k == WORD else (k, t) for k, t in tokens if k != WS]
+    return [tok for tok in tokens if tok[0] != WS]
 
 
 class Formatter:
@@ -120,11 +116,12 @@ class Formatter:
         """``sql`` formatted, or _Rejected with the reason it must stay as it is."""
         if len(sql) > self.profile.max_statement_bytes:
             raise _Rejected("over the size cap")
-        tokens = list(tokenize(sql, self.dialect.lexer))
-        if any(t.kind == ERROR for t in tokens):
-            raise _Rejected("not lexable")
-        if any(t.kind == COMMENT and not t.text.startswith("/*") for t in tokens):
-            raise _Rejected("line comment inside")
+        tokens = tokenize(sql, self.dialect.lexer)
+        for kind, text in tokens:
+            if kind == ERROR:
+                raise _Rejected("not lexable")
+            if kind == COMMENT and not text.startswith("/*"):
+                raise _Rejected("line comment inside")
         shape, masked = self._mask(tokens)
         keep_layout = _ANY_SPACE.sub(" ", sql.lstrip()[:40]).upper().startswith(self._keep_layout)
         if not keep_layout and self.profile.reindent:
@@ -133,7 +130,9 @@ class Formatter:
         if formatted_shape is None:
             raise _Rejected("sqlparse failed or is not stable")
         result = _PLACEHOLDER.sub(lambda m: masked[int(m[1])], formatted_shape)
-        if _significant(list(tokenize(result, self.dialect.lexer)), self._fold) != _significant(
+        if result == sql:
+            return sql
+        if _significant(tokenize(result, self.dialect.lexer), self._fold) != _significant(
             tokens, self._fold
         ):
             raise _Rejected("tokens changed")
@@ -145,17 +144,15 @@ class Formatter:
         parts: list[str] = []
         masked: list[str] = []
         previous_masked = False
-        for tok in tokens:
-            is_masked = tok.kind in _MASKED_KINDS or (
-                tok.kind == WORD and tok.text.upper() not in STRUCTURAL
-            )
+        for kind, text in tokens:
+            is_masked = kind in _MASKED_KINDS or (kind == WORD and text.upper() not in STRUCTURAL)
             if is_masked and previous_masked:  # N'x', X'0F', 10e: one placeholder, not two
-                masked[-1] += tok.text
+                masked[-1] += text
             elif is_masked:
                 parts.append(f"q{len(masked)}x")
-                masked.append(tok.text)
+                masked.append(text)
             else:
-                parts.append(tok.text)
+                parts.append(text)
             previous_masked = is_masked
         return "".join(parts), masked
 

@@ -9,8 +9,6 @@ cannot close (an unterminated literal) becomes one ``error`` token running to th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 
 from .dialects import LexerRules
@@ -22,23 +20,29 @@ WS, COMMENT, STRING, QIDENT, DOLLAR, WORD, NUMBER, PUNCT, ERROR = (
 OPAQUE = frozenset({COMMENT, STRING, QIDENT, DOLLAR, ERROR})
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: str
-    text: str
+Token = tuple[str, str]  # (kind, text): plain tuples, the lexer is on the formatter's hot path
 
 
 def _alternatives(rules: LexerRules) -> list[tuple[str, str]]:
+    """The token patterns, most frequent first (each is tried in order at every position)."""
     plain_string = r"'(?:[^'\\]|\\.|'')*'" if rules.backslash_escapes else r"'(?:[^']|'')*'"
-    alts = [(WS, r"\s+")]
+    # A word never starts where a literal, a dollar body or a comment does.
+    not_literal = r"(?![eE]')" if rules.escape_string_prefix else ""
+    word_start = "A-Za-z_\\x80-\\U0010ffff@" + ("" if rules.hash_comments else "#") + (
+        "" if rules.dollar_quotes else "$")
+    alts = [
+        (WS, r"\s+"),
+        (WORD, not_literal + "[" + word_start + r"][\w$#@]*"),
+        (NUMBER, r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"),
+    ]
+    if rules.escape_string_prefix:
+        alts.append((STRING, r"[eE]'(?:[^'\\]|\\.|'')*'"))
+    alts.append((STRING, plain_string))
     # MySQL needs whitespace after '--' for a comment; '#' also starts one there.
     alts.append((COMMENT, r"--(?=[ \t\r\n]|$)[^\n]*" if rules.hash_comments else r"--[^\n]*"))
     if rules.hash_comments:
         alts.append((COMMENT, r"\#[^\n]*"))
     alts.append((COMMENT, r"/\*.*?\*/"))
-    if rules.escape_string_prefix:
-        alts.append((STRING, r"[eE]'(?:[^'\\]|\\.|'')*'"))
-    alts.append((STRING, plain_string))
     if rules.double_quote == "string":
         alts.append((STRING, plain_string.replace("'", '"')))
     else:
@@ -49,19 +53,18 @@ def _alternatives(rules: LexerRules) -> list[tuple[str, str]]:
         alts.append((QIDENT, r"\[(?:[^\]]|\]\])*\]"))
     if rules.dollar_quotes:
         alts.append((DOLLAR, r"\$(?P<tag>(?:[A-Za-z_\x80-\U0010ffff][\w]*)?)\$.*?\$(?P=tag)\$"))
-    alts += [
-        (NUMBER, r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"),
-        (WORD, r"[A-Za-z_\x80-\U0010ffff@#$][\w$#@]*"),
-        (PUNCT, r"[-+*/<>=~!%^&|?:]+|[^\s]"),
-    ]
+    # Opening quotes are never punctuation: one that does not close makes the rest an ERROR.
+    quotes = "'\"" + ("`" if rules.backtick_identifiers else "") + (
+        "[" if rules.bracket_identifiers else "")
+    alts.append((PUNCT, r"[-+*/<>=~!%^&|?:]+|[^\s" + re.escape(quotes) + "]"))
     return alts
 
 
 @cache
-def _compiled(rules: LexerRules) -> tuple[re.Pattern[str], tuple[str, ...]]:
+def _compiled(rules: LexerRules) -> tuple[re.Pattern[str], dict[str, str]]:
     alts = _alternatives(rules)
     pattern = "|".join(f"(?P<t{i}>{rx})" for i, (_, rx) in enumerate(alts))
-    return re.compile(pattern, re.DOTALL), tuple(kind for kind, _ in alts)
+    return re.compile(pattern, re.DOTALL), {f"t{i}": kind for i, (kind, _) in enumerate(alts)}
 
 
 def _nested_comment_end(text: str, start: int) -> int:
@@ -80,24 +83,36 @@ def _nested_comment_end(text: str, start: int) -> int:
     return -1
 
 
-def tokenize(text: str, rules: LexerRules) -> Iterator[Token]:
-    """Yield the tokens of ``text``; concatenating their texts gives ``text`` back exactly."""
+def tokenize(text: str, rules: LexerRules) -> list[Token]:
+    """The (kind, text) tokens of ``text``; their texts concatenate back to ``text`` exactly."""
     pattern, kinds = _compiled(rules)
+    tokens = [(kinds[m.lastgroup], m.group()) for m in pattern.finditer(text)]  # outer group last
+    if sum(len(t) for _, t in tokens) == len(text) and not (
+        rules.nested_block_comments and any(k == COMMENT and "/*" in t[2:] for k, t in tokens)
+    ):
+        return tokens
+    return _tokenize_slowly(text, pattern, kinds, rules)
+
+
+def _tokenize_slowly(text: str, pattern: re.Pattern[str], kinds: dict[str, str],
+                     rules: LexerRules) -> list[Token]:
+    """The same, for text with an unterminated quote (an ERROR token) or nested comments."""
+    tokens: list[Token] = []
     pos, end = 0, len(text)
     while pos < end:
         match = pattern.match(text, pos)
-        if match is None:  # an opening quote or comment that never closes
-            yield Token(ERROR, text[pos:])
-            return
-        kind = kinds[int(match.lastgroup[1:])]  # the outer group closes last
-        stop = match.end()
+        if match is None:  # an opening quote that never closes
+            tokens.append((ERROR, text[pos:]))
+            break
+        kind, stop = kinds[match.lastgroup], match.end()
         if kind == COMMENT and rules.nested_block_comments and text.startswith("/*", pos):
             stop = _nested_comment_end(text, pos)
             if stop < 0:
-                yield Token(ERROR, text[pos:])
-                return
-        yield Token(kind, text[pos:stop])
+                tokens.append((ERROR, text[pos:]))
+                break
+        tokens.append((kind, text[pos:stop]))
         pos = stop
+    return tokens
 
 
 def expand_layout_tabs(text: str, rules: LexerRules) -> str:
@@ -109,6 +124,6 @@ def expand_layout_tabs(text: str, rules: LexerRules) -> str:
     if "\t" not in text:
         return text
     return "".join(
-        tok.text.replace("\t", "    ") if tok.kind not in OPAQUE else tok.text
-        for tok in tokenize(text, rules)
+        piece.replace("\t", "    ") if kind not in OPAQUE else piece
+        for kind, piece in tokenize(text, rules)
     )
