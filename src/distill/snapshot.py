@@ -12,11 +12,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import dialects
+from .lexer import tokenize
+
 _SPACE = re.compile(r"\s+")
 
 
 def _squash(text: Any) -> Any:
     return _SPACE.sub(" ", str(text)).strip() if text is not None else None
+
+
+def _layout_free(sql: Any) -> Any:
+    """Stored SQL text (SQLite and MySQL keep view and trigger bodies as written) without its
+    layout: the tokens with single spaces, so reindenting is not a schema difference."""
+    if sql is None:
+        return None
+    rules = dialects.get("sqlite").lexer
+    return " ".join(piece for kind, piece in tokenize(str(sql), rules) if kind != "ws")
 
 
 def _type_name(column_type: Any, dialect: Any) -> str:
@@ -84,7 +96,7 @@ _EXTRA_QUERIES = {
         "table_ddl": None,  # SHOW CREATE TABLE, below
     },
     "sqlite": {
-        "triggers": "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'",
+        "triggers": "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'",  # layout-free
         "table_ddl": "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'index') "
         "AND sql IS NOT NULL",
     },
@@ -124,7 +136,7 @@ def snapshot(url: str | sa.URL) -> dict[str, Any]:
             result: dict[str, Any] = {
                 "tables": {name: _table(insp, name, dialect) for name in tables},
                 "views": {
-                    name: _squash(insp.get_view_definition(name))
+                    name: _layout_free(insp.get_view_definition(name))
                     for name in sorted(insp.get_view_names())
                 },
             }
@@ -142,6 +154,8 @@ def snapshot(url: str | sa.URL) -> dict[str, Any]:
                     rows = conn.exec_driver_sql(query).fetchall()
                 if key == "table_ddl" and family == "sqlite":
                     rows = [(name, _sqlite_ddl(sql)) for name, sql in rows]
+                if key == "triggers":
+                    rows = [(*row[:-1], _layout_free(row[-1])) for row in rows]
                 result[key] = sorted(
                     (tuple(v if isinstance(v, tuple) else _squash(v) for v in row) for row in rows),
                     key=repr,
