@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.distill-installed
-DEMO   := build/demo
 
 .PHONY: demo test lint clean
 
@@ -12,15 +11,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-# The main job on the embedded example: the plan, then upgrade and downgrade SQL for every dialect.
+# The main job on the embedded example: its plan, then every release bundle under releases/ for
+# every dialect (byte-identical to what is committed: "unchanged"), then a verify with a rebuild.
 demo: $(STAMP)
 	$(BIN)/distill plan --from base --to heads
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	for d in postgresql mysql mariadb sqlite oracle mssql; do \
-	  $(BIN)/distill sql --from base --to heads --dialect $$d -o $(DEMO)/$$d.upgrade.sql && \
-	  $(BIN)/distill sql --down --from heads --to base --dialect $$d -o $(DEMO)/$$d.downgrade.sql || exit 1; \
-	done
-	@echo "SQL written to $(DEMO)/"
+	$(BIN)/distill release --all --archive
+	for v in 1.0 1.1 2.0; do $(BIN)/distill verify releases/$$v.tar.gz --rebuild || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__, dialects
+from . import __version__, dialects, releases
+from .archive import UnsafeArchive
+from .bundle import BundleSpec, build_files
 from .config import load
 from .emit import script_text
 from .errors import DistillError
@@ -16,7 +18,10 @@ from .files import write_atomically
 from .formatting import STYLES, format_rendering
 from .history import History
 from .plan import Plan, make_plan
+from .publish import check_release_name, publish
+from .releases import default_releases_dir
 from .render import render
+from .verify import verify
 
 
 class _Context:
@@ -115,17 +120,122 @@ def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, style
         write_atomically(output, text.encode("utf-8"))
 
 
+def _bundle_options(func):
+    """Options shared by build and release."""
+    for option in reversed([
+        click.option("--dialect", "dialect_spec", default=None,
+                     help="Comma-separated dialects. Default: [tool.distill] dialects."),
+        click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse",
+                     show_default=True, help="How statements are laid out."),
+        click.option("--standalone", is_flag=True, help="Do not run env.py."),
+        click.option("--archive", is_flag=True, help="Also write <bundle dir>.tar.gz next to it."),
+        click.option("--force", is_flag=True, help="Replace an existing bundle that differs."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _publish(history: History, spec: BundleSpec, target: Path, force: bool, archive: bool) -> None:
+    result = publish(build_files(history, spec), target, force=force, archive=archive)
+    where = _display(result.path)
+    click.echo(f"{where}: {result.status}" + (f" (+ {_display(result.archive)})" if result.archive else ""))
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _spec_dialects(history: History, dialect_spec: str | None) -> tuple[str, ...]:
+    chosen = dialect_spec.split(",") if dialect_spec else list(history.settings.dialects)
+    return tuple(d.name for d in dialects.parse_list(chosen))
+
+
+@main.command()
+@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.")
+@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The bundle directory to create.")
+@click.option("--name", default=None, help="Release name recorded in the bundle. Default: --out's name.")
+@_bundle_options
+@click.pass_obj
+def build(ctx: _Context, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
+          force) -> None:
+    """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
+    history = ctx.history()
+    spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
+                      _spec_dialects(history, dialect_spec), style,
+                      standalone or history.settings.mode == "standalone")
+    _publish(history, spec, out, force, archive)
+
+
+@main.command()
+@click.argument("version", required=False)
+@click.option("--all", "all_versions", is_flag=True, help="Every version of [tool.distill.releases].")
+@click.option("--from", "from_version", default=None,
+              help="A cumulative bundle from this earlier release version.")
+@click.option("--releases-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where release bundles go. Default: releases/ of the project.")
+@_bundle_options
+@click.pass_obj
+def release(ctx: _Context, version, all_versions, from_version, releases_dir, dialect_spec, style,
+            standalone, archive, force) -> None:
+    """Build the bundle of release VERSION (from the previous release), or of --all releases."""
+    history = ctx.history()
+    settings = history.settings
+    if all_versions == bool(version):
+        raise click.UsageError("give a VERSION or --all")
+    if all_versions and from_version:
+        raise click.UsageError("--from goes with one VERSION, not --all")
+    parent = releases_dir or default_releases_dir(settings)
+    for each in releases.versions(settings) if all_versions else [version]:
+        from_spec, to_spec = releases.release_range(settings, each, from_version)
+        spec = BundleSpec(each, from_spec, to_spec, _spec_dialects(history, dialect_spec), style,
+                          standalone or settings.mode == "standalone")
+        _publish(history, spec, parent / releases.bundle_name(each, from_version), force, archive)
+
+
+@main.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def verify_command(ctx: _Context, bundle, rebuild, as_json) -> None:
+    """Check a bundle or archive: checksums, manifest, and (--rebuild) the current sources.
+
+    Exit 0 verified, 1 not verified, 2 could not run.
+    """
+    report = verify(bundle, rebuild_with=ctx.history if rebuild else None)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(report.text())
+    if not report.verified:
+        raise SystemExit(1)
+
+
 def _names(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
+
+
+def _command() -> str | None:
+    return next((a for a in sys.argv[1:] if not a.startswith("-")), None)
 
 
 def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
     try:
         main.main(standalone_mode=False)
+    except UnsafeArchive as exc:  # verify: a crafted archive is a bundle that does not verify
+        click.echo(f"distill: NOT VERIFIED: {exc.message}", err=True)
+        return 1
     except DistillError as exc:
         click.echo(f"distill: error: {exc.message}", err=True)
-        return 1
+        return 2 if _command() == "verify" else 1
+    except SystemExit as exc:
+        return int(exc.code or 0)
     except click.exceptions.Abort:
         click.echo("Aborted!", err=True)
         return 1

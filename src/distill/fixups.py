@@ -14,8 +14,10 @@ lexical rules) come from ``dialects/``. Each fix is small and named after the de
   ... ON/OFF``, which fails on a table without an identity column; distill emits it only where
   the inserted rows carry an identity column (guarded at run time when the table is a lightweight
   ``sa.table()`` whose identity column is unknown).
-* batch order: Alembic's batch mode (SQLite table recreation) copies constraints and indexes in
-  set order, so the CREATE TABLE it writes changes with PYTHONHASHSEED; distill sorts them.
+* set order: Alembic's batch mode (SQLite table recreation) copies constraints and indexes in
+  set order, and its version bookkeeping picks which row to UPDATE and which to INSERT/DELETE
+  at merges and unmerges in set order: the SQL changed with PYTHONHASHSEED. distill makes both
+  follow a fixed order (sorted names; the revision's own down_revision order).
 * MySQL/MariaDB compound statements: the client cuts ``BEGIN ... END`` bodies at the first ``;``
   unless the script switches ``DELIMITER``.
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 from alembic.ddl.impl import DefaultImpl
 from alembic.operations.batch import ApplyBatchImpl
+from alembic.runtime.migration import RevisionStep
 from sqlalchemy import Table, schema, text
 
 from .capture import SQL, Statement
@@ -126,22 +129,60 @@ def _constraint_key(constraint: Any) -> tuple[str, str, str]:
     return (type(constraint).__name__, str(constraint.name or ""), columns)
 
 
+def _grab_sorted(self: ApplyBatchImpl) -> None:
+    _ORIGINALS["grab"](self)
+    self.named_constraints = dict(sorted(self.named_constraints.items()))
+    self.unnamed_constraints.sort(key=_constraint_key)
+    self.indexes = dict(sorted(self.indexes.items(), key=lambda item: str(item[0])))
+
+
+def _ancestors_of(step: RevisionStep, revisions) -> set[str]:
+    rmap = step.revision_map
+    return {r.revision for r in rmap._get_ancestor_nodes(rmap.get_revisions(revisions), check=False)}
+
+
+def _merge_branch_idents(self: RevisionStep, heads):
+    """Alembic's RevisionStep.merge_branch_idents, keeping from_revisions' order."""
+    other_heads = set(heads).difference(self.from_revisions)
+    from_revisions = list(self.from_revisions)
+    if other_heads:
+        ancestors = _ancestors_of(self, other_heads)
+        from_revisions = [r for r in from_revisions if r not in ancestors]
+    return from_revisions[0:-1], from_revisions[-1], self.to_revisions[0]
+
+
+def _unmerge_to_revisions(self: RevisionStep, heads) -> tuple[str, ...]:
+    """Alembic's RevisionStep._unmerge_to_revisions, keeping to_revisions' order."""
+    other_heads = set(heads).difference([self.revision.revision])
+    if other_heads:
+        ancestors = _ancestors_of(self, other_heads)
+    else:
+        ancestors = {
+            r for to_revision in self.to_revisions
+            for r in _ancestors_of(self, to_revision) if r != to_revision
+        }
+    return tuple(r for r in self.to_revisions if r not in ancestors)
+
+
+_ORIGINALS = {
+    "grab": ApplyBatchImpl._grab_table_elements,
+    "merge": RevisionStep.merge_branch_idents,
+    "unmerge": RevisionStep._unmerge_to_revisions,
+}
+
+
 @contextlib.contextmanager
-def deterministic_batch() -> Iterator[None]:
-    """While rendering, batch mode copies constraints and indexes in a fixed (sorted) order."""
-    original = ApplyBatchImpl._grab_table_elements
-
-    def grab_sorted(self: ApplyBatchImpl) -> None:
-        original(self)
-        self.named_constraints = dict(sorted(self.named_constraints.items()))
-        self.unnamed_constraints.sort(key=_constraint_key)
-        self.indexes = dict(sorted(self.indexes.items(), key=lambda item: str(item[0])))
-
-    ApplyBatchImpl._grab_table_elements = grab_sorted
+def deterministic_order() -> Iterator[None]:
+    """While rendering, Alembic's set-ordered choices follow a fixed order (see above)."""
+    ApplyBatchImpl._grab_table_elements = _grab_sorted
+    RevisionStep.merge_branch_idents = _merge_branch_idents
+    RevisionStep._unmerge_to_revisions = _unmerge_to_revisions
     try:
         yield
     finally:
-        ApplyBatchImpl._grab_table_elements = original
+        ApplyBatchImpl._grab_table_elements = _ORIGINALS["grab"]
+        RevisionStep.merge_branch_idents = _ORIGINALS["merge"]
+        RevisionStep._unmerge_to_revisions = _ORIGINALS["unmerge"]
 
 
 def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:

@@ -112,7 +112,7 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
 
     notes = PrintedNotes(capture, dialect.comment)
     try:
-        with _quiet_alembic(), fixups.deterministic_batch(), contextlib.redirect_stdout(notes), env:
+        with _quiet_alembic(), fixups.deterministic_order(), contextlib.redirect_stdout(notes), env:
             if standalone:
                 configure(**_standalone_options(history, dialect))
                 with env.begin_transaction():

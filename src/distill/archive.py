@@ -1,0 +1,90 @@
+"""Reproducible .tar.gz archives of a bundle, and safe reading of archives someone hands us.
+
+Writing: entries sorted, mtime from SOURCE_DATE_EPOCH (else 0), uid/gid 0 with empty owner
+names, modes 0644/0755, PAX-free ustar headers, gzip header without file name or time.
+Reading: only regular files and directories, never an absolute path, a '..' component, a link
+or a device; extraction happens only inside a fresh temp dir.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from .errors import DistillError
+
+
+class UnsafeArchive(DistillError):
+    """An archive entry that could write outside the extraction directory, or is not a file."""
+
+
+def source_date_epoch() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "0")
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise DistillError(f"SOURCE_DATE_EPOCH must be an integer, not {value!r}") from None
+
+
+def archive_bytes(top: str, files: dict[str, bytes]) -> bytes:
+    """A .tar.gz holding ``files`` (relative path -> bytes) under the directory ``top``."""
+    mtime = source_date_epoch()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        directories = {top} | {
+            str(PurePosixPath(top, *PurePosixPath(p).parts[:i]))
+            for p in files for i in range(1, len(PurePosixPath(p).parts))
+        }
+        entries = [(d, None) for d in directories] + [(f"{top}/{p}", data) for p, data in files.items()]
+        for name, data in sorted(entries, key=lambda e: e[0]):
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def safe_extract(archive: Path, destination: Path) -> Path:
+    """Extract ``archive`` into the empty directory ``destination``; return the bundle dir in it.
+
+    Refuses (UnsafeArchive) before writing anything if any entry is unsafe.
+    """
+    try:
+        tar = tarfile.open(archive, mode="r:*")
+    except (tarfile.TarError, OSError) as exc:
+        raise DistillError(f"{archive.name} is not a readable .tar.gz archive: {exc}") from None
+    with tar:
+        members = tar.getmembers()
+        for member in members:
+            path = PurePosixPath(member.name)
+            if path.is_absolute() or member.name.startswith(("/", "\\")) or ".." in path.parts:
+                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it points "
+                                    "outside the archive (absolute path or '..')")
+            if not (member.isfile() or member.isdir()):
+                kind = "link" if (member.issym() or member.islnk()) else "device or special file"
+                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it is a {kind}, "
+                                    "and a bundle holds only regular files")
+        tops = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
+        if len(tops) != 1:
+            raise UnsafeArchive(f"{archive.name}: a bundle archive holds exactly one top directory, "
+                                f"not {len(tops)} ({', '.join(sorted(tops)) or 'none'})")
+        for member in members:
+            target = destination / member.name
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            assert source is not None
+            target.write_bytes(source.read())
+        return destination / tops.pop()
