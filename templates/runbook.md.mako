@@ -16,10 +16,36 @@ Upgrade from `${range_from}` to `${range_to}`: ${len(steps)} step(s).
 | ${s['number']} | `${s['revision']}` | ${s['message'] | md} | ${s['notes'] | md} |
 % endfor
 
+% if any(s['destructive'] for s in steps):
+${'##'} Destructive changes
+
+Each is also marked by a `-- DESTRUCTIVE:` comment right above its statement.
+
+% for s in steps:
+% for message, where in s['destructive']:
+- step ${s['number']} `${s['revision']}`: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+% endfor
+% endfor
+
+% endif
+% if any(s['lock_risk'] for s in steps):
+${'##'} Lock risks (hints)
+
+Statements that can block a busy table for long (`-- LOCK RISK:` above each): plan a quiet window.
+
+% for s in steps:
+% for message, where in s['lock_risk']:
+- step ${s['number']} `${s['revision']}`: ${message | md} (${', '.join(where)})
+% endfor
+% endfor
+
+% endif
 ${'##'} Before you start
 
 1. The database must be at revision **`${range_from}`**. Check with
    `SELECT version_num FROM ${version_table};`${' (the table must not exist yet: this release starts from an empty database)' if starts_at_base else ''}.
+   Every SQL file also checks this itself before it changes anything: its guard stops it with
+   `distill guard: expected ... found ...` when the database is elsewhere.
 2. Take a backup you know how to restore.
 3. Verify that the files are the ones that were reviewed:
 
@@ -45,7 +71,25 @@ resume at the next one.
 
 ${'##'} Roll back
 
+% if starts_at_base:
+**WARNING: this release starts at base. Its `downgrade.sql` goes back to base: it drops
+everything the history created, data included.**
+
+% endif
+% if points:
+**Point of no return.** These steps cannot be reverted; `downgrade.sql` reverts the steps above
+them and then stops with `distill: cannot revert <revision>: restore from a backup`. To go back
+further, restore the backup taken before the upgrade.
+
+| revision | why | dialects |
+|---|---|---|
+% for revision, reason, name in points:
+| `${revision}` | ${reason | md} | ${name} |
+% endfor
+
+% else:
 `downgrade.sql` reverts the whole release, back to `${range_from}`:
+% endif
 
 | dialect | command |
 |---|---|
@@ -53,7 +97,8 @@ ${'##'} Roll back
 | ${d['title']} | `${d['downgrade_command']}` |
 % endfor
 
-Or step by step: the `NNNN-*.down.sql` files in *reverse* number order.
+Or step by step: the `NNNN-*.down.sql` files in *reverse* number order (there is one only for
+the steps a downgrade can revert).
 
 ${'##'} Steps
 

@@ -43,10 +43,19 @@ def unique_name(prefix: str) -> str:
 class Database:
     """One empty database on a server (or one SQLite file)."""
 
-    def __init__(self, dialect: str, url: str, client: list[str]) -> None:
+    def __init__(self, dialect: str, url: str, client: list[str], dumper: list[str]) -> None:
         self.dialect = dialect
         self.url = url
         self.client = client  # reads the script on stdin
+        self.dumper = dumper  # writes a full dump (schema and data) to stdout
+
+    def dump(self) -> bytes:
+        """A full dump by the dialect's own dump tool, for before/after comparisons."""
+        result = subprocess.run(self.dumper, capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+        # pg_dump >= 15.14 brackets its output with \restrict <random key>: not content
+        return b"".join(line for line in result.stdout.splitlines(True)
+                        if not line.startswith((b"\\restrict ", b"\\unrestrict ")))
 
     def apply(self, sql: str, *, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``sql`` with the dialect's real command-line client."""
@@ -90,6 +99,8 @@ class PostgresServer:
             f"postgresql+psycopg://postgres@/{name}?host={self.dir}&port={self.port}",
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.dir), "-p", self.port,
              "-U", "postgres", "-d", name, "-f", "-"],
+            [str(self.bindir / "pg_dump"), "-h", str(self.dir), "-p", self.port, "-U", "postgres",
+             "--no-owner", name],
         )
 
     def psql(self, args: list[str]) -> None:
@@ -147,10 +158,13 @@ class MariaDBServer:
         name = unique_name("distill")
         _run([*self.client(""), "-e", f"CREATE DATABASE `{name}`"])
         driver = "mariadb+pymysql" if dialect == "mariadb" else "mysql+pymysql"
+        dump = shutil.which("mariadb-dump") or shutil.which("mysqldump")
         return Database(
             dialect,
             f"{driver}://root@localhost/{name}?unix_socket={self.socket}&charset=utf8mb4",
             self.client(name),
+            [dump, "--no-defaults", "-uroot", f"--socket={self.socket}", "--skip-dump-date",
+             "--routines", "--triggers", name],
         )
 
     def stop(self) -> None:
@@ -171,7 +185,8 @@ class SQLiteFiles:
 
     def create(self) -> Database:
         path = self.dir / f"{unique_name('db')}.sqlite"
-        return Database("sqlite", f"sqlite:///{path}", ["sqlite3", "-bail", str(path)])
+        return Database("sqlite", f"sqlite:///{path}", ["sqlite3", "-bail", str(path)],
+                        ["sqlite3", str(path), ".dump"])
 
     def stop(self) -> None:
         pass

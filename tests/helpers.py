@@ -6,21 +6,19 @@ from alembic import command
 
 from distill import dialects
 from distill.config import Settings
-from distill.emit import script_text
-from distill.formatting import format_rendering
 from distill.history import History
+from distill.pipeline import sql_script
 from distill.plan import make_plan
-from distill.render import render
 from distill.snapshot import differences, snapshot
 
 
 def render_sql(history: History, dialect: str, from_spec: str, to_spec: str, *, down=False,
-               standalone=False, style="sqlparse") -> str:
-    """What ``distill sql`` prints (formatted with sqlparse unless ``style="none"``)."""
+               standalone=False, style="sqlparse", **options) -> str:
+    """What ``distill sql`` prints (guarded; formatted with sqlparse unless ``style="none"``)."""
     plan = make_plan(history, from_spec, to_spec, down=down)
-    d = dialects.get(dialect)
-    rendering, _ = format_rendering(render(history, plan, d, standalone=standalone), style)
-    return script_text(rendering.statements(), d)
+    text, _ = sql_script(history, plan, dialects.get(dialect), style=style, standalone=standalone,
+                         **options)
+    return text
 
 
 def online(settings: Settings, url: str, verb: str, *targets: str) -> None:

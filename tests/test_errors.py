@@ -95,8 +95,8 @@ def unsafe(tmp_path_factory) -> Path:
          ["revision eee5550000", "005_eee5550000.py, line ", "engine or URL",
           "context.is_offline_mode()"]),
         (["--down", "--from", "bbb2", "--to", "aaa1"],
-         ["revision bbb2220000", "(downgrade)", "002_bbb2220000.py, line ", "downgrade() raises",
-          "NotImplementedError: the cleanup cannot be undone"]),
+         ["crosses what cannot be reverted", "bbb2220000 (clean up t)", "its downgrade() raises",
+          "--allow-irreversible"]),
     ],
 )
 def test_revision_that_cannot_render_offline(unsafe, args, fragments):
@@ -117,7 +117,7 @@ def test_the_same_batch_renders_on_postgresql(unsafe):
 
 def test_unknown_revision_lists_the_candidates():
     message = assert_error(run(["sql", "--dialect", "sqlite", "--to", "3c1e"], REPO),
-                           "no revision matches '3c1e'", "Heads: ef2c8e7f1a14")
+                           "no revision matches '3c1e'", "Heads: f03d6b5a4c15")
     assert "Did you mean" in message
 
 

@@ -21,18 +21,18 @@ MERGE = "bc9f1b0c4d11"
     ("spec", "expected"),
     [
         ("base", ()),
-        ("heads", ("ef2c8e7f1a14",)),
-        ("head", ("ef2c8e7f1a14",)),
+        ("heads", ("f03d6b5a4c15",)),
+        ("head", ("f03d6b5a4c15",)),
         ("1a0f3c5e7b01", ("1a0f3c5e7b01",)),
         ("1a0f", ("1a0f3c5e7b01",)),
         ("reviews", ("8b6c4e3f7a08",)),
-        ("reviews@head", ("ef2c8e7f1a14",)),
+        ("reviews@head", ("f03d6b5a4c15",)),
         ("1.0", ("6f4a6c5d9e06",)),  # release versions from [tool.distill.releases]
         ("1.1", (MERGE,)),
         ("8b6c,9c7d", ("8b6c4e3f7a08", "9c7d3f2a6b09")),
         ("1a0f+2", ("3c1d9e8f2a03",)),
         ("ef2c-2", ("ab3a0c9d3e12",)),
-        ("head-1", ("de1b9d8e2f13",)),
+        ("head-1", ("ef2c8e7f1a14",)),
     ],
 )
 def test_resolve(example_history, spec, expected):

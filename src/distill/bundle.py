@@ -22,15 +22,17 @@ from typing import Any
 
 from mako.template import Template
 
-from . import dialects
+from . import dialects, reversibility
+from .analysis import findings_of
 from .capture import SQL, Statement
 from .dialects import Dialect
 from .emit import script_text
 from .errors import RangeError
-from .formatting import format_rendering
+from .guards import guard_statements, stop_statement
 from .history import History
+from .pipeline import produce
 from .plan import Plan, make_plan
-from .render import Rendering, render
+from .render import Rendering
 from .resources import data_dir
 from .versions import generator_versions
 
@@ -132,38 +134,73 @@ class BundleBuilder:
         return dict(sorted(files.items()))
 
     def _dialect_files(self, dialect: Dialect, files: dict[str, bytes]) -> dict[str, Any]:
-        entry: dict[str, Any] = {"title": dialect.title, "client": dialect.client_apply,
-                                 "formatting": {}, "steps": []}
+        options = {"style": self.spec.style, "standalone": self.spec.standalone}
+        up, up_stats = produce(self.history, self.up, dialect, **options)
+        down, down_stats, point = self._downgrade(dialect, up, options)
+        entry: dict[str, Any] = {
+            "title": dialect.title,
+            "client": dialect.client_apply,
+            "formatting": {"upgrade": up_stats.to_json(), "downgrade": down_stats.to_json()},
+            "point_of_no_return": None if point is None else {
+                "revision": point.step.revision, "reason": point.reason},
+        }
+        stop = [] if point is None else [stop_statement(
+            dialect, f"distill: cannot revert {point.step.revision}: restore from a backup")]
+        entry["upgrade"] = self._add(files, f"{dialect.name}/upgrade.sql", up.statements(), dialect,
+                                     up, "upgrade", guard_for=self.up.start)
+        entry["downgrade"] = self._add(files, f"{dialect.name}/downgrade.sql", down.statements() + stop,
+                                       dialect, down, "downgrade", guard_for=self.down.start, point=point,
+                                       shown_range=self.down)
         by_revision: dict[str, dict[str, Any]] = {}
-        for direction, plan in (("upgrade", self.up), ("downgrade", self.down)):
-            rendering, stats = format_rendering(
-                render(self.history, plan, dialect, standalone=self.spec.standalone), self.spec.style
-            )
-            entry["formatting"][direction] = stats.to_json()
-            path = f"{dialect.name}/{direction}.sql"
-            entry[direction] = self._add(files, path, rendering.statements(), dialect, plan, direction)
-            suffix = "up" if direction == "upgrade" else "down"
-            for index, step in enumerate(plan.steps):
+        for rendering, suffix in ((up, "up"), (down, "down")):
+            for index, step in enumerate(rendering.plan.steps):
                 number = self.numbers[step.revision]
-                step_path = (f"{dialect.name}/steps/{number:04d}-{step.revision}-"
-                             f"{_slug(step.message)}.{suffix}.sql")
-                label = f"{number:04d} of {len(self.up.steps)}: {direction} {step.revision} ({step.message})"
-                info = self._add(files, step_path, step_file_statements(rendering, index), dialect,
-                                 plan, direction, step=label)
+                path = (f"{dialect.name}/steps/{number:04d}-{step.revision}-"
+                        f"{_slug(step.message)}.{suffix}.sql")
+                label = (f"{number:04d} of {len(self.up.steps)}: {rendering.plan.direction} "
+                         f"{step.revision} ({step.message})")
+                info = self._add(files, path, step_file_statements(rendering, index), dialect,
+                                 rendering, rendering.plan.direction,
+                                 guard_for=rendering.heads_before(index), step=label)
+                info.update(findings_of(rendering.step_statements(index)))
                 by_revision.setdefault(step.revision, {"revision": step.revision, "number": number})[
                     suffix] = info
         entry["steps"] = sorted(by_revision.values(), key=lambda s: s["number"])
         return entry
 
+    def _downgrade(self, dialect: Dialect, up: Rendering, options: dict[str, Any]):
+        """The downgrade up to its point of no return (the first irreversible step it meets)."""
+        found = reversibility.by_script(self.history, self.down)
+        point = found[0] if found else None
+        while True:
+            plan = (reversibility.plan_to_point_of_no_return(self.history, self.down, point.step)
+                    if point else self.down)
+            down, stats = produce(self.history, plan, dialect, **options)
+            found = reversibility.by_rendering(down, up)
+            if not found:
+                return down, stats, point
+            point = found[0]
+
     def _add(self, files: dict[str, bytes], path: str, statements: list[Statement], dialect: Dialect,
-             plan: Plan, direction: str, step: str | None = None) -> dict[str, Any]:
+             rendering: Rendering, direction: str, *, guard_for: tuple[str, ...],
+             step: str | None = None, point: reversibility.Irreversible | None = None,
+             shown_range: Plan | None = None) -> dict[str, Any]:
+        warnings = []
+        if direction == "downgrade" and not self.up.start and not step:
+            warnings.append("WARNING: this downgrade goes back to base: it drops everything the "
+                            "history created, data included")
+        if point is not None:
+            warnings.append(f"POINT OF NO RETURN: {point.describe()}. This file reverts the steps "
+                            "above it, then stops with an error.")
         header = _template("sql_header.mako").render(
             c=dialect.comment, project=self.history.settings.project, release=self.spec.release,
             title=f"{direction}{' step' if step else ''}", dialect_title=dialect.title,
-            range_from=_names(plan.start), range_to=_names(plan.target), step=step,
-            versions=self.versions, apply=dialect.client_apply.format(file=path),
+            range_from=_names((shown_range or rendering.plan).start),
+            range_to=_names((shown_range or rendering.plan).target), step=step,
+            versions=self.versions, apply=dialect.client_apply.format(file=path), warnings=warnings,
         )
-        data = (header + "\n" + script_text(statements, dialect)).encode("utf-8")
+        guard = guard_statements(dialect, rendering.version_table, guard_for)
+        data = (header + "\n" + script_text(statements, dialect, guard=guard)).encode("utf-8")
         files[path] = data
         return {"file": path, "sha256": sha256(data),
                 "statements": sum(1 for s in statements if s.kind == SQL)}
@@ -185,6 +222,8 @@ class BundleBuilder:
                 "branch_labels": list(step.branch_labels),
                 "merge_point": step.is_merge,
                 "branch_point": step.is_branch_point,
+                "reversible": reversibility.verdict(self.history, step.revision).reversible,
+                "irreversible_reason": reversibility.verdict(self.history, step.revision).reason or None,
             })
         return {
             "format": MANIFEST_FORMAT,
@@ -225,12 +264,26 @@ class BundleBuilder:
                 notes.append("branch point")
             if s["depends_on"]:
                 notes.append("depends on " + ", ".join(s["depends_on"]))
-            steps.append({**s, "notes": "; ".join(notes)})
+            if not s["reversible"]:
+                notes.append("IRREVERSIBLE: " + s["irreversible_reason"])
+            findings = {kind: _by_message(manifest, s["revision"], kind)
+                        for kind in ("destructive", "lock_risk")}
+            if findings["destructive"]:
+                notes.append("DESTRUCTIVE")
+            steps.append({**s, "notes": "; ".join(notes), **findings})
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for name, e in manifest["dialects"].items():
+            if e["point_of_no_return"]:
+                key = (e["point_of_no_return"]["revision"], e["point_of_no_return"]["reason"])
+                grouped.setdefault(key, []).append(name)
+        points = [(rev, why, "all" if len(names) == len(manifest["dialects"]) else ", ".join(names))
+                  for (rev, why), names in sorted(grouped.items())]
         return _template("runbook.md.mako").render(
             project=manifest["project"], release=manifest["release"], versions=self.versions,
             style=self.spec.style, range_from=_names(self.up.start), range_to=_names(self.up.target),
             steps=steps, dialects=rows, version_table=self._version_table(),
-            starts_at_base=starts_at_base, md=_markdown_cell,
+            starts_at_base=starts_at_base, md=_markdown_cell, points=points,
+            all_dialects=len(manifest["dialects"]),
         )
 
     def _version_table(self) -> str:
@@ -238,6 +291,17 @@ class BundleBuilder:
         table = options.version_table if self.spec.standalone else "alembic_version"
         schema = options.version_table_schema if self.spec.standalone else None
         return f"{schema}.{table}" if schema else table
+
+
+def _by_message(manifest: dict[str, Any], revision: str, kind: str) -> list[tuple[str, list[str]]]:
+    """(message, dialects) for one step's upgrade findings of ``kind``, across dialects."""
+    seen: dict[str, list[str]] = {}
+    for name, entry in manifest["dialects"].items():
+        for step in entry["steps"]:
+            if step["revision"] == revision and "up" in step:
+                for message in step["up"].get(kind, []):
+                    seen.setdefault(message, []).append(name)
+    return list(seen.items())
 
 
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:

@@ -12,6 +12,9 @@ import io
 from dataclasses import dataclass, field
 
 SQL, COMMENT, SEPARATOR, NOTE = "sql", "comment", "separator", "note"
+# Written by distill itself: a guard or stop (never formatted or analysed), and an annotation
+# comment that belongs right above the statement after it.
+GUARD, ANNOTATION = "guard", "annotation"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class StatementCapture(io.TextIOBase):
     def __init__(self, batch_separator: str, comment: str) -> None:
         self.segments: list[Segment] = [Segment(None)]
         self.current_step: int | None = None
+        self.heads_after: list[tuple[str, ...]] = []  # the version table after each step
         self._separator = batch_separator
         self._comment = comment
 
@@ -63,8 +67,9 @@ class StatementCapture(io.TextIOBase):
         self.current_step = index
         self.segments.append(Segment(index))
 
-    def end_step(self) -> None:
+    def end_step(self, heads: tuple[str, ...]) -> None:
         self.current_step = None
+        self.heads_after.append(heads)
         self.segments.append(Segment(None))
 
     def result(self) -> list[Segment]:

@@ -12,15 +12,14 @@ from . import __version__, dialects, releases
 from .archive import UnsafeArchive
 from .bundle import BundleSpec, build_files
 from .config import load
-from .emit import script_text
 from .errors import DistillError
 from .files import write_atomically
-from .formatting import STYLES, format_rendering
+from .formatting import STYLES
 from .history import History
+from .pipeline import sql_script
 from .plan import Plan, make_plan
 from .publish import check_release_name, publish
 from .releases import default_releases_dir
-from .render import render
 from .verify import verify
 
 
@@ -99,21 +98,27 @@ def plan(ctx: _Context, from_spec, to_spec, down, as_json) -> None:
               help="Do not run env.py; take version-table options from [tool.distill].")
 @click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse", show_default=True,
               help="sqlparse: reindent each statement, verified token by token; none: as Alembic wrote it.")
+@click.option("--no-guard", is_flag=True,
+              help="Leave out the guard that stops the script at the wrong starting revision.")
+@click.option("--allow-irreversible", is_flag=True,
+              help="Downgrade across steps that cannot be reverted (the file says what stays).")
+@click.option("--allow-base", is_flag=True, help="Allow a downgrade to base: it drops everything.")
 @click.option("-v", "--verbose", is_flag=True, help="Report formatting counts on stderr.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
 @click.pass_obj
-def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, style, verbose,
-        output) -> None:
+def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
+        allow_irreversible, allow_base, verbose, output) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
     history = ctx.history()
     result = _plan(ctx, from_spec, to_spec, down)
     dialect = dialects.get(dialect_name)
-    standalone = standalone or history.settings.mode == "standalone"
-    rendering, stats = format_rendering(render(history, result, dialect, standalone=standalone), style)
+    text, stats = sql_script(history, result, dialect, style=style,
+                             standalone=standalone or history.settings.mode == "standalone",
+                             guard=not no_guard, allow_irreversible=allow_irreversible,
+                             allow_base=allow_base)
     if verbose:
         click.echo(f"distill: {dialect.name}: {stats.summary()}", err=True)
-    text = script_text(rendering.statements(), dialect)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -6,6 +6,7 @@ are; code asks a :class:`Dialect` instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,6 +42,26 @@ class FormatProfile:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A finding about a statement: destructive, or a lock risk (see dialects/_common.toml)."""
+
+    kind: str  # "destructive" or "lock_risk"
+    pattern: re.Pattern[str]
+    message: str
+    on: str  # "full" or "top" (parenthesised parts elided)
+
+
+@dataclass(frozen=True)
+class GuardTemplates:
+    """SQL that stops a script: on a version-table mismatch (check) or always (fail)."""
+
+    stop_on_error: tuple[str, ...]  # client commands at the very top of every file
+    check: str
+    check_revisions: str  # a second check statement, for dialects that need one ("" if none)
+    fail: str
+
+
+@dataclass(frozen=True)
 class Dialect:
     """One target database: how its SQL is written and how its scripts are applied."""
 
@@ -57,6 +78,8 @@ class Dialect:
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
     format: FormatProfile
+    guard: GuardTemplates
+    rules: tuple[Rule, ...]
     client_program: str
     client_package: str
     client_apply: str
@@ -66,7 +89,16 @@ class Dialect:
         return f"{self.comment} {text}".rstrip() if text else self.comment
 
 
+def _rules(raw: dict) -> list[Rule]:
+    return [
+        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"))
+        for kind in ("destructive", "lock_risk")
+        for rule in raw.get(kind, [])
+    ]
+
+
 def _parse(name: str, raw: dict) -> Dialect:
+    common = _toml.loads((data_dir("dialects") / "_common.toml").read_text(encoding="utf-8"))
     try:
         script, client = raw["script"], raw["client"]
         return Dialect(
@@ -83,18 +115,25 @@ def _parse(name: str, raw: dict) -> Dialect:
             delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
             preamble=tuple(script["preamble"]),
             format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
+            guard=GuardTemplates(
+                stop_on_error=tuple(raw["guard"]["stop_on_error"]),
+                check=raw["guard"]["check"].strip(),
+                check_revisions=raw["guard"].get("check_revisions", "").strip(),
+                fail=raw["guard"]["fail"].strip(),
+            ),
+            rules=tuple(_rules(common) + _rules(raw)),
             client_program=client["program"],
             client_package=client["package"],
             client_apply=client["apply"],
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, re.error) as exc:
         raise ConfigError(f"dialects/{name}.toml is invalid: missing or unexpected key {exc}") from exc
 
 
 @cache
 def available() -> tuple[str, ...]:
     """Names of every dialect distill has a data file for, sorted."""
-    return tuple(sorted(p.stem for p in data_dir("dialects").glob("*.toml")))
+    return tuple(sorted(p.stem for p in data_dir("dialects").glob("*.toml") if not p.stem.startswith("_")))
 
 
 @cache

@@ -1,26 +1,38 @@
-"""Turning captured statements into the text of a SQL script."""
+"""Turning statements into the text of a SQL script for the dialect's client.
+
+Order: the client's stop-on-error command, the guard (before any other statement), the session
+settings, then the statements, each followed by a blank line as Alembic writes them. An
+annotation comment sits right above the statement it is about.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from .capture import Statement
+from .capture import ANNOTATION, Statement
 from .dialects import Dialect
 from .fixups import client_ready
 
 
-def preamble(dialect: Dialect) -> list[str]:
-    """Client and session settings every script of ``dialect`` starts with (may be empty)."""
-    if not dialect.preamble:
-        return []
-    return [dialect.comment_line(f"{dialect.client_program} session settings"), *dialect.preamble]
-
-
-def script_text(statements: Iterable[Statement], dialect: Dialect) -> str:
-    """The statements as one script: each followed by a blank line, as Alembic writes them.
-
-    This is where statements are made ready for the dialect's client (MySQL's DELIMITER).
-    """
-    blocks = ["\n".join(preamble(dialect))] if dialect.preamble else []
-    blocks.extend(s.text for s in client_ready(list(statements), dialect))
+def script_text(statements: Iterable[Statement], dialect: Dialect, *,
+                guard: Sequence[Statement] = ()) -> str:
+    blocks: list[str] = []
+    if dialect.guard.stop_on_error:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client_program}: stop at the first error"),
+                                 *dialect.guard.stop_on_error]))
+    if guard:
+        blocks.append("\n".join([dialect.comment_line("guard: stop unless the database is at the "
+                                                      "expected revision"), guard[0].text]))
+        blocks.extend(g.text for g in guard[1:])
+    if dialect.preamble:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client_program} session settings"),
+                                 *dialect.preamble]))
+    pending: list[str] = []
+    for statement in client_ready(list(statements), dialect):
+        if statement.kind == ANNOTATION:
+            pending.append(statement.text)
+            continue
+        blocks.append("\n".join([*pending, statement.text]))
+        pending = []
+    blocks.extend(pending)
     return "\n\n".join(blocks) + "\n" if blocks else ""

@@ -33,6 +33,7 @@ from alembic.operations.batch import ApplyBatchImpl
 from alembic.runtime.migration import RevisionStep
 from sqlalchemy import Table, schema, text
 
+from .analysis import DESTRUCTIVE, annotation, lossy_type_change
 from .capture import SQL, Statement
 from .dialects import Dialect, LexerRules
 from .lexer import COMMENT, PUNCT, STRING, WS, expand_layout_tabs, tokenize
@@ -109,6 +110,22 @@ class _IdentityInsertOnlyWhereNeeded(DefaultImpl):
         return None
 
 
+class _TypeChangesJudged(DefaultImpl):
+    """Notes a type change that can lose data, where Alembic still knows both types."""
+
+    def alter_column(self, table_name, column_name, **kw):
+        if self.as_sql:
+            _note_type_change(self, table_name, column_name, kw)
+        return super().alter_column(table_name, column_name, **kw)
+
+
+def _note_type_change(impl: Any, table_name: str, column_name: str, kw: dict) -> None:
+    message = lossy_type_change(table_name, column_name, kw.get("existing_type"), kw.get("type_"))
+    dialect = getattr(impl, "distill_dialect", None)
+    if message and dialect is not None:
+        impl.output_buffer.add(annotation(dialect, DESTRUCTIVE, message))
+
+
 # Overrides that must win over the dialect's own impl class (they come before it in the MRO).
 _OVERRIDES: dict[str, tuple[type, ...]] = {"mssql": (_IdentityInsertOnlyWhereNeeded,)}
 
@@ -119,7 +136,7 @@ def patch_context(migration_context: Any, dialect: Dialect) -> None:
     impl = migration_context.impl
     # _LiteralsKept sits between the dialect's impl and DefaultImpl in the MRO, so the
     # dialect's own _exec (a batch separator after each statement) still runs around it.
-    bases = (*_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralsKept)
+    bases = (_TypeChangesJudged, *_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralsKept)
     impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
     impl.distill_dialect = dialect
 
@@ -164,25 +181,48 @@ def _unmerge_to_revisions(self: RevisionStep, heads) -> tuple[str, ...]:
     return tuple(r for r in self.to_revisions if r not in ancestors)
 
 
+def _batch_alter_column(self: ApplyBatchImpl, table_name, column_name, *args, **kw):
+    _note_type_change(self.impl, table_name, column_name, kw)
+    return _ORIGINALS["batch_alter"](self, table_name, column_name, *args, **kw)
+
+
+def _batch_drop_column(self: ApplyBatchImpl, table_name, column, **kw):
+    dialect = getattr(self.impl, "distill_dialect", None)
+    if dialect is not None:  # the recreated table simply lacks the column: say so
+        self.impl.output_buffer.add(annotation(
+            dialect, DESTRUCTIVE, f"drops column {table_name}.{column.name} and its data"))
+    return _ORIGINALS["batch_drop"](self, table_name, column, **kw)
+
+
 _ORIGINALS = {
+    "batch_alter": ApplyBatchImpl.alter_column,
+    "batch_drop": ApplyBatchImpl.drop_column,
     "grab": ApplyBatchImpl._grab_table_elements,
     "merge": RevisionStep.merge_branch_idents,
     "unmerge": RevisionStep._unmerge_to_revisions,
 }
 
 
+_PATCHES = [
+    (ApplyBatchImpl, "_grab_table_elements", _grab_sorted, "grab"),
+    (ApplyBatchImpl, "alter_column", _batch_alter_column, "batch_alter"),
+    (ApplyBatchImpl, "drop_column", _batch_drop_column, "batch_drop"),
+    (RevisionStep, "merge_branch_idents", _merge_branch_idents, "merge"),
+    (RevisionStep, "_unmerge_to_revisions", _unmerge_to_revisions, "unmerge"),
+]
+
+
 @contextlib.contextmanager
-def deterministic_order() -> Iterator[None]:
-    """While rendering, Alembic's set-ordered choices follow a fixed order (see above)."""
-    ApplyBatchImpl._grab_table_elements = _grab_sorted
-    RevisionStep.merge_branch_idents = _merge_branch_idents
-    RevisionStep._unmerge_to_revisions = _unmerge_to_revisions
+def alembic_patched() -> Iterator[None]:
+    """While rendering: Alembic's set-ordered choices follow a fixed order, and batch mode
+    reports the columns it drops and the types it narrows (see above)."""
+    for owner, name, replacement, _ in _PATCHES:
+        setattr(owner, name, replacement)
     try:
         yield
     finally:
-        ApplyBatchImpl._grab_table_elements = _ORIGINALS["grab"]
-        RevisionStep.merge_branch_idents = _ORIGINALS["merge"]
-        RevisionStep._unmerge_to_revisions = _ORIGINALS["unmerge"]
+        for owner, name, _, key in _PATCHES:
+            setattr(owner, name, _ORIGINALS[key])
 
 
 def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:

@@ -11,6 +11,8 @@ Two environment modes:
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,6 +32,15 @@ from .plan import Plan
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@dataclass(frozen=True)
+class VersionTable:
+    """The version table as the rendering used it (env.py may rename or move it)."""
+
+    name: str
+    schema: str | None
+    sql: str  # quoted and qualified for the dialect
+
+
 @dataclass
 class Rendering:
     """The SQL of one plan in one dialect: run-level and per-step segments, in output order."""
@@ -37,6 +48,12 @@ class Rendering:
     dialect: Dialect
     plan: Plan
     segments: list[Segment]
+    version_table: VersionTable
+    heads_after: list[tuple[str, ...]]
+
+    def heads_before(self, index: int) -> tuple[str, ...]:
+        """What the version table holds before step ``index`` runs, sorted."""
+        return tuple(sorted(self.plan.start)) if index == 0 else self.heads_after[index - 1]
 
     def statements(self) -> list[Statement]:
         return [s for segment in self.segments for s in segment.statements]
@@ -47,7 +64,7 @@ class Rendering:
     def map_statements(self, change: Callable[[list[Statement]], list[Statement]]) -> Rendering:
         """A copy with every segment's statements passed through ``change``."""
         segments = [Segment(seg.step, change(seg.statements)) for seg in self.segments]
-        return Rendering(dialect=self.dialect, plan=self.plan, segments=segments)
+        return dataclasses.replace(self, segments=segments)
 
 
 def _forced_options(kw: dict[str, Any], dialect: Dialect, capture: StatementCapture,
@@ -80,19 +97,38 @@ def _quiet_alembic() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False) -> Rendering:
-    """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError."""
+def _skipped(migration_step: Any, capture: StatementCapture, note: Statement) -> Any:
+    """``migration_step`` with its migration function replaced by ``note``: the version table
+    still moves, nothing else runs (an irreversible downgrade rendered on request)."""
+    clone = copy.copy(migration_step)
+
+    def run(**_: Any) -> None:
+        capture.add(note)
+
+    run.__name__ = migration_step.migration_fn.__name__  # Alembic names the step after it
+    clone.__class__ = type("SkippedStep", (type(migration_step),), {"migration_fn": property(lambda _: run)})
+    return clone
+
+
+def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False,
+           skip: dict[str, Statement] | None = None) -> Rendering:
+    """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError.
+
+    ``skip`` maps revisions whose migration function must not run to the note written instead.
+    """
     capture = StatementCapture(dialect.batch_separator, dialect.comment)
+    skip = skip or {}
     config = history.config
     config.set_main_option("sqlalchemy.url", f"{dialect.sqlalchemy_dialect}://")
 
     def steps(heads, context) -> Iterator[Any]:
         for index, migration_step in enumerate(plan.migration_steps):
             capture.start_step(index)
-            yield migration_step
+            revision = migration_step.revision.revision
+            yield _skipped(migration_step, capture, skip[revision]) if revision in skip else migration_step
 
-    def on_step_end(**_: Any) -> None:
-        capture.end_step()
+    def on_step_end(heads: set[str], **_: Any) -> None:
+        capture.end_step(tuple(sorted(heads)))
 
     env = EnvironmentContext(
         config,
@@ -105,14 +141,20 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
     )
     original_configure = env.configure
 
+    version_tables: list[VersionTable] = []
+
     def configure(**kw: Any) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         original_configure(**_forced_options(kw, dialect, capture, on_step_end))
-        fixups.patch_context(env.get_context(), dialect)
+        context = env.get_context()
+        fixups.patch_context(context, dialect)
+        table = context._version
+        version_tables.append(VersionTable(
+            table.name, table.schema, context.impl.dialect.identifier_preparer.format_table(table)))
 
     notes = PrintedNotes(capture, dialect.comment)
     try:
-        with _quiet_alembic(), fixups.deterministic_order(), contextlib.redirect_stdout(notes), env:
+        with _quiet_alembic(), fixups.alembic_patched(), contextlib.redirect_stdout(notes), env:
             if standalone:
                 configure(**_standalone_options(history, dialect))
                 with env.begin_transaction():
@@ -125,7 +167,8 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
         if _raised_by_distill(exc):
             raise  # a bug in distill, not in the revision: keep the traceback
         raise offline_error(exc, history, plan, capture.current_step, dialect) from None
-    return Rendering(dialect=dialect, plan=plan, segments=capture.result())
+    return Rendering(dialect=dialect, plan=plan, segments=capture.result(),
+                     version_table=version_tables[-1], heads_after=capture.heads_after)
 
 
 def _raised_by_distill(exc: BaseException) -> bool:

@@ -1,0 +1,49 @@
+"""Guards: SQL at the top of every file that stops it unless the database is at the expected
+revision(s); and the statement that stops a downgrade at its point of no return.
+
+The SQL itself is in each dialect's data file (``[guard]``); this module only fills it in.
+"""
+
+from __future__ import annotations
+
+from .capture import GUARD, Statement
+from .dialects import Dialect
+from .render import VersionTable
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def expected_text(revisions: tuple[str, ...], table: VersionTable) -> str:
+    """What the guard compares the version table with: sorted revisions, or no table at all."""
+    return ",".join(sorted(revisions)) if revisions else f"(no {table.name} table)"
+
+
+def _schema_expression(dialect: Dialect, table: VersionTable) -> str:
+    if dialect.name == "oracle":
+        return f"UPPER('{_literal(table.schema)}')" if table.schema else "USER"
+    return f"'{_literal(table.schema)}'" if table.schema else "DATABASE()"
+
+
+def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str, ...]) -> list[Statement]:
+    """The statements that stop a script unless ``table`` holds exactly ``revisions``."""
+    values = {
+        "table_name": _literal(table.name),
+        "table_sql": table.sql,
+        "table_in_literal": _literal(table.sql),
+        "expected": _literal(expected_text(revisions, table)),
+        "expected_present": "1" if revisions else "0",
+        "schema_expression": _schema_expression(dialect, table),
+    }
+    texts = [dialect.guard.check.format(**values)]
+    if revisions and dialect.guard.check_revisions:
+        texts.append(dialect.guard.check_revisions.format(**values))
+    return [Statement(GUARD, text) for text in texts]
+
+
+def stop_statement(dialect: Dialect, message: str) -> Statement:
+    """A statement that always fails with ``message`` (kept short: MySQL allows 128 characters)."""
+    once = _literal(message)
+    return Statement(GUARD, dialect.guard.fail.format(
+        message_in_literal=once, message_in_literal_in_literal=_literal(once)))

@@ -1,0 +1,68 @@
+"""Which steps cannot be reverted, and where a downgrade must therefore stop.
+
+A step is irreversible when its ``downgrade()`` does nothing or raises (from the script's AST),
+or, per dialect, when its downgrade renders nothing but the version-table change while its
+upgrade did something. The point of no return of a downgrade is the first such step it meets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .analysis import Verdict, does_nothing, script_verdict
+from .capture import ANNOTATION, Statement
+from .dialects import Dialect
+from .history import History
+from .plan import Plan, Step, make_plan
+from .render import Rendering
+
+
+def verdict(history: History, revision: str) -> Verdict:
+    path = history.get(revision).path
+    return script_verdict(path, os.stat(path).st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Irreversible:
+    step: Step
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.step.revision} ({self.step.message}): {self.reason}"
+
+
+def by_script(history: History, plan: Plan) -> list[Irreversible]:
+    """Steps of a downgrade plan whose script says they cannot be reverted, in plan order."""
+    out = []
+    for step in plan.steps:
+        v = verdict(history, step.revision)
+        if not v.reversible:
+            out.append(Irreversible(step, v.reason))
+    return out
+
+
+def by_rendering(down: Rendering, up: Rendering) -> list[Irreversible]:
+    """Steps whose downgrade renders nothing but the version change while their upgrade did."""
+    table = down.version_table
+    up_index = {step.revision: i for i, step in enumerate(up.plan.steps)}
+    out = []
+    for index, step in enumerate(down.plan.steps):
+        if step.revision not in up_index:
+            continue
+        if does_nothing(down.step_statements(index), down.dialect, table) and not does_nothing(
+                up.step_statements(up_index[step.revision]), up.dialect, table):
+            out.append(Irreversible(step, f"its downgrade renders nothing for {down.dialect.title} "
+                                          "but the version change"))
+    return out
+
+
+def not_restored_note(dialect: Dialect, item: Irreversible) -> Statement:
+    """The comment an allowed irreversible step leaves in a downgrade file."""
+    return Statement(ANNOTATION, dialect.comment_line(
+        f"NOT RESTORED: {item.describe()}; what its upgrade changed stays as it is"))
+
+
+def plan_to_point_of_no_return(history: History, down: Plan, point: Step) -> Plan:
+    """The part of ``down`` above ``point``: downgrade to the irreversible revision itself."""
+    return make_plan(history, ",".join(down.start), point.revision, down=True)
