@@ -66,9 +66,10 @@ def test_oracle_statements_have_no_terminator_but_plsql_blocks_keep_theirs(examp
         else:
             assert not s.text.rstrip().endswith(";"), s.text
     text = script_text(rendering(example_history, "oracle").statements(), dialects.get("oracle"))
-    assert text.startswith("-- sqlplus: stop at the first error\nWHENEVER SQLERROR EXIT SQL.SQLCODE ROLLBACK\n"
-                           "WHENEVER OSERROR EXIT FAILURE\n\n-- sqlplus session settings\nSET DEFINE OFF\n"
-                           "SET SQLBLANKLINES ON\n")
+    assert text.startswith(
+        "-- sqlplus: stop at the first error\nWHENEVER SQLERROR EXIT SQL.SQLCODE ROLLBACK\n"
+        "WHENEVER OSERROR EXIT FAILURE\n\n-- sqlplus session settings\nSET DEFINE OFF\n"
+        "SET SQLBLANKLINES ON\n")
 
 
 def test_sql_server_identity_insert_only_where_rows_carry_an_identity(example_history):
