@@ -11,6 +11,7 @@ import click
 from . import __version__, dialects, releases
 from .archive import UnsafeArchive
 from .bundle import BundleSpec, build_files
+from .check import check
 from .config import load
 from .errors import DistillError
 from .files import write_atomically
@@ -218,6 +219,25 @@ def verify_command(ctx: _Context, bundle, rebuild, as_json) -> None:
     else:
         click.echo(report.text())
     if not report.verified:
+        raise SystemExit(1)
+
+
+@main.command("check")
+@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.")
+@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.")
+@click.option("--dialect", "dialect_spec", default=None,
+              help="Comma-separated dialects. Default: [tool.distill] dialects.")
+@click.option("--standalone", is_flag=True, help="Do not run env.py.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def check_command(ctx: _Context, from_spec, to_spec, dialect_spec, standalone, as_json) -> None:
+    """Render every revision on its own, per dialect, up and down; report all that cannot render
+    offline, and the irreversible, destructive and lock-risk findings. Exit 1 on any problem."""
+    history = ctx.history()
+    report = check(history, from_spec, to_spec, _spec_dialects(history, dialect_spec),
+                   standalone=standalone or history.settings.mode == "standalone")
+    click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True) if as_json else report.text())
+    if not report.ok:
         raise SystemExit(1)
 
 

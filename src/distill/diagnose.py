@@ -100,5 +100,6 @@ def offline_error(exc: Exception, history: History, plan: Plan, step_index: int 
     cause, fix = _cause(exc, step.direction, raised_in_revision)
     return OfflineRenderError(
         f"cannot render revision {step.revision} ({step.message}) offline for {dialect.name} "
-        f"({step.direction}): {location}: {cause}. {fix}"
+        f"({step.direction}): {location}: {cause}. {fix}",
+        revision=step.revision, location=location, cause=cause, fix=fix,
     )

@@ -34,3 +34,11 @@ class ScriptLoadError(DistillError):
 
 class OfflineRenderError(DistillError):
     """A revision cannot be rendered to SQL without a database connection."""
+
+    def __init__(self, message: str, *, revision: str | None = None, location: str = "",
+                 cause: str = "", fix: str = "") -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.location = location
+        self.cause = cause
+        self.fix = fix

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alembic.runtime.migration import MigrationStep
 from alembic.script.revision import RangeNotAncestorError
 from alembic.script.revision import RevisionError as AlembicRevisionError
 from alembic.util import CommandError
@@ -83,7 +84,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _step(history: History, migration_step: Any) -> Step:
+def step_of(history: History, migration_step: Any) -> Step:
     script = migration_step.revision
     return Step(
         revision=script.revision,
@@ -133,7 +134,7 @@ def make_plan(history: History, from_spec: str, to_spec: str, *, down: bool = Fa
         direction=direction,
         start=start,
         target=target,
-        steps=[_step(history, m) for m in migration_steps],
+        steps=[step_of(history, m) for m in migration_steps],
         migration_steps=migration_steps,
     )
 
@@ -155,3 +156,15 @@ def _ordered_steps(history: History, start, target, down: bool) -> list[Any]:
         raise RangeError(
             f"Alembic cannot order the steps from {_names(start)} to {_names(target)}: {exc}"
         ) from None
+
+
+def single_steps(history: History, plan: Plan) -> list[tuple[Plan, Plan]]:
+    """For each upgrade step of ``plan``: itself alone, and its downgrade alone."""
+    out = []
+    for step, up_step in zip(plan.steps, plan.migration_steps, strict=True):
+        down_step = MigrationStep.downgrade_from_script(history.script.revision_map, up_step.revision)
+        out.append((
+            Plan(UP, step.down_revisions, (step.revision,), [step], [up_step]),
+            Plan(DOWN, (step.revision,), step.down_revisions, [step_of(history, down_step)], [down_step]),
+        ))
+    return out
