@@ -304,6 +304,19 @@ def _by_message(manifest: dict[str, Any], revision: str, kind: str) -> list[tupl
     return list(seen.items())
 
 
+def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
+    """The BundleSpec that rebuilds a shipped bundle from the current sources."""
+    rng, options = manifest.get("range", {}), manifest.get("options", {})
+    return BundleSpec(
+        release=manifest.get("release", "?"),
+        from_spec=",".join(rng.get("from", [])) or "base",
+        to_spec=",".join(rng.get("to", [])) or "base",
+        dialects=tuple(options.get("dialects", manifest.get("dialects", {}).keys())),
+        style=options.get("format", "sqlparse"),
+        standalone=options.get("mode") == "standalone",
+    )
+
+
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:
     """Every file of the bundle ``spec`` describes, by relative path."""
     return BundleBuilder(history, spec).files()

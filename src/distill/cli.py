@@ -10,9 +10,11 @@ import click
 
 from . import __version__, dialects, releases
 from .archive import UnsafeArchive
-from .bundle import BundleSpec, build_files
+from .bundle import BundleSpec, build_files, spec_from_manifest
 from .check import check
+from .compare import compare, load_side, side_from_files
 from .config import load
+from .diff_output import as_html, as_json, as_text
 from .errors import DistillError
 from .files import write_atomically
 from .formatting import STYLES
@@ -241,6 +243,55 @@ def check_command(ctx: _Context, from_spec, to_spec, dialect_spec, standalone, a
         raise SystemExit(1)
 
 
+@main.command("diff")
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--rebuild", is_flag=True, help="Compare OLD with a fresh build from the current sources.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--ignore-formatting", is_flag=True, help="Compare SQL token by token: layout changes vanish.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.pass_obj
+def diff_command(ctx: _Context, old, new, rebuild, output_format, ignore_formatting, output) -> None:
+    """Compare two bundles (directories, archives or release versions), or one with --rebuild.
+
+    Exit 0 no differences, 1 differences, 2 could not run.
+    """
+    if bool(new) == rebuild:
+        raise click.UsageError("give OLD and NEW, or one bundle with --rebuild")
+    old_side = _side(ctx, old)
+    if rebuild:
+        history = ctx.history()
+        files = build_files(history, spec_from_manifest(old_side.manifest))
+        new_side = side_from_files("rebuilt from the current sources", files)
+    else:
+        new_side = _side(ctx, new)
+    report = compare(old_side, new_side, ignore_formatting=ignore_formatting)
+    text = {"text": as_text, "json": as_json, "html": as_html}[output_format](report)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, click.unstyle(text).encode("utf-8"))
+    if report.differs:
+        raise SystemExit(1)
+
+
+def _side(ctx: _Context, spec: str):
+    path = Path(spec)
+    if path.exists():
+        return load_side(path, spec)
+    settings = ctx.history().settings
+    if spec in settings.releases:
+        base = default_releases_dir(settings) / spec
+        for candidate in (base, base.parent / f"{spec}.tar.gz"):
+            if candidate.exists():
+                return load_side(candidate, f"releases/{spec}")
+        raise DistillError(f"release {spec} has not been built: no {base} (run distill release {spec})")
+    raise DistillError(f"{spec} is neither a bundle directory, an archive nor a release version "
+                       f"({', '.join(settings.releases) or 'no releases configured'})")
+
+
 def _names(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
 
@@ -258,7 +309,7 @@ def run() -> int:
         return 1
     except DistillError as exc:
         click.echo(f"distill: error: {exc.message}", err=True)
-        return 2 if _command() == "verify" else 1
+        return 2 if _command() in ("verify", "diff") else 1
     except SystemExit as exc:
         return int(exc.code or 0)
     except click.exceptions.Abort:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive import safe_extract
-from .bundle import MANIFEST_FORMAT, BundleSpec, build_files, sha256
+from .bundle import MANIFEST_FORMAT, build_files, sha256, spec_from_manifest
 from .errors import DistillError
 from .history import History
 from .publish import read_tree
@@ -135,17 +135,8 @@ def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History
             report.add("edited", history.relpath(history.get(revision).path),
                        f"EDITED AFTER RELEASE: revision {revision} ({step.get('message', '')}) "
                        "differs from the script that was shipped")
-    rng, options = manifest.get("range", {}), manifest.get("options", {})
-    spec = BundleSpec(
-        release=manifest.get("release", "?"),
-        from_spec=",".join(rng.get("from", [])) or "base",
-        to_spec=",".join(rng.get("to", [])) or "base",
-        dialects=tuple(options.get("dialects", manifest.get("dialects", {}).keys())),
-        style=options.get("format", "sqlparse"),
-        standalone=options.get("mode") == "standalone",
-    )
     try:
-        rebuilt = build_files(history, spec)
+        rebuilt = build_files(history, spec_from_manifest(manifest))
     except DistillError as exc:
         report.add("rebuild", "(bundle)", f"cannot be rebuilt from the current sources: {exc}")
         return

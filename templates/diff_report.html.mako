@@ -1,0 +1,91 @@
+<%doc>distill diff --format html: one self-contained page (no scripts, no external assets).</%doc>\
+<%! from markupsafe import escape as h %>\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>distill diff: ${report.old.manifest.get('release') | h} -&gt; ${report.new.manifest.get('release') | h}</title>
+<style>
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em; color: #111; background: #fff; }
+  h1 { font-size: 1.4em; margin: 0 0 .3em; }
+  h2 { font-size: 1.15em; margin: 1.4em 0 .4em; border-bottom: 1px solid #ccc; }
+  h3 { font-size: 1em; margin: 1em 0 .3em; font-family: ui-monospace, monospace; }
+  code, td.code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
+  .edited { border: 3px solid #b00; background: #fff0f0; padding: .6em 1em; margin: 1em 0; }
+  .edited h2 { color: #b00; border: none; margin-top: .2em; }
+  table { border-collapse: collapse; margin: .3em 0; }
+  th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+  table.sbs { width: 100%; table-layout: fixed; }
+  table.sbs td.no { width: 3.5em; color: #777; text-align: right; }
+  td.code { white-space: pre-wrap; word-break: break-all; }
+  tr.del td.old, tr.chg td.old { background: #ffe0e0; }
+  tr.ins td.new, tr.chg td.new { background: #ddf7dd; }
+  tr.gap td { background: #f4f4f4; color: #777; text-align: center; }
+  .added { color: #060; } .removed { color: #a00; }
+  .summary td:first-child { font-weight: 600; }
+  @media print {
+    body { margin: 0; font-size: 11px; }
+    .edited { border-width: 2px; }
+    tr, h3 { page-break-inside: avoid; }
+    tr.del td.old, tr.chg td.old, tr.ins td.new, tr.chg td.new { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  }
+</style>
+</head>
+<body>
+<h1>distill diff</h1>
+<table class="summary">
+  <tr><td>old</td><td><code>${report.old.label | h}</code>: release ${report.old.manifest.get('release') | h} (${old_range | h})</td></tr>
+  <tr><td>new</td><td><code>${report.new.label | h}</code>: release ${report.new.manifest.get('release') | h} (${new_range | h})</td></tr>
+% for key, value in data['summary'].items():
+  <tr><td>${key.replace('_', ' ') | h}</td><td>${value}</td></tr>
+% endfor
+  <tr><td>result</td><td>${'differences found' if report.differs else 'no differences'}${' (formatting ignored)' if report.ignore_formatting else ''}</td></tr>
+</table>
+% if report.edited:
+<div class="edited" id="edited-after-release">
+<h2>EDITED AFTER RELEASE</h2>
+<p>These revision scripts were changed after they were shipped: the database already ran the
+old version. Write a new revision instead of editing an applied one.</p>
+<table>
+<tr><th>revision</th><th>message</th><th>script</th><th>sha256 shipped</th><th>sha256 now</th></tr>
+% for e in report.edited:
+<tr><td><code>${e['revision'] | h}</code></td><td>${e['message'] | h}</td><td><code>${e['script'] | h}</code></td><td><code>${(e['old_sha256'] or '')[:16] | h}…</code></td><td><code>${(e['new_sha256'] or '')[:16] | h}…</code></td></tr>
+% endfor
+</table>
+</div>
+% endif
+% if report.added or report.removed:
+<h2>Revisions</h2>
+<ul>
+% for s in report.added:
+<li class="added">added <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
+% endfor
+% for s in report.removed:
+<li class="removed">removed <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
+% endfor
+</ul>
+% endif
+% if report.generator or report.options:
+<h2>Generator versions and options</h2>
+<table>
+<tr><th>what</th><th>old</th><th>new</th></tr>
+% for c in report.generator + report.options:
+<tr><td>${c['key'] | h}</td><td>${c['old'] | h}</td><td>${c['new'] | h}</td></tr>
+% endfor
+</table>
+% endif
+% if report.sql:
+<h2>SQL differences</h2>
+% for d in report.sql:
+<h3>${d.dialect | h}: ${d.what | h}</h3>
+<table class="sbs">
+<colgroup><col style="width:3.5em"><col><col style="width:3.5em"><col></colgroup>
+<tr><th class="no"></th><th><code>${d.old_path or '(none)' | h}</code></th><th class="no"></th><th><code>${d.new_path or '(none)' | h}</code></th></tr>
+% for row in side_by_side(d.old_text, d.new_text):
+<tr class="${row['kind']}"><td class="no">${row['old_no']}</td><td class="code old">${row['old'] | h}</td><td class="no">${row['new_no']}</td><td class="code new">${row['new'] | h}</td></tr>
+% endfor
+</table>
+% endfor
+% endif
+</body>
+</html>

@@ -1,0 +1,167 @@
+"""distill diff on real bundles of the example: an added revision, an edited revision script, a
+changed option, a formatting-only change with and without --ignore-formatting; the HTML report
+rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRE = os.environ.get("DISTILL_REQUIRE_DATABASES") == "1"
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def build(out: Path, *args: str, cwd: Path = REPO) -> Path:
+    result = cli("build", "--out", str(out), "--dialect", "postgresql,sqlite", *args, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def diff_json(old: Path, new: Path, *args: str, cwd: Path = REPO) -> tuple[int, dict]:
+    result = cli("diff", str(old), str(new), "--format", "json", *args, cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of the example whose scripts a test may edit."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(REPO / "examples" / "bookshop", root, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "distill.toml").write_text('project = "bookshop"\n[releases]\n"2.0" = "ef2c"\n')
+    return root
+
+
+def test_identical_bundles_and_release_versions(tmp_path):
+    a = build(tmp_path / "a", "--from", "bc9f", "--to", "ef2c")
+    b = build(tmp_path / "b", "--from", "bc9f", "--to", "ef2c")
+    code, report = diff_json(a, b)
+    assert code == 0 and report["differs"] is False and report["sql"] == []
+    assert cli("diff", "2.0", "--rebuild").returncode == 0  # the committed release, by version
+    assert cli("diff", "releases/2.0.tar.gz", "2.0").returncode == 0
+
+
+def test_json_follows_its_schema(tmp_path):
+    import jsonschema
+
+    schema = json.loads((REPO / "src" / "distill" / "schemas" / "diff-1.json").read_text())
+    _, report = diff_json(REPO / "releases" / "1.1", REPO / "releases" / "2.0")
+    jsonschema.validate(report, schema)
+    assert report["summary"]["removed_revisions"] == 5 and report["summary"]["added_revisions"] == 3
+
+
+def test_added_revision(tmp_path):
+    old = build(tmp_path / "old", "--from", "bc9f", "--to", "de1b")
+    new = build(tmp_path / "new", "--from", "bc9f", "--to", "ef2c")
+    code, report = diff_json(old, new)
+    assert code == 1
+    assert [s["revision"] for s in report["added_revisions"]] == ["ef2c8e7f1a14"]
+    assert report["removed_revisions"] == [] and report["edited_after_release"] == []
+    changed = {(d["dialect"], d["what"]) for d in report["sql"]}
+    assert changed == {(d, f"ef2c8e7f1a14 {w}") for d in ("postgresql", "sqlite") for w in ("up", "down")}
+    sql = next(d for d in report["sql"] if d["dialect"] == "postgresql" and d["what"].endswith("up"))
+    assert "+CREATE INDEX ix_orders_status_customer ON orders (status, customer_id);" in sql["diff"]
+    assert report["summary"]["added_revisions"] == 1
+
+
+def test_edited_revision_script(project, tmp_path):
+    shipped = build(tmp_path / "shipped", "--from", "bc9f", "--to", "ef2c", cwd=project)
+    script = project / "migrations" / "versions" / "ef2c8e7f1a14_order_index_and_view.py"
+    original = script.read_text()
+    try:
+        script.write_text(original.replace('"SELECT b.id, b.title, b.stock, a.full_name AS author "',
+                                           '"SELECT b.id, b.title, b.stock, b.price, a.full_name AS author "'))
+        rebuilt = build(tmp_path / "rebuilt", "--from", "bc9f", "--to", "ef2c", cwd=project)
+        code, report = diff_json(shipped, rebuilt, cwd=project)
+        assert code == 1
+        assert [e["revision"] for e in report["edited_after_release"]] == ["ef2c8e7f1a14"]
+        edited = report["edited_after_release"][0]
+        assert edited["script"] == "migrations/versions/ef2c8e7f1a14_order_index_and_view.py"
+        assert edited["old_sha256"] != edited["new_sha256"]
+        whats = {(d["dialect"], d["what"]) for d in report["sql"]}
+        assert ("postgresql", "ef2c8e7f1a14 up") in whats and ("postgresql", "upgrade.sql") in whats
+        assert any("b.price" in line and line.startswith("+") for d in report["sql"] for line in d["diff"])
+        text = cli("diff", str(shipped), str(rebuilt), cwd=project)
+        assert text.returncode == 1 and "EDITED AFTER RELEASE" in text.stdout
+        assert "\x1b[" not in text.stdout  # colour only on a terminal
+        html = tmp_path / "report.html"
+        assert cli("diff", str(shipped), str(rebuilt), "--format", "html", "-o", str(html),
+                   cwd=project).returncode == 1
+        _check_html_in_chromium(html, tmp_path)
+    finally:
+        script.write_text(original)
+
+
+def test_changed_options(tmp_path):
+    project_mode = build(tmp_path / "project", "--from", "base", "--to", "2b7e")
+    standalone = build(tmp_path / "standalone", "--from", "base", "--to", "2b7e", "--standalone")
+    code, report = diff_json(project_mode, standalone)
+    assert code == 1
+    assert report["options"] == [{"key": "mode", "old": "project", "new": "standalone"}]
+    # without env.py's naming convention the check constraint keeps its short name
+    assert any("CONSTRAINT price_nonneg CHECK" in line and line.startswith("+")
+               for d in report["sql"] for line in d["diff"])
+    other = cli("build", "--out", str(tmp_path / "mysql"), "--dialect", "postgresql,mysql",
+                "--from", "base", "--to", "2b7e")
+    assert other.returncode == 0
+    code, report = diff_json(project_mode, tmp_path / "mysql")
+    assert {"key": "dialects", "old": ["postgresql", "sqlite"], "new": ["postgresql", "mysql"]} in report["options"]
+    assert {d["dialect"] for d in report["sql"]} == {"mysql", "sqlite"}
+
+
+def test_formatting_only_change(tmp_path):
+    formatted = build(tmp_path / "formatted", "--from", "bc9f", "--to", "ef2c")
+    plain = build(tmp_path / "plain", "--from", "bc9f", "--to", "ef2c", "--format", "none")
+    code, report = diff_json(formatted, plain)
+    assert code == 1 and report["sql"] and {"key": "format", "old": "sqlparse", "new": "none"} in report["options"]
+    code, report = diff_json(formatted, plain, "--ignore-formatting")
+    assert code == 0, report
+    assert report["sql"] == [] and report["options"] == [] and report["ignore_formatting"] is True
+
+
+def test_diff_cannot_run(tmp_path):
+    result = cli("diff", str(tmp_path / "nope"), "releases/2.0")
+    assert result.returncode == 2 and "neither a bundle directory" in result.stderr
+    assert cli("diff", "9.9", "2.0").returncode == 2
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        if REQUIRE:
+            pytest.fail("DISTILL_REQUIRE_DATABASES=1 but chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    assert "http" not in html.read_text().split("<body>")[0].replace("http-equiv", "")  # no external assets
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = dom.stdout
+    top = page.index('id="edited-after-release"')
+    assert top < page.index("SQL differences")  # the edited revisions come first
+    assert "ef2c8e7f1a14" in page[top:page.index("</div>", top)]
+    assert "b.price" in page and 'class="ins"' in page
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    shutil.copy(shot, Path(tempfile.gettempdir()) / "distill-diff-report.png")  # to look at
