@@ -47,7 +47,7 @@ def test_alembic_ini_alone_and_distill_toml(tmp_path):
     plan = make_plan(history, "base", "1.0")
     sql = script_text(render(history, plan, dialects.get("sqlite"), standalone=True).statements(),
                       dialects.get("sqlite"))
-    assert "CREATE TABLE schema_version" in sql and "alembic_version" not in sql
+    assert "CREATE TABLE IF NOT EXISTS schema_version" in sql and "alembic_version" not in sql
 
 
 def test_unknown_keys_are_refused(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import online
+from helpers import assert_same_database, online
 
 RELEASES = Path(__file__).resolve().parent.parent / "releases"
 
@@ -56,7 +56,7 @@ def test_a_second_run_of_an_upgrade_is_refused(databases):
     before = db.dump()
     result = db.apply(upgrade.read_text(encoding="utf-8"), check=False)
     output = (result.stderr + result.stdout).decode()
-    assert result.returncode != 0 and "distill guard: expected alembic_version at (no alembic_version table)" in output
+    assert result.returncode != 0 and "distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found 6f4a6c5d9e06" in output
     assert db.dump() == before
 
 
@@ -65,3 +65,14 @@ def test_two_heads_are_compared_as_a_set(databases, example_settings):
     online(example_settings, db.url, "upgrade", "8b6c4e3f7a08", "9c7d3f2a6b09")
     step = next((RELEASES / "1.1" / databases.dialect / "steps").glob("0004-*.up.sql"))
     db.apply(step.read_text(encoding="utf-8"))  # expects exactly 8b6c4e3f7a08,9c7d3f2a6b09: passes
+
+
+def test_a_base_bundle_applies_where_online_alembic_downgraded_to_base(databases, example_settings):
+    """Alembic leaves an empty alembic_version after a downgrade to base: that is base too."""
+    db, reference = databases.create(), databases.create()
+    for target in (db, reference):
+        online(example_settings, target.url, "upgrade", "6f4a6c5d9e06")
+        online(example_settings, target.url, "downgrade", "base")
+    db.apply((RELEASES / "1.0" / databases.dialect / "upgrade.sql").read_text(encoding="utf-8"))
+    online(example_settings, reference.url, "upgrade", "6f4a6c5d9e06")
+    assert_same_database(reference.url, db.url)

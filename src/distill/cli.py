@@ -22,6 +22,7 @@ from .history import History
 from .pipeline import sql_script
 from .plan import Plan, make_plan
 from .publish import check_release_name, publish
+from .rehearse import record_path, rehearse
 from .releases import default_releases_dir
 from .verify import verify
 
@@ -292,6 +293,30 @@ def _side(ctx: _Context, spec: str):
                        f"({', '.join(settings.releases) or 'no releases configured'})")
 
 
+@main.command("rehearse")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--dialect", "dialect_name", default=None,
+              help="Which of the bundle's dialects. Default: sqlite, or the --url's.")
+@click.option("--url", default=None,
+              help="A server (SQLAlchemy URL) on which distill creates and drops scratch databases. "
+              "Default: temporary SQLite files.")
+@click.option("--standalone", is_flag=True, help="Run online Alembic without env.py.")
+@click.option("--record", is_flag=True, help="Write the report next to the bundle (VERSION.rehearsal.json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def rehearse_command(ctx: _Context, bundle, dialect_name, url, standalone, record, as_json) -> None:
+    """Apply a bundle's exact files with the real client on scratch databases, up, down, up again
+    and once more (the guard must refuse), whole and step by step, comparing each phase with
+    online Alembic. Exit 0 passed, 1 failed, 2 could not run."""
+    report = rehearse(bundle, ctx.history(), dialect_name=dialect_name, url=url, standalone=standalone)
+    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+    click.echo(text if as_json else report.text(), nl=not as_json)
+    if record:
+        write_atomically(record_path(bundle), text.encode("utf-8"))
+    if not report.passed:
+        raise SystemExit(1)
+
+
 def _names(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
 
@@ -309,7 +334,7 @@ def run() -> int:
         return 1
     except DistillError as exc:
         click.echo(f"distill: error: {exc.message}", err=True)
-        return 2 if _command() in ("verify", "diff") else 1
+        return 2 if _command() in ("verify", "diff", "rehearse") else 1
     except SystemExit as exc:
         return int(exc.code or 0)
     except click.exceptions.Abort:

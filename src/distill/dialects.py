@@ -58,6 +58,7 @@ class GuardTemplates:
     stop_on_error: tuple[str, ...]  # client commands at the very top of every file
     check: str
     check_revisions: str  # a second check statement, for dialects that need one ("" if none)
+    base_prepare: str  # from base, a statement before check_revisions ("" if none)
     fail: str
 
 
@@ -75,6 +76,7 @@ class Dialect:
     compound_statements: str  # "as-is" or "delimiter"
     carriage_return: str  # inside literals: "as-is", "backslash-escape" or "concatenate"
     carriage_return_expression: str  # with "concatenate": the expression for one CR
+    version_table_create: str  # template: {create} {rest} {table_in_literal} {create_in_literal}
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
     format: FormatProfile
@@ -112,6 +114,7 @@ def _parse(name: str, raw: dict) -> Dialect:
             compound_statements=script["compound_statements"],
             carriage_return=script["carriage_return"],
             carriage_return_expression=script.get("carriage_return_expression", ""),
+            version_table_create=script["version_table_create"].strip(),
             delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
             preamble=tuple(script["preamble"]),
             format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
@@ -119,6 +122,7 @@ def _parse(name: str, raw: dict) -> Dialect:
                 stop_on_error=tuple(raw["guard"]["stop_on_error"]),
                 check=raw["guard"]["check"].strip(),
                 check_revisions=raw["guard"].get("check_revisions", "").strip(),
+                base_prepare=raw["guard"].get("base_prepare", "").strip(),
                 fail=raw["guard"]["fail"].strip(),
             ),
             rules=tuple(_rules(common) + _rules(raw)),

@@ -10,6 +10,9 @@ lexical rules) come from ``dialects/``. Each fix is small and named after the de
 * version-table RETURNING: the version INSERT carries ``RETURNING`` (PostgreSQL, SQLite),
   ``OUTPUT inserted...`` (SQL Server) and on Oracle ``RETURNING ... INTO :ret_0``, which cannot
   run as a script; distill turns implicit returning off for the version table.
+* version table from base: Alembic's offline CREATE TABLE fails on a database that online Alembic
+  downgraded to base (it leaves the table, empty); distill writes it as the dialect's data file
+  says (IF NOT EXISTS, or a guarded form).
 * SQL Server IDENTITY_INSERT: offline ``bulk_insert`` wraps every insert in ``SET IDENTITY_INSERT
   ... ON/OFF``, which fails on a table without an identity column; distill emits it only where
   the inserted rows carry an identity column (guarded at run time when the table is a lightweight
@@ -61,10 +64,19 @@ def literals_kept(sql: str, dialect: Dialect) -> str:
     )
 
 
+def version_table_create(create: str, table_sql: str, dialect: Dialect) -> str:
+    """Alembic's CREATE TABLE of the version table, made to tolerate an existing (empty) one."""
+    rest = create[len("CREATE TABLE "):] if create.upper().startswith("CREATE TABLE ") else create
+    return dialect.version_table_create.format(
+        create=create, rest=rest, table_in_literal=table_sql.replace("'", "''"),
+        create_in_literal=create.replace("'", "''"))
+
+
 class _LiteralsKept(DefaultImpl):
     """Alembic's offline ``_exec`` (alembic 1.20), with literals kept exactly (see above)."""
 
     distill_dialect: Dialect
+    distill_version_table: Any
 
     def _exec(self, construct, execution_options=None, multiparams=None, params=None):
         if not self.as_sql:
@@ -76,10 +88,12 @@ class _LiteralsKept(DefaultImpl):
         compile_kw: dict[str, Any] = {}
         if self.literal_binds and not isinstance(construct, schema.DDLElement):
             compile_kw = {"compile_kwargs": {"literal_binds": True}}
-        compiled = str(construct.compile(dialect=self.dialect, **compile_kw))
-        self.static_output(
-            literals_kept(compiled, self.distill_dialect).strip() + self.command_terminator
-        )
+        compiled = literals_kept(str(construct.compile(dialect=self.dialect, **compile_kw)),
+                                 self.distill_dialect).strip()
+        if isinstance(construct, schema.CreateTable) and construct.element is self.distill_version_table:
+            table_sql = self.dialect.identifier_preparer.format_table(construct.element)
+            compiled = version_table_create(compiled, table_sql, self.distill_dialect)
+        self.static_output(compiled + self.command_terminator)
         return None
 
 
@@ -139,6 +153,7 @@ def patch_context(migration_context: Any, dialect: Dialect) -> None:
     bases = (_TypeChangesJudged, *_OVERRIDES.get(dialect.name, ()), type(impl), _LiteralsKept)
     impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
     impl.distill_dialect = dialect
+    impl.distill_version_table = migration_context._version
 
 
 def _constraint_key(constraint: Any) -> tuple[str, str, str]:

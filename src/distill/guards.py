@@ -16,8 +16,16 @@ def _literal(text: str) -> str:
 
 
 def expected_text(revisions: tuple[str, ...], table: VersionTable) -> str:
-    """What the guard compares the version table with: sorted revisions, or no table at all."""
-    return ",".join(sorted(revisions)) if revisions else f"(no {table.name} table)"
+    """What the guard says it expects: sorted revisions, or base."""
+    return ",".join(sorted(revisions)) if revisions else f"base (no {table.name} table, or an empty one)"
+
+
+def _accepted(revisions: tuple[str, ...], table: VersionTable, dialect: Dialect) -> str:
+    """The SQL list of what the guard may find: the revisions; from base, no table or an empty
+    one (what online Alembic leaves after a downgrade to base)."""
+    values = [",".join(sorted(revisions))] if revisions else [f"(no {table.name} table)", "(empty)"]
+    prefix = "N" if dialect.name == "mssql" else ""
+    return ", ".join(f"{prefix}'{_literal(v)}'" for v in values)
 
 
 def _schema_expression(dialect: Dialect, table: VersionTable) -> str:
@@ -34,11 +42,17 @@ def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str
         "table_in_literal": _literal(table.sql),
         "expected": _literal(expected_text(revisions, table)),
         "expected_present": "1" if revisions else "0",
+        "accepted": _accepted(revisions, table, dialect),
         "schema_expression": _schema_expression(dialect, table),
+        "create_version_table_if_absent": table.create + dialect.terminator,
     }
-    texts = [dialect.guard.check.format(**values)]
-    if revisions and dialect.guard.check_revisions:
-        texts.append(dialect.guard.check_revisions.format(**values))
+    guard = dialect.guard
+    if not revisions and guard.base_prepare:
+        texts = [guard.base_prepare.format(**values), guard.check_revisions.format(**values)]
+    else:
+        texts = [guard.check.format(**values)]
+        if revisions and guard.check_revisions:
+            texts.append(guard.check_revisions.format(**values))
     return [Statement(GUARD, text) for text in texts]
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
 from . import fixups
@@ -39,6 +40,7 @@ class VersionTable:
     name: str
     schema: str | None
     sql: str  # quoted and qualified for the dialect
+    create: str  # the CREATE TABLE statement, as the rendering writes it (without terminator)
 
 
 @dataclass
@@ -149,8 +151,11 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
         context = env.get_context()
         fixups.patch_context(context, dialect)
         table = context._version
+        quoted = context.impl.dialect.identifier_preparer.format_table(table)
+        plain = fixups.literals_kept(
+            str(sa.schema.CreateTable(table).compile(dialect=context.impl.dialect)), dialect).strip()
         version_tables.append(VersionTable(
-            table.name, table.schema, context.impl.dialect.identifier_preparer.format_table(table)))
+            table.name, table.schema, quoted, fixups.version_table_create(plain, quoted, dialect)))
 
     notes = PrintedNotes(capture, dialect.comment)
     try:

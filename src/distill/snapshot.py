@@ -56,15 +56,16 @@ def _table(insp: Any, name: str, dialect: Any) -> dict[str, Any]:
         out = [{k: item.get(k) for k in keys} for item in items]
         return sorted(out, key=repr)
 
-    columns = [
-        {
-            "name": c["name"],
+    reflected = insp.get_columns(name)
+    # by name: a column dropped and added back comes last, and order is not part of the schema
+    columns = {
+        c["name"]: {
             "type": _type_name(c["type"], dialect),
             "nullable": c["nullable"],
             "default": c.get("default"),  # exact: a default is data too
         }
-        for c in insp.get_columns(name)
-    ]
+        for c in reflected
+    }
     checks = [
         {"name": c.get("name"), "sqltext": _squash(c.get("sqltext"))}
         for c in insp.get_check_constraints(name)
@@ -103,17 +104,18 @@ _EXTRA_QUERIES = {
 }
 
 
-def _sqlite_ddl(sql: str) -> Any:
+def _create_table_parts(sql: str) -> Any:
     """A CREATE TABLE whose column and constraint clauses compare in any order.
 
-    Alembic's batch mode (online too) writes constraints in set order; the order has no meaning.
+    Alembic's batch mode (online too) writes constraints in set order, and a column dropped and
+    added back comes last: neither order is part of the schema.
     """
     sql = _squash(sql)
-    start = sql.find("(")
-    if not sql.upper().startswith("CREATE TABLE") or start < 0 or not sql.endswith(")"):
+    start, end = sql.find("("), sql.rfind(")")
+    if not sql.upper().startswith("CREATE TABLE") or start < 0 or end < start:
         return sql
     parts, depth, current = [], 0, ""
-    for char in sql[start + 1 : -1]:
+    for char in sql[start + 1 : end]:
         depth += (char == "(") - (char == ")")
         if char == "," and depth == 0:
             parts.append(current.strip())
@@ -121,7 +123,9 @@ def _sqlite_ddl(sql: str) -> Any:
         else:
             current += char
     parts.append(current.strip())
-    return (sql[:start].strip(), tuple(sorted(parts)))
+    # SQLite keeps the name as written: a table renamed by batch mode reads CREATE TABLE "t"
+    name = sql[:start].strip().replace('"', "").replace("`", "")
+    return (name, tuple(sorted(parts)), sql[end + 1:].strip())
 
 
 def snapshot(url: str | sa.URL) -> dict[str, Any]:
@@ -152,8 +156,8 @@ def snapshot(url: str | sa.URL) -> dict[str, Any]:
                     ]
                 else:
                     rows = conn.exec_driver_sql(query).fetchall()
-                if key == "table_ddl" and family == "sqlite":
-                    rows = [(name, _sqlite_ddl(sql)) for name, sql in rows]
+                if key == "table_ddl":
+                    rows = [(name, _create_table_parts(_squash(sql))) for name, sql in rows]
                 if key == "triggers":
                     rows = [(*row[:-1], _layout_free(row[-1])) for row in rows]
                 result[key] = sorted(
@@ -192,3 +196,34 @@ def differences(expected: dict[str, Any], actual: dict[str, Any], path: str = ""
     if expected != actual:
         return [f"{path}: expected {expected!r}, found {actual!r}"]
     return []
+
+
+_COLUMN = re.compile(
+    r"^tables\.(?P<table>[^.]+)\.columns\.(?P<column>[^.:]+)(\.(?P<what>[^:]+))?: (?P<rest>.*)$")
+_TABLE = re.compile(r"^(?P<section>tables|rows)\.(?P<table>[^.:]+)(\.(?P<what>[^:]+))?: (?P<rest>.*)$")
+
+
+def readable(difference: str) -> str:
+    """A difference as a DBA reads it: 'table books, column title: type expected ..., found ...'."""
+    match = _COLUMN.match(difference)
+    if match:
+        what = f" {match['what']}" if match["what"] else ""
+        return f"table {match['table']}, column {match['column']}:{what} {match['rest']}"
+    match = _TABLE.match(difference)
+    if match:
+        what = match["what"] or ("rows" if match["section"] == "rows" else "table")
+        prefix = "rows of table" if match["section"] == "rows" else "table"
+        return f"{prefix} {match['table']}: {what.replace('_', ' ')} {match['rest']}"
+    return difference
+
+
+def without_empty_table(snap: dict[str, Any], table: str) -> dict[str, Any]:
+    """``snap`` without ``table`` when that table is empty: Alembic leaves an empty version table
+    behind after a downgrade to base, where a fresh database has none."""
+    if snap.get("rows", {}).get(table) != []:
+        return snap
+    out = {**snap, "tables": {k: v for k, v in snap["tables"].items() if k != table},
+           "rows": {k: v for k, v in snap["rows"].items() if k != table}}
+    if "table_ddl" in snap:
+        out["table_ddl"] = [row for row in snap["table_ddl"] if row[0] != table]
+    return out

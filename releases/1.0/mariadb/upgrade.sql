@@ -9,7 +9,7 @@ SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(versio
 PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
-SET @distill_sql = IF(@distill_found = BINARY '(no alembic_version table)', 'DO 0', CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ''distill guard: expected alembic_version at (no alembic_version table), found ', REPLACE(LEFT(@distill_found, 60), '''', ''''''), ''''));
+SET @distill_sql = IF(BINARY @distill_found IN ('(no alembic_version table)', '(empty)'), 'DO 0', CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ''distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found ', REPLACE(LEFT(@distill_found, 60), '''', ''''''), ''''));
 PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
@@ -17,7 +17,7 @@ DEALLOCATE PREPARE distill_guard;
 -- mariadb session settings
 SET NAMES utf8mb4;
 
-CREATE TABLE alembic_version (
+CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );

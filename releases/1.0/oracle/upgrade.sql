@@ -19,8 +19,8 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> '(no alembic_version table)' THEN
-        RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at (no alembic_version table), found ' || found);
+    IF found NOT IN ('(no alembic_version table)', '(empty)') THEN
+        RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found ' || found);
     END IF;
 END;
 /
@@ -29,10 +29,17 @@ END;
 SET DEFINE OFF
 SET SQLBLANKLINES ON
 
-CREATE TABLE alembic_version (
-    version_num VARCHAR2(32 CHAR) NOT NULL,
+BEGIN
+    EXECUTE IMMEDIATE 'CREATE TABLE alembic_version (
+    version_num VARCHAR2(32 CHAR) NOT NULL, 
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
-)
+)';
+EXCEPTION
+    WHEN OTHERS THEN
+        IF SQLCODE != -955 THEN
+            RAISE;
+        END IF;
+END;
 
 /
 

@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '6f4a6c5d9e06' THEN
+    IF found IS NULL OR found NOT IN ('6f4a6c5d9e06') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '6f4a6c5d9e06', found;
     END IF;
 END

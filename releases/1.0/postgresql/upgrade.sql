@@ -16,8 +16,8 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '(no alembic_version table)' THEN
-        RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '(no alembic_version table)', found;
+    IF found IS NULL OR found NOT IN ('(no alembic_version table)', '(empty)') THEN
+        RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'base (no alembic_version table, or an empty one)', found;
     END IF;
 END
 $distill_guard$;
@@ -27,7 +27,7 @@ SET client_encoding = 'UTF8';
 
 BEGIN;
 
-CREATE TABLE alembic_version (
+CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );

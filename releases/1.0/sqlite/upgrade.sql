@@ -7,9 +7,14 @@
 .bail on
 
 -- guard: stop unless the database is at the expected revision
-SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 0 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at (no alembic_version table), found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at (no alembic_version table), found (no alembic_version table)' END) = 'never';
+CREATE TABLE IF NOT EXISTS alembic_version (
+    version_num VARCHAR(32) NOT NULL, 
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
 
-CREATE TABLE alembic_version (
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('(no alembic_version table)', '(empty)') THEN '$' ELSE 'distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found ' || found END) = 'never';
+
+CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
@@ -75,7 +80,7 @@ CREATE TABLE _alembic_tmp_books (
     price NUMERIC(12, 2) NOT NULL,
     isbn VARCHAR(20),
     stock INTEGER DEFAULT '0' NOT NULL,
-    PRIMARY KEY (id),
+    CONSTRAINT pk_books PRIMARY KEY (id),
     CONSTRAINT ck_books_price_nonneg CHECK (price >= 0),
     CONSTRAINT fk_books_author_id_authors FOREIGN KEY(author_id) REFERENCES authors (id) ON DELETE CASCADE
 );

@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> 'f03d6b5a4c15' THEN
+    IF found NOT IN ('f03d6b5a4c15') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at f03d6b5a4c15, found ' || found);
     END IF;
 END;

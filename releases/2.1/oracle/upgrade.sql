@@ -19,7 +19,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> 'ef2c8e7f1a14' THEN
+    IF found NOT IN ('ef2c8e7f1a14') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at ef2c8e7f1a14, found ' || found);
     END IF;
 END;

@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'f03d6b5a4c15' THEN
+    IF found IS NULL OR found NOT IN ('f03d6b5a4c15') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'f03d6b5a4c15', found;
     END IF;
 END

@@ -16,7 +16,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'ef2c8e7f1a14' THEN
+    IF found IS NULL OR found NOT IN ('ef2c8e7f1a14') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'ef2c8e7f1a14', found;
     END IF;
 END

@@ -11,6 +11,8 @@ Create Date: 2025-03-03 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from bookshop_app.models import NAMING_CONVENTION
+
 revision = "5e3f7b6c0d05"
 down_revision = "4d2e8a7b1c04"
 branch_labels = None
@@ -18,24 +20,24 @@ depends_on = None
 
 
 def books_table(title_length: int, price_precision: int) -> sa.Table:
-    """The books table as it stands on either side of this revision."""
+    """The books table as it stands on either side of this revision. Its metadata has the
+    application's naming convention, so the table SQLite batch mode recreates keeps the
+    constraint names the original had."""
     return sa.Table(
         "books",
-        sa.MetaData(),
+        sa.MetaData(naming_convention=NAMING_CONVENTION),
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
             "author_id",
             sa.Integer,
-            sa.ForeignKey(
-                "authors.id", ondelete="CASCADE", name="fk_books_author_id_authors"
-            ),
+            sa.ForeignKey("authors.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("title", sa.String(title_length), nullable=False),
         sa.Column("price", sa.Numeric(price_precision, 2), nullable=False),
         sa.Column("isbn", sa.String(20), nullable=True),
         sa.Column("stock", sa.Integer, nullable=False, server_default="0"),
-        sa.CheckConstraint("price >= 0", name="ck_books_price_nonneg"),
+        sa.CheckConstraint("price >= 0", name="price_nonneg"),
         sa.Index("ix_books_title", "title"),
         sa.Index("ix_books_isbn", "isbn", unique=True),
     )

@@ -8,6 +8,8 @@ Create Date: 2025-05-12 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from bookshop_app.models import NAMING_CONVENTION
+
 revision = "9c7d3f2a6b09"
 down_revision = "7a5b5d4e8f07"
 branch_labels = None
@@ -21,7 +23,7 @@ def orders_table(with_customer: bool) -> sa.Table:
         sa.Column(
             "book_id",
             sa.Integer,
-            sa.ForeignKey("books.id", name="fk_orders_book_id_books"),
+            sa.ForeignKey("books.id"),
             nullable=False,
         ),
         sa.Column("quantity", sa.Integer, nullable=False, server_default="1"),
@@ -31,18 +33,19 @@ def orders_table(with_customer: bool) -> sa.Table:
             nullable=False,
             server_default="pending",
         ),
-        sa.CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
     ]
     if with_customer:
         columns.append(
             sa.Column(
                 "customer_id",
                 sa.Integer,
-                sa.ForeignKey("customers.id", name="fk_orders_customer_id_customers"),
+                sa.ForeignKey("customers.id"),
                 nullable=True,
             )
         )
-    return sa.Table("orders", sa.MetaData(), *columns)
+    # the application's naming convention: a table recreated by SQLite batch mode keeps its names
+    return sa.Table("orders", sa.MetaData(naming_convention=NAMING_CONVENTION), *columns)
 
 
 def upgrade() -> None:

@@ -13,7 +13,7 @@ IF OBJECT_ID(N'alembic_version', N'U') IS NULL
     SET @distill_found = N'(no alembic_version table)';
 ELSE
     EXEC sp_executesql N'SELECT @found = COALESCE(STRING_AGG(version_num, N'','') WITHIN GROUP (ORDER BY version_num), N''(empty)'') FROM alembic_version', N'@found NVARCHAR(4000) OUTPUT', @found = @distill_found OUTPUT;
-IF @distill_found <> N'1a0f3c5e7b01'
+IF @distill_found NOT IN (N'1a0f3c5e7b01')
 BEGIN
     SET @distill_message = CONCAT(N'distill guard: expected alembic_version at 1a0f3c5e7b01, found ', @distill_found);
     THROW 50000, @distill_message, 1;

@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> '1a0f3c5e7b01' THEN
+    IF found NOT IN ('1a0f3c5e7b01') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at 1a0f3c5e7b01, found ' || found);
     END IF;
 END;

@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> '3c1d9e8f2a03' THEN
+    IF found NOT IN ('3c1d9e8f2a03') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at 3c1d9e8f2a03, found ' || found);
     END IF;
 END;

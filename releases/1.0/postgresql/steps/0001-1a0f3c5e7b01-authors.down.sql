@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '1a0f3c5e7b01' THEN
+    IF found IS NULL OR found NOT IN ('1a0f3c5e7b01') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '1a0f3c5e7b01', found;
     END IF;
 END

@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '3c1d9e8f2a03' THEN
+    IF found IS NULL OR found NOT IN ('3c1d9e8f2a03') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '3c1d9e8f2a03', found;
     END IF;
 END

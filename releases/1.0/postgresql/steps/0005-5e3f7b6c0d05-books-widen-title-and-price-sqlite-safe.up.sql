@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '4d2e8a7b1c04' THEN
+    IF found IS NULL OR found NOT IN ('4d2e8a7b1c04') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '4d2e8a7b1c04', found;
     END IF;
 END

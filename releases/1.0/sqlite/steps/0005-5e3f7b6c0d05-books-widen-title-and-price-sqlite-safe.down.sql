@@ -10,7 +10,7 @@
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at 5e3f7b6c0d05, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at 5e3f7b6c0d05, found (no alembic_version table)' END) = 'never';
 
-SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IS '5e3f7b6c0d05' THEN '$' ELSE 'distill guard: expected alembic_version at 5e3f7b6c0d05, found ' || found END) = 'never';
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('5e3f7b6c0d05') THEN '$' ELSE 'distill guard: expected alembic_version at 5e3f7b6c0d05, found ' || found END) = 'never';
 
 -- Running downgrade 5e3f7b6c0d05 -> 4d2e8a7b1c04
 
@@ -23,7 +23,7 @@ CREATE TABLE _alembic_tmp_books (
     price NUMERIC(10, 2) NOT NULL,
     isbn VARCHAR(20),
     stock INTEGER DEFAULT '0' NOT NULL,
-    PRIMARY KEY (id),
+    CONSTRAINT pk_books PRIMARY KEY (id),
     CONSTRAINT ck_books_price_nonneg CHECK (price >= 0),
     CONSTRAINT fk_books_author_id_authors FOREIGN KEY(author_id) REFERENCES authors (id) ON DELETE CASCADE
 );

@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> '8b6c4e3f7a08,9c7d3f2a6b09' THEN
+    IF found NOT IN ('8b6c4e3f7a08,9c7d3f2a6b09') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at 8b6c4e3f7a08,9c7d3f2a6b09, found ' || found);
     END IF;
 END;

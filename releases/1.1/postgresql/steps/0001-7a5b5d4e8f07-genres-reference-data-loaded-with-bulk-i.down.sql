@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '7a5b5d4e8f07' THEN
+    IF found IS NULL OR found NOT IN ('7a5b5d4e8f07') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '7a5b5d4e8f07', found;
     END IF;
 END

@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM '9c7d3f2a6b09' THEN
+    IF found IS NULL OR found NOT IN ('9c7d3f2a6b09') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', '9c7d3f2a6b09', found;
     END IF;
 END

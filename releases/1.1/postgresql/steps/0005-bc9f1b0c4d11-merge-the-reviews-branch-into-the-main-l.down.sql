@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'bc9f1b0c4d11' THEN
+    IF found IS NULL OR found NOT IN ('bc9f1b0c4d11') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'bc9f1b0c4d11', found;
     END IF;
 END

@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'ab8e2a1b5c10' THEN
+    IF found IS NULL OR found NOT IN ('ab8e2a1b5c10') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'ab8e2a1b5c10', found;
     END IF;
 END

@@ -10,7 +10,7 @@
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at 7a5b5d4e8f07, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at 7a5b5d4e8f07, found (no alembic_version table)' END) = 'never';
 
-SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IS '7a5b5d4e8f07' THEN '$' ELSE 'distill guard: expected alembic_version at 7a5b5d4e8f07, found ' || found END) = 'never';
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('7a5b5d4e8f07') THEN '$' ELSE 'distill guard: expected alembic_version at 7a5b5d4e8f07, found ' || found END) = 'never';
 
 -- Running upgrade 7a5b5d4e8f07 -> 9c7d3f2a6b09
 
@@ -28,7 +28,7 @@ CREATE TABLE _alembic_tmp_orders (
     quantity INTEGER DEFAULT '1' NOT NULL,
     status VARCHAR(9) DEFAULT 'pending' NOT NULL,
     customer_id INTEGER,
-    PRIMARY KEY (id),
+    CONSTRAINT pk_orders PRIMARY KEY (id),
     CONSTRAINT ck_orders_quantity_positive CHECK (quantity > 0),
     CONSTRAINT fk_orders_book_id_books FOREIGN KEY(book_id) REFERENCES books (id),
     CONSTRAINT fk_orders_customer_id_customers FOREIGN KEY(customer_id) REFERENCES customers (id)

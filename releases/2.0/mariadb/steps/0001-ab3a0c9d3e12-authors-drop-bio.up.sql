@@ -10,7 +10,7 @@ SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(versio
 PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
-SET @distill_sql = IF(@distill_found = BINARY 'bc9f1b0c4d11', 'DO 0', CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ''distill guard: expected alembic_version at bc9f1b0c4d11, found ', REPLACE(LEFT(@distill_found, 60), '''', ''''''), ''''));
+SET @distill_sql = IF(BINARY @distill_found IN ('bc9f1b0c4d11'), 'DO 0', CONCAT('SIGNAL SQLSTATE ''45000'' SET MESSAGE_TEXT = ''distill guard: expected alembic_version at bc9f1b0c4d11, found ', REPLACE(LEFT(@distill_found, 60), '''', ''''''), ''''));
 PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;

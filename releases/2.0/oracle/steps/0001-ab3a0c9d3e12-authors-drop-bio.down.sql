@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> 'ab3a0c9d3e12' THEN
+    IF found NOT IN ('ab3a0c9d3e12') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at ab3a0c9d3e12, found ' || found);
     END IF;
 END;

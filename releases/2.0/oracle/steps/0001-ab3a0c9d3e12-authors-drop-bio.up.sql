@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> 'bc9f1b0c4d11' THEN
+    IF found NOT IN ('bc9f1b0c4d11') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at bc9f1b0c4d11, found ' || found);
     END IF;
 END;

@@ -20,7 +20,7 @@ BEGIN
         EXECUTE IMMEDIATE 'SELECT LISTAGG(version_num, '','') WITHIN GROUP (ORDER BY version_num) FROM alembic_version' INTO found;
         found := NVL(found, '(empty)');
     END IF;
-    IF found <> 'de1b9d8e2f13' THEN
+    IF found NOT IN ('de1b9d8e2f13') THEN
         RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at de1b9d8e2f13, found ' || found);
     END IF;
 END;

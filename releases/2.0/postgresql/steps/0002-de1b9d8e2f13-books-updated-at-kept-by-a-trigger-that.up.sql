@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'ab3a0c9d3e12' THEN
+    IF found IS NULL OR found NOT IN ('ab3a0c9d3e12') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'ab3a0c9d3e12', found;
     END IF;
 END

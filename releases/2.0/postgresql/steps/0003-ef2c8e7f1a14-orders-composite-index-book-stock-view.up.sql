@@ -17,7 +17,7 @@ BEGIN
     ELSE
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
-    IF found IS DISTINCT FROM 'de1b9d8e2f13' THEN
+    IF found IS NULL OR found NOT IN ('de1b9d8e2f13') THEN
         RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'de1b9d8e2f13', found;
     END IF;
 END
