@@ -19,8 +19,10 @@ config = context.config
 
 
 def run_migrations_offline():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
-                      dialect_opts={"paramstyle": "named"})
+    # raw `alembic -x dialect=mysql ... --sql` renders for that dialect
+    dialect = context.get_x_argument(as_dictionary=True).get("dialect")
+    url = f"{dialect}://" if dialect else config.get_main_option("sqlalchemy.url")
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})
     with context.begin_transaction():
         context.run_migrations()
 
@@ -98,7 +100,10 @@ def body(i: int) -> tuple[str, str]:
                 f"tbl = {table}",
                 f"op.execute(tbl.update().where(tbl.c.name == 'n{i}').values(note='it''s #{i}; -- ok'))",
             ]
-            down = ["pass"]
+            down = [
+                f"tbl = {table}",
+                f"op.execute(tbl.update().where(tbl.c.name == 'n{i}').values(note=None))",
+            ]
     indent = lambda lines: "\n".join("    " + line for line in lines)  # noqa: E731
     return indent(up), indent(down)
 

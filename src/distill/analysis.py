@@ -72,14 +72,20 @@ def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
 
 
 def is_version_statement(text: str, dialect: Dialect, table: VersionTable) -> bool:
-    full, _ = normalise(text, dialect)
+    return _mentions_version_table(normalise(text, dialect)[0], table)
+
+
+def _mentions_version_table(full: str, table: VersionTable) -> bool:
     words = full.replace("(", " ").split()[:4]
     return table.name.upper() in (w.upper() for w in words) or table.sql.upper() in full.upper()[:80]
 
 
 def statement_findings(text: str, dialect: Dialect) -> list[tuple[str, str, str]]:
     """(kind, message, table) for every rule that matches the statement."""
-    full, top = normalise(text, dialect)
+    return _findings(*normalise(text, dialect), dialect)
+
+
+def _findings(full: str, top: str, dialect: Dialect) -> list[tuple[str, str, str]]:
     found = []
     for rule in dialect.rules:
         match = rule.pattern.search(top if rule.on == "top" else full)
@@ -95,19 +101,18 @@ def annotate(rendering: Rendering) -> Rendering:
     created: set[str] = set()  # tables created earlier in this rendering: empty, no lock risk
 
     def change(statements: list[Statement]) -> list[Statement]:
+        normalised = {i: normalise(s.text, dialect) for i, s in enumerate(statements) if s.kind == SQL}
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
-        batch_recreated = {
-            m["to"] for s in statements if s.kind == SQL
-            for m in [_BATCH_RENAME.match(normalise(s.text, dialect)[0])] if m
-        }
+        batch_recreated = {m["to"] for full, _ in normalised.values()
+                           for m in [_BATCH_RENAME.match(full)] if m}
         out: list[Statement] = []
-        for statement in statements:
-            if statement.kind != SQL or is_version_statement(statement.text, dialect, table):
+        for index, statement in enumerate(statements):
+            if index not in normalised or _mentions_version_table(normalised[index][0], table):
                 out.append(statement)
                 continue
-            full, _ = normalise(statement.text, dialect)
+            full, top = normalised[index]
             already = {parse_annotation(s) for s in out[-3:] if s.kind == ANNOTATION}
-            for kind, message, table_name in statement_findings(statement.text, dialect):
+            for kind, message, table_name in _findings(full, top, dialect):
                 is_drop = full.upper().startswith("DROP TABLE")
                 if kind == DESTRUCTIVE and is_drop and table_name in batch_recreated:
                     continue  # SQLite batch mode: the table was copied and is renamed back

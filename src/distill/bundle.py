@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ def _names(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
 
 
+@cache
 def _template(name: str) -> Template:
     path = data_dir("templates") / name
     return Template(path.read_text(encoding="utf-8"), strict_undefined=True)
@@ -72,27 +74,6 @@ def _template(name: str) -> Template:
 
 def _markdown_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def step_file_statements(rendering: Rendering, index: int) -> list[Statement]:
-    """Statements of one step as a file of its own, with the run's transaction around it.
-
-    In a run with one transaction (BEGIN before the first step, COMMIT after the last), the step
-    gets that BEGIN and COMMIT; with transaction_per_migration, Alembic already wrote them around
-    each step (BEGIN inside the step, COMMIT right after it).
-    """
-    segments = rendering.segments
-    positions = [i for i, seg in enumerate(segments) if seg.step is not None]
-    first, last = positions[0], positions[-1]
-    prologue = [s for seg in segments[:first] for s in seg.statements]
-    epilogue = [s for seg in segments[last + 1:] for s in seg.statements]
-    between = [s for seg in segments[first:last + 1] if seg.step is None for s in seg.statements]
-    position = next(i for i, seg in enumerate(segments) if seg.step == index)
-    own = list(segments[position].statements)
-    if not between:
-        return prologue + own + epilogue
-    following = segments[position + 1].statements if position + 1 < len(segments) else []
-    return own + [s for s in following if s.kind == SQL]
 
 
 class BundleBuilder:
@@ -159,7 +140,7 @@ class BundleBuilder:
                         f"{_slug(step.message)}.{suffix}.sql")
                 label = (f"{number:04d} of {len(self.up.steps)}: {rendering.plan.direction} "
                          f"{step.revision} ({step.message})")
-                info = self._add(files, path, step_file_statements(rendering, index), dialect,
+                info = self._add(files, path, rendering.step_file_statements(index), dialect,
                                  rendering, rendering.plan.direction,
                                  guard_for=rendering.heads_before(index), step=label)
                 info.update(findings_of(rendering.step_statements(index)))
@@ -255,6 +236,7 @@ class BundleBuilder:
                 "upgrade_command": entry["client"].format(file=f"{name}/upgrade.sql"),
                 "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql"),
             })
+        by_message = _findings_by_step(manifest)
         steps = []
         for s in manifest["steps"]:
             notes = []
@@ -266,7 +248,7 @@ class BundleBuilder:
                 notes.append("depends on " + ", ".join(s["depends_on"]))
             if not s["reversible"]:
                 notes.append("IRREVERSIBLE: " + s["irreversible_reason"])
-            findings = {kind: _by_message(manifest, s["revision"], kind)
+            findings = {kind: by_message.get((s["revision"], kind), [])
                         for kind in ("destructive", "lock_risk")}
             if findings["destructive"]:
                 notes.append("DESTRUCTIVE")
@@ -293,15 +275,15 @@ class BundleBuilder:
         return f"{schema}.{table}" if schema else table
 
 
-def _by_message(manifest: dict[str, Any], revision: str, kind: str) -> list[tuple[str, list[str]]]:
-    """(message, dialects) for one step's upgrade findings of ``kind``, across dialects."""
-    seen: dict[str, list[str]] = {}
+def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, list[str]]]]:
+    """(revision, kind) -> [(message, dialects)] of the upgrade findings, across dialects."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for name, entry in manifest["dialects"].items():
         for step in entry["steps"]:
-            if step["revision"] == revision and "up" in step:
-                for message in step["up"].get(kind, []):
-                    seen.setdefault(message, []).append(name)
-    return list(seen.items())
+            for kind in ("destructive", "lock_risk"):
+                for message in step.get("up", {}).get(kind, []):
+                    seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
+    return {key: list(messages.items()) for key, messages in seen.items()}
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:

@@ -17,6 +17,7 @@ from alembic.util import CommandError
 
 from .errors import RangeError, RevisionError
 from .history import History
+from .ordering import ordered_revisions
 
 UP, DOWN = "upgrade", "downgrade"
 
@@ -146,12 +147,17 @@ def _names(revs: tuple[str, ...]) -> str:
 def _ordered_steps(history: History, start, target, down: bool) -> list[Any]:
     script = history.script
     current: Any = start if len(start) != 1 else start[0]
-    try:
+    rmap = script.revision_map
+    try:  # the order of ScriptDirectory._downgrade_revs / _upgrade_revs, sorted in linear time
         if down:
             destination = target[0] if target else "base"
-            return script._downgrade_revs(destination, current or None)
+            revisions = ordered_revisions(script, current or None, destination, downgrade=True)
+            return [MigrationStep.downgrade_from_script(rmap, r) for r in revisions]
+        if not target:
+            return []
         destination: Any = target if len(target) != 1 else target[0]
-        return script._upgrade_revs(destination or "base", current or None) if target else []
+        revisions = ordered_revisions(script, destination, current or None, downgrade=False)
+        return [MigrationStep.upgrade_from_script(rmap, r) for r in reversed(revisions)]
     except (RangeNotAncestorError, AlembicRevisionError, CommandError) as exc:
         raise RangeError(
             f"Alembic cannot order the steps from {_names(start)} to {_names(target)}: {exc}"

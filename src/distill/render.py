@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
 from . import fixups
-from .capture import PrintedNotes, Segment, Statement, StatementCapture
+from .capture import SQL, PrintedNotes, Segment, Statement, StatementCapture
 from .diagnose import offline_error
 from .dialects import Dialect
 from .history import History
@@ -60,8 +61,40 @@ class Rendering:
     def statements(self) -> list[Statement]:
         return [s for segment in self.segments for s in segment.statements]
 
+    @functools.cached_property
+    def _positions(self) -> dict[int, int]:
+        """Step index -> position of its segment (each step has exactly one)."""
+        return {seg.step: i for i, seg in enumerate(self.segments) if seg.step is not None}
+
+    @functools.cached_property
+    def _run_wrapper(self) -> tuple[list[Statement], list[Statement], bool]:
+        """(statements before the first step, after the last, whether any stand between steps)."""
+        positions = sorted(self._positions.values())
+        if not positions:
+            return [s for seg in self.segments for s in seg.statements], [], False
+        first, last = positions[0], positions[-1]
+        prologue = [s for seg in self.segments[:first] for s in seg.statements]
+        epilogue = [s for seg in self.segments[last + 1:] for s in seg.statements]
+        between = any(seg.statements for seg in self.segments[first:last + 1] if seg.step is None)
+        return prologue, epilogue, between
+
     def step_statements(self, index: int) -> list[Statement]:
-        return [s for seg in self.segments if seg.step == index for s in seg.statements]
+        return list(self.segments[self._positions[index]].statements)
+
+    def step_file_statements(self, index: int) -> list[Statement]:
+        """Statements of one step as a file of its own, with the run's transaction around it.
+
+        In a run with one transaction (BEGIN before the first step, COMMIT after the last), the
+        step gets that BEGIN and COMMIT; with transaction_per_migration, Alembic already wrote
+        them around each step (BEGIN inside the step, COMMIT right after it).
+        """
+        prologue, epilogue, between = self._run_wrapper
+        position = self._positions[index]
+        own = list(self.segments[position].statements)
+        if not between:
+            return prologue + own + epilogue
+        following = self.segments[position + 1].statements if position + 1 < len(self.segments) else []
+        return own + [s for s in following if s.kind == SQL]
 
     def map_statements(self, change: Callable[[list[Statement]], list[Statement]]) -> Rendering:
         """A copy with every segment's statements passed through ``change``."""
