@@ -57,12 +57,12 @@ def _same(ours, theirs) -> None:
 def test_same_order_as_alembic_on_generated_histories(generated):
     checked = 0
     for upper, lower in _ranges(generated):
-        _same(lambda: ordered_revisions(generated.script, upper, lower, downgrade=False),
-              lambda: _alembic_up(generated, upper, lower))
+        _same(lambda u=upper, lo=lower: ordered_revisions(generated.script, u, lo, downgrade=False),
+              lambda u=upper, lo=lower: _alembic_up(generated, u, lo))
         down_upper = tuple(generated.heads()) if upper == "heads" else upper
         down_lower = lower or "base"
-        _same(lambda: ordered_revisions(generated.script, down_upper, down_lower, downgrade=True),
-              lambda: _alembic_down(generated, down_upper, down_lower))
+        _same(lambda u=down_upper, lo=down_lower: ordered_revisions(generated.script, u, lo, downgrade=True),
+              lambda u=down_upper, lo=down_lower: _alembic_down(generated, u, lo))
         checked += 1
     assert checked == 3
 

@@ -13,10 +13,11 @@ whose downgrade cannot restore what their upgrade changed.
 from __future__ import annotations
 
 import ast
+import dis
+import linecache
 import re
+import textwrap
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -100,8 +101,15 @@ def annotate(rendering: Rendering) -> Rendering:
     dialect, table = rendering.dialect, rendering.version_table
     created: set[str] = set()  # tables created earlier in this rendering: empty, no lock risk
 
+    version_words = {table.name.upper(), table.sql.upper()}
+
+    def bookkeeping(text: str) -> bool:  # the version table's own statements: cheap test first
+        words = text[:120].replace("(", " ").split()[:4]
+        return any(w.upper().strip('"`[]') in version_words or w.upper() in version_words for w in words)
+
     def change(statements: list[Statement]) -> list[Statement]:
-        normalised = {i: normalise(s.text, dialect) for i, s in enumerate(statements) if s.kind == SQL}
+        normalised = {i: normalise(s.text, dialect) for i, s in enumerate(statements)
+                      if s.kind == SQL and not bookkeeping(s.text)}
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
         batch_recreated = {m["to"] for full, _ in normalised.values()
                            for m in [_BATCH_RENAME.match(full)] if m}
@@ -204,22 +212,54 @@ def _first_real(body: list[ast.stmt]) -> ast.stmt | None:
                 None)
 
 
-@cache
-def script_verdict(path: str, mtime_ns: int = 0) -> Verdict:
-    """From the revision script's source: is its downgrade a no-op or a raise?"""
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return Verdict(True)
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    down, up = functions.get("downgrade"), functions.get("upgrade")
+def _function_body(lines: list[str], function) -> list[ast.stmt] | None:
+    """The body of a module-level function, parsed from its own lines only (a revision script
+    can be long; only its upgrade()/downgrade() matter here)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    first = code.co_firstlineno
+    last = max((line for *_, line in code.co_lines() if line), default=first)
+    try:  # the function's own lines; a statement spanning past its last code line: whole file
+        tree = ast.parse(textwrap.dedent("".join(lines[first - 1:last])))
+        node = tree.body[0] if tree.body else None
+    except SyntaxError:
+        try:
+            tree = ast.parse("".join(lines))
+        except SyntaxError:
+            return None
+        node = next((n for n in tree.body if getattr(n, "lineno", None) == first), None)
+    return node.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
+def _plainly_does_something(function) -> bool:
+    """True when the bytecode alone shows a function is neither empty nor raising: most are,
+    and their source need not be parsed."""
+    code = getattr(function, "__code__", None)
+    return code is not None and len(code.co_code) > 24 and _RAISE not in code.co_code[::2]
+
+
+def script_verdict(path: str, module) -> Verdict:
+    """From the revision's source: is its downgrade a no-op or a raise?"""
+    down, up = getattr(module, "downgrade", None), getattr(module, "upgrade", None)
     if down is None:
         return Verdict(False, "it has no downgrade()")
-    first = _first_real(down.body)
+    if _plainly_does_something(down):
+        return Verdict(True)
+    lines = linecache.getlines(path)
+    body = _function_body(lines, down)
+    if body is None:
+        return Verdict(True)
+    first = _first_real(body)
     if isinstance(first, ast.Raise):
         return Verdict(False, "its downgrade() raises")
-    if _is_noop(down.body) and not (up is not None and _is_noop(up.body)):
-        return Verdict(False, "its downgrade() does nothing (pass)")
+    if _is_noop(body):
+        up_body = _function_body(lines, up) if up is not None else None
+        if not (up_body is not None and _is_noop(up_body)):
+            return Verdict(False, "its downgrade() does nothing (pass)")
     return Verdict(True)
 
 

@@ -9,10 +9,10 @@ or a device; extraction happens only inside a fresh temp dir.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import tarfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .errors import DistillError
 
@@ -29,29 +29,23 @@ def source_date_epoch() -> int:
         raise DistillError(f"SOURCE_DATE_EPOCH must be an integer, not {value!r}") from None
 
 
-def archive_bytes(top: str, files: dict[str, bytes]) -> bytes:
-    """A .tar.gz holding ``files`` (relative path -> bytes) under the directory ``top``."""
+def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
+    """Stream a .tar.gz of every file below ``directory``, under the top directory ``top``."""
     mtime = source_date_epoch()
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        directories = {top} | {
-            str(PurePosixPath(top, *PurePosixPath(p).parts[:i]))
-            for p in files for i in range(1, len(PurePosixPath(p).parts))
-        }
-        entries = [(d, None) for d in directories] + [(f"{top}/{p}", data) for p, data in files.items()]
-        for name, data in sorted(entries, key=lambda e: e[0]):
+    paths = sorted(p for p in directory.rglob("*"))
+    entries = [(top, None)] + [(f"{top}/{p.relative_to(directory).as_posix()}", p) for p in paths]
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=9) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, path in sorted(entries, key=lambda e: e[0]):
             info = tarfile.TarInfo(name)
             info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
-            if data is None:
+            if path is None or path.is_dir():
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(info)
             else:
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+                info.size, info.mode = path.stat().st_size, 0o644
+                with path.open("rb") as handle:
+                    tar.addfile(info, handle)
 
 
 def safe_extract(archive: Path, destination: Path) -> Path:

@@ -13,18 +13,22 @@ Data flows one way: plan -> render -> format -> files. Writing to disk is ``publ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from mako.template import Template
 
-from . import dialects, reversibility
-from .analysis import findings_of
+from . import dialects, parallel, reversibility
+from .analysis import does_nothing, findings_of
 from .capture import SQL, Statement
 from .dialects import Dialect
 from .emit import script_text
@@ -33,6 +37,7 @@ from .guards import guard_statements, stop_statement
 from .history import History
 from .pipeline import produce
 from .plan import Plan, make_plan
+from .publish import read_tree
 from .render import Rendering
 from .resources import data_dir
 from .versions import generator_versions
@@ -51,6 +56,28 @@ class BundleSpec:
     dialects: tuple[str, ...]
     style: str = "sqlparse"
     standalone: bool = False
+
+
+@dataclass
+class _Written:
+    """What writing one dialect's files in one direction reports (small: it crosses processes)."""
+
+    stats: dict[str, Any]
+    plan_steps: list[Any]
+    point: dict[str, str] | None
+    main: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
+
+
+def _write(directory: Path, path: str, data: bytes) -> str:
+    """Write one bundle file (mode 0644) and return its sha256."""
+    target = directory / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    os.chmod(target, 0o644)
+    return sha256(data)
 
 
 def sha256(data: bytes) -> str:
@@ -100,70 +127,110 @@ class BundleBuilder:
 
     # ---- files ---------------------------------------------------------------------------
     def files(self) -> dict[str, bytes]:
-        files: dict[str, bytes] = {}
-        dialect_entries = {}
-        for name in self.spec.dialects:
-            dialect = dialects.get(name)
-            dialect_entries[name] = self._dialect_files(dialect, files)
-        manifest = self._manifest(dialect_entries)
-        files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
-                                  + "\n").encode("utf-8")
-        files["README.md"] = self._runbook(manifest).encode("utf-8")
-        files["SHA256SUMS"] = "".join(
-            f"{sha256(files[path])}  {path}\n" for path in sorted(files)
-        ).encode("utf-8")
-        return dict(sorted(files.items()))
+        """Every file of the bundle, in memory (for verify --rebuild and diff --rebuild)."""
+        with tempfile.TemporaryDirectory(prefix="distill-build-") as tmp:
+            self.write(Path(tmp))
+            return read_tree(Path(tmp))
 
-    def _dialect_files(self, dialect: Dialect, files: dict[str, bytes]) -> dict[str, Any]:
-        options = {"style": self.spec.style, "standalone": self.spec.standalone}
-        up, up_stats = produce(self.history, self.up, dialect, **options)
-        down, down_stats, point = self._downgrade(dialect, up, options)
-        entry: dict[str, Any] = {
+    def write(self, directory: Path) -> None:
+        """Write every file of the bundle into the empty ``directory``, streaming: one rendering
+        at a time per worker, only hashes and findings kept."""
+        by_script = reversibility.by_script(self.history, self.down)
+        point = by_script[0] if by_script else None
+        jobs, labels, totals = [], [], []
+        for name in self.spec.dialects:
+            for direction in ("upgrade", "downgrade"):
+                jobs.append(functools.partial(self._direction, name, direction, directory,
+                                              point if direction == "downgrade" else None))
+                labels.append(f"{name} {'up' if direction == 'upgrade' else 'down'}")
+                totals.append(len(self.up.steps))
+        results = parallel.run_all(jobs, labels=labels, totals=totals)
+        hashes: dict[str, str] = {}
+        entries = {}
+        for i, name in enumerate(self.spec.dialects):
+            up, down = results[2 * i], results[2 * i + 1]
+            while True:  # a downgrade that renders nothing for this dialect is a point of no return
+                found = next((step for step in down.plan_steps
+                              if step.revision in down.empty and step.revision not in up.empty), None)
+                if found is None:
+                    break
+                reason = (f"its downgrade renders nothing for {dialects.get(name).title} "
+                          "but the version change")
+                stale = set(down.files)
+                down = self._direction(name, "downgrade", directory,
+                                       reversibility.Irreversible(found, reason), lambda: None)
+                for path in stale - set(down.files):
+                    (directory / path).unlink()
+            hashes.update(up.files)
+            hashes.update(down.files)
+            entries[name] = self._entry(dialects.get(name), up, down)
+        manifest = self._manifest(entries)
+        extra = {
+            "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+                              + "\n").encode("utf-8"),
+            "README.md": self._runbook(manifest).encode("utf-8"),
+        }
+        for path, data in extra.items():
+            hashes[path] = _write(directory, path, data)
+        sums = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes)).encode("utf-8")
+        _write(directory, "SHA256SUMS", sums)
+
+    def _entry(self, dialect: Dialect, up: _Written, down: _Written) -> dict[str, Any]:
+        by_revision: dict[str, dict[str, Any]] = {}
+        for written, suffix in ((up, "up"), (down, "down")):
+            for revision, info in written.steps.items():
+                by_revision.setdefault(revision, {"revision": revision,
+                                                  "number": self.numbers[revision]})[suffix] = info
+        return {
             "title": dialect.title,
             "client": dialect.client_apply,
-            "formatting": {"upgrade": up_stats.to_json(), "downgrade": down_stats.to_json()},
-            "point_of_no_return": None if point is None else {
-                "revision": point.step.revision, "reason": point.reason},
+            "formatting": {"upgrade": up.stats, "downgrade": down.stats},
+            "point_of_no_return": down.point,
+            "upgrade": up.main,
+            "downgrade": down.main,
+            "steps": sorted(by_revision.values(), key=lambda s: s["number"]),
         }
-        stop = [] if point is None else [stop_statement(
-            dialect, f"distill: cannot revert {point.step.revision}: restore from a backup")]
-        entry["upgrade"] = self._add(files, f"{dialect.name}/upgrade.sql", up.statements(), dialect,
-                                     up, "upgrade", guard_for=self.up.start)
-        entry["downgrade"] = self._add(files, f"{dialect.name}/downgrade.sql", down.statements() + stop,
-                                       dialect, down, "downgrade", guard_for=self.down.start, point=point,
-                                       shown_range=self.down)
-        by_revision: dict[str, dict[str, Any]] = {}
-        for rendering, suffix in ((up, "up"), (down, "down")):
-            for index, step in enumerate(rendering.plan.steps):
-                number = self.numbers[step.revision]
-                path = (f"{dialect.name}/steps/{number:04d}-{step.revision}-"
-                        f"{_slug(step.message)}.{suffix}.sql")
-                label = (f"{number:04d} of {len(self.up.steps)}: {rendering.plan.direction} "
-                         f"{step.revision} ({step.message})")
-                info = self._add(files, path, rendering.step_file_statements(index), dialect,
-                                 rendering, rendering.plan.direction,
-                                 guard_for=rendering.heads_before(index), step=label)
-                info.update(findings_of(rendering.step_statements(index)))
-                by_revision.setdefault(step.revision, {"revision": step.revision, "number": number})[
-                    suffix] = info
-        entry["steps"] = sorted(by_revision.values(), key=lambda s: s["number"])
-        return entry
 
-    def _downgrade(self, dialect: Dialect, up: Rendering, options: dict[str, Any]):
-        """The downgrade up to its point of no return (the first irreversible step it meets)."""
-        found = reversibility.by_script(self.history, self.down)
-        point = found[0] if found else None
-        while True:
+    def _direction(self, name: str, direction: str, directory: Path,
+                   point: reversibility.Irreversible | None, tick: Callable[[], None]) -> _Written:
+        """Render one dialect in one direction and write its files (runs in a worker)."""
+        dialect = dialects.get(name)
+        if direction == "upgrade":
+            plan = self.up
+        else:
             plan = (reversibility.plan_to_point_of_no_return(self.history, self.down, point.step)
                     if point else self.down)
-            down, stats = produce(self.history, plan, dialect, **options)
-            found = reversibility.by_rendering(down, up)
-            if not found:
-                return down, stats, point
-            point = found[0]
+        rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
+                                   standalone=self.spec.standalone, on_step=tick)
+        written = _Written(stats=stats.to_json(), plan_steps=plan.steps,
+                           point=None if point is None else {"revision": point.step.revision,
+                                                             "reason": point.reason})
+        statements = rendering.statements()
+        if point is not None:
+            statements.append(stop_statement(
+                dialect, f"distill: cannot revert {point.step.revision}: restore from a backup"))
+        guard_for = self.up.start if direction == "upgrade" else self.down.start
+        written.main = self._add(written, directory, f"{dialect.name}/{direction}.sql", statements,
+                                 dialect, rendering, direction, guard_for=guard_for, point=point,
+                                 shown_range=self.up if direction == "upgrade" else self.down)
+        suffix = "up" if direction == "upgrade" else "down"
+        table = rendering.version_table
+        for index, step in enumerate(plan.steps):
+            number = self.numbers[step.revision]
+            path = f"{dialect.name}/steps/{number:04d}-{step.revision}-{_slug(step.message)}.{suffix}.sql"
+            label = (f"{number:04d} of {len(self.up.steps)}: {direction} "
+                     f"{step.revision} ({step.message})")
+            own = rendering.step_statements(index)
+            info = self._add(written, directory, path, rendering.step_file_statements(index), dialect,
+                             rendering, direction, guard_for=rendering.heads_before(index), step=label)
+            info.update(findings_of(own))
+            written.steps[step.revision] = info
+            if does_nothing(own, dialect, table):
+                written.empty.add(step.revision)
+        return written
 
-    def _add(self, files: dict[str, bytes], path: str, statements: list[Statement], dialect: Dialect,
-             rendering: Rendering, direction: str, *, guard_for: tuple[str, ...],
+    def _add(self, written: _Written, directory: Path, path: str, statements: list[Statement],
+             dialect: Dialect, rendering: Rendering, direction: str, *, guard_for: tuple[str, ...],
              step: str | None = None, point: reversibility.Irreversible | None = None,
              shown_range: Plan | None = None) -> dict[str, Any]:
         warnings = []
@@ -182,8 +249,8 @@ class BundleBuilder:
         )
         guard = guard_statements(dialect, rendering.version_table, guard_for)
         data = (header + "\n" + script_text(statements, dialect, guard=guard)).encode("utf-8")
-        files[path] = data
-        return {"file": path, "sha256": sha256(data),
+        digest = written.files[path] = _write(directory, path, data)
+        return {"file": path, "sha256": digest,
                 "statements": sum(1 for s in statements if s.kind == SQL)}
 
     # ---- manifest and runbook ------------------------------------------------------------
@@ -302,3 +369,8 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:
     """Every file of the bundle ``spec`` describes, by relative path."""
     return BundleBuilder(history, spec).files()
+
+
+def build_into(history: History, spec: BundleSpec, directory: Path) -> None:
+    """Write the bundle ``spec`` describes into the empty ``directory``."""
+    BundleBuilder(history, spec).write(directory)

@@ -10,7 +10,7 @@ import click
 
 from . import __version__, dialects, releases
 from .archive import UnsafeArchive
-from .bundle import BundleSpec, build_files, spec_from_manifest
+from .bundle import BundleSpec, build_files, build_into, spec_from_manifest
 from .check import check
 from .compare import compare, load_side, side_from_files
 from .config import load
@@ -145,7 +145,8 @@ def _bundle_options(func):
 
 
 def _publish(history: History, spec: BundleSpec, target: Path, force: bool, archive: bool) -> None:
-    result = publish(build_files(history, spec), target, force=force, archive=archive)
+    result = publish(lambda directory: build_into(history, spec, directory), target, force=force,
+                     archive=archive)
     where = _display(result.path)
     click.echo(f"{where}: {result.status}" + (f" (+ {_display(result.archive)})" if result.archive else ""))
 

@@ -8,6 +8,7 @@ A spec is anything Alembic accepts (full or unique-prefix ids, ``head``, ``heads
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import traceback
 from pathlib import Path
@@ -31,6 +32,7 @@ class History:
         self.config = settings.alembic_config()
         self.script = _load(self.config, settings)
         self.version_dirs = [Path(p).resolve() for p in self.script._version_locations]
+        self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
 
     # ---- lookups -------------------------------------------------------------------------
     def get(self, revision: str) -> Script:
@@ -43,13 +45,15 @@ class History:
 
     def relpath(self, path: str | Path) -> str:
         """``path`` relative to the project root, with forward slashes (never absolute)."""
-        path = Path(path).resolve()
-        for base in (self.settings.root, *self.version_dirs):
-            try:
-                return path.relative_to(base).as_posix()
-            except ValueError:
-                continue
-        return path.name
+        text = os.path.abspath(path)
+        for base in self._bases:
+            if text.startswith(base):
+                return Path(text[len(base):]).as_posix()
+        resolved = str(Path(text).resolve())  # through a symbolic link: compare real paths
+        for base in self._bases:
+            if resolved.startswith(base):
+                return Path(resolved[len(base):]).as_posix()
+        return Path(text).name
 
     def describe(self, revision: str) -> str:
         script = self.get(revision)

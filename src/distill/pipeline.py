@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from . import reversibility
-from .analysis import annotate
+from collections.abc import Callable
+
+from . import chunks, reversibility
+from .analysis import annotate, does_nothing
 from .capture import Statement
 from .dialects import Dialect
 from .emit import script_text
@@ -11,60 +13,92 @@ from .errors import OfflineRenderError, RangeError
 from .formatting import FormatStats, format_rendering
 from .guards import guard_statements
 from .history import History
-from .plan import DOWN, Plan, make_plan
+from .plan import DOWN, Plan, plan_of_steps, single_steps
 from .render import Rendering, render
 
 
 def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
             standalone: bool = False, skip: dict[str, Statement] | None = None,
-            ) -> tuple[Rendering, FormatStats]:
+            on_step: Callable[[], None] | None = None) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
     annotations, and the formatting counts."""
-    rendering = render(history, plan, dialect, standalone=standalone, skip=skip)
+    rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
     formatted, stats = format_rendering(rendering, style)
+    del rendering  # one copy of the statements at a time
     return annotate(formatted), stats
 
 
-def downgrade_rendering(history: History, plan: Plan, dialect: Dialect, *, style: str,
-                        standalone: bool, allow_irreversible: bool) -> tuple[Rendering, FormatStats]:
-    """A downgrade, refused (RangeError) across a step that cannot be reverted unless allowed;
-    then each such step leaves a NOT RESTORED comment instead of running."""
-    found = reversibility.by_script(history, plan)
-    skip = {i.step.revision: reversibility.not_restored_note(dialect, i) for i in found}
-    rendering, stats = produce(history, plan, dialect, style=style, standalone=standalone, skip=skip)
-    up_plan = make_plan(history, ",".join(plan.target) or "base", ",".join(plan.start))
-    try:  # the upgrade only tells which downgrades render nothing while their upgrade did something
-        up, _ = produce(history, up_plan, dialect, style=style, standalone=standalone)
-        found += [i for i in reversibility.by_rendering(rendering, up) if i.step.revision not in skip]
-    except OfflineRenderError:
-        pass
-    if found and not allow_irreversible:
-        raise RangeError(
-            "this downgrade crosses what cannot be reverted: "
-            + "; ".join(i.describe() for i in found)
-            + ". Restore a backup taken before it instead, or pass --allow-irreversible to render "
-            "the downgrade anyway (the file then says what is not restored)."
-        )
-    if len(skip) < len(found):
-        skip.update({i.step.revision: reversibility.not_restored_note(dialect, i) for i in found})
-        rendering, stats = produce(history, plan, dialect, style=style, standalone=standalone, skip=skip)
-    return rendering, stats
+def produce_on_both_cores(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
+                          standalone: bool = False, skip: dict[str, Statement] | None = None,
+                          ) -> tuple[Rendering, FormatStats]:
+    """``produce``, with a long plan rendered and formatted in two halves at once."""
+    formatted, stats = chunks.render_formatted(history, plan, dialect, style=style,
+                                               standalone=standalone, skip=skip)
+    return annotate(formatted), stats
+
+
+def empty_steps(rendering: Rendering) -> set[str]:
+    """Revisions whose step renders nothing but comments and version-table bookkeeping."""
+    return {step.revision for index, step in enumerate(rendering.plan.steps)
+            if does_nothing(rendering.step_statements(index), rendering.dialect, rendering.version_table)}
+
+
+def _refuse(found: list[reversibility.Irreversible]) -> RangeError:
+    return RangeError(
+        "this downgrade crosses what cannot be reverted: "
+        + "; ".join(i.describe() for i in found)
+        + ". Restore a backup taken before it instead, or pass --allow-irreversible to render "
+        "the downgrade anyway (the file then says what is not restored)."
+    )
 
 
 def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
                standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
                allow_base: bool = False) -> tuple[str, FormatStats]:
-    """What ``distill sql`` prints: the guarded script of ``plan`` for ``dialect``."""
+    """What ``distill sql`` prints: the guarded script of ``plan`` for ``dialect``.
+
+    A downgrade is refused (RangeError) across a step that cannot be reverted unless allowed;
+    then each such step leaves a NOT RESTORED comment instead of running. Which downgrades
+    render nothing while their upgrade did something is learnt from the upgrade, rendered at the
+    same time on the other core.
+    """
+    options = {"style": style, "standalone": standalone}
     down = plan.direction == DOWN
     if down and not plan.target and not allow_base:
         raise RangeError(
             f"a downgrade from {', '.join(plan.start)} to base drops every table the history "
             "created (and their data). Pass --allow-base if that is what you want."
         )
-    if down:
-        rendering, stats = downgrade_rendering(history, plan, dialect, style=style, standalone=standalone,
-                                               allow_irreversible=allow_irreversible)
-    else:
-        rendering, stats = produce(history, plan, dialect, style=style, standalone=standalone)
-    guards = guard_statements(dialect, rendering.version_table, plan.start) if guard else ()
-    return script_text(rendering.statements(), dialect, guard=guards), stats
+
+    def text_of(skip: dict[str, Statement], tick: Callable[[], None]) -> tuple[str, FormatStats, set]:
+        rendering, stats = produce_on_both_cores(history, plan, dialect, skip=skip, **options)
+        guards = guard_statements(dialect, rendering.version_table, plan.start) if guard else ()
+        empty = empty_steps(rendering) if down else set()
+        return script_text(rendering.statements(), dialect, guard=guards), stats, empty
+
+    if not down:
+        text, stats, _ = text_of({}, lambda: None)
+        return text, stats
+    found = reversibility.by_script(history, plan)
+    if found and not allow_irreversible:
+        raise _refuse(found)
+    skip = {i.step.revision: reversibility.not_restored_note(dialect, i) for i in found}
+    text, stats, down_empty = text_of(skip, lambda: None)
+    # A downgrade that renders nothing is irreversible when its upgrade does something: only
+    # those few steps' upgrades are rendered, each on its own.
+    more = []
+    for up_plan, _ in single_steps(history, plan_of_steps(history, plan, down_empty - set(skip))):
+        try:
+            up, _ = produce(history, up_plan, dialect, **options)
+        except OfflineRenderError:  # the upgrade only informs; its own errors are not this command's
+            continue
+        if not does_nothing(up.step_statements(0), dialect, up.version_table):
+            more.append(reversibility.Irreversible(
+                next(s for s in plan.steps if s.revision == up_plan.steps[0].revision),
+                f"its downgrade renders nothing for {dialect.title} but the version change"))
+    if more and not allow_irreversible:
+        raise _refuse(more)
+    if more:
+        skip.update({i.step.revision: reversibility.not_restored_note(dialect, i) for i in more})
+        text, stats, _ = text_of(skip, lambda: None)
+    return text, stats

@@ -174,3 +174,13 @@ def single_steps(history: History, plan: Plan) -> list[tuple[Plan, Plan]]:
             Plan(DOWN, (step.revision,), step.down_revisions, [step_of(history, down_step)], [down_step]),
         ))
     return out
+
+
+def plan_of_steps(history: History, plan: Plan, revisions: set[str]) -> Plan:
+    """The upgrade steps (in upgrade order) of the revisions of ``plan`` in ``revisions``."""
+    rmap = history.script.revision_map
+    chosen = [s for s in reversed(plan.steps) if s.revision in revisions] if plan.direction == DOWN \
+        else [s for s in plan.steps if s.revision in revisions]
+    migration_steps = [MigrationStep.upgrade_from_script(rmap, rmap.get_revision(s.revision))
+                       for s in chosen]
+    return Plan(UP, (), (), [step_of(history, m) for m in migration_steps], migration_steps)

@@ -146,7 +146,8 @@ def _skipped(migration_step: Any, capture: StatementCapture, note: Statement) ->
 
 
 def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False,
-           skip: dict[str, Statement] | None = None) -> Rendering:
+           skip: dict[str, Statement] | None = None,
+           on_step: Callable[[], None] | None = None) -> Rendering:
     """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError.
 
     ``skip`` maps revisions whose migration function must not run to the note written instead.
@@ -164,6 +165,8 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
 
     def on_step_end(heads: set[str], **_: Any) -> None:
         capture.end_step(tuple(sorted(heads)))
+        if on_step is not None:
+            on_step()
 
     env = EnvironmentContext(
         config,

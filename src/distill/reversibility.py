@@ -7,7 +7,6 @@ upgrade did something. The point of no return of a downgrade is the first such s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from .analysis import Verdict, does_nothing, script_verdict
@@ -19,8 +18,8 @@ from .render import Rendering
 
 
 def verdict(history: History, revision: str) -> Verdict:
-    path = history.get(revision).path
-    return script_verdict(path, os.stat(path).st_mtime_ns)
+    script = history.get(revision)
+    return script_verdict(script.path, script.module)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""The issue 8 targets, measured side by side in ONE run: raw Alembic CLI vs distill.
+
+    .venv/bin/python benchmarks/run.py [--small]      (--small: 1/10 of the sizes, for a smoke run)
+
+Every figure is wall-clock time of whole processes (both sides pay their own start-up and load
+every revision script), except planning, which is timed in-process for both. Ratios are printed
+and written to benchmarks/results.json; README.md quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from generate_history import generate
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+DIALECTS = ("postgresql", "mysql", "sqlite")
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """(seconds, peak RSS in MB of the process and its children)"""
+    start = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
+    peak_kb = int(result.stderr.strip().splitlines()[-1])
+    return elapsed, peak_kb // 1024
+
+
+def alembic(project: Path, dialect: str, verb: str, rng: str) -> float:
+    return timed([str(BIN / "alembic"), "-x", f"dialect={dialect}", verb, rng, "--sql"], project)[0]
+
+
+def distill_build(project: Path, out: Path) -> tuple[float, int]:
+    shutil.rmtree(out, ignore_errors=True)
+    return timed([str(BIN / "distill"), "build", "--out", str(out), "--dialect", ",".join(DIALECTS),
+                  "--archive"], project)
+
+
+def planning(project: Path) -> tuple[float, float]:
+    code = f"""
+import json, sys, time
+sys.path.insert(0, {str(HERE.parent / 'src')!r})
+from distill.config import load
+from distill.history import History
+from distill.plan import make_plan
+history = History(load())
+start = time.perf_counter(); alembic_steps = history.script._upgrade_revs("heads", None)
+alembic_s = time.perf_counter() - start
+start = time.perf_counter(); plan = make_plan(history, "base", "heads")
+distill_s = time.perf_counter() - start
+assert [s.revision.revision for s in alembic_steps] == [s.revision for s in plan.steps]
+print(json.dumps([alembic_s, distill_s]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True,
+                         check=True)
+    return tuple(json.loads(out.stdout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true")
+    args = parser.parse_args()
+    scale = 10 if args.small else 1
+    n1, n10, merges = 1000 // scale, 10000 // scale, 4000 // scale
+    work = Path(tempfile.mkdtemp(prefix="distill-bench-"))
+    results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                                 "platform": platform.platform()},
+                     "versions": {p: metadata.version(p) for p in ("alembic", "sqlalchemy", "sqlparse")}}
+    try:
+        small = generate(work / f"linear{n1}", n1)
+        large = generate(work / f"linear{n10}", n10)
+        merge = generate(work / f"merges{merges}", merges, "merges")
+
+        # 1. a release of N1 revisions for three dialects vs the six raw Alembic runs
+        raw = sum(alembic(small, d, verb, rng) for d in DIALECTS
+                  for verb, rng in (("upgrade", "base:heads"), ("downgrade", "heads:base")))
+        build1, _ = distill_build(small, work / "bundle1")
+        results["1_release"] = {"revisions": n1, "raw_alembic_6_runs_s": raw, "distill_release_s": build1,
+                                "ratio": build1 / raw, "target": "<= 0.5"}
+        print(f"1. {n1} revisions, release for 3 dialects: distill {build1:.2f} s, raw alembic x6 "
+              f"{raw:.2f} s, ratio {build1 / raw:.3f} (target <= 0.5)", flush=True)
+
+        # 2. downgrade head:base of N10 revisions, one dialect
+        raw_down = alembic(large, "postgresql", "downgrade", "heads:base")
+        down, _ = timed([str(BIN / "distill"), "sql", "--down", "--from", "heads", "--to", "base",
+                         "--allow-base", "--dialect", "postgresql", "-o", str(work / "down.sql")], large)
+        results["2_downgrade"] = {"revisions": n10, "raw_alembic_s": raw_down, "distill_s": down,
+                                  "ratio": down / raw_down, "target": "<= 0.1"}
+        print(f"2. {n10} revisions, downgrade head:base: distill {down:.2f} s, raw alembic "
+              f"{raw_down:.2f} s, ratio {down / raw_down:.3f} (target <= 0.1)", flush=True)
+
+        # 3 and 5. the same release for N10 revisions: linear growth and peak memory
+        build10, peak = distill_build(large, work / "bundle10")
+        results["3_linear"] = {"small_s": build1, "large_s": build10, "ratio": build10 / build1,
+                               "target": f"<= {1.1 * n10 / n1:.0f}"}
+        results["5_memory"] = {"revisions": n10, "peak_mb": peak, "target": "< 300"}
+        print(f"3. release of {n10} vs {n1} revisions: {build10:.2f} s vs {build1:.2f} s, ratio "
+              f"{build10 / build1:.2f} (target <= {1.1 * n10 / n1:.0f})", flush=True)
+        print(f"5. peak memory of the {n10}-revision release: {peak} MB (target < 300)", flush=True)
+
+        # 4. ordering a merge-heavy history
+        alembic_s, distill_s = planning(merge)
+        results["4_planning"] = {"revisions": merges, "alembic_s": alembic_s, "distill_s": distill_s,
+                                 "ratio": distill_s / alembic_s, "target": "<= 0.2"}
+        print(f"4. {merges} merge-heavy revisions, planning: distill {distill_s:.3f} s, alembic "
+              f"{alembic_s:.3f} s, ratio {distill_s / alembic_s:.4f} (target <= 0.2)", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not args.small:
+        (HERE / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_STACK, resource.getrlimit(resource.RLIMIT_STACK))
+    main()
