@@ -1,7 +1,8 @@
 """Reproducible .tar.gz archives of a bundle, and safe reading of archives someone hands us.
 
 Writing: entries sorted, mtime from SOURCE_DATE_EPOCH (else 0), uid/gid 0 with empty owner
-names, modes 0644/0755, PAX-free ustar headers, gzip header without file name or time.
+names, modes 0644/0755, PAX-free ustar headers, gzip level 6 with a header without file name or
+time.
 Reading: only regular files and directories, never an absolute path, a '..' component, a link
 or a device; extraction happens only inside a fresh temp dir.
 """
@@ -34,7 +35,7 @@ def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
     mtime = source_date_epoch()
     paths = sorted(p for p in directory.rglob("*"))
     entries = [(top, None)] + [(f"{top}/{p.relative_to(directory).as_posix()}", p) for p in paths]
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=9) as gz, \
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, path in sorted(entries, key=lambda e: e[0]):
             info = tarfile.TarInfo(name)

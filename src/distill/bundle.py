@@ -63,12 +63,44 @@ class _Written:
     """What writing one dialect's files in one direction reports (small: it crosses processes)."""
 
     stats: dict[str, Any]
-    plan_steps: list[Any]
     point: dict[str, str] | None
     main: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
     empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
+
+
+class _HashingFile:
+    """A text file written in pieces, with the sha256 of its UTF-8 bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._hash = hashlib.sha256()
+        self._pending: list[str] = []
+        self._size = 0
+        self.digest = ""
+
+    def __enter__(self) -> _HashingFile:
+        self._file = self.path.open("wb")
+        return self
+
+    def write(self, text: str) -> None:  # json.dump writes tiny pieces: batch them
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size > 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = "".join(self._pending).encode("utf-8")
+        self._hash.update(data)
+        self._file.write(data)
+        self._pending, self._size = [], 0
+
+    def __exit__(self, *exc: object) -> None:
+        self._flush()
+        self._file.close()
+        os.chmod(self.path, 0o644)
+        self.digest = self._hash.hexdigest()
 
 
 def _write(directory: Path, path: str, data: bytes) -> str:
@@ -150,7 +182,7 @@ class BundleBuilder:
         for i, name in enumerate(self.spec.dialects):
             up, down = results[2 * i], results[2 * i + 1]
             while True:  # a downgrade that renders nothing for this dialect is a point of no return
-                found = next((step for step in down.plan_steps
+                found = next((step for step in self.down.steps
                               if step.revision in down.empty and step.revision not in up.empty), None)
                 if found is None:
                     break
@@ -165,13 +197,12 @@ class BundleBuilder:
             hashes.update(down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
         manifest = self._manifest(entries)
-        extra = {
-            "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
-                              + "\n").encode("utf-8"),
-            "README.md": self._runbook(manifest).encode("utf-8"),
-        }
-        for path, data in extra.items():
-            hashes[path] = _write(directory, path, data)
+        del entries, results  # the manifest holds what is still needed
+        with _HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
+            json.dump(manifest, out, indent=2, sort_keys=True, ensure_ascii=False)
+            out.write("\n")
+        hashes["manifest.json"] = out.digest
+        hashes["README.md"] = _write(directory, "README.md", self._runbook(manifest).encode("utf-8"))
         sums = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes)).encode("utf-8")
         _write(directory, "SHA256SUMS", sums)
 
@@ -202,7 +233,7 @@ class BundleBuilder:
                     if point else self.down)
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
                                    standalone=self.spec.standalone, on_step=tick)
-        written = _Written(stats=stats.to_json(), plan_steps=plan.steps,
+        written = _Written(stats=stats.to_json(),
                            point=None if point is None else {"revision": point.step.revision,
                                                              "reason": point.reason})
         statements = rendering.statements()

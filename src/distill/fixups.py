@@ -28,6 +28,7 @@ lexical rules) come from ``dialects/``. Each fix is small and named after the de
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -313,6 +314,7 @@ def alembic_patched() -> Iterator[None]:
             setattr(owner, name, _ORIGINALS[key])
 
 
+@functools.lru_cache(maxsize=8192)  # a step's statements are emitted twice: whole file and step file
 def _compound_body(statement: str, rules: LexerRules, terminator: str) -> str | None:
     """The body of ``statement`` without its final terminator(s) when it has inner ``;``."""
     tokens = tokenize(statement, rules)
