@@ -186,11 +186,10 @@ class BundleBuilder:
                               if step.revision in down.empty and step.revision not in up.empty), None)
                 if found is None:
                     break
-                reason = (f"its downgrade renders nothing for {dialects.get(name).title} "
-                          "but the version change")
                 stale = set(down.files)
                 down = self._direction(name, "downgrade", directory,
-                                       reversibility.Irreversible(found, reason), lambda: None)
+                                       reversibility.renders_nothing(found, dialects.get(name)),
+                                       lambda: None)
                 for path in stale - set(down.files):
                     (directory / path).unlink()
             hashes.update(up.files)

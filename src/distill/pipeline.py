@@ -93,9 +93,8 @@ def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "
         except OfflineRenderError:  # the upgrade only informs; its own errors are not this command's
             continue
         if not does_nothing(up.step_statements(0), dialect, up.version_table):
-            more.append(reversibility.Irreversible(
-                next(s for s in plan.steps if s.revision == up_plan.steps[0].revision),
-                f"its downgrade renders nothing for {dialect.title} but the version change"))
+            more.append(reversibility.renders_nothing(
+                next(s for s in plan.steps if s.revision == up_plan.steps[0].revision), dialect))
     if more and not allow_irreversible:
         raise _refuse(more)
     if more:

@@ -41,6 +41,11 @@ def by_script(history: History, plan: Plan) -> list[Irreversible]:
     return out
 
 
+def renders_nothing(step: Step, dialect: Dialect) -> Irreversible:
+    """A step whose downgrade renders nothing for ``dialect`` while its upgrade does something."""
+    return Irreversible(step, f"its downgrade renders nothing for {dialect.title} but the version change")
+
+
 def by_rendering(down: Rendering, up: Rendering) -> list[Irreversible]:
     """Steps whose downgrade renders nothing but the version change while their upgrade did."""
     table = down.version_table
@@ -51,8 +56,7 @@ def by_rendering(down: Rendering, up: Rendering) -> list[Irreversible]:
             continue
         if does_nothing(down.step_statements(index), down.dialect, table) and not does_nothing(
                 up.step_statements(up_index[step.revision]), up.dialect, table):
-            out.append(Irreversible(step, f"its downgrade renders nothing for {down.dialect.title} "
-                                          "but the version change"))
+            out.append(renders_nothing(step, down.dialect))
     return out
 
 
