@@ -103,12 +103,34 @@ class _HashingFile:
         self.digest = self._hash.hexdigest()
 
 
+_MADE_DIRS: set[str] = set()
+
+
+@cache
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write(directory: Path, path: str, data: bytes) -> str:
-    """Write one bundle file (mode 0644) and return its sha256."""
-    target = directory / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    os.chmod(target, 0o644)
+    """Write one bundle file (mode 0644 whatever the umask) and return its sha256.
+
+    Thousands of small files: plain system calls, each directory made once."""
+    parent = os.path.join(directory, os.path.dirname(path))
+    if parent not in _MADE_DIRS:
+        os.makedirs(parent, exist_ok=True)
+        _MADE_DIRS.add(parent)
+    target = os.path.join(directory, path)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if _current_umask() & 0o644:  # a umask such as 077 would make it 0600
+            os.fchmod(fd, 0o644)
+    finally:
+        os.close(fd)
     return sha256(data)
 
 
