@@ -81,12 +81,8 @@ def _mentions_version_table(full: str, table: VersionTable) -> bool:
     return table.name.upper() in (w.upper() for w in words) or table.sql.upper() in full.upper()[:80]
 
 
-def statement_findings(text: str, dialect: Dialect) -> list[tuple[str, str, str]]:
-    """(kind, message, table) for every rule that matches the statement."""
-    return _findings(*normalise(text, dialect), dialect)
-
-
 def _findings(full: str, top: str, dialect: Dialect) -> list[tuple[str, str, str]]:
+    """(kind, message, table) for every rule that matches the normalised statement."""
     found = []
     for rule in dialect.rules:
         match = rule.pattern.search(top if rule.on == "top" else full)
