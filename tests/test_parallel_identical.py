@@ -14,7 +14,7 @@ from distill.bundle import BundleSpec, build_files
 from distill.config import load
 from distill.emit import script_text
 from distill.history import History
-from distill.pipeline import produce, produce_on_both_cores
+from distill.pipeline import produce
 from distill.plan import make_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -40,7 +40,7 @@ def test_halves_stitch_to_the_same_bytes(history, dialect, two_cores):
     for down in (False, True):
         plan = make_plan(history, "heads" if down else "base", "base" if down else "heads", down=down)
         one, stats_one = produce(history, plan, d)
-        two, stats_two = produce_on_both_cores(history, plan, d)
+        two, stats_two = produce(history, plan, d, both_cores=True)
         assert script_text(two.statements(), d) == script_text(one.statements(), d)
         assert two.heads_after == one.heads_after
         assert stats_two.to_json() == stats_one.to_json()

@@ -28,7 +28,7 @@ from typing import Any
 from mako.template import Template
 
 from . import dialects, parallel, reversibility
-from .analysis import does_nothing, findings_of
+from .analysis import findings_of
 from .capture import SQL, Statement
 from .dialects import Dialect
 from .emit import script_text
@@ -204,14 +204,12 @@ class BundleBuilder:
         for i, name in enumerate(self.spec.dialects):
             up, down = results[2 * i], results[2 * i + 1]
             while True:  # a downgrade that renders nothing for this dialect is a point of no return
-                found = next((step for step in self.down.steps
-                              if step.revision in down.empty and step.revision not in up.empty), None)
-                if found is None:
+                found = reversibility.among(self.down.steps, down.empty, up.empty,
+                                            set(self.numbers), dialects.get(name))
+                if not found:
                     break
                 stale = set(down.files)
-                down = self._direction(name, "downgrade", directory,
-                                       reversibility.renders_nothing(found, dialects.get(name)),
-                                       lambda: None)
+                down = self._direction(name, "downgrade", directory, found[0], lambda: None)
                 for path in stale - set(down.files):
                     (directory / path).unlink()
             hashes.update(up.files)
@@ -266,19 +264,16 @@ class BundleBuilder:
                                  dialect, rendering, direction, guard_for=guard_for, point=point,
                                  shown_range=self.up if direction == "upgrade" else self.down)
         suffix = "up" if direction == "upgrade" else "down"
-        table = rendering.version_table
         for index, step in enumerate(plan.steps):
             number = self.numbers[step.revision]
             path = f"{dialect.name}/steps/{number:04d}-{step.revision}-{_slug(step.message)}.{suffix}.sql"
             label = (f"{number:04d} of {len(self.up.steps)}: {direction} "
                      f"{step.revision} ({step.message})")
-            own = rendering.step_statements(index)
             info = self._add(written, directory, path, rendering.step_file_statements(index), dialect,
                              rendering, direction, guard_for=rendering.heads_before(index), step=label)
-            info.update(findings_of(own))
+            info.update(findings_of(rendering.step_statements(index)))
             written.steps[step.revision] = info
-            if does_nothing(own, dialect, table):
-                written.empty.add(step.revision)
+        written.empty = reversibility.empty_steps(rendering)
         return written
 
     def _add(self, written: _Written, directory: Path, path: str, statements: list[Statement],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import chunks, reversibility
-from .analysis import annotate, does_nothing
+from .analysis import annotate
 from .capture import Statement
 from .dialects import Dialect
 from .emit import script_text
@@ -19,28 +19,19 @@ from .render import Rendering, render
 
 def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
             standalone: bool = False, skip: dict[str, Statement] | None = None,
-            on_step: Callable[[], None] | None = None) -> tuple[Rendering, FormatStats]:
+            on_step: Callable[[], None] | None = None,
+            both_cores: bool = False) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
-    annotations, and the formatting counts."""
-    rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
-    formatted, stats = format_rendering(rendering, style)
-    del rendering  # one copy of the statements at a time
+    annotations, and the formatting counts. ``both_cores``: a long plan is rendered and
+    formatted in two halves at once (not from inside a worker)."""
+    if both_cores:
+        formatted, stats = chunks.render_formatted(history, plan, dialect, style=style,
+                                                   standalone=standalone, skip=skip)
+    else:
+        rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
+        formatted, stats = format_rendering(rendering, style)
+        del rendering  # one copy of the statements at a time
     return annotate(formatted), stats
-
-
-def produce_on_both_cores(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
-                          standalone: bool = False, skip: dict[str, Statement] | None = None,
-                          ) -> tuple[Rendering, FormatStats]:
-    """``produce``, with a long plan rendered and formatted in two halves at once."""
-    formatted, stats = chunks.render_formatted(history, plan, dialect, style=style,
-                                               standalone=standalone, skip=skip)
-    return annotate(formatted), stats
-
-
-def empty_steps(rendering: Rendering) -> set[str]:
-    """Revisions whose step renders nothing but comments and version-table bookkeeping."""
-    return {step.revision for index, step in enumerate(rendering.plan.steps)
-            if does_nothing(rendering.step_statements(index), rendering.dialect, rendering.version_table)}
 
 
 def _refuse(found: list[reversibility.Irreversible]) -> RangeError:
@@ -71,9 +62,9 @@ def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "
         )
 
     def text_of(skip: dict[str, Statement], tick: Callable[[], None]) -> tuple[str, FormatStats, set]:
-        rendering, stats = produce_on_both_cores(history, plan, dialect, skip=skip, **options)
+        rendering, stats = produce(history, plan, dialect, skip=skip, both_cores=True, **options)
         guards = guard_statements(dialect, rendering.version_table, plan.start) if guard else ()
-        empty = empty_steps(rendering) if down else set()
+        empty = reversibility.empty_steps(rendering) if down else set()
         return script_text(rendering.statements(), dialect, guard=guards), stats, empty
 
     if not down:
@@ -92,7 +83,7 @@ def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "
             up, _ = produce(history, up_plan, dialect, **options)
         except OfflineRenderError:  # the upgrade only informs; its own errors are not this command's
             continue
-        if not does_nothing(up.step_statements(0), dialect, up.version_table):
+        if up.plan.steps[0].revision not in reversibility.empty_steps(up):
             more.append(reversibility.renders_nothing(
                 next(s for s in plan.steps if s.revision == up_plan.steps[0].revision), dialect))
     if more and not allow_irreversible:

@@ -46,18 +46,25 @@ def renders_nothing(step: Step, dialect: Dialect) -> Irreversible:
     return Irreversible(step, f"its downgrade renders nothing for {dialect.title} but the version change")
 
 
+def empty_steps(rendering: Rendering) -> set[str]:
+    """Revisions whose step renders nothing but comments and version-table bookkeeping."""
+    return {step.revision for index, step in enumerate(rendering.plan.steps)
+            if does_nothing(rendering.step_statements(index), rendering.dialect, rendering.version_table)}
+
+
+def among(steps: list[Step], down_empty: set[str], up_empty: set[str], up_revisions: set[str],
+          dialect: Dialect) -> list[Irreversible]:
+    """Of ``steps`` (downgrade order), those whose downgrade renders nothing while the upgrade of
+    the same revision did something."""
+    return [renders_nothing(step, dialect) for step in steps
+            if step.revision in down_empty and step.revision in up_revisions
+            and step.revision not in up_empty]
+
+
 def by_rendering(down: Rendering, up: Rendering) -> list[Irreversible]:
     """Steps whose downgrade renders nothing but the version change while their upgrade did."""
-    table = down.version_table
-    up_index = {step.revision: i for i, step in enumerate(up.plan.steps)}
-    out = []
-    for index, step in enumerate(down.plan.steps):
-        if step.revision not in up_index:
-            continue
-        if does_nothing(down.step_statements(index), down.dialect, table) and not does_nothing(
-                up.step_statements(up_index[step.revision]), up.dialect, table):
-            out.append(renders_nothing(step, down.dialect))
-    return out
+    return among(down.plan.steps, empty_steps(down), empty_steps(up),
+                 {step.revision for step in up.plan.steps}, down.dialect)
 
 
 def not_restored_note(dialect: Dialect, item: Irreversible) -> Statement:
