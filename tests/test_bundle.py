@@ -238,6 +238,9 @@ def test_crafted_archives_are_refused_and_write_nothing_outside(tmp_path, bad):
 def test_verify_cannot_run(tmp_path):
     result = cli("verify", str(tmp_path / "missing"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+    # the exit code follows the command, not the first word on the command line
+    result = cli("--config", "pyproject.toml", "verify", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
 
 
 def test_rebuild_reports_an_edited_revision_and_generator_versions(tmp_path):

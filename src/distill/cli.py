@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from .check import check
 from .compare import compare, load_side, side_from_files
 from .config import load
 from .diff_output import as_html, as_json, as_text
-from .errors import DistillError
+from .errors import CouldNotRun, DistillError
 from .files import write_atomically
 from .formatting import STYLES
 from .history import History
@@ -51,6 +52,19 @@ def _range_options(func):
         "or a release version. Default: base (upgrade); required with --down.",
     )(func)
     return func
+
+
+def _check_exit_codes(func):
+    """For verify, diff and rehearse: 0 yes, 1 no, 2 the check could not run at all."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UnsafeArchive:
+            raise  # a crafted archive is an answer (not verified), not a failure to run
+        except DistillError as exc:
+            raise CouldNotRun(exc.message) from None
+    return wrapper
 
 
 def _plan(ctx: _Context, from_spec: str | None, to_spec: str | None, down: bool) -> Plan:
@@ -212,6 +226,7 @@ def release(ctx: _Context, version, all_versions, from_version, releases_dir, di
 @click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
+@_check_exit_codes
 def verify_command(ctx: _Context, bundle, rebuild, as_json) -> None:
     """Check a bundle or archive: checksums, manifest, and (--rebuild) the current sources.
 
@@ -255,6 +270,7 @@ def check_command(ctx: _Context, from_spec, to_spec, dialect_spec, standalone, a
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to this file (atomically) instead of stdout.")
 @click.pass_obj
+@_check_exit_codes
 def diff_command(ctx: _Context, old, new, rebuild, output_format, ignore_formatting, output) -> None:
     """Compare two bundles (directories, archives or release versions), or one with --rebuild.
 
@@ -305,6 +321,7 @@ def _side(ctx: _Context, spec: str):
 @click.option("--record", is_flag=True, help="Write the report next to the bundle (VERSION.rehearsal.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
+@_check_exit_codes
 def rehearse_command(ctx: _Context, bundle, dialect_name, url, standalone, record, as_json) -> None:
     """Apply a bundle's exact files with the real client on scratch databases, up, down, up again
     and once more (the guard must refuse), whole and step by step, comparing each phase with
@@ -322,10 +339,6 @@ def _names(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
 
 
-def _command() -> str | None:
-    return next((a for a in sys.argv[1:] if not a.startswith("-")), None)
-
-
 def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
     try:
@@ -335,7 +348,7 @@ def run() -> int:
         return 1
     except DistillError as exc:
         click.echo(f"distill: error: {exc.message}", err=True)
-        return 2 if _command() in ("verify", "diff", "rehearse") else 1
+        return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0)
     except click.exceptions.Abort:

@@ -6,7 +6,7 @@ from __future__ import annotations
 class DistillError(Exception):
     """Base of every error distill reports to the user instead of a traceback."""
 
-    exit_code = 2
+    exit_code = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -42,3 +42,9 @@ class OfflineRenderError(DistillError):
         self.location = location
         self.cause = cause
         self.fix = fix
+
+
+class CouldNotRun(DistillError):
+    """verify, diff and rehearse: the check itself could not run (exit 2, not 1)."""
+
+    exit_code = 2
