@@ -30,23 +30,91 @@ def source_date_epoch() -> int:
         raise DistillError(f"SOURCE_DATE_EPOCH must be an integer, not {value!r}") from None
 
 
+_BLOCK = 512
+_RECORD = 20 * _BLOCK  # tar pads the archive to whole records, like ``tar -b20``
+_FLUSH_AT = 1 << 20
+
+
+def _octal(value: int, width: int) -> bytes:
+    if not 0 <= value < 8 ** (width - 1):
+        raise DistillError(f"a tar header field cannot hold {value} (at most {8 ** (width - 1) - 1})")
+    return b"%0*o\0" % (width - 1, value)
+
+
+def _field(text: str, width: int) -> bytes:
+    raw = text.encode("utf-8", "surrogateescape")
+    return raw[:width] + b"\0" * (width - len(raw))
+
+
+def _split_long_name(name: str) -> tuple[str, str]:
+    """(prefix, name) for a ustar name over 100 bytes, split at a '/' exactly as tarfile does."""
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        prefix, rest = "/".join(parts[:i]), "/".join(parts[i:])
+        if len(prefix.encode("utf-8", "surrogateescape")) <= 155 and \
+                len(rest.encode("utf-8", "surrogateescape")) <= 100:
+            return prefix, rest
+    raise DistillError(f"{name!r} is too long for a ustar archive entry")
+
+
+def ustar_header(name: str, *, size: int, mtime: int, directory: bool) -> bytes:
+    """The 512-byte ustar header tarfile writes for a file or directory owned by 0:0 with empty
+    owner names (the same bytes, without tarfile's per-entry overhead: bundles have thousands)."""
+    if directory and not name.endswith("/"):
+        name += "/"
+    prefix = ""
+    if len(name.encode("utf-8", "surrogateescape")) > 100:
+        prefix, name = _split_long_name(name)
+    header = b"".join((
+        _field(name, 100), _octal(0o755 if directory else 0o644, 8), _octal(0, 8), _octal(0, 8),
+        _octal(0 if directory else size, 12), _octal(mtime, 12), b"        ",
+        tarfile.DIRTYPE if directory else tarfile.REGTYPE, _field("", 100), tarfile.POSIX_MAGIC,
+        _field("", 32), _field("", 32), _field("", 8), _field("", 8), _field(prefix, 155),
+    )).ljust(_BLOCK, b"\0")
+    checksum = sum(header)  # the checksum field counts as eight spaces, as it is here
+    return header[:148] + b"%06o\0" % checksum + header[155:]
+
+
+def _entries(directory: Path, top: str) -> list[tuple[str, str | None]]:
+    """(archive name, file path or None for a directory), sorted by archive name."""
+    found: list[tuple[str, str | None]] = [(top, None)]
+    pending = [(str(directory), top)]
+    while pending:
+        folder, name = pending.pop()
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                child = f"{name}/{entry.name}"
+                if entry.is_dir():
+                    found.append((child, None))
+                    pending.append((entry.path, child))
+                else:
+                    found.append((child, entry.path))
+    return sorted(found)
+
+
 def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
     """Stream a .tar.gz of every file below ``directory``, under the top directory ``top``."""
     mtime = source_date_epoch()
-    paths = sorted(p for p in directory.rglob("*"))
-    entries = [(top, None)] + [(f"{top}/{p.relative_to(directory).as_posix()}", p) for p in paths]
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, path in sorted(entries, key=lambda e: e[0]):
-            info = tarfile.TarInfo(name)
-            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
-            if path is None or path.is_dir():
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
+        pending: list[bytes] = []
+        size = offset = 0
+        for name, path in _entries(directory, top):
+            if path is None:
+                pending.append(ustar_header(name, size=0, mtime=mtime, directory=True))
+                size += _BLOCK
             else:
-                info.size, info.mode = path.stat().st_size, 0o644
-                with path.open("rb") as handle:
-                    tar.addfile(info, handle)
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                padding = -len(data) % _BLOCK
+                pending += (ustar_header(name, size=len(data), mtime=mtime, directory=False), data,
+                            b"\0" * padding)
+                size += _BLOCK + len(data) + padding
+            if size - offset > _FLUSH_AT:
+                gz.write(b"".join(pending))
+                pending, offset = [], size
+        size += 2 * _BLOCK  # two zero blocks end the archive, then zeros to a whole record
+        pending.append(b"\0" * (2 * _BLOCK + -size % _RECORD))
+        gz.write(b"".join(pending))
 
 
 def safe_extract(archive: Path, destination: Path) -> Path:

@@ -105,8 +105,9 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
     try:
         os.chmod(new, 0o755)
         write(new)
-        for directory in (p for p in new.rglob("*") if p.is_dir()):
-            os.chmod(directory, 0o755)
+        for folder, subfolders, _ in os.walk(new):
+            for name in subfolders:
+                os.chmod(os.path.join(folder, name), 0o755)
         status = "written"
         if target.exists() or target.is_symlink():
             changed = _differences(target, new) if target.is_dir() and not target.is_symlink() \
