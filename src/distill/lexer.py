@@ -57,14 +57,21 @@ def _alternatives(rules: LexerRules) -> list[tuple[str, str]]:
     quotes = "'\"" + ("`" if rules.backtick_identifiers else "") + (
         "[" if rules.bracket_identifiers else "")
     alts.append((PUNCT, r"[-+*/<>=~!%^&|?:]+|[^\s" + re.escape(quotes) + "]"))
+    # Last: an opening quote none of the above could close runs to the end. With it, every
+    # position matches something, so the tokens always cover the text.
+    alts.append((ERROR, "[" + re.escape(quotes) + "].*"))
     return alts
 
 
 @cache
-def _compiled(rules: LexerRules) -> tuple[re.Pattern[str], dict[str, str]]:
+def _compiled(rules: LexerRules) -> tuple[re.Pattern[str], list[str]]:
+    """The pattern, and the token kind by the group number of each alternative."""
     alts = _alternatives(rules)
-    pattern = "|".join(f"(?P<t{i}>{rx})" for i, (_, rx) in enumerate(alts))
-    return re.compile(pattern, re.DOTALL), {f"t{i}": kind for i, (kind, _) in enumerate(alts)}
+    pattern = re.compile("|".join(f"(?P<t{i}>{rx})" for i, (_, rx) in enumerate(alts)), re.DOTALL)
+    kinds = [""] * (pattern.groups + 1)
+    for i, (kind, _) in enumerate(alts):  # m.lastindex is the alternative's (outer) group
+        kinds[pattern.groupindex[f"t{i}"]] = kind
+    return pattern, kinds
 
 
 def _nested_comment_end(text: str, start: int) -> int:
@@ -86,26 +93,21 @@ def _nested_comment_end(text: str, start: int) -> int:
 def tokenize(text: str, rules: LexerRules) -> list[Token]:
     """The (kind, text) tokens of ``text``; their texts concatenate back to ``text`` exactly."""
     pattern, kinds = _compiled(rules)
-    tokens = [(kinds[m.lastgroup], m.group()) for m in pattern.finditer(text)]  # outer group last
-    if sum(len(t) for _, t in tokens) == len(text) and not (
-        rules.nested_block_comments and any(k == COMMENT and "/*" in t[2:] for k, t in tokens)
-    ):
-        return tokens
-    return _tokenize_slowly(text, pattern, kinds, rules)
+    tokens = [(kinds[m.lastindex], m[0]) for m in pattern.finditer(text)]
+    if rules.nested_block_comments and any(k == COMMENT and "/*" in t[2:] for k, t in tokens):
+        return _tokenize_nested(text, pattern, kinds)
+    return tokens
 
 
-def _tokenize_slowly(text: str, pattern: re.Pattern[str], kinds: dict[str, str],
-                     rules: LexerRules) -> list[Token]:
-    """The same, for text with an unterminated quote (an ERROR token) or nested comments."""
+def _tokenize_nested(text: str, pattern: re.Pattern[str], kinds: list[str]) -> list[Token]:
+    """The same, for text with a block comment inside a block comment (SQL Server, PostgreSQL)."""
     tokens: list[Token] = []
     pos, end = 0, len(text)
     while pos < end:
         match = pattern.match(text, pos)
-        if match is None:  # an opening quote that never closes
-            tokens.append((ERROR, text[pos:]))
-            break
-        kind, stop = kinds[match.lastgroup], match.end()
-        if kind == COMMENT and rules.nested_block_comments and text.startswith("/*", pos):
+        assert match is not None  # every position matches: see _alternatives
+        kind, stop = kinds[match.lastindex], match.end()
+        if kind == COMMENT and text.startswith("/*", pos):
             stop = _nested_comment_end(text, pos)
             if stop < 0:
                 tokens.append((ERROR, text[pos:]))
