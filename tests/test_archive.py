@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import tarfile
 from pathlib import Path
 
@@ -78,3 +79,22 @@ def _saved(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "bundle.tar.gz"
     path.write_bytes(data)
     return path
+
+
+def test_a_failing_write_reaches_the_caller(tmp_path):
+    """Compression runs on a second thread: its errors (a full disk) must not be lost there."""
+    bundle = tmp_path / "b"
+    awkward_tree(bundle)
+    (bundle / "noise.bin").write_bytes(random.Random(0).randbytes(3 << 20))  # compresses to 3 MB
+
+    class FullDisk(io.BytesIO):  # fails once, on the first write of compressed data
+        failed = False
+
+        def write(self, data):
+            if self.tell() > 100 and not self.failed:
+                self.failed = True
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    with pytest.raises(OSError, match="No space left"):
+        write_archive("b", bundle, FullDisk())

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import gzip
 import os
+import queue
 import tarfile
+import threading
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -92,29 +95,64 @@ def _entries(directory: Path, top: str) -> list[tuple[str, str | None]]:
     return sorted(found)
 
 
+class _WrittenBehind:
+    """Calls ``write`` with each chunk on a second thread: zlib compresses without holding the
+    GIL, so compressing overlaps reading the next files and building their headers."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="distill-archive", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(chunk)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self._error = exc
+
+    def __call__(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
     """Stream a .tar.gz of every file below ``directory``, under the top directory ``top``."""
     mtime = source_date_epoch()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
-        pending: list[bytes] = []
-        size = offset = 0
-        for name, path in _entries(directory, top):
-            if path is None:
-                pending.append(ustar_header(name, size=0, mtime=mtime, directory=True))
-                size += _BLOCK
-            else:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                padding = -len(data) % _BLOCK
-                pending += (ustar_header(name, size=len(data), mtime=mtime, directory=False), data,
-                            b"\0" * padding)
-                size += _BLOCK + len(data) + padding
-            if size - offset > _FLUSH_AT:
-                gz.write(b"".join(pending))
-                pending, offset = [], size
-        size += 2 * _BLOCK  # two zero blocks end the archive, then zeros to a whole record
-        pending.append(b"\0" * (2 * _BLOCK + -size % _RECORD))
-        gz.write(b"".join(pending))
+        write = _WrittenBehind(gz.write)
+        try:
+            pending: list[bytes] = []
+            size = offset = 0
+            for name, path in _entries(directory, top):
+                if path is None:
+                    pending.append(ustar_header(name, size=0, mtime=mtime, directory=True))
+                    size += _BLOCK
+                else:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                    padding = -len(data) % _BLOCK
+                    pending += (ustar_header(name, size=len(data), mtime=mtime, directory=False), data,
+                                b"\0" * padding)
+                    size += _BLOCK + len(data) + padding
+                if size - offset > _FLUSH_AT:
+                    write(b"".join(pending))
+                    pending, offset = [], size
+            size += 2 * _BLOCK  # two zero blocks end the archive, then zeros to a whole record
+            pending.append(b"\0" * (2 * _BLOCK + -size % _RECORD))
+            write(b"".join(pending))
+        finally:
+            write.close()
 
 
 def safe_extract(archive: Path, destination: Path) -> Path:
