@@ -45,6 +45,9 @@ def test_layout_manifest_and_checksums(released):
     files = tree(bundle)
     manifest = json.loads(files["manifest.json"])
     jsonschema.validate(manifest, SCHEMA)
+    # canonical JSON: what the standard library writes with these options, to the byte
+    assert files["manifest.json"].decode() == json.dumps(manifest, indent=2, sort_keys=True,
+                                                         ensure_ascii=False) + "\n"
     assert manifest["range"]["from"] == ["6f4a6c5d9e06"] and manifest["range"]["to"] == ["bc9f1b0c4d11"]
     assert [s["revision"] for s in manifest["steps"]] == [
         "7a5b5d4e8f07", "9c7d3f2a6b09", "8b6c4e3f7a08", "ab8e2a1b5c10", "bc9f1b0c4d11"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -35,6 +34,7 @@ from .emit import script_text
 from .errors import RangeError
 from .guards import guard_statements, stop_statement
 from .history import History
+from .jsonout import write_json
 from .pipeline import produce
 from .plan import Plan, make_plan
 from .publish import read_tree
@@ -84,7 +84,7 @@ class _HashingFile:
         self._file = self.path.open("wb")
         return self
 
-    def write(self, text: str) -> None:  # json.dump writes tiny pieces: batch them
+    def write(self, text: str) -> None:
         self._pending.append(text)
         self._size += len(text)
         if self._size > 1 << 20:
@@ -218,7 +218,7 @@ class BundleBuilder:
         manifest = self._manifest(entries)
         del entries, results  # the manifest holds what is still needed
         with _HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
-            json.dump(manifest, out, indent=2, sort_keys=True, ensure_ascii=False)
+            write_json(manifest, out.write)
             out.write("\n")
         hashes["manifest.json"] = out.digest
         hashes["README.md"] = _write(directory, "README.md", self._runbook(manifest).encode("utf-8"))

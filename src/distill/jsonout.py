@@ -1,0 +1,56 @@
+"""Writing large JSON documents (a 10,000-revision manifest is 26 MB) in pieces.
+
+The bytes are exactly ``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)``: with
+``indent`` the standard library falls back to its pure-Python encoder, which yields hundreds of
+thousands of tiny pieces; this encoder builds larger ones at about twice its speed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C-accelerated
+from typing import Any
+
+_FLUSH_EVERY = 1 << 14  # pieces
+
+
+def write_json(value: Any, write: Callable[[str], object]) -> None:
+    """Write ``value`` as indented, key-sorted JSON through ``write``, in pieces."""
+    parts: list[str] = []
+    _encode(value, "", parts, write)
+    write("".join(parts))
+
+
+def _encode(value: Any, indent: str, parts: list[str], write: Callable[[str], object]) -> None:
+    if isinstance(value, str):
+        parts.append(encode_basestring(value))
+    elif isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        inner = indent + "  "
+        separator = "{\n" + inner
+        for key in sorted(value):
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings here, not {key!r}")
+            parts.append(separator + encode_basestring(key) + ": ")
+            separator = ",\n" + inner
+            _encode(value[key], inner, parts, write)
+        parts.append("\n" + indent + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            parts.append("[]")
+            return
+        inner = indent + "  "
+        separator = "[\n" + inner
+        for item in value:
+            parts.append(separator)
+            separator = ",\n" + inner
+            _encode(item, inner, parts, write)
+        parts.append("\n" + indent + "]")
+        if len(parts) > _FLUSH_EVERY:
+            write("".join(parts))
+            parts.clear()
+    else:  # None, booleans, numbers: as the standard library writes them
+        parts.append(json.dumps(value))
