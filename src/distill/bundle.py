@@ -191,18 +191,18 @@ class BundleBuilder:
         at a time per worker, only hashes and findings kept."""
         by_script = reversibility.by_script(self.history, self.down)
         point = by_script[0] if by_script else None
-        jobs, labels, totals = [], [], []
-        for name in self.spec.dialects:
-            for direction in ("upgrade", "downgrade"):
-                jobs.append(functools.partial(self._direction, name, direction, directory,
-                                              point if direction == "downgrade" else None))
-                labels.append(f"{name} {'up' if direction == 'upgrade' else 'down'}")
-                totals.append(len(self.up.steps))
-        results = parallel.run_all(jobs, labels=labels, totals=totals)
+        # Every upgrade, then every downgrade: jobs that run side by side then write to different
+        # dialects' steps/ folders (creating files in one folder takes the folder's lock).
+        order = [(name, direction) for direction in ("upgrade", "downgrade") for name in self.spec.dialects]
+        jobs = [functools.partial(self._direction, name, direction, directory,
+                                  point if direction == "downgrade" else None) for name, direction in order]
+        labels = [f"{name} {'up' if direction == 'upgrade' else 'down'}" for name, direction in order]
+        done = dict(zip(order, parallel.run_all(jobs, labels=labels, totals=[len(self.up.steps)] * len(jobs)),
+                        strict=True))
         hashes: dict[str, str] = {}
         entries = {}
-        for i, name in enumerate(self.spec.dialects):
-            up, down = results[2 * i], results[2 * i + 1]
+        for name in self.spec.dialects:
+            up, down = done[name, "upgrade"], done[name, "downgrade"]
             while True:  # a downgrade that renders nothing for this dialect is a point of no return
                 found = reversibility.among(self.down.steps, down.empty, up.empty,
                                             set(self.numbers), dialects.get(name))
@@ -216,7 +216,7 @@ class BundleBuilder:
             hashes.update(down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
         manifest = self._manifest(entries)
-        del entries, results  # the manifest holds what is still needed
+        del entries, done  # the manifest holds what is still needed
         with _HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
             write_json(manifest, out.write)
             out.write("\n")
