@@ -89,7 +89,8 @@ def _entries(directory: Path, top: str) -> list[tuple[str, str | None]]:
                 child = f"{name}/{entry.name}"
                 if entry.is_dir():
                     found.append((child, None))
-                    pending.append((entry.path, child))
+                    if not entry.is_symlink():  # as rglob: never into a linked folder (loops)
+                        pending.append((entry.path, child))
                 else:
                     found.append((child, entry.path))
     return sorted(found)
