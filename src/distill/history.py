@@ -19,6 +19,7 @@ from alembic.util import CommandError
 
 from .config import Settings
 from .errors import ConfigError, RevisionError, ScriptLoadError
+from .precompile import compiled_on_second_core, script_files
 
 _RELATIVE = re.compile(r"^(?P<base>.*?)(?P<sign>[+-])(?P<count>\d+)$")
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
@@ -30,7 +31,7 @@ class History:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = settings.alembic_config()
-        self.script = _load(self.config, settings)
+        self.script, self.precompiled = _load(self.config, settings)
         self.version_dirs = [Path(p).resolve() for p in self.script._version_locations]
         self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
 
@@ -169,17 +170,21 @@ class History:
         return current
 
 
-def _load(config, settings: Settings) -> ScriptDirectory:
-    """ScriptDirectory with every revision script loaded, or a ScriptLoadError naming the file."""
+def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
+    """ScriptDirectory with every revision script loaded (and how many scripts were compiled on
+    the second core), or a ScriptLoadError naming the file."""
     try:
         script = ScriptDirectory.from_config(config)
     except CommandError as exc:
         raise ConfigError(f"{settings.source}: cannot open the Alembic scripts: {exc}") from None
     try:
-        script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
+        files = script_files([Path(p) for p in script._version_locations],
+                             script.recursive_version_locations)
+        with compiled_on_second_core(files) as handover:
+            script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
     except Exception as exc:
         raise _load_error(exc, script, settings) from None
-    return script
+    return script, handover.used
 
 
 def _load_error(exc: Exception, script: ScriptDirectory, settings: Settings) -> ScriptLoadError:
