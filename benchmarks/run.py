@@ -4,7 +4,7 @@
 
 Every figure is wall-clock time of whole processes (both sides pay their own start-up and load
 every revision script), except planning, which is timed in-process for both. Target 1 is run
-three times in turn and compares the best of each side (the per-pair ratios are kept too): on this
+three times in turn, target 2 twice, comparing the best of each side (every run is kept): on this
 VM the kernel's cost of creating files varies several-fold from minute to minute. Ratios are
 printed and written to benchmarks/results.json; README.md quotes them.
 """
@@ -132,14 +132,19 @@ def main() -> None:
               f"{', '.join(f'{p:.2f}' for p in probes)} s; into tmpfs: "
               f"{', '.join(f'{t:.2f}' for t in in_memory) or 'n/a'} s", flush=True)
 
-        # 2. downgrade head:base of N10 revisions, one dialect
-        raw_down = alembic(large, "postgresql", "downgrade", "heads:base")
-        down, _ = timed([str(BIN / "distill"), "sql", "--down", "--from", "heads", "--to", "base",
-                         "--allow-base", "--dialect", "postgresql", "-o", str(work / "down.sql")], large)
+        # 2. downgrade head:base of N10 revisions, one dialect: two rounds in turn, best of each
+        raw_downs, downs = [], []
+        for round_ in range(2):
+            raw_downs.append(alembic(large, "postgresql", "downgrade", "heads:base"))
+            downs.append(timed([str(BIN / "distill"), "sql", "--down", "--from", "heads", "--to", "base",
+                                "--allow-base", "--dialect", "postgresql", "-o",
+                                str(work / f"down-{round_}.sql")], large)[0])
+        raw_down, down = min(raw_downs), min(downs)
         results["2_downgrade"] = {"revisions": n10, "raw_alembic_s": raw_down, "distill_s": down,
-                                  "ratio": down / raw_down, "target": "<= 0.1"}
+                                  "ratio": down / raw_down, "target": "<= 0.1", "rounds": 2,
+                                  "raw_runs_s": raw_downs, "distill_runs_s": downs}
         print(f"2. {n10} revisions, downgrade head:base: distill {down:.2f} s, raw alembic "
-              f"{raw_down:.2f} s, ratio {down / raw_down:.3f} (target <= 0.1)", flush=True)
+              f"{raw_down:.2f} s (best of 2), ratio {down / raw_down:.3f} (target <= 0.1)", flush=True)
 
         # 3 and 5. the same release for N10 revisions: linear growth and peak memory
         build10, peak = distill_build(large, work / "bundle10")
