@@ -60,6 +60,13 @@ def _split_long_name(name: str) -> tuple[str, str]:
     raise DistillError(f"{name!r} is too long for a ustar archive entry")
 
 
+_OWNER = _octal(0, 8) * 2  # uid, gid
+_CHECKSUM_BLANK = b" " * 8
+# linkname, magic + version, uname, gname, devmajor, devminor: the same in every header
+_AFTER_TYPE = b"".join((_field("", 100), tarfile.POSIX_MAGIC, _field("", 32), _field("", 32),
+                        _field("", 8), _field("", 8)))
+
+
 def ustar_header(name: str, *, size: int, mtime: int, directory: bool) -> bytes:
     """The 512-byte ustar header tarfile writes for a file or directory owned by 0:0 with empty
     owner names (the same bytes, without tarfile's per-entry overhead: bundles have thousands)."""
@@ -69,10 +76,9 @@ def ustar_header(name: str, *, size: int, mtime: int, directory: bool) -> bytes:
     if len(name.encode("utf-8", "surrogateescape")) > 100:
         prefix, name = _split_long_name(name)
     header = b"".join((
-        _field(name, 100), _octal(0o755 if directory else 0o644, 8), _octal(0, 8), _octal(0, 8),
-        _octal(0 if directory else size, 12), _octal(mtime, 12), b"        ",
-        tarfile.DIRTYPE if directory else tarfile.REGTYPE, _field("", 100), tarfile.POSIX_MAGIC,
-        _field("", 32), _field("", 32), _field("", 8), _field("", 8), _field(prefix, 155),
+        _field(name, 100), _octal(0o755 if directory else 0o644, 8), _OWNER,
+        _octal(0 if directory else size, 12), _octal(mtime, 12), _CHECKSUM_BLANK,
+        tarfile.DIRTYPE if directory else tarfile.REGTYPE, _AFTER_TYPE, _field(prefix, 155),
     )).ljust(_BLOCK, b"\0")
     checksum = sum(header)  # the checksum field counts as eight spaces, as it is here
     return header[:148] + b"%06o\0" % checksum + header[155:]

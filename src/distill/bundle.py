@@ -306,6 +306,7 @@ class BundleBuilder:
         steps = []
         for step in self.up.steps:
             script = Path(self.history.get(step.revision).path)
+            verdict = reversibility.verdict(self.history, step.revision)
             steps.append({
                 "number": self.numbers[step.revision],
                 "revision": step.revision,
@@ -317,8 +318,8 @@ class BundleBuilder:
                 "branch_labels": list(step.branch_labels),
                 "merge_point": step.is_merge,
                 "branch_point": step.is_branch_point,
-                "reversible": reversibility.verdict(self.history, step.revision).reversible,
-                "irreversible_reason": reversibility.verdict(self.history, step.revision).reason or None,
+                "reversible": verdict.reversible,
+                "irreversible_reason": verdict.reason or None,
             })
         return {
             "format": MANIFEST_FORMAT,

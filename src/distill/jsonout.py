@@ -13,6 +13,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C-ac
 from typing import Any
 
 _FLUSH_EVERY = 1 << 14  # pieces
+_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
 def write_json(value: Any, write: Callable[[str], object]) -> None:
@@ -52,5 +53,9 @@ def _encode(value: Any, indent: str, parts: list[str], write: Callable[[str], ob
         if len(parts) > _FLUSH_EVERY:
             write("".join(parts))
             parts.clear()
-    else:  # None, booleans, numbers: as the standard library writes them
+    elif value is None or value is True or value is False:
+        parts.append(_CONSTANTS[value])
+    elif type(value) is int:
+        parts.append(int.__repr__(value))
+    else:  # floats and anything else: as the standard library writes them
         parts.append(json.dumps(value))

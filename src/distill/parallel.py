@@ -25,11 +25,38 @@ _JOBS: Sequence[Job] = ()
 _COUNTS: Any = None
 
 
+_YOUNG_EVERY = 100  # steps between collections of the young generations during a job
+
+
+def _with_young_collections(job: Job, tick: Callable[[], None]) -> Any:
+    """Run ``job`` with the automatic collector off, collecting only the young generations every
+    100 steps. Rendering makes cyclic garbage (Alembic builds a MetaData and Table per operation)
+    that dies young, while the automatic full collections walk everything the job has kept so
+    far: 0.2-0.4 s per 10,000-step job, growing faster than the job."""
+    done = 0
+
+    def counted() -> None:
+        nonlocal done
+        done += 1
+        if done % _YOUNG_EVERY == 0:
+            gc.collect(1)
+        tick()
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return job(counted)
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect(1)
+
+
 def _run(index: int) -> Any:
     def tick() -> None:
         with _COUNTS.get_lock():
             _COUNTS[index] += 1
-    return _JOBS[index](tick)
+    return _with_young_collections(_JOBS[index], tick)
 
 
 def workers(jobs: int) -> int:
@@ -73,7 +100,7 @@ def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence
             def tick(index: int = index) -> None:
                 counts[index] += 1
                 progress.draw(counts)
-            results.append(job(tick))
+            results.append(_with_young_collections(job, tick))
         progress.draw(counts, final=True)
         return results
     global _JOBS, _COUNTS
