@@ -76,28 +76,18 @@ class _HashingFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._hash = hashlib.sha256()
-        self._pending: list[str] = []
-        self._size = 0
         self.digest = ""
 
     def __enter__(self) -> _HashingFile:
         self._file = self.path.open("wb")
         return self
 
-    def write(self, text: str) -> None:
-        self._pending.append(text)
-        self._size += len(text)
-        if self._size > 1 << 20:
-            self._flush()
-
-    def _flush(self) -> None:
-        data = "".join(self._pending).encode("utf-8")
+    def write(self, text: str) -> None:  # write_json hands over large pieces
+        data = text.encode("utf-8")
         self._hash.update(data)
         self._file.write(data)
-        self._pending, self._size = [], 0
 
     def __exit__(self, *exc: object) -> None:
-        self._flush()
         self._file.close()
         os.chmod(self.path, 0o644)
         self.digest = self._hash.hexdigest()

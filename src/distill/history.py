@@ -53,7 +53,7 @@ class History:
         resolved = str(Path(text).resolve())  # through a symbolic link: compare real paths
         for base in self._bases:
             if resolved.startswith(base):
-                return Path(resolved[len(base):]).as_posix()
+                return resolved[len(base):].replace(os.sep, "/")
         return Path(text).name
 
     def describe(self, revision: str) -> str:
@@ -178,7 +178,8 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
     except CommandError as exc:
         raise ConfigError(f"{settings.source}: cannot open the Alembic scripts: {exc}") from None
     try:
-        files = script_files([Path(p) for p in script._version_locations],
+        # Alembic loads each script by its resolved path: list them the same way
+        files = script_files([Path(p).resolve() for p in script._version_locations],
                              script.recursive_version_locations)
         with compiled_on_second_core(files) as handover:
             script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
