@@ -21,13 +21,13 @@ import sqlparse.exceptions
 from generate_history import generate
 
 from distill import dialects
-from distill.capture import SQL, Statement
 from distill.config import load
-from distill.formatting import Formatter, _significant
-from distill.history import History
-from distill.lexer import tokenize
-from distill.plan import make_plan
-from distill.render import render
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline.render import render
+from distill.statements.formatting import Formatter, significant_tokens
+from distill.statements.lexer import tokenize
+from distill.statements.model import SQL, Statement
 
 
 def statements_of(n: int, dialect_name: str) -> list[Statement]:
@@ -61,8 +61,8 @@ def example_statements() -> list[tuple[object, list[Statement]]]:
 def semantic_changes(before: list[str], after: list[str], dialect) -> int:
     fold = dialect.format.keyword_case == "upper"
     return sum(
-        _significant(tokenize(a, dialect.lexer), fold)
-        != _significant(tokenize(b, dialect.lexer), fold)
+        significant_tokens(tokenize(a, dialect.lexer), fold)
+        != significant_tokens(tokenize(b, dialect.lexer), fold)
         for a, b in zip(before, after, strict=True)
     )
 

@@ -72,8 +72,8 @@ def planning(project: Path) -> tuple[float, float]:
 import json, sys, time
 sys.path.insert(0, {str(HERE.parent / 'src')!r})
 from distill.config import load
-from distill.history import History
-from distill.plan import make_plan
+from distill.history.scripts import History
+from distill.history.plan import make_plan
 history = History(load())
 start = time.perf_counter(); alembic_steps = history.script._upgrade_revs("heads", None)
 alembic_s = time.perf_counter() - start

@@ -13,7 +13,7 @@ import pytest
 from dbservers import MariaDBServer, PostgresServer, ServerUnavailable, SQLiteFiles
 
 from distill.config import Settings, embedded_example, load
-from distill.history import History
+from distill.history.scripts import History
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIRE_DATABASES = os.environ.get("DISTILL_REQUIRE_DATABASES") == "1"

@@ -6,10 +6,11 @@ from alembic import command
 
 from distill import dialects
 from distill.config import Settings
-from distill.history import History
-from distill.pipeline import sql_script
-from distill.plan import make_plan
-from distill.snapshot import differences, snapshot
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline.single_script import sql_script
+from distill.rehearsal.schema_diff import differences
+from distill.rehearsal.snapshot import snapshot
 
 
 def render_sql(history: History, dialect: str, from_spec: str, to_spec: str, *, down=False,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from distill.archive import safe_extract, write_archive
+from distill.bundle.archive import safe_extract, write_archive
 from distill.errors import DistillError
 
 

@@ -10,11 +10,11 @@ from projects import ENV_PY, write_project
 
 from distill import dialects
 from distill.config import embedded_example, load
-from distill.emit import script_text
 from distill.errors import ConfigError
-from distill.history import History
-from distill.plan import make_plan
-from distill.render import render
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline.render import render
+from distill.statements.script_text import script_text
 
 TABLE = """
 def upgrade():

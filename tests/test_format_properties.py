@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distill import dialects
-from distill.capture import SQL, Statement
-from distill.formatting import Formatter, _significant
-from distill.lexer import STRING, tokenize
+from distill.statements.formatting import Formatter, significant_tokens
+from distill.statements.lexer import STRING, tokenize
+from distill.statements.model import SQL, Statement
 
 NAMES = ["data", "key", "version", "type", "name", "value", "c1", "Mixed"]
 DIALECTS = dialects.available()
@@ -62,7 +62,7 @@ def test_token_preserving_and_idempotent_in_every_dialect(data):
         formatter = Formatter(dialect)
         out = formatter.statement(Statement(SQL, sql)).text
         fold = dialect.format.keyword_case == "upper"
-        assert _significant(tokenize(out, dialect.lexer), fold) == _significant(
+        assert significant_tokens(tokenize(out, dialect.lexer), fold) == significant_tokens(
             tokenize(sql, dialect.lexer), fold)
         assert strings(out, dialect) == strings(sql, dialect)  # data byte for byte
         assert Formatter(dialect).statement(Statement(SQL, out)).text == out

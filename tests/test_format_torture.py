@@ -7,9 +7,9 @@ import pytest
 from helpers import assert_same_database
 
 from distill import dialects
-from distill.capture import SEPARATOR, SQL, Statement
-from distill.emit import script_text
-from distill.formatting import Formatter
+from distill.statements.formatting import Formatter
+from distill.statements.model import SEPARATOR, SQL, Statement
+from distill.statements.script_text import script_text
 
 ROWS = ", ".join(f"({i}, 'row {i}; -- not a comment', 'it''s {i}')" for i in range(10_000))
 
@@ -136,8 +136,8 @@ def test_separators_and_comments_are_kept_exactly():
 
 
 def test_format_none_is_alembic_unchanged(example_history):
-    from distill.plan import make_plan
-    from distill.render import render
+    from distill.history.plan import make_plan
+    from distill.offline.render import render
 
     plan = make_plan(example_history, "base", "heads")
     rendering = render(example_history, plan, dialects.get("postgresql"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from distill.jsonout import write_json
+from distill.bundle.json_writer import write_json
 
 AWKWARD = {
     "z": [], "a": {}, "nested": {"b": [1, [2, []], {"c": None}], "a": True, "é": False},

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from distill import dialects
-from distill.lexer import COMMENT, DOLLAR, ERROR, NUMBER, PUNCT, QIDENT, STRING, WORD, WS, tokenize
+from distill.statements.lexer import COMMENT, DOLLAR, ERROR, NUMBER, PUNCT, QIDENT, STRING, WORD, WS, tokenize
 
 ALL = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")
 

@@ -2,7 +2,7 @@
 distill's SQL through the real clients equal the rows online Alembic writes.
 
 Alembic's own offline writer replaces every tab in a statement with four spaces; this corpus is
-what found it (see distill.fixups)."""
+what found it (see distill.statements.literals and distill.alembic_compat)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from helpers import assert_same_database, online, render_sql
 from projects import write_project
 
 from distill.config import load
-from distill.history import History
+from distill.history.scripts import History
 
 CORPUS = [
     "plain", "", " ", "  leading", "trailing  ", "\t", "tab\tinside", "\ttab first", "tab last\t",

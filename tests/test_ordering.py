@@ -11,11 +11,11 @@ import pytest
 
 from distill import dialects
 from distill.config import load
-from distill.emit import script_text
-from distill.history import History
-from distill.ordering import ordered_revisions
-from distill.plan import Plan, make_plan, step_of
-from distill.render import render
+from distill.history.ordering import ordered_revisions
+from distill.history.plan import Plan, make_plan, step_of
+from distill.history.scripts import History
+from distill.offline.render import render
+from distill.statements.script_text import script_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate_history import generate  # noqa: E402

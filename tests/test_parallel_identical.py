@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from distill import chunks, dialects, parallel
-from distill.bundle import BundleSpec, build_files
+from distill import alembic_compat, dialects, workers
+from distill.bundle.builder import build_files
+from distill.bundle.manifest import BundleSpec
 from distill.config import load
-from distill.emit import script_text
-from distill.history import History
-from distill.pipeline import produce
-from distill.plan import make_plan
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline import two_cores as halves
+from distill.offline.produce import produce
+from distill.statements.script_text import script_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate_history import generate  # noqa: E402
@@ -29,8 +31,8 @@ def history(request, tmp_path_factory) -> History:
 
 @pytest.fixture
 def two_cores(monkeypatch):
-    monkeypatch.setattr(chunks, "MIN_STEPS", 10)
-    monkeypatch.setattr(parallel, "workers", lambda jobs: min(2, jobs))
+    monkeypatch.setattr(halves, "MIN_STEPS", 10)
+    monkeypatch.setattr(workers, "usable_cores", lambda jobs: min(2, jobs))
     monkeypatch.delenv("DISTILL_JOBS", raising=False)
 
 
@@ -45,11 +47,11 @@ def test_halves_stitch_to_the_same_bytes(history, dialect, two_cores):
         assert two.heads_after == one.heads_after
         assert stats_two.to_json() == stats_one.to_json()
         middle = len(plan.steps) // 2
-        assert chunks.heads_before(plan, middle) == one.heads_before(middle)
+        assert alembic_compat.heads_after(plan.start, plan.migration_steps[:middle]) == one.heads_before(middle)
 
 
 def test_bundles_built_in_workers_equal_one_process(history, monkeypatch, two_cores):
     spec = BundleSpec("x", "base", "heads", ("postgresql", "sqlite"))
     in_workers = build_files(history, spec)
-    monkeypatch.setattr(parallel, "workers", lambda jobs: 1)
+    monkeypatch.setattr(workers, "usable_cores", lambda jobs: 1)
     assert build_files(history, spec) == in_workers

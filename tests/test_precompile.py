@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from distill import precompile
-from distill.bundle import BundleSpec, build_files
+from distill.bundle.builder import build_files
+from distill.bundle.manifest import BundleSpec
 from distill.config import load
 from distill.errors import ScriptLoadError
-from distill.history import History
+from distill.history import parallel_compile as precompile
+from distill.history.scripts import History
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate_history import generate  # noqa: E402

@@ -12,13 +12,13 @@ from alembic.ddl.mssql import MSSQLImpl
 from projects import write_project
 
 from distill import dialects
-from distill.capture import COMMENT, NOTE, SEPARATOR, SQL
 from distill.config import load
-from distill.emit import script_text
-from distill.fixups import literals_kept
-from distill.history import History
-from distill.plan import make_plan
-from distill.render import render
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline.render import render
+from distill.statements.literals import literals_kept
+from distill.statements.model import COMMENT, NOTE, SEPARATOR, SQL
+from distill.statements.script_text import script_text
 
 ALL = dialects.available()
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from distill.errors import RevisionError
-from distill.plan import make_plan
+from distill.history.plan import make_plan
+from distill.history.specs import resolve
 
 REPO = Path(__file__).resolve().parent.parent
 MERGE = "bc9f1b0c4d11"
@@ -36,7 +37,7 @@ MERGE = "bc9f1b0c4d11"
     ],
 )
 def test_resolve(example_history, spec, expected):
-    assert example_history.resolve(spec) == expected
+    assert resolve(example_history, spec) == expected
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_resolve(example_history, spec, expected):
 )
 def test_resolve_errors(example_history, spec, fragment):
     with pytest.raises(RevisionError, match=fragment):
-        example_history.resolve(spec)
+        resolve(example_history, spec)
 
 
 def test_relative_target_counts_from_the_start(example_history):

@@ -24,10 +24,10 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_contains_the_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql"):
-        assert f"distill/dialects/{name}.toml" in names
-    assert "distill/examples/bookshop/alembic.ini" in names
-    assert "distill/examples/bookshop/migrations/versions/7a5b5d4e8f07_genres_data.py" in names
-    assert any(n.startswith("distill/templates/") for n in names)
+        assert f"distill/_data/dialects/{name}.toml" in names
+    assert "distill/_data/examples/bookshop/alembic.ini" in names
+    assert "distill/_data/examples/bookshop/migrations/versions/7a5b5d4e8f07_genres_data.py" in names
+    assert any(n.startswith("distill/_data/templates/") for n in names)
 
 
 def test_fresh_venv_renders_the_embedded_example(wheel, tmp_path):

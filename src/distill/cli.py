@@ -1,43 +1,21 @@
-"""The distill command line: thin verbs over the planning and rendering modules."""
+"""The distill command line: options parsed, the API called (``distill.api``), results printed."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__, dialects, releases
-from .archive import UnsafeArchive
-from .bundle import BundleSpec, build_files, build_into, spec_from_manifest
-from .check import check
-from .compare import compare, load_side, side_from_files
-from .config import load
-from .diff_output import as_html, as_json, as_text
-from .errors import CouldNotRun, DistillError
-from .files import write_atomically
-from .formatting import STYLES
-from .history import History
-from .pipeline import sql_script
-from .plan import Plan, make_plan
-from .publish import check_release_name, publish
-from .rehearse import record_path, rehearse
-from .releases import default_releases_dir
-from .verify import verify
-
-
-class _Context:
-    def __init__(self, config_file: Path | None, directory: Path | None) -> None:
-        self.config_file = config_file
-        self.directory = directory
-        self._history: History | None = None
-
-    def history(self) -> History:
-        if self._history is None:
-            self._history = History(load(self.directory, self.config_file))
-        return self._history
+from . import __version__, api, dialects
+from .atomic import write_atomically
+from .audit.diff_report import as_html, as_json, as_text
+from .bundle.archive import UnsafeArchive
+from .bundle.publish import Published
+from .errors import DistillError
+from .history.scripts import display_revisions
+from .statements.formatting import STYLES
 
 
 def _range_options(func):
@@ -54,23 +32,13 @@ def _range_options(func):
     return func
 
 
-def _check_exit_codes(func):
-    """For verify, diff and rehearse: 0 yes, 1 no, 2 the check could not run at all."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except UnsafeArchive:
-            raise  # a crafted archive is an answer (not verified), not a failure to run
-        except DistillError as exc:
-            raise CouldNotRun(exc.message) from None
-    return wrapper
-
-
-def _plan(ctx: _Context, from_spec: str | None, to_spec: str | None, down: bool) -> Plan:
+def _needs_both_ends(from_spec: str | None, to_spec: str | None, down: bool) -> None:
     if down and (from_spec is None or to_spec is None):
         raise click.UsageError("--down needs both --from and --to")
-    return make_plan(ctx.history(), from_spec or "base", to_spec or "heads", down=down)
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,30 +50,32 @@ def _plan(ctx: _Context, from_spec: str | None, to_spec: str | None, down: bool)
 @click.pass_context
 def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
-    click_ctx.obj = _Context(config_file, directory)
+    click_ctx.obj = api.Project(directory, config_file)
 
 
 @main.command()
 @_range_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
-def plan(ctx: _Context, from_spec, to_spec, down, as_json) -> None:
+def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
     """Show the ordered steps of a range."""
-    result = _plan(ctx, from_spec, to_spec, down)
+    _needs_both_ends(from_spec, to_spec, down)
+    result = api.plan(project, from_spec, to_spec, down=down)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        click.echo(_json(result.to_json()))
         return
-    click.echo(f"{result.direction} {_names(result.start)} -> {_names(result.target)}: "
+    click.echo(f"{result.direction} {display_revisions(result.start)} -> {display_revisions(result.target)}: "
                f"{len(result.steps)} step(s)")
     for number, step in enumerate(result.steps, 1):
-        marks = [m for m, on in (("merge", step.is_merge), ("branch point", step.is_branch_point)) if on]
+        flags = (("merge", step.is_merge), ("branch point", step.is_branch_point))
+        marks = [name for name, on in flags if on]
         if step.dependencies:
             marks.append("depends on " + ", ".join(step.dependencies))
         if step.branch_labels:
             marks.append("labels " + ", ".join(step.branch_labels))
         extra = f"  [{'; '.join(marks)}]" if marks else ""
-        click.echo(f"{number:4d}. {_names(step.from_revisions)} -> {_names(step.to_revisions)}  "
-                   f"{step.message}{extra}")
+        click.echo(f"{number:4d}. {display_revisions(step.from_revisions)} -> "
+                   f"{display_revisions(step.to_revisions)}  {step.message}{extra}")
 
 
 @main.command()
@@ -125,22 +95,17 @@ def plan(ctx: _Context, from_spec, to_spec, down, as_json) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
 @click.pass_obj
-def sql(ctx: _Context, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
+def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
         allow_irreversible, allow_base, verbose, output) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
-    history = ctx.history()
-    result = _plan(ctx, from_spec, to_spec, down)
-    dialect = dialects.get(dialect_name)
-    text, stats = sql_script(history, result, dialect, style=style,
-                             standalone=standalone or history.settings.mode == "standalone",
-                             guard=not no_guard, allow_irreversible=allow_irreversible,
-                             allow_base=allow_base)
+    _needs_both_ends(from_spec, to_spec, down)
+    result = api.sql(project, dialect=dialect_name, from_spec=from_spec, to_spec=to_spec, down=down,
+                     style=style, standalone=standalone, guard=not no_guard,
+                     allow_irreversible=allow_irreversible, allow_base=allow_base, output=output)
     if verbose:
-        click.echo(f"distill: {dialect.name}: {stats.summary()}", err=True)
+        click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     if output is None:
-        sys.stdout.write(text)
-    else:
-        write_atomically(output, text.encode("utf-8"))
+        sys.stdout.write(result.text)
 
 
 def _bundle_options(func):
@@ -158,13 +123,6 @@ def _bundle_options(func):
     return func
 
 
-def _publish(history: History, spec: BundleSpec, target: Path, force: bool, archive: bool) -> None:
-    result = publish(lambda directory: build_into(history, spec, directory), target, force=force,
-                     archive=archive)
-    where = _display(result.path)
-    click.echo(f"{where}: {result.status}" + (f" (+ {_display(result.archive)})" if result.archive else ""))
-
-
 def _display(path: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
@@ -172,9 +130,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _spec_dialects(history: History, dialect_spec: str | None) -> tuple[str, ...]:
-    chosen = dialect_spec.split(",") if dialect_spec else list(history.settings.dialects)
-    return tuple(d.name for d in dialects.parse_list(chosen))
+def _report(result: Published) -> None:
+    click.echo(f"{_display(result.path)}: {result.status}"
+               + (f" (+ {_display(result.archive)})" if result.archive else ""))
 
 
 @main.command()
@@ -185,14 +143,12 @@ def _spec_dialects(history: History, dialect_spec: str | None) -> tuple[str, ...
 @click.option("--name", default=None, help="Release name recorded in the bundle. Default: --out's name.")
 @_bundle_options
 @click.pass_obj
-def build(ctx: _Context, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
+def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
           force) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
-    history = ctx.history()
-    spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
-                      _spec_dialects(history, dialect_spec), style,
-                      standalone or history.settings.mode == "standalone")
-    _publish(history, spec, out, force, archive)
+    _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
+                      dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
+                      force=force))
 
 
 @main.command()
@@ -204,21 +160,20 @@ def build(ctx: _Context, from_spec, to_spec, out, name, dialect_spec, style, sta
               help="Where release bundles go. Default: releases/ of the project.")
 @_bundle_options
 @click.pass_obj
-def release(ctx: _Context, version, all_versions, from_version, releases_dir, dialect_spec, style,
+def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
             standalone, archive, force) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
-    history = ctx.history()
-    settings = history.settings
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
     if all_versions and from_version:
         raise click.UsageError("--from goes with one VERSION, not --all")
-    parent = releases_dir or default_releases_dir(settings)
-    for each in releases.versions(settings) if all_versions else [version]:
-        from_spec, to_spec = releases.release_range(settings, each, from_version)
-        spec = BundleSpec(each, from_spec, to_spec, _spec_dialects(history, dialect_spec), style,
-                          standalone or settings.mode == "standalone")
-        _publish(history, spec, parent / releases.bundle_name(each, from_version), force, archive)
+    versions = None if all_versions else [version]
+    # One at a time, so that each bundle is reported as soon as it is in place.
+    for each in versions or api.releases_of(project):
+        for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
+                                  dialect_names=dialect_spec, style=style, standalone=standalone,
+                                  archive=archive, force=force):
+            _report(result)
 
 
 @main.command("verify")
@@ -226,17 +181,13 @@ def release(ctx: _Context, version, all_versions, from_version, releases_dir, di
 @click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-@_check_exit_codes
-def verify_command(ctx: _Context, bundle, rebuild, as_json) -> None:
+def verify_command(project: api.Project, bundle, rebuild, as_json) -> None:
     """Check a bundle or archive: checksums, manifest, and (--rebuild) the current sources.
 
     Exit 0 verified, 1 not verified, 2 could not run.
     """
-    report = verify(bundle, rebuild_with=ctx.history if rebuild else None)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
-    else:
-        click.echo(report.text())
+    report = api.verify(bundle, rebuild_from=project if rebuild else None)
+    click.echo(_json(report.to_json()) if as_json else report.text())
     if not report.verified:
         raise SystemExit(1)
 
@@ -249,13 +200,12 @@ def verify_command(ctx: _Context, bundle, rebuild, as_json) -> None:
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def check_command(ctx: _Context, from_spec, to_spec, dialect_spec, standalone, as_json) -> None:
+def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, as_json) -> None:
     """Render every revision on its own, per dialect, up and down; report all that cannot render
     offline, and the irreversible, destructive and lock-risk findings. Exit 1 on any problem."""
-    history = ctx.history()
-    report = check(history, from_spec, to_spec, _spec_dialects(history, dialect_spec),
-                   standalone=standalone or history.settings.mode == "standalone")
-    click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True) if as_json else report.text())
+    report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
+                       standalone=standalone)
+    click.echo(_json(report.to_json()) if as_json else report.text())
     if not report.ok:
         raise SystemExit(1)
 
@@ -270,22 +220,14 @@ def check_command(ctx: _Context, from_spec, to_spec, dialect_spec, standalone, a
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to this file (atomically) instead of stdout.")
 @click.pass_obj
-@_check_exit_codes
-def diff_command(ctx: _Context, old, new, rebuild, output_format, ignore_formatting, output) -> None:
+def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_formatting, output) -> None:
     """Compare two bundles (directories, archives or release versions), or one with --rebuild.
 
     Exit 0 no differences, 1 differences, 2 could not run.
     """
     if bool(new) == rebuild:
         raise click.UsageError("give OLD and NEW, or one bundle with --rebuild")
-    old_side = _side(ctx, old)
-    if rebuild:
-        history = ctx.history()
-        files = build_files(history, spec_from_manifest(old_side.manifest))
-        new_side = side_from_files("rebuilt from the current sources", files)
-    else:
-        new_side = _side(ctx, new)
-    report = compare(old_side, new_side, ignore_formatting=ignore_formatting)
+    report = api.diff(old, new, project=project, rebuild=rebuild, ignore_formatting=ignore_formatting)
     text = {"text": as_text, "json": as_json, "html": as_html}[output_format](report)
     if output is None:
         click.echo(text, nl=False)
@@ -293,21 +235,6 @@ def diff_command(ctx: _Context, old, new, rebuild, output_format, ignore_formatt
         write_atomically(output, click.unstyle(text).encode("utf-8"))
     if report.differs:
         raise SystemExit(1)
-
-
-def _side(ctx: _Context, spec: str):
-    path = Path(spec)
-    if path.exists():
-        return load_side(path, spec)
-    settings = ctx.history().settings
-    if spec in settings.releases:
-        base = default_releases_dir(settings) / spec
-        for candidate in (base, base.parent / f"{spec}.tar.gz"):
-            if candidate.exists():
-                return load_side(candidate, f"releases/{spec}")
-        raise DistillError(f"release {spec} has not been built: no {base} (run distill release {spec})")
-    raise DistillError(f"{spec} is neither a bundle directory, an archive nor a release version "
-                       f"({', '.join(settings.releases) or 'no releases configured'})")
 
 
 @main.command("rehearse")
@@ -321,22 +248,15 @@ def _side(ctx: _Context, spec: str):
 @click.option("--record", is_flag=True, help="Write the report next to the bundle (VERSION.rehearsal.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-@_check_exit_codes
-def rehearse_command(ctx: _Context, bundle, dialect_name, url, standalone, record, as_json) -> None:
+def rehearse_command(project: api.Project, bundle, dialect_name, url, standalone, record, as_json) -> None:
     """Apply a bundle's exact files with the real client on scratch databases, up, down, up again
     and once more (the guard must refuse), whole and step by step, comparing each phase with
     online Alembic. Exit 0 passed, 1 failed, 2 could not run."""
-    report = rehearse(bundle, ctx.history(), dialect_name=dialect_name, url=url, standalone=standalone)
-    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
-    click.echo(text if as_json else report.text(), nl=not as_json)
-    if record:
-        write_atomically(record_path(bundle), text.encode("utf-8"))
+    report = api.rehearse(project, bundle, dialect=dialect_name, url=url, standalone=standalone,
+                          record=record)
+    click.echo(_json(report.to_json()) + "\n" if as_json else report.text(), nl=not as_json)
     if not report.passed:
         raise SystemExit(1)
-
-
-def _names(revs: tuple[str, ...]) -> str:
-    return ", ".join(revs) if revs else "base"
 
 
 def run() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic.config import Config as AlembicConfig
 
-from . import _toml, dialects
+from . import dialects, tomlfile
 from .errors import ConfigError
 from .resources import data_dir
 
@@ -57,11 +57,25 @@ class Settings:
         toml_file = str(pyproject) if _has_table(pyproject, "alembic") else None
         return AlembicConfig(file_=str(path), toml_file=toml_file)
 
+    def standalone_options(self) -> dict[str, Any]:
+        """What ``--standalone`` passes to ``context.configure`` instead of env.py (offline
+        rendering and online Alembic alike)."""
+        options = self.standalone
+        kw: dict[str, Any] = {
+            "version_table": options.version_table,
+            "version_table_schema": options.version_table_schema,
+            "version_table_pk": options.version_table_pk,
+            "transaction_per_migration": options.transaction_per_migration,
+        }
+        if options.transactional_ddl is not None:
+            kw["transactional_ddl"] = options.transactional_ddl
+        return kw
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return _toml.loads(path.read_text(encoding="utf-8"))
-    except _toml.TOMLDecodeError as exc:
+        return tomlfile.loads(path.read_text(encoding="utf-8"))
+    except tomlfile.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
 
 

@@ -1,0 +1,227 @@
+"""distill's Python API: one function per command, each returning a result object.
+
+Release scripts and CI jobs call these instead of running ``distill`` in a subprocess::
+
+    from distill import api
+
+    project = api.Project()                      # the project in the working directory
+    print(api.plan(project).to_json())
+    result = api.sql(project, dialect="postgresql")
+    published = api.release(project, ["2.1"], archive=True)
+    report = api.verify("releases/2.1.tar.gz", rebuild_from=project)
+
+Errors are :class:`distill.errors.DistillError` (one paragraph, ``exit_code`` for a CLI). verify,
+diff and rehearse raise :class:`distill.errors.CouldNotRun` when the check itself cannot run,
+as opposed to a result that says "not verified", "differs" or "failed".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import dialects
+from .atomic import write_atomically
+from .audit.bundle_diff import DiffReport, Side, compare, load_side, side_from_files
+from .audit.check import CheckReport
+from .audit.check import check as check_range
+from .audit.verify import Report as VerifyReport
+from .audit.verify import verify as verify_bundle
+from .bundle.archive import UnsafeArchive
+from .bundle.builder import build_files, build_into
+from .bundle.manifest import BundleSpec, spec_from_manifest
+from .bundle.publish import Published, publish
+from .config import Settings, load
+from .errors import CouldNotRun, DistillError, RangeError
+from .history import releases
+from .history.plan import Plan, make_plan
+from .history.scripts import History
+from .names import check_release_name
+from .offline.single_script import sql_script
+from .rehearsal.rehearse import Rehearsal, record_path
+from .rehearsal.rehearse import rehearse as rehearse_bundle
+from .statements.formatting import FormatStats
+
+__all__ = ["Project", "SqlResult", "build", "check", "diff", "plan", "rehearse", "release",
+           "releases_of", "sql", "verify"]
+
+_Result = TypeVar("_Result")
+
+
+class Project:
+    """The project distill works on: its settings, and its history loaded on first use."""
+
+    def __init__(self, directory: Path | None = None, config_file: Path | None = None) -> None:
+        self.directory = directory
+        self.config_file = config_file
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """The project's settings (``[tool.distill]``, alembic.ini ...), read once."""
+        return load(self.directory, self.config_file)
+
+    @functools.cached_property
+    def history(self) -> History:
+        """The loaded revision history (every revision script executed once)."""
+        return History(self.settings)
+
+    def standalone(self, requested: bool) -> bool:
+        """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
+        return requested or self.settings.mode == "standalone"
+
+    def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
+        """The dialects asked for (names or a comma-separated string), or the configured ones."""
+        if isinstance(chosen, str):
+            chosen = chosen.split(",") if chosen else None
+        return tuple(d.name for d in dialects.parse_list(list(chosen or self.settings.dialects)))
+
+
+def _could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """verify, diff and rehearse: an error that keeps the check from running is CouldNotRun (exit
+    2), not a "no" (exit 1); a crafted archive is an answer (not verified), so it passes."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> _Result:
+        try:
+            return function(*args, **kwargs)
+        except UnsafeArchive:
+            raise
+        except CouldNotRun:
+            raise
+        except DistillError as exc:
+            raise CouldNotRun(exc.message) from None
+    return wrapper
+
+
+def plan(project: Project, from_spec: str | None = None, to_spec: str | None = None, *,
+         down: bool = False) -> Plan:
+    """The ordered steps of a range (``distill plan``). Upgrades default to base -> heads; a
+    downgrade needs both ends."""
+    if down and (from_spec is None or to_spec is None):
+        raise RangeError("a downgrade (--down) needs both --from and --to")
+    return make_plan(project.history, from_spec or "base", to_spec or "heads", down=down)
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    """What ``distill sql`` prints, and how its statements were formatted."""
+
+    dialect: str
+    text: str
+    stats: FormatStats
+
+
+def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
+        down: bool = False, style: str = "sqlparse", standalone: bool = False, guard: bool = True,
+        allow_irreversible: bool = False, allow_base: bool = False, output: Path | None = None) -> SqlResult:
+    """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
+    ``output`` when given."""
+    steps = plan(project, from_spec, to_spec, down=down)
+    text, stats = sql_script(project.history, steps, dialects.get(dialect), style=style,
+                             standalone=project.standalone(standalone), guard=guard,
+                             allow_irreversible=allow_irreversible, allow_base=allow_base)
+    if output is not None:
+        write_atomically(output, text.encode("utf-8"))
+    return SqlResult(dialect, text, stats)
+
+
+def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
+          dialect_names: Iterable[str] | str | None = None, standalone: bool = False) -> CheckReport:
+    """Every revision of a range rendered on its own, per dialect, up and down (``distill check``)."""
+    return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
+                       standalone=project.standalone(standalone))
+
+
+def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool) -> Published:
+    return publish(lambda directory: build_into(project.history, spec, directory), target,
+                   force=force, archive=archive)
+
+
+def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",
+          name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
+          standalone: bool = False, archive: bool = False, force: bool = False) -> Published:
+    """A bundle of any range in ``out`` (``distill build``)."""
+    out = Path(out)
+    spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
+                      project.dialect_names(dialect_names), style, project.standalone(standalone))
+    return _publish(project, spec, out, force, archive)
+
+
+def release(project: Project, versions: Iterable[str] | None = None, *, from_version: str | None = None,
+            releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
+            style: str = "sqlparse", standalone: bool = False, archive: bool = False,
+            force: bool = False) -> list[Published]:
+    """The bundles of release ``versions`` (every configured one when None), each from the
+    previous release or from ``from_version`` (``distill release``)."""
+    settings = project.settings
+    chosen = list(versions) if versions is not None else releases.versions(settings)
+    parent = Path(releases_dir) if releases_dir is not None else releases.default_releases_dir(settings)
+    published = []
+    for version in chosen:
+        from_spec, to_spec = releases.release_range(settings, version, from_version)
+        spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
+                          project.standalone(standalone))
+        published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
+                                  force, archive))
+    return published
+
+
+def releases_of(project: Project) -> list[str]:
+    """The project's release versions, in release order."""
+    return releases.versions(project.settings)
+
+
+@_could_not_run
+def verify(bundle: Path, *, rebuild_from: Project | None = None) -> VerifyReport:
+    """Checksums and manifest of a bundle or archive; with ``rebuild_from``, also a rebuild from
+    that project's current sources (``distill verify``)."""
+    return verify_bundle(Path(bundle), rebuild_with=(lambda: rebuild_from.history) if rebuild_from else None)
+
+
+def _side(project: Project | None, spec: str | Path) -> Side:
+    path = Path(spec)
+    if path.exists() or project is None:
+        return load_side(path, str(spec))
+    settings = project.settings
+    if str(spec) in settings.releases:
+        base = releases.default_releases_dir(settings) / str(spec)
+        for candidate in (base, base.parent / f"{spec}.tar.gz"):
+            if candidate.exists():
+                return load_side(candidate, f"releases/{spec}")
+        raise DistillError(f"release {spec} has not been built: no {base} (run distill release {spec})")
+    raise DistillError(f"{spec} is neither a bundle directory, an archive nor a release version "
+                       f"({', '.join(settings.releases) or 'no releases configured'})")
+
+
+@_could_not_run
+def diff(old: str | Path, new: str | Path | None = None, *, project: Project | None = None,
+         rebuild: bool = False, ignore_formatting: bool = False) -> DiffReport:
+    """Compare two bundles (directories, archives or release versions of ``project``), or one
+    with a fresh build from ``project``'s sources (``distill diff``)."""
+    if (new is None) != rebuild:
+        raise DistillError("give OLD and NEW, or one bundle with --rebuild")
+    old_side = _side(project, old)
+    if rebuild:
+        if project is None:
+            raise DistillError("diff --rebuild needs the project whose sources rebuild the bundle")
+        files = build_files(project.history, spec_from_manifest(old_side.manifest))
+        new_side = side_from_files("rebuilt from the current sources", files)
+    else:
+        new_side = _side(project, new)
+    return compare(old_side, new_side, ignore_formatting=ignore_formatting)
+
+
+@_could_not_run
+def rehearse(project: Project, bundle: Path, *, dialect: str | None = None, url: str | None = None,
+             standalone: bool = False, record: bool = False) -> Rehearsal:
+    """Apply a bundle's exact files with the real client on scratch databases and compare each
+    phase with online Alembic (``distill rehearse``); ``record`` writes the report next to it."""
+    report = rehearse_bundle(Path(bundle), project.history, dialect_name=dialect, url=url,
+                             standalone=standalone)
+    if record:
+        text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+        write_atomically(record_path(Path(bundle)), text.encode("utf-8"))
+    return report

@@ -1,0 +1,202 @@
+"""Comparing two bundles for auditors: which revisions came in or went, which shipped revision
+script was EDITED AFTER RELEASE, what SQL changed (per dialect, per step, as unified diffs), and
+which generator versions or options changed.
+
+Steps are matched by revision, not by number: a step's SQL is compared with the same revision's
+SQL in the other bundle. The whole-file upgrade.sql / downgrade.sql are compared only when both
+bundles cover the same range (a rebuild, or the same release shipped twice).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import dialects
+from ..bundle.archive import bundle_directory
+from ..bundle.publish import read_tree
+from ..errors import DistillError
+from ..statements.formatting import significant_tokens
+from ..statements.lexer import tokenize
+
+DIFF_FORMAT = "distill-diff"
+DIFF_VERSION = 1
+
+
+@dataclass
+class Side:
+    """One bundle, in memory: its label, files and manifest."""
+
+    label: str
+    files: dict[str, bytes]
+    manifest: dict[str, Any]
+
+    @property
+    def steps(self) -> dict[str, dict[str, Any]]:
+        return {s["revision"]: s for s in self.manifest.get("steps", [])}
+
+
+def side_from_files(label: str, files: dict[str, bytes]) -> Side:
+    """A bundle held in memory (a rebuild), by relative path."""
+    try:
+        manifest = json.loads(files["manifest.json"])
+    except (KeyError, ValueError) as exc:
+        raise DistillError(f"{label} is not a distill bundle: no readable manifest.json ({exc})") from None
+    return Side(label, files, manifest)
+
+
+def load_side(path: Path, label: str | None = None) -> Side:
+    """A bundle directory or .tar.gz archive."""
+    if not path.exists():
+        raise DistillError(f"{path} is neither a bundle directory, an archive nor a known release version")
+    with bundle_directory(path) as directory:
+        return side_from_files(label or str(path), read_tree(directory))
+
+
+@dataclass
+class SqlDifference:
+    dialect: str
+    what: str  # "upgrade.sql", "downgrade.sql", or "<revision> up|down"
+    revision: str | None
+    old_path: str | None
+    new_path: str | None
+    old_text: str
+    new_text: str
+    unified: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dialect": self.dialect, "what": self.what, "revision": self.revision,
+                "old_file": self.old_path, "new_file": self.new_path, "diff": self.unified}
+
+
+@dataclass
+class DiffReport:
+    old: Side
+    new: Side
+    ignore_formatting: bool
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    edited: list[dict[str, Any]] = field(default_factory=list)
+    generator: list[dict[str, Any]] = field(default_factory=list)
+    options: list[dict[str, Any]] = field(default_factory=list)
+    sql: list[SqlDifference] = field(default_factory=list)
+
+    @property
+    def differs(self) -> bool:
+        return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql))
+
+    def summary(self) -> dict[str, int]:
+        return {"added_revisions": len(self.added), "removed_revisions": len(self.removed),
+                "edited_after_release": len(self.edited), "generator_changes": len(self.generator),
+                "option_changes": len(self.options), "sql_differences": len(self.sql)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": DIFF_FORMAT,
+            "format_version": DIFF_VERSION,
+            "old": {"label": self.old.label, "release": self.old.manifest.get("release"),
+                    "range": self.old.manifest.get("range")},
+            "new": {"label": self.new.label, "release": self.new.manifest.get("release"),
+                    "range": self.new.manifest.get("range")},
+            "ignore_formatting": self.ignore_formatting,
+            "differs": self.differs,
+            "summary": self.summary(),
+            "edited_after_release": self.edited,
+            "added_revisions": self.added,
+            "removed_revisions": self.removed,
+            "generator": self.generator,
+            "options": self.options,
+            "sql": [d.to_json() for d in self.sql],
+        }
+
+
+def _body(data: bytes | None) -> str:
+    """A SQL file without its header comment (release name, range and generator versions differ
+    between any two releases; they are compared through the manifest instead)."""
+    if data is None:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    head, sep, rest = text.partition("\n\n")
+    return rest if sep and all(line.startswith(("--", "#")) for line in head.splitlines()) else text
+
+
+def _same(old: str, new: str, dialect_name: str, ignore_formatting: bool) -> bool:
+    if old == new:
+        return True
+    if not ignore_formatting:
+        return False
+    dialect = dialects.get(dialect_name) if dialect_name in dialects.available() else dialects.get("sqlite")
+    fold = dialect.format.keyword_case == "upper"
+    return significant_tokens(tokenize(old, dialect.lexer), fold) == significant_tokens(
+        tokenize(new, dialect.lexer), fold)
+
+
+def _step_brief(step: dict[str, Any]) -> dict[str, Any]:
+    return {k: step.get(k) for k in ("revision", "message", "script", "script_sha256", "parents")}
+
+
+def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffReport:
+    """What differs between two bundles: revisions, scripts edited after release, generator
+    versions, options, and the SQL of each step and whole file."""
+    report = DiffReport(old, new, ignore_formatting)
+    old_steps, new_steps = old.steps, new.steps
+    report.added = [_step_brief(s) for r, s in new_steps.items() if r not in old_steps]
+    report.removed = [_step_brief(s) for r, s in old_steps.items() if r not in new_steps]
+    for revision, step in new_steps.items():
+        before = old_steps.get(revision)
+        if before and before.get("script_sha256") != step.get("script_sha256"):
+            report.edited.append({"revision": revision, "message": step.get("message"),
+                                  "script": step.get("script"), "old_sha256": before.get("script_sha256"),
+                                  "new_sha256": step.get("script_sha256")})
+    for key, title in (("generator", "generator"), ("options", "options")):
+        a, b = old.manifest.get(key, {}), new.manifest.get(key, {})
+        for name in sorted(set(a) | set(b)):
+            if key == "options" and name == "format" and ignore_formatting:
+                continue  # a layout choice: what --ignore-formatting is for
+            if a.get(name) != b.get(name):
+                getattr(report, title).append({"key": name, "old": a.get(name), "new": b.get(name)})
+    _compare_sql(report, old, new)
+    return report
+
+
+def _files_by_step(side: Side, dialect: str) -> dict[tuple[str, str], str]:
+    entry = side.manifest.get("dialects", {}).get(dialect, {})
+    out = {}
+    for step in entry.get("steps", []):
+        for direction in ("up", "down"):
+            if direction in step:
+                out[(step["revision"], direction)] = step[direction]["file"]
+    return out
+
+
+def _compare_sql(report: DiffReport, old: Side, new: Side) -> None:
+    old_dialects = set(old.manifest.get("dialects", {}))
+    new_dialects = set(new.manifest.get("dialects", {}))
+    same_range = old.manifest.get("range", {}).get("from") == new.manifest.get("range", {}).get("from") \
+        and old.manifest.get("range", {}).get("to") == new.manifest.get("range", {}).get("to")
+    order = [s["revision"] for s in new.manifest.get("steps", [])] + [
+        s["revision"] for s in old.manifest.get("steps", []) if s["revision"] not in new.steps]
+    for dialect in sorted(old_dialects | new_dialects):
+        pairs: list[tuple[str, str | None, str | None, str | None]] = []
+        if same_range:
+            pairs += [(name, None, f"{dialect}/{name}", f"{dialect}/{name}")
+                      for name in ("upgrade.sql", "downgrade.sql")]
+        old_files, new_files = _files_by_step(old, dialect), _files_by_step(new, dialect)
+        for revision in order:
+            for direction in ("up", "down"):
+                key = (revision, direction)
+                if key in old_files or key in new_files:
+                    pairs.append((f"{revision} {direction}", revision,
+                                  old_files.get(key), new_files.get(key)))
+        for what, revision, old_path, new_path in pairs:
+            a = _body(old.files.get(old_path)) if old_path and dialect in old_dialects else ""
+            b = _body(new.files.get(new_path)) if new_path and dialect in new_dialects else ""
+            if _same(a, b, dialect, report.ignore_formatting):
+                continue
+            unified = list(difflib.unified_diff(
+                a.splitlines(), b.splitlines(), f"{old.label}/{old_path or '(none)'}",
+                f"{new.label}/{new_path or '(none)'}", lineterm="", n=3))
+            report.sql.append(SqlDifference(dialect, what, revision, old_path, new_path, a, b, unified))

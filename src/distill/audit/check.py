@@ -1,0 +1,115 @@
+"""distill check: every revision of a range rendered on its own, for every dialect, up and down;
+all problems reported at once (not only the first), for a release manager's CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import dialects
+from ..errors import OfflineRenderError
+from ..history.plan import make_plan, single_steps
+from ..history.scripts import History
+from ..offline import reversibility
+from ..offline.produce import produce
+from ..statements.findings import DESTRUCTIVE, LOCK_RISK, findings_of
+
+
+@dataclass
+class CheckReport:
+    revisions: int
+    dialects: tuple[str, ...]
+    # (revision, message, direction, location, cause, fix) -> dialects
+    unrenderable: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    irreversible: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    findings: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unrenderable
+
+    def _where(self, names: list[str]) -> str:
+        return "all dialects" if len(names) == len(self.dialects) else ", ".join(names)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "revisions": self.revisions,
+            "dialects": list(self.dialects),
+            "cannot_render": [
+                {"revision": k[0], "message": k[1], "direction": k[2], "location": k[3],
+                 "cause": k[4], "fix": k[5], "dialects": v} for k, v in self.unrenderable.items()],
+            "irreversible": [{"revision": k[0], "message": k[1], "reason": k[2], "dialects": v}
+                             for k, v in self.irreversible.items()],
+            "destructive": [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
+                            for k, v in self.findings.items() if k[2] == DESTRUCTIVE],
+            "lock_risk": [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
+                          for k, v in self.findings.items() if k[2] == LOCK_RISK],
+        }
+
+    def text(self) -> str:
+        lines = [f"distill check: {self.revisions} revision(s) x {len(self.dialects)} dialect(s) "
+                 f"({', '.join(self.dialects)}), each rendered on its own, up and down"]
+        sections = [
+            ("CANNOT RENDER OFFLINE", [
+                f"{k[0]} ({k[1]}), {k[2]}, {self._where(v)}: {k[3]}: {k[4]}. {k[5]}"
+                for k, v in self.unrenderable.items()]),
+            ("IRREVERSIBLE", [f"{k[0]} ({k[1]}): {k[2]} [{self._where(v)}]"
+                              for k, v in self.irreversible.items()]),
+            ("DESTRUCTIVE", [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
+                             for k, v in self.findings.items() if k[2] == DESTRUCTIVE]),
+            ("LOCK RISK", [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
+                           for k, v in self.findings.items() if k[2] == LOCK_RISK]),
+        ]
+        for title, items in sections:
+            lines.append(f"{title}: {len(items)}")
+            lines += [f"  {item}" for item in items]
+        lines.append("OK: every revision renders offline" if self.ok else
+                     f"FAILED: {len(self.unrenderable)} problem(s) keep revisions from rendering offline")
+        return "\n".join(lines)
+
+
+def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
+          *, style: str = "sqlparse", standalone: bool = False) -> CheckReport:
+    """Every revision of the range rendered on its own, per dialect, up and down."""
+    plan = make_plan(history, from_spec, to_spec)
+    report = CheckReport(len(plan.steps), dialect_names)
+    options = {"style": style, "standalone": standalone}
+    for up_plan, down_plan in single_steps(history, plan):
+        step = up_plan.steps[0]
+        verdict = reversibility.verdict(history, step.revision)
+        for name in dialect_names:
+            dialect = dialects.get(name)
+            try:
+                up, _ = produce(history, up_plan, dialect, **options)
+            except OfflineRenderError as exc:
+                _unrenderable(report, step, "upgrade", exc, name)
+                up = None
+            else:
+                _collect(report, step.revision, "upgrade", up.step_statements(0), name)
+            if not verdict.reversible:
+                report.irreversible.setdefault((step.revision, step.message, verdict.reason), []).append(name)
+                continue
+            try:
+                down, _ = produce(history, down_plan, dialect, **options)
+            except OfflineRenderError as exc:
+                _unrenderable(report, step, "downgrade", exc, name)
+                continue
+            _collect(report, step.revision, "downgrade", down.step_statements(0), name)
+            if up is not None:
+                for item in reversibility.by_rendering(down, up):
+                    report.irreversible.setdefault(
+                        (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
+                        []).append(name)
+    return report
+
+
+def _unrenderable(report: CheckReport, step, direction: str, exc: OfflineRenderError, name: str) -> None:
+    key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
+    report.unrenderable.setdefault(key, []).append(name)
+
+
+def _collect(report: CheckReport, revision: str, direction: str, statements, name: str) -> None:
+    for kind, messages in findings_of(statements).items():
+        for message in messages:
+            report.findings.setdefault((revision, direction, kind, message), []).append(name)

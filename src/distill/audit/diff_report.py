@@ -1,0 +1,99 @@
+"""The three faces of a DiffReport: text (colour only on a terminal), JSON, and one
+self-contained HTML page (side by side, no network, readable on screen and on paper)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import click
+
+from ..resources import template
+from .bundle_diff import DiffReport
+
+
+def _range(side) -> str:
+    rng = side.manifest.get("range", {})
+    return f"{', '.join(rng.get('from', [])) or 'base'} -> {', '.join(rng.get('to', [])) or 'base'}"
+
+
+def as_json(report: DiffReport) -> str:
+    """The report as stable JSON (schemas/diff-1.json)."""
+    return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def as_text(report: DiffReport) -> str:
+    """The report as text for a terminal (click strips the colour elsewhere)."""
+    red = lambda t: click.style(t, fg="red", bold=True)  # noqa: E731
+    lines = [f"distill diff {report.old.label} {report.new.label}",
+             f"  old: release {report.old.manifest.get('release')} ({_range(report.old)})",
+             f"  new: release {report.new.manifest.get('release')} ({_range(report.new)})"]
+    if report.edited:
+        lines.append(red(f"EDITED AFTER RELEASE: {len(report.edited)} revision script(s) changed "
+                         "after they were shipped"))
+        lines += [red(f"  {e['revision']} ({e['message']}) {e['script']}: sha256 "
+                      f"{(e['old_sha256'] or '')[:12]}... -> {(e['new_sha256'] or '')[:12]}...")
+                  for e in report.edited]
+    for title, items, mark, colour in (("revisions added", report.added, "+", "green"),
+                                       ("revisions removed", report.removed, "-", "red")):
+        if items:
+            lines.append(f"{title}: {len(items)}")
+            lines += [click.style(f"  {mark} {s['revision']} {s['message']}", fg=colour) for s in items]
+    for title, items in (("generator versions changed", report.generator),
+                         ("options changed", report.options)):
+        if items:
+            lines.append(f"{title}: {len(items)}")
+            lines += [f"  {c['key']}: {c['old']} -> {c['new']}" for c in items]
+    if report.sql:
+        lines.append(f"SQL differences: {len(report.sql)}"
+                     + (" (ignoring formatting)" if report.ignore_formatting else ""))
+        for d in report.sql:
+            lines.append(click.style(f"  {d.dialect} {d.what}:", bold=True))
+            for line in d.unified:
+                colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+                lines.append("    " + (click.style(line, fg=colour) if colour else line))
+    summary = report.summary()
+    lines.append("summary: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
+    lines.append("differences found" if report.differs else "no differences")
+    return "\n".join(lines) + "\n"
+
+
+def side_by_side(old: str, new: str, context: int = 3) -> list[dict[str, Any]]:
+    """Rows of a side-by-side diff: kind (same, del, ins, chg, gap), line numbers and texts;
+    unchanged runs are cut to ``context`` lines around each change."""
+    rows = _all_rows(old, new)
+    changed = [i for i, row in enumerate(rows) if row["kind"] != "same"]
+    keep = {j for i in changed for j in range(i - context, i + context + 1)}
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        if i in keep:
+            out.append(row)
+        elif not out or out[-1]["kind"] != "gap":
+            out.append({"kind": "gap", "old_no": "", "old": "…", "new_no": "", "new": "…"})
+    return out
+
+
+def _all_rows(old: str, new: str) -> list[dict[str, Any]]:
+    a, b = old.splitlines(), new.splitlines()
+    rows = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows += [{"kind": "same", "old_no": i + 1, "old": a[i], "new_no": j + 1, "new": b[j]}
+                     for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
+            continue
+        kind = {"delete": "del", "insert": "ins", "replace": "chg"}[tag]
+        for k in range(max(i2 - i1, j2 - j1)):
+            i, j = i1 + k, j1 + k
+            rows.append({"kind": kind,
+                         "old_no": i + 1 if i < i2 else "", "old": a[i] if i < i2 else "",
+                         "new_no": j + 1 if j < j2 else "", "new": b[j] if j < j2 else ""})
+    return rows
+
+
+def as_html(report: DiffReport) -> str:
+    """The report as one self-contained HTML page."""
+    return template("diff_report.html.mako").render(
+        report=report, data=report.to_json(), old_range=_range(report.old),
+        new_range=_range(report.new), side_by_side=side_by_side,
+    )

@@ -1,0 +1,170 @@
+"""Verifying a bundle: untampered (SHA256SUMS), consistent (manifest), and with --rebuild, still
+what the current sources produce (edited revisions, changed generator versions, different SQL)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bundle.archive import bundle_directory
+from ..bundle.builder import build_files
+from ..bundle.files import sha256
+from ..bundle.manifest import MANIFEST_FORMAT, file_entries, spec_from_manifest
+from ..bundle.publish import read_tree
+from ..errors import DistillError
+from ..history.scripts import History
+
+_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # modified, missing, extra, checksums, manifest, edited, generator, rebuild, sql
+    path: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path, "detail": self.detail}
+
+
+@dataclass
+class Report:
+    bundle: str
+    files: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return not self.findings
+
+    def add(self, kind: str, path: str, detail: str) -> None:
+        self.findings.append(Finding(kind, path, detail))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bundle": self.bundle, "verified": self.verified, "files": self.files,
+                "findings": [f.to_json() for f in self.findings]}
+
+    def text(self) -> str:
+        if self.verified:
+            return f"{self.bundle}: VERIFIED ({self.files} files match SHA256SUMS and the manifest)"
+        lines = [f"{self.bundle}: NOT VERIFIED ({len(self.findings)} finding(s))"]
+        for f in self.findings:
+            lines.append(f"  {f.kind:<9} {f.path}: {f.detail}")
+        return "\n".join(lines)
+
+
+def _check_sums(files: dict[str, bytes], report: Report) -> None:
+    sums = files.get("SHA256SUMS")
+    if sums is None:
+        report.add("missing", "SHA256SUMS", "the checksum file is missing")
+        return
+    listed: dict[str, str] = {}
+    for number, line in enumerate(sums.decode("utf-8", errors="replace").splitlines(), 1):
+        match = _SUM_LINE.match(line)
+        if not match:
+            report.add("checksums", "SHA256SUMS", f"line {number} is not '<sha256>  <path>': {line[:60]!r}")
+            continue
+        listed[match[2]] = match[1]
+    for path, digest in sorted(listed.items()):
+        if path not in files:
+            report.add("missing", path, "listed in SHA256SUMS but not in the bundle")
+        elif sha256(files[path]) != digest:
+            report.add("modified", path, "its sha256 differs from SHA256SUMS")
+    for path in sorted(set(files) - set(listed) - {"SHA256SUMS"}):
+        report.add("extra", path, "in the bundle but not in SHA256SUMS")
+
+
+def _check_manifest(files: dict[str, bytes], report: Report) -> dict[str, Any] | None:
+    raw = files.get("manifest.json")
+    if raw is None:
+        report.add("missing", "manifest.json", "the manifest is missing")
+        return None
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        report.add("manifest", "manifest.json", f"is not valid JSON: {exc}")
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        report.add("manifest", "manifest.json", f"is not a {MANIFEST_FORMAT} manifest")
+        return None
+    described = set()
+    for entry in file_entries(manifest):
+        path = entry.get("file", "")
+        described.add(path)
+        if path not in files:
+            report.add("manifest", path, "named in manifest.json but not in the bundle")
+        elif sha256(files[path]) != entry.get("sha256"):
+            report.add("manifest", path, "its sha256 differs from manifest.json")
+    for path in sorted(p for p in files if p.endswith(".sql") and p not in described):
+        report.add("manifest", path, "a SQL file manifest.json does not describe")
+    return manifest
+
+
+def _unified(old: bytes, new: bytes, path: str, limit: int = 12) -> str:
+    diff = list(difflib.unified_diff(old.decode(errors="replace").splitlines(),
+                                     new.decode(errors="replace").splitlines(),
+                                     f"shipped/{path}", f"rebuilt/{path}", lineterm="", n=1))
+    shown = [d for d in diff[2:] if d[:1] in "+-"][:limit]
+    more = " ..." if len([d for d in diff[2:] if d[:1] in "+-"]) > limit else ""
+    return " | ".join(shown) + more
+
+
+def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History, report: Report) -> None:
+    for step in manifest.get("steps", []):
+        revision, script = step["revision"], step.get("script", "?")
+        try:
+            current = history.script_sha256(revision)
+        except Exception:  # the revision no longer exists
+            report.add("edited", script, f"revision {revision} is no longer in the history")
+            continue
+        if current != step.get("script_sha256"):
+            report.add("edited", history.relpath(history.get(revision).path),
+                       f"EDITED AFTER RELEASE: revision {revision} ({step.get('message', '')}) "
+                       "differs from the script that was shipped")
+    try:
+        rebuilt = build_files(history, spec_from_manifest(manifest))
+    except DistillError as exc:
+        report.add("rebuild", "(bundle)", f"cannot be rebuilt from the current sources: {exc}")
+        return
+    shipped_gen = manifest.get("generator", {})
+    rebuilt_gen = json.loads(rebuilt["manifest.json"]).get("generator", {})
+    for key in sorted(set(shipped_gen) | set(rebuilt_gen)):
+        if shipped_gen.get(key) != rebuilt_gen.get(key):
+            report.add("generator", key, f"shipped with {shipped_gen.get(key)}, now {rebuilt_gen.get(key)}")
+    for path in sorted(set(files) | set(rebuilt)):
+        if path in ("manifest.json", "SHA256SUMS", "README.md"):
+            continue  # they follow from the SQL, the steps and the versions reported above
+        if path not in rebuilt:
+            report.add("rebuild", path, "shipped, but a rebuild no longer produces it")
+        elif path not in files:
+            report.add("rebuild", path, "a rebuild produces it, but it was not shipped")
+        elif files[path] != rebuilt[path]:
+            report.add("sql", path, "differs from a rebuild: " + _unified(files[path], rebuilt[path], path))
+
+
+def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None) -> Report:
+    """Verify the bundle directory or .tar.gz archive at ``path``; with ``rebuild_with``, also
+    against a rebuild from the history it returns."""
+    path = Path(path)
+    if not path.exists():
+        raise DistillError(f"{path} does not exist: give a bundle directory or a .tar.gz archive")
+    with bundle_directory(path) as directory:
+        return _verify_dir(directory, str(path), rebuild_with)
+
+
+def _verify_dir(directory: Path, label: str, rebuild_with) -> Report:
+    files = read_tree(directory)
+    report = Report(label, files=len(files))
+    for rel in sorted(files):
+        if (directory / rel).is_symlink():
+            report.add("extra", rel, "is a symbolic link; a bundle holds only regular files")
+    _check_sums(files, report)
+    manifest = _check_manifest(files, report)
+    if rebuild_with is not None and manifest is not None:
+        _rebuild(files, manifest, rebuild_with(), report)
+    return report

@@ -1,0 +1,217 @@
+"""Reproducible .tar.gz archives of a bundle, and safe reading of archives someone hands us.
+
+Writing: entries sorted, mtime from SOURCE_DATE_EPOCH (else 0), uid/gid 0 with empty owner
+names, modes 0644/0755, PAX-free ustar headers, gzip level 6 with a header without file name or
+time.
+Reading: only regular files and directories, never an absolute path, a '..' component, a link
+or a device; extraction happens only inside a fresh temp dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import queue
+import shutil
+import tarfile
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from ..errors import DistillError
+
+
+class UnsafeArchive(DistillError):
+    """An archive entry that could write outside the extraction directory, or is not a file."""
+
+
+def source_date_epoch() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "0")
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise DistillError(f"SOURCE_DATE_EPOCH must be an integer, not {value!r}") from None
+
+
+_BLOCK = 512
+_RECORD = 20 * _BLOCK  # tar pads the archive to whole records, like ``tar -b20``
+_FLUSH_AT = 1 << 20
+
+
+def _octal(value: int, width: int) -> bytes:
+    if not 0 <= value < 8 ** (width - 1):
+        raise DistillError(f"a tar header field cannot hold {value} (at most {8 ** (width - 1) - 1})")
+    return b"%0*o\0" % (width - 1, value)
+
+
+def _field(text: str, width: int) -> bytes:
+    raw = text.encode("utf-8", "surrogateescape")
+    return raw[:width] + b"\0" * (width - len(raw))
+
+
+def _split_long_name(name: str) -> tuple[str, str]:
+    """(prefix, name) for a ustar name over 100 bytes, split at a '/' exactly as tarfile does."""
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        prefix, rest = "/".join(parts[:i]), "/".join(parts[i:])
+        if len(prefix.encode("utf-8", "surrogateescape")) <= 155 and \
+                len(rest.encode("utf-8", "surrogateescape")) <= 100:
+            return prefix, rest
+    raise DistillError(f"{name!r} is too long for a ustar archive entry")
+
+
+_OWNER = _octal(0, 8) * 2  # uid, gid
+_CHECKSUM_BLANK = b" " * 8
+# linkname, magic + version, uname, gname, devmajor, devminor: the same in every header
+_AFTER_TYPE = b"".join((_field("", 100), tarfile.POSIX_MAGIC, _field("", 32), _field("", 32),
+                        _field("", 8), _field("", 8)))
+
+
+def ustar_header(name: str, *, size: int, mtime: int, directory: bool) -> bytes:
+    """The 512-byte ustar header tarfile writes for a file or directory owned by 0:0 with empty
+    owner names (the same bytes, without tarfile's per-entry overhead: bundles have thousands)."""
+    if directory and not name.endswith("/"):
+        name += "/"
+    prefix = ""
+    if len(name.encode("utf-8", "surrogateescape")) > 100:
+        prefix, name = _split_long_name(name)
+    header = b"".join((
+        _field(name, 100), _octal(0o755 if directory else 0o644, 8), _OWNER,
+        _octal(0 if directory else size, 12), _octal(mtime, 12), _CHECKSUM_BLANK,
+        tarfile.DIRTYPE if directory else tarfile.REGTYPE, _AFTER_TYPE, _field(prefix, 155),
+    )).ljust(_BLOCK, b"\0")
+    checksum = sum(header)  # the checksum field counts as eight spaces, as it is here
+    return header[:148] + b"%06o\0" % checksum + header[155:]
+
+
+def _entries(directory: Path, top: str) -> list[tuple[str, str | None]]:
+    """(archive name, file path or None for a directory), sorted by archive name."""
+    found: list[tuple[str, str | None]] = [(top, None)]
+    pending = [(str(directory), top)]
+    while pending:
+        folder, name = pending.pop()
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                child = f"{name}/{entry.name}"
+                if entry.is_dir():
+                    found.append((child, None))
+                    if not entry.is_symlink():  # as rglob: never into a linked folder (loops)
+                        pending.append((entry.path, child))
+                else:
+                    found.append((child, entry.path))
+    return sorted(found)
+
+
+class _WrittenBehind:
+    """Calls ``write`` with each chunk on a second thread: zlib compresses without holding the
+    GIL, so compressing overlaps reading the next files and building their headers."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="distill-archive", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(chunk)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self._error = exc
+
+    def __call__(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
+    """Stream a .tar.gz of every file below ``directory``, under the top directory ``top``."""
+    mtime = source_date_epoch()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
+        write = _WrittenBehind(gz.write)
+        try:
+            pending: list[bytes] = []
+            size = offset = 0
+            for name, path in _entries(directory, top):
+                if path is None:
+                    pending.append(ustar_header(name, size=0, mtime=mtime, directory=True))
+                    size += _BLOCK
+                else:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                    padding = -len(data) % _BLOCK
+                    pending += (ustar_header(name, size=len(data), mtime=mtime, directory=False), data,
+                                b"\0" * padding)
+                    size += _BLOCK + len(data) + padding
+                if size - offset > _FLUSH_AT:
+                    write(b"".join(pending))
+                    pending, offset = [], size
+            size += 2 * _BLOCK  # two zero blocks end the archive, then zeros to a whole record
+            pending.append(b"\0" * (2 * _BLOCK + -size % _RECORD))
+            write(b"".join(pending))
+        finally:
+            write.close()
+
+
+def safe_extract(archive: Path, destination: Path) -> Path:
+    """Extract ``archive`` into the empty directory ``destination``; return the bundle dir in it.
+
+    Refuses (UnsafeArchive) before writing anything if any entry is unsafe.
+    """
+    try:
+        tar = tarfile.open(archive, mode="r:*")
+    except (tarfile.TarError, OSError) as exc:
+        raise DistillError(f"{archive.name} is not a readable .tar.gz archive: {exc}") from None
+    with tar:
+        members = tar.getmembers()
+        for member in members:
+            path = PurePosixPath(member.name)
+            if path.is_absolute() or member.name.startswith(("/", "\\")) or ".." in path.parts:
+                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it points "
+                                    "outside the archive (absolute path or '..')")
+            if not (member.isfile() or member.isdir()):
+                kind = "link" if (member.issym() or member.islnk()) else "device or special file"
+                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it is a {kind}, "
+                                    "and a bundle holds only regular files")
+        tops = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
+        if len(tops) != 1:
+            raise UnsafeArchive(f"{archive.name}: a bundle archive holds exactly one top directory, "
+                                f"not {len(tops)} ({', '.join(sorted(tops)) or 'none'})")
+        for member in members:
+            target = destination / member.name
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            assert source is not None
+            target.write_bytes(source.read())
+        return destination / tops.pop()
+
+
+@contextlib.contextmanager
+def bundle_directory(path: Path) -> Iterator[Path]:
+    """The bundle at ``path``: a directory as it is, or an archive safely extracted into a temp
+    dir that is removed afterwards."""
+    if path.is_dir():
+        yield path
+        return
+    if not path.is_file():
+        raise DistillError(f"{path} does not exist: give a bundle directory or a .tar.gz archive")
+    workdir = Path(tempfile.mkdtemp(prefix="distill-bundle-"))
+    try:
+        yield safe_extract(path, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

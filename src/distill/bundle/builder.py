@@ -1,0 +1,238 @@
+"""Building a bundle: every file of a release, deterministic to the byte, streamed to disk.
+
+Layout (paths relative to the bundle directory)::
+
+    manifest.json          what is in the bundle (schemas/manifest-1.json)
+    SHA256SUMS             sha256 of every other file, as `sha256sum -c` reads it
+    README.md              the DBA's runbook (templates/runbook.md.mako)
+    <dialect>/upgrade.sql  <dialect>/downgrade.sql
+    <dialect>/steps/NNNN-<revision>-<slug>.up.sql / .down.sql
+
+Data flows one way: plan -> render -> format -> files. Each dialect-and-direction job writes its
+own files (in a worker); the manifest, runbook and checksums follow from what they report.
+Putting the finished directory in place is ``publish``'s job.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import dialects, workers
+from ..dialects import Dialect
+from ..errors import RangeError
+from ..history.plan import Plan, make_plan
+from ..history.scripts import History, display_revisions
+from ..offline import reversibility
+from ..offline.produce import produce
+from ..offline.render import Rendering
+from ..resources import template
+from ..statements.findings import findings_of
+from ..statements.guards import guard_statements, stop_statement
+from ..statements.model import SQL, Statement
+from ..statements.script_text import script_text
+from .files import HashingFile, write_file
+from .generator import generator_versions
+from .json_writer import write_json
+from .manifest import BundleSpec, manifest
+from .publish import read_tree
+from .runbook import runbook
+
+DIRECTIONS = ("upgrade", "downgrade")
+
+
+@dataclass
+class _Written:
+    """What writing one dialect's files in one direction reports (small: it crosses processes)."""
+
+    stats: dict[str, Any]
+    point: dict[str, str] | None
+    version_table: str = ""
+    main: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
+
+
+def _slug(message: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", message.lower()).strip("-")
+    return slug[:40].rstrip("-") or "revision"
+
+
+@dataclass(frozen=True)
+class _File:
+    """One SQL file to write: where, what, and what its header says."""
+
+    path: str
+    statements: list[Statement]
+    direction: str
+    guard_for: tuple[str, ...]
+    shown_range: Plan
+    step: str | None = None
+    point: reversibility.Irreversible | None = None
+
+
+class BundleBuilder:
+    """Renders one bundle's files for a history."""
+
+    def __init__(self, history: History, spec: BundleSpec) -> None:
+        self.history = history
+        self.spec = spec
+        self.versions = generator_versions()
+        self.up = make_plan(history, spec.from_spec, spec.to_spec)
+        if len(self.up.start) > 1:
+            raise RangeError(
+                f"release {spec.release}: its range starts at several revisions "
+                f"({display_revisions(self.up.start)}); a bundle's downgrade must end at one revision or base"
+            )
+        if not self.up.steps:
+            raise RangeError(
+                f"release {spec.release}: the range {spec.from_spec} -> {spec.to_spec} has no steps "
+                f"({display_revisions(self.up.start)} is already at {display_revisions(self.up.target)})"
+            )
+        self.down = make_plan(history, ",".join(self.up.target), self.up.start[0] if self.up.start
+                              else "base", down=True)
+        self.numbers = {step.revision: n for n, step in enumerate(self.up.steps, 1)}
+
+    def files(self) -> dict[str, bytes]:
+        """Every file of the bundle, in memory (for verify --rebuild and diff --rebuild)."""
+        with tempfile.TemporaryDirectory(prefix="distill-build-") as tmp:
+            self.write(Path(tmp))
+            return read_tree(Path(tmp))
+
+    def write(self, directory: Path) -> None:
+        """Write every file of the bundle into the empty ``directory``, streaming: one rendering
+        at a time per worker, only hashes and findings kept."""
+        done = self._run_jobs(directory)
+        hashes: dict[str, str] = {}
+        entries = {}
+        for name in self.spec.dialects:
+            up, down = done[name, "upgrade"], self._down_to_point(name, directory, done)
+            hashes.update(up.files)
+            hashes.update(down.files)
+            entries[name] = self._entry(dialects.get(name), up, down)
+        version_table = done[self.spec.dialects[0], "upgrade"].version_table
+        data = manifest(self.history, self.spec, self.up, entries, self.versions)
+        del entries, done  # the manifest holds what is still needed
+        with HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
+            write_json(data, out.write)
+            out.write("\n")
+        hashes["manifest.json"] = out.digest
+        hashes["README.md"] = write_file(directory, "README.md", runbook(data, version_table).encode("utf-8"))
+        sums = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes)).encode("utf-8")
+        write_file(directory, "SHA256SUMS", sums)
+
+    def _run_jobs(self, directory: Path) -> dict[tuple[str, str], _Written]:
+        """Every dialect in both directions. Every upgrade, then every downgrade: jobs that run
+        side by side then write to different dialects' steps/ folders (creating files in one
+        folder takes the folder's lock)."""
+        by_script = reversibility.by_script(self.history, self.down)
+        point = by_script[0] if by_script else None
+        order = [(name, direction) for direction in DIRECTIONS for name in self.spec.dialects]
+        jobs = [functools.partial(self._direction, name, direction, directory,
+                                  point if direction == "downgrade" else None) for name, direction in order]
+        labels = [f"{name} {'up' if direction == 'upgrade' else 'down'}" for name, direction in order]
+        results = workers.run_all(jobs, labels=labels, totals=[len(self.up.steps)] * len(jobs))
+        return dict(zip(order, results, strict=True))
+
+    def _down_to_point(self, name: str, directory: Path, done: dict[tuple[str, str], _Written]) -> _Written:
+        """The downgrade, rendered again down to its point of no return where a downgrade that
+        renders nothing for this dialect makes one."""
+        up, down = done[name, "upgrade"], done[name, "downgrade"]
+        while True:
+            found = reversibility.among(self.down.steps, down.empty, up.empty, set(self.numbers),
+                                        dialects.get(name))
+            if not found:
+                return down
+            stale = set(down.files)
+            down = self._direction(name, "downgrade", directory, found[0], lambda: None)
+            for path in stale - set(down.files):
+                (directory / path).unlink()
+
+    def _entry(self, dialect: Dialect, up: _Written, down: _Written) -> dict[str, Any]:
+        by_revision: dict[str, dict[str, Any]] = {}
+        for written, suffix in ((up, "up"), (down, "down")):
+            for revision, info in written.steps.items():
+                by_revision.setdefault(revision, {"revision": revision,
+                                                  "number": self.numbers[revision]})[suffix] = info
+        return {
+            "title": dialect.title,
+            "client": dialect.client.apply,
+            "formatting": {"upgrade": up.stats, "downgrade": down.stats},
+            "point_of_no_return": down.point,
+            "upgrade": up.main,
+            "downgrade": down.main,
+            "steps": sorted(by_revision.values(), key=lambda s: s["number"]),
+        }
+
+    def _direction(self, name: str, direction: str, directory: Path,
+                   point: reversibility.Irreversible | None, tick: Callable[[], None]) -> _Written:
+        """Render one dialect in one direction and write its files (runs in a worker)."""
+        dialect = dialects.get(name)
+        plan = self.up if direction == "upgrade" else (
+            reversibility.plan_to_point_of_no_return(self.history, self.down, point.step) if point
+            else self.down)
+        rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
+                                   standalone=self.spec.standalone, on_step=tick)
+        written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
+                           point=None if point is None else {"revision": point.step.revision,
+                                                             "reason": point.reason})
+        statements = rendering.statements()
+        if point is not None:
+            statements.append(stop_statement(
+                dialect, f"distill: cannot revert {point.step.revision}: restore from a backup"))
+        whole_range = self.up if direction == "upgrade" else self.down
+        written.main = self._add(written, directory, dialect, rendering, _File(
+            f"{dialect.name}/{direction}.sql", statements, direction, whole_range.start, whole_range,
+            point=point))
+        suffix = "up" if direction == "upgrade" else "down"
+        for index, step in enumerate(plan.steps):
+            number = self.numbers[step.revision]
+            label = f"{number:04d} of {len(self.up.steps)}: {direction} {step.revision} ({step.message})"
+            info = self._add(written, directory, dialect, rendering, _File(
+                f"{dialect.name}/steps/{number:04d}-{step.revision}-{_slug(step.message)}.{suffix}.sql",
+                rendering.step_file_statements(index), direction, rendering.heads_before(index),
+                rendering.plan, step=label))
+            info.update(findings_of(rendering.step_statements(index)))
+            written.steps[step.revision] = info
+        written.empty = reversibility.empty_steps(rendering)
+        return written
+
+    def _header(self, dialect: Dialect, file: _File) -> str:
+        warnings = []
+        if file.direction == "downgrade" and not self.up.start and not file.step:
+            warnings.append("WARNING: this downgrade goes back to base: it drops everything the "
+                            "history created, data included")
+        if file.point is not None:
+            warnings.append(f"POINT OF NO RETURN: {file.point.describe()}. This file reverts the steps "
+                            "above it, then stops with an error.")
+        return template("sql_header.mako").render(
+            c=dialect.comment, project=self.history.settings.project, release=self.spec.release,
+            title=f"{file.direction}{' step' if file.step else ''}", dialect_title=dialect.title,
+            range_from=display_revisions(file.shown_range.start),
+            range_to=display_revisions(file.shown_range.target), step=file.step,
+            versions=self.versions, apply=dialect.client.apply.format(file=file.path), warnings=warnings,
+        )
+
+    def _add(self, written: _Written, directory: Path, dialect: Dialect, rendering: Rendering,
+             file: _File) -> dict[str, Any]:
+        guard = guard_statements(dialect, rendering.version_table, file.guard_for)
+        data = (self._header(dialect, file) + "\n" + script_text(file.statements, dialect, guard=guard))
+        digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
+        return {"file": file.path, "sha256": digest,
+                "statements": sum(1 for s in file.statements if s.kind == SQL)}
+
+
+def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:
+    """Every file of the bundle ``spec`` describes, by relative path."""
+    return BundleBuilder(history, spec).files()
+
+
+def build_into(history: History, spec: BundleSpec, directory: Path) -> None:
+    """Write the bundle ``spec`` describes into the empty ``directory``."""
+    BundleBuilder(history, spec).write(directory)

@@ -1,0 +1,96 @@
+"""What a bundle is and what its manifest.json says (schemas/manifest-1.json).
+
+The manifest is the one description of a bundle that verify, diff and rehearse read back: the
+range, the options that rebuild it, every step with its script's SHA-256, every file with its
+own, and the versions of what generated it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..history.plan import Plan
+from ..history.scripts import History
+from ..offline import reversibility
+
+MANIFEST_FORMAT = "distill-bundle"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """What to build: a named range, for some dialects, formatted or not."""
+
+    release: str
+    from_spec: str
+    to_spec: str
+    dialects: tuple[str, ...]
+    style: str = "sqlparse"
+    standalone: bool = False
+
+
+def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
+    """The BundleSpec that rebuilds a shipped bundle from the current sources."""
+    rng, options = manifest.get("range", {}), manifest.get("options", {})
+    return BundleSpec(
+        release=manifest.get("release", "?"),
+        from_spec=",".join(rng.get("from", [])) or "base",
+        to_spec=",".join(rng.get("to", [])) or "base",
+        dialects=tuple(options.get("dialects", manifest.get("dialects", {}).keys())),
+        style=options.get("format", "sqlparse"),
+        standalone=options.get("mode") == "standalone",
+    )
+
+
+def _step(history: History, number: int, step) -> dict[str, Any]:
+    verdict = reversibility.verdict(history, step.revision)
+    return {
+        "number": number,
+        "revision": step.revision,
+        "parents": list(step.down_revisions),
+        "depends_on": list(step.dependencies),
+        "message": step.message,
+        "script": step.script_path,
+        "script_sha256": history.script_sha256(step.revision),
+        "branch_labels": list(step.branch_labels),
+        "merge_point": step.is_merge,
+        "branch_point": step.is_branch_point,
+        "reversible": verdict.reversible,
+        "irreversible_reason": verdict.reason or None,
+    }
+
+
+def manifest(history: History, spec: BundleSpec, up: Plan, dialect_entries: dict[str, Any],
+             versions: dict[str, str]) -> dict[str, Any]:
+    """The manifest of the bundle ``spec``, whose upgrade plan is ``up``."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "project": history.settings.project,
+        "release": spec.release,
+        "range": {
+            "from": list(up.start),
+            "to": list(up.target),
+            "from_spec": spec.from_spec,
+            "to_spec": spec.to_spec,
+        },
+        "options": {
+            "format": spec.style,
+            "mode": "standalone" if spec.standalone else "project",
+            "dialects": list(spec.dialects),
+        },
+        "steps": [_step(history, number, step) for number, step in enumerate(up.steps, 1)],
+        "dialects": dialect_entries,
+        "generator": versions,
+    }
+
+
+def file_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every file entry (``file``, ``sha256``, ``statements``) of a manifest's dialects."""
+    entries = []
+    for entry in manifest.get("dialects", {}).values():
+        entries += [entry[d] for d in ("upgrade", "downgrade") if d in entry]
+        for step in entry.get("steps", []):
+            entries += [step[d] for d in ("up", "down") if d in step]
+    return entries

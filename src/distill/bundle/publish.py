@@ -1,0 +1,129 @@
+"""Putting a built bundle on disk: nothing half-written, nothing overwritten silently.
+
+The bundle is written (streamed) into a temp dir next to the target and renamed into place. An
+existing bundle is left alone when the new build is byte-identical, refused when it differs, and
+replaced atomically (old moved aside, new renamed in, old removed) only with ``force``.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DistillError
+from .archive import write_archive
+
+
+class ReleaseExists(DistillError):
+    """The target exists with different content and --force was not given."""
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every regular file below ``root`` by POSIX relative path (links are reported as such)."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            files[rel] = b"<symbolic link>"
+        elif path.is_file():
+            files[rel] = path.read_bytes()
+    return files
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    status: str  # "written", "unchanged", "replaced"
+    archive: Path | None = None
+
+
+def _differences(old: Path, new: Path) -> list[str]:
+    """Relative paths that differ between two trees (added, removed or changed), streaming."""
+    def listing(root: Path) -> dict[str, Path]:
+        return {p.relative_to(root).as_posix(): p for p in root.rglob("*")
+                if p.is_file() or p.is_symlink()}
+
+    a, b = listing(old), listing(new)
+    changed = sorted(set(a) ^ set(b))
+    for rel in sorted(set(a) & set(b)):
+        if a[rel].is_symlink() or not filecmp.cmp(a[rel], b[rel], shallow=False):
+            changed.append(rel)
+    return sorted(changed)
+
+
+def _archive_differs(directory: Path, archive_path: Path) -> bool:
+    with tempfile.TemporaryFile() as fresh:
+        write_archive(directory.name, directory, fresh)
+        fresh.seek(0)
+        with archive_path.open("rb") as shipped:
+            while True:
+                a, b = fresh.read(1 << 16), shipped.read(1 << 16)
+                if a != b:
+                    return True
+                if not a:
+                    return False
+
+
+def _write_archive(directory: Path, archive_path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_archive(directory.name, directory, out)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, archive_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
+            archive: bool = False) -> Published:
+    """Build the bundle with ``write(directory)`` into a temp dir next to ``target`` and put it
+    in place (and ``target``.tar.gz with ``archive``)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    archive_path = target.parent / f"{target.name}.tar.gz"
+    new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        os.chmod(new, 0o755)
+        write(new)
+        for folder, subfolders, _ in os.walk(new):
+            for name in subfolders:
+                os.chmod(os.path.join(folder, name), 0o755)
+        status = "written"
+        if target.exists() or target.is_symlink():
+            changed = _differences(target, new) if target.is_dir() and not target.is_symlink() \
+                else ["(not a directory)"]
+            archive_differs = archive and archive_path.exists() and not changed and \
+                _archive_differs(target, archive_path)
+            if not changed and not archive_differs:
+                shutil.rmtree(new)
+                if archive and not archive_path.exists():
+                    _write_archive(target, archive_path)  # derived from identical files
+                return Published(target, "unchanged", archive_path if archive else None)
+            if not force:
+                if archive_differs:
+                    changed.append(archive_path.name)
+                raise ReleaseExists(
+                    f"{target} already exists and differs from this build in {len(changed)} file(s) "
+                    f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}); it is not "
+                    "overwritten. Use --force to replace it, or choose another --out."
+                )
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / "bundle")
+            os.replace(new, target)
+            shutil.rmtree(old)
+            status = "replaced"
+        else:
+            os.replace(new, target)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    if archive:
+        _write_archive(target, archive_path)
+    return Published(target, status, archive_path if archive else None)

@@ -1,0 +1,71 @@
+"""The DBA's runbook, README.md of every bundle (templates/runbook.md.mako), from the manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..history.scripts import display_revisions
+from ..resources import template
+from ..statements.findings import DESTRUCTIVE, KINDS
+
+
+def _markdown_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, list[str]]]]:
+    """(revision, kind) -> [(message, dialects)] of the upgrade findings, across dialects."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for name, entry in manifest["dialects"].items():
+        for step in entry["steps"]:
+            for kind in KINDS:
+                for message in step.get("up", {}).get(kind, []):
+                    seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
+    return {key: list(messages.items()) for key, messages in seen.items()}
+
+
+def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
+    notes = []
+    if step["merge_point"]:
+        notes.append("merge")
+    if step["branch_point"]:
+        notes.append("branch point")
+    if step["depends_on"]:
+        notes.append("depends on " + ", ".join(step["depends_on"]))
+    if not step["reversible"]:
+        notes.append("IRREVERSIBLE: " + step["irreversible_reason"])
+    if findings[DESTRUCTIVE]:
+        notes.append("DESTRUCTIVE")
+    return "; ".join(notes)
+
+
+def _points_of_no_return(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(revision, reason, "all" or the dialects) of each point of no return."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for name, entry in manifest["dialects"].items():
+        point = entry["point_of_no_return"]
+        if point:
+            grouped.setdefault((point["revision"], point["reason"]), []).append(name)
+    return [(rev, why, "all" if len(names) == len(manifest["dialects"]) else ", ".join(names))
+            for (rev, why), names in sorted(grouped.items())]
+
+
+def runbook(manifest: dict[str, Any], version_table: str) -> str:
+    """The runbook's text. ``version_table``: the table the guards read, as the DBA names it."""
+    rows = [{"title": entry["title"],
+             "upgrade_command": entry["client"].format(file=f"{name}/upgrade.sql"),
+             "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql")}
+            for name, entry in manifest["dialects"].items()]
+    by_message = _findings_by_step(manifest)
+    steps = []
+    for step in manifest["steps"]:
+        findings = {kind: by_message.get((step["revision"], kind), []) for kind in KINDS}
+        steps.append({**step, "notes": _step_notes(step, findings), **findings})
+    start, target = manifest["range"]["from"], manifest["range"]["to"]
+    return template("runbook.md.mako").render(
+        project=manifest["project"], release=manifest["release"], versions=manifest["generator"],
+        style=manifest["options"]["format"], range_from=display_revisions(start),
+        range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,
+        starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
+        all_dialects=len(manifest["dialects"]),
+    )

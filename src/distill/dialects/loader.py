@@ -1,0 +1,146 @@
+"""Reading the dialect data files: ``dialects/<name>.toml``, one per dialect.
+
+A file may say ``extends = "<other>"``: it then holds only what differs from that dialect
+(MariaDB from MySQL), tables merged key by key. ``_common.toml`` holds the rules every dialect
+shares. Nothing else in distill hard-codes a dialect fact; code asks a :class:`Dialect`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from .. import tomlfile
+from ..errors import ConfigError
+from ..resources import data_dir
+from .model import Catalog, Client, Dialect, FormatProfile, GuardTemplates, LexerRules, Rule, Server
+
+_MAX_EXTENDS = 4  # a chain longer than this is a loop
+
+
+def _rules(raw: dict) -> list[Rule]:
+    return [
+        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"))
+        for kind in ("destructive", "lock_risk")
+        for rule in raw.get(kind, [])
+    ]
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` on top: tables merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(name: str) -> dict[str, Any]:
+    return tomlfile.loads((data_dir("dialects") / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def _raw(name: str) -> dict[str, Any]:
+    """The data of ``name`` with what it extends filled in."""
+    chain = [_read(name)]
+    while "extends" in chain[-1]:
+        parent = chain[-1]["extends"]
+        if len(chain) > _MAX_EXTENDS or parent not in available():
+            raise ConfigError(f"dialects/{name}.toml extends {parent!r}, which is not a dialect "
+                              "(or the chain of extends loops)")
+        chain.append(_read(parent))
+    raw: dict[str, Any] = {}
+    for data in reversed(chain):
+        raw = _merged(raw, {k: v for k, v in data.items() if k != "extends"})
+    return raw
+
+
+def _guard(raw: dict) -> GuardTemplates:
+    return GuardTemplates(
+        stop_on_error=tuple(raw["stop_on_error"]),
+        check=raw["check"].strip(),
+        check_revisions=raw.get("check_revisions", "").strip(),
+        base_prepare=raw.get("base_prepare", "").strip(),
+        fail=raw["fail"].strip(),
+        schema_default=raw.get("schema_default", ""),
+        schema_literal=raw.get("schema_literal", "'{schema}'"),
+    )
+
+
+def _client(raw: dict) -> Client:
+    return Client(
+        program=raw["program"], package=raw["package"], apply=raw["apply"],
+        alternatives=tuple(raw.get("alternatives", ())),
+        arguments=tuple(raw.get("arguments", ())),
+        password_variable=raw.get("password_variable", ""),
+        environment=tuple(sorted(raw.get("environment", {}).items())),
+    )
+
+
+def _catalog(raw: dict) -> Catalog:
+    return Catalog(
+        queries=tuple(sorted(raw.get("queries", {}).items())),
+        table_ddl_query=raw.get("table_ddl_query", ""),
+        table_ddl_per_table=raw.get("table_ddl_per_table", ""),
+        enums=raw.get("enums", False),
+    )
+
+
+def _parse(name: str, raw: dict) -> Dialect:
+    script = raw["script"]
+    return Dialect(
+        name=raw["name"],
+        title=raw["title"],
+        sqlalchemy_dialect=raw["sqlalchemy_dialect"],
+        lexer=LexerRules(**raw["lexer"]),
+        terminator=script["terminator"],
+        batch_separator=script["batch_separator"],
+        comment=script["comment"],
+        compound_statements=script["compound_statements"],
+        carriage_return=script["carriage_return"],
+        carriage_return_expression=script.get("carriage_return_expression", ""),
+        national_string_prefix=script.get("national_string_prefix", ""),
+        version_table_create=script["version_table_create"].strip(),
+        delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
+        preamble=tuple(script["preamble"]),
+        format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
+        guard=_guard(raw["guard"]),
+        rules=tuple(_rules(tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(
+            encoding="utf-8"))) + _rules(raw)),
+        client=_client(raw["client"]),
+        server=Server(**raw.get("server", {})),
+        catalog=_catalog(raw.get("catalog", {})),
+        alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
+    )
+
+
+@cache
+def available() -> tuple[str, ...]:
+    """Names of every dialect distill has a data file for, sorted."""
+    return tuple(sorted(p.stem for p in data_dir("dialects").glob("*.toml") if not p.stem.startswith("_")))
+
+
+@cache
+def get(name: str) -> Dialect:
+    """The dialect called ``name``; a ConfigError listing the known ones otherwise."""
+    if name not in available():
+        raise ConfigError(f"unknown dialect {name!r}: distill knows {', '.join(available())}")
+    try:
+        return _parse(name, _raw(name))
+    except (KeyError, TypeError, re.error) as exc:
+        raise ConfigError(f"dialects/{name}.toml is invalid: missing or unexpected key {exc}") from exc
+
+
+def parse_list(spec: str | list[str] | tuple[str, ...]) -> tuple[Dialect, ...]:
+    """Dialects from a comma-separated string or a list, in the order given, without repeats."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    seen: dict[str, Dialect] = {}
+    for raw in names:
+        name = raw.strip()
+        if name and name not in seen:
+            seen[name] = get(name)
+    if not seen:
+        raise ConfigError("no dialect given")
+    return tuple(seen.values())

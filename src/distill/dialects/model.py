@@ -1,0 +1,128 @@
+"""What distill knows about a dialect, as read from its data file in ``dialects/``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LexerRules:
+    """How string literals, identifiers and comments are written in this dialect."""
+
+    backslash_escapes: bool
+    escape_string_prefix: bool
+    dollar_quotes: bool
+    double_quote: str  # "identifier" or "string"
+    backtick_identifiers: bool
+    bracket_identifiers: bool
+    hash_comments: bool
+    nested_block_comments: bool
+    folds_unquoted_identifiers: bool
+
+
+@dataclass(frozen=True)
+class FormatProfile:
+    """How distill's formatter treats this dialect's statements."""
+
+    reindent: bool
+    keyword_case: str  # "upper" or "keep"
+    indent_width: int
+    keep_layout: tuple[str, ...]  # statement openings whose layout is kept
+    max_statement_bytes: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A finding about a statement: destructive, or a lock risk (see dialects/_common.toml)."""
+
+    kind: str  # "destructive" or "lock_risk"
+    pattern: re.Pattern[str]
+    message: str
+    on: str  # "full" or "top" (parenthesised parts elided)
+
+
+@dataclass(frozen=True)
+class GuardTemplates:
+    """SQL that stops a script: on a version-table mismatch (check) or always (fail)."""
+
+    stop_on_error: tuple[str, ...]  # client commands at the very top of every file
+    check: str
+    check_revisions: str  # a second check statement, for dialects that need one ("" if none)
+    base_prepare: str  # from base, a statement before check_revisions ("" if none)
+    fail: str
+    schema_default: str  # the version table's schema when env.py names none ("" if unused)
+    schema_literal: str  # a named schema as an expression, {schema} filled in
+
+
+@dataclass(frozen=True)
+class Client:
+    """The dialect's command-line client: what the runbook tells a DBA, and how rehearse runs it."""
+
+    program: str
+    package: str
+    apply: str  # the runbook's command line, {file} filled in
+    alternatives: tuple[str, ...] = ()  # other names the same client is installed under
+    # Arguments that run a script read on stdin, {uri} {username} {host} {port} {socket}
+    # {database} filled in from a URL; an argument whose placeholder is empty is left out.
+    arguments: tuple[str, ...] = ()
+    password_variable: str = ""  # the password goes through this environment variable
+    environment: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Server:
+    """How rehearse reaches a server of this dialect and makes scratch databases on it."""
+
+    driver: str = ""  # SQLAlchemy drivername distill uses ("" : the URL's own)
+    driver_module: str = ""
+    driver_extra: str = ""  # the pip extra that installs it
+    identifier_quote: str = '"'
+    create_database: str = "CREATE DATABASE {name}"
+    drop_database: str = "DROP DATABASE IF EXISTS {name}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Queries a schema snapshot runs beyond SQLAlchemy's inspector (triggers, functions ...)."""
+
+    queries: tuple[tuple[str, str], ...] = ()  # (key, query) whose rows are compared as they are
+    table_ddl_query: str = ""  # one query giving (table, CREATE statement) rows
+    table_ddl_per_table: str = ""  # or one query per table, {table} filled in
+    enums: bool = False  # named enum types (PostgreSQL)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One target database: how its SQL is written and how its scripts are applied."""
+
+    name: str
+    title: str
+    sqlalchemy_dialect: str
+    lexer: LexerRules
+    terminator: str
+    batch_separator: str
+    comment: str
+    compound_statements: str  # "as-is" or "delimiter"
+    carriage_return: str  # inside literals: "as-is", "backslash-escape" or "concatenate"
+    carriage_return_expression: str  # with "concatenate": the expression for one CR
+    national_string_prefix: str  # before a literal that holds names and messages ("N" or "")
+    version_table_create: str  # template: {create} {rest} {table_in_literal} {create_in_literal}
+    delimiter_candidates: tuple[str, ...]
+    preamble: tuple[str, ...]
+    format: FormatProfile
+    guard: GuardTemplates
+    rules: tuple[Rule, ...]
+    client: Client
+    server: Server = field(default_factory=Server)
+    catalog: Catalog = field(default_factory=Catalog)
+    alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
+
+    def comment_line(self, text: str) -> str:
+        """``text`` as a one-line SQL comment."""
+        return f"{self.comment} {text}".rstrip() if text else self.comment
+
+    def quote_identifier(self, name: str) -> str:
+        """``name`` quoted for this dialect's server (names distill makes itself)."""
+        quote = self.server.identifier_quote
+        return f"{quote}{name.replace(quote, quote * 2)}{quote}"

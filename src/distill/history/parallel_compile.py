@@ -1,0 +1,125 @@
+"""Compiling revision scripts on the second core while Alembic loads the first ones.
+
+Loading a history executes every revision script. Without a bytecode cache (PYTHONDONTWRITEBYTECODE,
+a read-only checkout, a fresh CI machine) compiling them is about 40% of the load: 1.2 s of 3.2 s
+for 10,000 revisions. Alembic loads them in sorted order, so a forked child compiles the second
+half meanwhile and hands the code objects over in marshal form (what a .pyc file holds). The
+loader takes one only for the same path and the very bytes it is about to compile; anything else
+(a file changed since, a syntax error, a script outside the list) is compiled as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.machinery
+import marshal
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import workers
+
+MIN_FILES = 400  # below this, forking costs more than it saves
+
+_Loader = importlib.machinery.SourceFileLoader
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def script_files(version_dirs: list[Path], recursive: bool) -> list[str]:
+    """The revision scripts in the order Alembic loads them: folder by folder, sorted names."""
+    found: list[str] = []
+    for folder in version_dirs:
+        for root, dirs, files in os.walk(folder):
+            if Path(root).name == "__pycache__":
+                continue
+            found += [os.path.join(root, name) for name in sorted(files) if name.endswith(".py")]
+            if not recursive:
+                break
+            dirs.sort()
+    return found
+
+
+def _compile_into(paths: list[str], out: Any) -> None:
+    """In the child: compile ``paths`` as importlib would and write {path: (digest, code)}."""
+    table = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            code = compile(data, path, "exec", dont_inherit=True, optimize=-1)
+        except Exception:  # the loader meets it again and reports it
+            continue
+        table[path] = (_digest(data), marshal.dumps(code))
+    marshal.dump(table, out)
+    out.flush()
+
+
+@dataclass
+class Handover:
+    """How many scripts the loader took from the child (0 when no child was started)."""
+
+    used: int = 0
+
+
+@contextlib.contextmanager
+def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
+    """While inside, the loader uses the child's code objects for the second half of ``paths``."""
+    handover = Handover()
+    # Only with a second core to use (DISTILL_JOBS=1 means one process), and never from a
+    # process with threads (a forked child may inherit a lock held by one).
+    if len(paths) < MIN_FILES or workers.usable_cores(2) < 2 or threading.active_count() > 1:
+        yield handover
+        return
+    second_half = paths[len(paths) // 2:]
+    wanted = set(second_half)
+    with tempfile.TemporaryFile() as out:
+        pid = os.fork()
+        if pid == 0:  # the child: compile, hand over, leave without running any cleanup
+            try:
+                _compile_into(second_half, out)
+            finally:
+                os._exit(0)
+        ready: dict[str, tuple[bytes, bytes]] | None = None
+
+        def collect() -> dict[str, tuple[bytes, bytes]]:
+            os.waitpid(pid, 0)
+            out.seek(0)
+            try:
+                return marshal.load(out)
+            except (EOFError, ValueError, TypeError):  # the child failed: compile here instead
+                return {}
+
+        original = _Loader.__dict__.get("source_to_code")
+
+        def source_to_code(self: Any, data: bytes, path: str, *, _optimize: int = -1) -> Any:
+            nonlocal ready
+            if path in wanted and _optimize == -1:
+                if ready is None:
+                    ready = collect()
+                entry = ready.get(path)
+                if entry is not None and entry[0] == _digest(data):
+                    handover.used += 1
+                    return marshal.loads(entry[1])
+            return super(_Loader, self).source_to_code(data, path, _optimize=_optimize)
+
+        _Loader.source_to_code = source_to_code  # type: ignore[method-assign]
+        try:
+            yield handover
+        finally:
+            if original is None:
+                del _Loader.source_to_code
+            else:
+                _Loader.source_to_code = original  # type: ignore[method-assign]
+            if ready is None:  # loading stopped before the second half: do not wait for it
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)

@@ -1,0 +1,124 @@
+"""The project's revision history: every revision script loaded (executed) once, here.
+
+A :class:`History` answers what the rest of distill asks about scripts: the Script of a revision,
+the heads, a path relative to the project, a revision's display name and the SHA-256 of its file.
+What a user names is resolved by ``specs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import traceback
+from pathlib import Path
+
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
+
+from .. import alembic_compat as compat
+from ..config import Settings
+from ..errors import ConfigError, ScriptLoadError
+from .parallel_compile import compiled_on_second_core, script_files
+
+_REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
+
+
+def display_revisions(revisions: tuple[str, ...] | list[str]) -> str:
+    """Revisions as messages and headers show them: comma-separated, or ``base``."""
+    return ", ".join(revisions) if revisions else "base"
+
+
+class History:
+    """One loaded revision history. Every revision script is executed once, here."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = settings.alembic_config()
+        self.script, self.precompiled = _load(self.config, settings)
+        self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
+        self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
+        self._sha256: dict[str, str] = {}
+
+    def get(self, revision: str) -> Script:
+        """The loaded Script of ``revision`` (a full id)."""
+        script = self.script.revision_map.get_revision(revision)
+        assert script is not None
+        return script
+
+    def heads(self) -> tuple[str, ...]:
+        return tuple(sorted(self.script.get_heads()))
+
+    def relpath(self, path: str | Path) -> str:
+        """``path`` relative to the project root, with forward slashes (never absolute)."""
+        text = os.path.abspath(path)  # normalised: no '..', no doubled or trailing separator
+        for candidate in (text, os.path.realpath(text)):  # then through symbolic links
+            for base in self._bases:
+                if candidate.startswith(base):  # plain strings: called 10,000s of times
+                    return candidate[len(base):].replace(os.sep, "/")
+        return os.path.basename(text)
+
+    def describe(self, revision: str) -> str:
+        """``revision (its message)``, as errors name a revision."""
+        script = self.get(revision)
+        return f"{revision} ({script.doc.splitlines()[0] if script.doc else 'no message'})"
+
+    def script_sha256(self, revision: str) -> str:
+        """The SHA-256 of the revision's script file (read once per loaded history)."""
+        if revision not in self._sha256:
+            with open(self.get(revision).path, "rb") as handle:
+                self._sha256[revision] = hashlib.sha256(handle.read()).hexdigest()
+        return self._sha256[revision]
+
+
+def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
+    """ScriptDirectory with every revision script loaded (and how many scripts were compiled on
+    the second core), or a ScriptLoadError naming the file."""
+    try:
+        script = ScriptDirectory.from_config(config)
+    except CommandError as exc:
+        raise ConfigError(f"{settings.source}: cannot open the Alembic scripts: {exc}") from None
+    try:
+        # Alembic loads each script by its resolved path: list them the same way
+        files = script_files([Path(p).resolve() for p in compat.version_locations(script)],
+                             script.recursive_version_locations)
+        with compiled_on_second_core(files) as handover:
+            script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
+    except Exception as exc:
+        raise _load_error(exc, script, settings) from None
+    return script, handover.used
+
+
+def _failing_line(exc: Exception, version_dirs: list[Path]) -> tuple[str | None, int | None]:
+    """(file, line) inside the version folders where loading failed, if it did there."""
+    def in_versions(filename: str | None) -> bool:
+        return bool(filename) and any(Path(filename).resolve().is_relative_to(d) for d in version_dirs)
+
+    if isinstance(exc, SyntaxError) and in_versions(exc.filename):
+        return exc.filename, exc.lineno
+    found: tuple[str | None, int | None] = (None, None)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if in_versions(frame.filename):
+            found = (frame.filename, frame.lineno)
+    return found
+
+
+def _load_error(exc: Exception, script: ScriptDirectory, settings: Settings) -> ScriptLoadError:
+    version_dirs = [Path(p).resolve() for p in compat.version_locations(script)]
+    filename, line = _failing_line(exc, version_dirs)
+    if filename is None:
+        return ScriptLoadError(
+            f"cannot load the revision history of {settings.source}: {type(exc).__name__}: {exc}")
+    path = Path(filename).resolve()
+    try:
+        found = _REVISION_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        found = None
+    revision = f"revision {found[1]}" if found else "a revision"
+    rel = next((path.relative_to(base).as_posix() for base in (settings.root.resolve(), *version_dirs)
+                if path.is_relative_to(base)), path.name)
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return ScriptLoadError(
+        f"cannot load {revision}: its script {rel} fails to import at line {line}: "
+        f"{type(exc).__name__}: {detail}. Fix the script (or the module it imports) and run again."
+    )

@@ -1,0 +1,94 @@
+"""Capturing what Alembic writes in offline mode, statement by statement and step by step.
+
+Alembic's ``static_output`` makes exactly one ``write(text + "\\n\\n")`` per statement, comment or
+separator line, so the boundaries come from Alembic itself; nothing is re-split. Markers from the
+renderer cut the stream into steps. Text a revision prints to stdout is turned into SQL comments
+at the point where it was printed.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from ..statements.model import COMMENT, NOTE, SEPARATOR, SQL, Statement
+
+
+@dataclass
+class Segment:
+    """Statements that belong to one step (``step`` is its index) or to the run itself (None)."""
+
+    step: int | None
+    statements: list[Statement] = field(default_factory=list)
+
+
+class StatementCapture(io.TextIOBase):
+    """The ``output_buffer`` handed to Alembic."""
+
+    def __init__(self, batch_separator: str, comment: str) -> None:
+        self.segments: list[Segment] = [Segment(None)]
+        self.current_step: int | None = None
+        self.heads_after: list[tuple[str, ...]] = []  # the version table after each step
+        self._separator = batch_separator
+        self._comment = comment
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        body = text[:-2] if text.endswith("\n\n") else text.rstrip("\n")
+        if self._separator and body == self._separator:
+            kind = SEPARATOR
+        elif body.startswith(self._comment) and "\n" not in body:
+            kind = COMMENT
+        else:
+            kind = SQL
+        self.add(Statement(kind, body))
+        return len(text)
+
+    def add(self, statement: Statement) -> None:
+        self.segments[-1].statements.append(statement)
+
+    def start_step(self, index: int) -> None:
+        self.current_step = index
+        self.segments.append(Segment(index))
+
+    def end_step(self, heads: tuple[str, ...]) -> None:
+        self.current_step = None
+        self.heads_after.append(heads)
+        self.segments.append(Segment(None))
+
+    def result(self) -> list[Segment]:
+        """The segments, without empty ones."""
+        return [s for s in self.segments if s.statements or s.step is not None]
+
+
+class PrintedNotes(io.TextIOBase):
+    """Stands in for sys.stdout while rendering: each printed line becomes a comment statement."""
+
+    def __init__(self, capture: StatementCapture, comment: str) -> None:
+        self._capture = capture
+        self._comment = comment
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._emit(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._emit(self._pending)
+            self._pending = ""
+
+    def _emit(self, line: str) -> None:
+        line = line.rstrip().replace("\r", "")
+        if not line.strip():
+            return
+        text = line if line.lstrip().startswith(self._comment) else f"{self._comment} {line}"
+        self._capture.add(Statement(NOTE, text))

@@ -1,0 +1,30 @@
+"""The one way SQL is produced: plan -> render -> format -> annotate (then script text or bundle)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..dialects import Dialect
+from ..history.plan import Plan
+from ..history.scripts import History
+from ..statements.formatting import FormatStats
+from ..statements.model import Statement
+from .render import Rendering, render
+from .two_cores import render_formatted
+
+
+def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
+            standalone: bool = False, skip: dict[str, Statement] | None = None,
+            on_step: Callable[[], None] | None = None,
+            both_cores: bool = False) -> tuple[Rendering, FormatStats]:
+    """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
+    annotations, and the formatting counts. ``both_cores``: a long plan is rendered and
+    formatted in two halves at once (not from inside a worker)."""
+    if both_cores:
+        formatted, stats = render_formatted(history, plan, dialect, style=style,
+                                            standalone=standalone, skip=skip)
+    else:
+        rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
+        formatted, stats = rendering.formatted(style)
+        del rendering  # one copy of the statements at a time
+    return formatted.annotated(), stats

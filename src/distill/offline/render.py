@@ -1,0 +1,215 @@
+"""Offline rendering: the planned steps as SQL for one dialect, captured step by step.
+
+Two environment modes:
+
+* project (default): the project's env.py runs, with ``context.configure`` wrapped so that it
+  renders offline for the chosen dialect into distill's buffer; everything else env.py configures
+  (version table, naming conventions via target_metadata, transaction_per_migration) is kept.
+* standalone: env.py never runs; the options come from ``[tool.distill]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.runtime.environment import EnvironmentContext
+
+from .. import alembic_compat as compat
+from ..dialects import Dialect
+from ..history.plan import Plan
+from ..history.scripts import History
+from ..statements.findings import annotator
+from ..statements.formatting import FormatStats, Formatter
+from ..statements.literals import literals_kept, version_table_create
+from ..statements.model import SQL, Statement, VersionTable
+from .capture import PrintedNotes, Segment, StatementCapture
+from .diagnose import offline_error
+
+_DISTILL_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Rendering:
+    """The SQL of one plan in one dialect: run-level and per-step segments, in output order."""
+
+    dialect: Dialect
+    plan: Plan
+    segments: list[Segment]
+    version_table: VersionTable
+    heads_after: list[tuple[str, ...]]
+
+    def heads_before(self, index: int) -> tuple[str, ...]:
+        """What the version table holds before step ``index`` runs, sorted."""
+        return tuple(sorted(self.plan.start)) if index == 0 else self.heads_after[index - 1]
+
+    def statements(self) -> list[Statement]:
+        return [s for segment in self.segments for s in segment.statements]
+
+    @functools.cached_property
+    def _positions(self) -> dict[int, int]:
+        """Step index -> position of its segment (each step has exactly one)."""
+        return {seg.step: i for i, seg in enumerate(self.segments) if seg.step is not None}
+
+    @functools.cached_property
+    def _run_wrapper(self) -> tuple[list[Statement], list[Statement], bool]:
+        """(statements before the first step, after the last, whether any stand between steps)."""
+        positions = sorted(self._positions.values())
+        if not positions:
+            return [s for seg in self.segments for s in seg.statements], [], False
+        first, last = positions[0], positions[-1]
+        prologue = [s for seg in self.segments[:first] for s in seg.statements]
+        epilogue = [s for seg in self.segments[last + 1:] for s in seg.statements]
+        between = any(seg.statements for seg in self.segments[first:last + 1] if seg.step is None)
+        return prologue, epilogue, between
+
+    def step_statements(self, index: int) -> list[Statement]:
+        return list(self.segments[self._positions[index]].statements)
+
+    def step_file_statements(self, index: int) -> list[Statement]:
+        """Statements of one step as a file of its own, with the run's transaction around it.
+
+        In a run with one transaction (BEGIN before the first step, COMMIT after the last), the
+        step gets that BEGIN and COMMIT; with transaction_per_migration, Alembic already wrote
+        them around each step (BEGIN inside the step, COMMIT right after it).
+        """
+        prologue, epilogue, between = self._run_wrapper
+        position = self._positions[index]
+        own = list(self.segments[position].statements)
+        if not between:
+            return prologue + own + epilogue
+        following = self.segments[position + 1].statements if position + 1 < len(self.segments) else []
+        return own + [s for s in following if s.kind == SQL]
+
+    def map_statements(self, change: Callable[[list[Statement]], list[Statement]]) -> Rendering:
+        """A copy with every segment's statements passed through ``change``, in output order."""
+        segments = [Segment(seg.step, change(seg.statements)) for seg in self.segments]
+        return dataclasses.replace(self, segments=segments)
+
+    def formatted(self, style: str) -> tuple[Rendering, FormatStats]:
+        """A copy with every statement formatted, and the counts."""
+        formatter = Formatter(self.dialect, style)
+        return self.map_statements(formatter.statements), formatter.stats
+
+    def annotated(self) -> Rendering:
+        """A copy with an annotation right above every destructive or lock-risky statement."""
+        return self.map_statements(annotator(self.dialect, self.version_table))
+
+
+def _forced_options(kw: dict[str, Any], dialect: Dialect, capture: StatementCapture,
+                    on_step_end) -> dict[str, Any]:
+    """env.py's configure() arguments, with what offline rendering needs forced in."""
+    kw = dict(kw)
+    for key in ("url", "connection", "dialect_name", "output_buffer", "output_encoding"):
+        kw.pop(key, None)
+    callbacks = kw.get("on_version_apply") or []
+    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    kw.update(
+        dialect_name=dialect.sqlalchemy_dialect,
+        output_buffer=capture,
+        literal_binds=True,  # otherwise bound values print as placeholders
+        # named: otherwise '%' in text() comes out doubled
+        dialect_opts={**(kw.get("dialect_opts") or {}), "paramstyle": "named"},
+        on_version_apply=[*callbacks, on_step_end],
+    )
+    return kw
+
+
+@contextlib.contextmanager
+def quiet_alembic() -> Iterator[None]:
+    """env.py's fileConfig() turns Alembic's INFO logs on; they are noise next to the SQL. The
+    level is set to WARNING when configure() runs and put back afterwards."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _version_table(context: Any, dialect: Dialect) -> VersionTable:
+    """The version table as the configured context will write it."""
+    table = compat.version_table_of(context)
+    sql_dialect = context.impl.dialect
+    quoted = sql_dialect.identifier_preparer.format_table(table)
+    plain = literals_kept(str(sa.schema.CreateTable(table).compile(dialect=sql_dialect)), dialect).strip()
+    return VersionTable(table.name, table.schema, quoted, version_table_create(plain, quoted, dialect))
+
+
+class _Run:
+    """One offline run of a plan: the environment, the capture and what configure() learnt."""
+
+    def __init__(self, history: History, plan: Plan, dialect: Dialect, skip: dict[str, Statement],
+                 on_step: Callable[[], None] | None) -> None:
+        self.history, self.plan, self.dialect, self.skip, self.on_step = history, plan, dialect, skip, on_step
+        self.capture = StatementCapture(dialect.batch_separator, dialect.comment)
+        self.version_tables: list[VersionTable] = []
+        history.config.set_main_option("sqlalchemy.url", f"{dialect.sqlalchemy_dialect}://")
+        self.env = EnvironmentContext(
+            history.config, history.script, fn=self.steps, as_sql=True, starting_rev=plan.start or None,
+            destination_rev=",".join(plan.target) or "base", tag=None)
+
+    def steps(self, heads, context) -> Iterator[Any]:
+        for index, migration_step in enumerate(self.plan.migration_steps):
+            self.capture.start_step(index)
+            note = self.skip.get(migration_step.revision.revision)
+            yield migration_step if note is None else compat.skipped_step(
+                migration_step, lambda note=note, **_: self.capture.add(note))
+
+    def on_step_end(self, heads: set[str], **_: Any) -> None:
+        self.capture.end_step(tuple(sorted(heads)))
+        if self.on_step is not None:
+            self.on_step()
+
+    def configure(self, original: Callable[..., None], **kw: Any) -> None:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        original(**_forced_options(kw, self.dialect, self.capture, self.on_step_end))
+        context = self.env.get_context()
+        compat.patch_context(context, self.dialect)
+        self.version_tables.append(_version_table(context, self.dialect))
+
+    def run(self, standalone: bool) -> None:
+        if standalone:
+            self.configure(self.env.configure, **self.history.settings.standalone_options())
+            with self.env.begin_transaction():
+                self.env.run_migrations()
+        else:
+            compat.run_env(self.env, self.history.script, self.configure)
+
+
+def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False,
+           skip: dict[str, Statement] | None = None,
+           on_step: Callable[[], None] | None = None) -> Rendering:
+    """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError.
+
+    ``skip`` maps revisions whose migration function must not run to the note written instead.
+    """
+    run = _Run(history, plan, dialect, skip or {}, on_step)
+    notes = PrintedNotes(run.capture, dialect.comment)
+    try:
+        with quiet_alembic(), compat.alembic_patched(), contextlib.redirect_stdout(notes), run.env:
+            run.run(standalone)
+            notes.flush()
+    except Exception as exc:
+        if _raised_by_distill(exc):
+            raise  # a bug in distill, not in the revision: keep the traceback
+        raise offline_error(exc, history, plan, run.capture.current_step, dialect) from None
+    return Rendering(dialect=dialect, plan=plan, segments=run.capture.result(),
+                     version_table=run.version_tables[-1], heads_after=run.capture.heads_after)
+
+
+def _raised_by_distill(exc: BaseException) -> bool:
+    """True when the innermost frame is distill's own code (not the example it ships)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return False
+    path = Path(frames[-1].filename).resolve()
+    return path.is_relative_to(_DISTILL_DIR) and not path.is_relative_to(_DISTILL_DIR / "_data")

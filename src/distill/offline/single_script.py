@@ -1,0 +1,93 @@
+"""The guarded script of one plan for one dialect: what ``distill sql`` prints.
+
+A downgrade is refused (RangeError) across a step that cannot be reverted unless allowed; then
+each such step leaves a NOT RESTORED comment instead of running. Which downgrades render nothing
+while their upgrade did something is learnt from the upgrades of just those steps.
+"""
+
+from __future__ import annotations
+
+from ..dialects import Dialect
+from ..errors import OfflineRenderError, RangeError
+from ..history.plan import DOWN, Plan, plan_of_steps, single_steps
+from ..history.scripts import History, display_revisions
+from ..statements.formatting import FormatStats
+from ..statements.guards import guard_statements
+from ..statements.model import Statement
+from ..statements.script_text import script_text
+from . import reversibility
+from .produce import produce
+
+
+def _refuse(found: list[reversibility.Irreversible]) -> RangeError:
+    return RangeError(
+        "this downgrade crosses what cannot be reverted: "
+        + "; ".join(i.describe() for i in found)
+        + ". Restore a backup taken before it instead, or pass --allow-irreversible to render "
+        "the downgrade anyway (the file then says what is not restored)."
+    )
+
+
+class _Script:
+    """One plan's script, rendered on both cores, with the steps to skip so far."""
+
+    def __init__(self, history: History, plan: Plan, dialect: Dialect, style: str, standalone: bool,
+                 guard: bool) -> None:
+        self.history, self.plan, self.dialect = history, plan, dialect
+        self.options = {"style": style, "standalone": standalone}
+        self.guard = guard
+        self.skip: dict[str, Statement] = {}
+
+    def text(self) -> tuple[str, FormatStats, set[str]]:
+        """(script text, formatting counts, the steps that render nothing)."""
+        rendering, stats = produce(self.history, self.plan, self.dialect, skip=self.skip, both_cores=True,
+                                   **self.options)
+        table = rendering.version_table
+        guards = guard_statements(self.dialect, table, self.plan.start) if self.guard else ()
+        empty = reversibility.empty_steps(rendering) if self.plan.direction == DOWN else set()
+        return script_text(rendering.statements(), self.dialect, guard=guards), stats, empty
+
+    def skipping(self, found: list[reversibility.Irreversible]) -> None:
+        self.skip.update({i.step.revision: reversibility.not_restored_note(self.dialect, i) for i in found})
+
+    def upgrades_did_something(self, revisions: set[str]) -> list[reversibility.Irreversible]:
+        """Of ``revisions`` (whose downgrade renders nothing), those whose upgrade does render
+        something: each upgrade rendered on its own."""
+        found = []
+        for up_plan, _ in single_steps(self.history, plan_of_steps(self.history, self.plan, revisions)):
+            try:
+                up, _ = produce(self.history, up_plan, self.dialect, **self.options)
+            except OfflineRenderError:  # the upgrade only informs; its own errors are not this command's
+                continue
+            revision = up_plan.steps[0].revision
+            if revision not in reversibility.empty_steps(up):
+                step = next(s for s in self.plan.steps if s.revision == revision)
+                found.append(reversibility.renders_nothing(step, self.dialect))
+        return found
+
+
+def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
+               standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
+               allow_base: bool = False) -> tuple[str, FormatStats]:
+    """The guarded script of ``plan`` for ``dialect``, and its formatting counts."""
+    script = _Script(history, plan, dialect, style, standalone, guard)
+    if plan.direction != DOWN:
+        text, stats, _ = script.text()
+        return text, stats
+    if not plan.target and not allow_base:
+        raise RangeError(
+            f"a downgrade from {display_revisions(plan.start)} to base drops every table the history "
+            "created (and their data). Pass --allow-base if that is what you want."
+        )
+    found = reversibility.by_script(history, plan)
+    if found and not allow_irreversible:
+        raise _refuse(found)
+    script.skipping(found)
+    text, stats, down_empty = script.text()
+    more = script.upgrades_did_something(down_empty - set(script.skip))
+    if more and not allow_irreversible:
+        raise _refuse(more)
+    if more:
+        script.skipping(more)
+        text, stats, _ = script.text()
+    return text, stats

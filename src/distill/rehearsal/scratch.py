@@ -1,0 +1,70 @@
+"""Scratch databases for a rehearsal: temporary SQLite files, or databases with unique names that
+distill creates on a server and drops afterwards (the server URL's own database is never
+written to). How to create and drop one comes from the dialect's data file (``[server]``)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..errors import DistillError
+from .clients import dialect_of
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0]
+
+
+class Scratch:
+    """Creates scratch databases, and drops every one it created when closed."""
+
+    def __init__(self, url: sa.URL | None) -> None:
+        self.url = url
+        self.created: list[str] = []
+        self.tag = uuid.uuid4().hex[:8]
+        self.tmp = Path(tempfile.mkdtemp(prefix="distill-rehearse-"))
+        self.admin = None
+        self.server = dialect_of(url) if url is not None else None
+        if url is not None:
+            self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+            try:
+                with self.admin.connect() as conn:
+                    conn.exec_driver_sql("SELECT 1")
+            except sa.exc.DBAPIError as exc:
+                self.admin.dispose()
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise DistillError(f"cannot reach {url.render_as_string(hide_password=True)}: "
+                                   f"{_first_line(exc)}") from None
+
+    def create(self) -> sa.URL:
+        """A new, empty database."""
+        name = f"distill_rehearse_{self.tag}_{len(self.created)}"
+        if self.url is None:
+            self.created.append(name)
+            return sa.make_url(f"sqlite:///{self.tmp / (name + '.sqlite')}")
+        statement = self.server.server.create_database.format(name=self.server.quote_identifier(name))
+        try:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql(statement)
+        except sa.exc.DBAPIError as exc:
+            raise DistillError(
+                "rehearse creates its own scratch databases and drops them afterwards, but "
+                f"CREATE DATABASE failed on {self.url.render_as_string(hide_password=True)}: "
+                f"{_first_line(exc)}. Grant that privilege, or rehearse on SQLite."
+            ) from None
+        self.created.append(name)
+        return self.url.set(database=name)
+
+    def close(self) -> None:
+        """Drop every database this scratch created (only those), and its temp files."""
+        if self.admin is not None:
+            with self.admin.connect() as conn:
+                for name in self.created:
+                    conn.exec_driver_sql(self.server.server.drop_database.format(
+                        name=self.server.quote_identifier(name)))
+            self.admin.dispose()
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,0 +1,142 @@
+"""Destructive statements and lock risks: rules from ``dialects/`` matched against each statement.
+
+The rules (``_common.toml`` plus each dialect's file) match a lexer-normalised statement; a
+finding becomes an annotation comment right above the statement it is about. Lossy type changes
+(``type_changes``) are annotated the same way, by the Alembic hooks that still know both types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..dialects import Dialect
+from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
+from .model import ANNOTATION, SQL, Statement, VersionTable
+
+DESTRUCTIVE, LOCK_RISK = "destructive", "lock_risk"
+KINDS = (DESTRUCTIVE, LOCK_RISK)
+LABELS = {DESTRUCTIVE: "DESTRUCTIVE", LOCK_RISK: "LOCK RISK"}
+_LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
+_INNER_PARENS = re.compile(r"\([^()]*\)")
+_BATCH_RENAME = re.compile(r"^ALTER TABLE _alembic_tmp_(?P<table>\S+) RENAME TO (?P<to>\S+)", re.I)
+_CREATE_TABLE = re.compile(r"^CREATE TABLE (IF NOT EXISTS )?(?P<table>\S+)", re.I)
+
+
+def annotation(dialect: Dialect, kind: str, message: str) -> Statement:
+    """The comment that stands right above a statement with a finding of ``kind``."""
+    return Statement(ANNOTATION, dialect.comment_line(f"{LABELS[kind]}: {message}"))
+
+
+def parse_annotation(statement: Statement) -> tuple[str, str] | None:
+    """(kind, message) of an annotation statement."""
+    text = statement.text.lstrip("-#/ *")
+    label, _, message = text.partition(": ")
+    kind = _LABEL_TO_KIND.get(label)
+    return (kind, message) if kind else None
+
+
+def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
+    """(full, top): the statement as rules see it; top has parenthesised parts elided.
+
+    Words keep their case (rules match case-insensitively, names in messages read as written).
+    """
+    parts = []
+    for kind, piece in tokenize(text, dialect.lexer):
+        if kind == WS or piece.startswith(("--", "/*", "#")) and kind != STRING:
+            parts.append(" ")
+        elif kind == QIDENT:
+            parts.append(piece[1:-1])
+        elif kind in (STRING, DOLLAR):
+            parts.append("?")
+        else:
+            parts.append(piece)
+    full = re.sub(r"\s+", " ", "".join(parts)).strip().rstrip(";").strip()
+    full = re.sub(r" ?([(),]) ?", lambda m: {"(": " (", ")": ")", ",": ", "}[m[1]], full).strip()
+    top = full
+    while _INNER_PARENS.search(top):
+        top = _INNER_PARENS.sub("<>", top)
+    return full, top
+
+
+def is_version_statement(text: str, dialect: Dialect, table: VersionTable) -> bool:
+    """True for the version table's own bookkeeping (CREATE, INSERT, UPDATE, DELETE of it)."""
+    return _mentions_version_table(normalise(text, dialect)[0], table)
+
+
+def _mentions_version_table(full: str, table: VersionTable) -> bool:
+    words = full.replace("(", " ").split()[:4]
+    return table.name.upper() in (w.upper() for w in words) or table.sql.upper() in full.upper()[:80]
+
+
+def _findings(full: str, top: str, dialect: Dialect) -> list[tuple[str, str, str]]:
+    """(kind, message, table) for every rule that matches the normalised statement."""
+    found = []
+    for rule in dialect.rules:
+        match = rule.pattern.search(top if rule.on == "top" else full)
+        if match:
+            groups = {k: (v or "") for k, v in match.groupdict().items()}
+            found.append((rule.kind, rule.message.format(**groups), groups.get("table", "")))
+    return found
+
+
+class _Annotator:
+    """Annotates the statements of one rendering, segment by segment, in output order: tables
+    created earlier in the same rendering are empty, so locking them is no risk."""
+
+    def __init__(self, dialect: Dialect, table: VersionTable) -> None:
+        self.dialect, self.table = dialect, table
+        self.created: set[str] = set()
+        self.version_words = {table.name.upper(), table.sql.upper()}
+
+    def _bookkeeping(self, text: str) -> bool:
+        """The version table's own statements: a cheap test on the first words."""
+        words = text[:120].replace("(", " ").split()[:4]
+        return any(w.upper().strip('"`[]') in self.version_words or w.upper() in self.version_words
+                   for w in words)
+
+    def __call__(self, statements: list[Statement]) -> list[Statement]:
+        normalised = {i: normalise(s.text, self.dialect) for i, s in enumerate(statements)
+                      if s.kind == SQL and not self._bookkeeping(s.text)}
+        # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
+        batch_recreated = {m["to"] for full, _ in normalised.values()
+                           for m in [_BATCH_RENAME.match(full)] if m}
+        out: list[Statement] = []
+        for index, statement in enumerate(statements):
+            if index in normalised and not _mentions_version_table(normalised[index][0], self.table):
+                out += self._annotations(*normalised[index], out[-3:], batch_recreated)
+            out.append(statement)
+        return out
+
+    def _annotations(self, full: str, top: str, previous: list[Statement],
+                     batch_recreated: set[str]) -> list[Statement]:
+        already = {parse_annotation(s) for s in previous if s.kind == ANNOTATION}
+        found = []
+        for kind, message, table_name in _findings(full, top, self.dialect):
+            dropped = full.upper().startswith("DROP TABLE")
+            if kind == DESTRUCTIVE and dropped and table_name in batch_recreated:
+                continue  # SQLite batch mode: the table was copied and is renamed back
+            if kind == LOCK_RISK and table_name in self.created:
+                continue  # created earlier in this run: empty, nothing to lock
+            if (kind, message) not in already:
+                found.append(annotation(self.dialect, kind, message))
+        created = _CREATE_TABLE.match(full)
+        if created and not created["table"].startswith("_alembic_tmp_"):
+            self.created.add(created["table"])
+        return found
+
+
+def annotator(dialect: Dialect, table: VersionTable) -> Callable[[list[Statement]], list[Statement]]:
+    """A function that puts an annotation right above every destructive or lock-risky statement
+    of each list it is given (call it on a rendering's segments in output order)."""
+    return _Annotator(dialect, table)
+
+
+def findings_of(statements: list[Statement]) -> dict[str, list[str]]:
+    """The annotations among ``statements``, by kind, in order."""
+    out: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    for statement in statements:
+        parsed = parse_annotation(statement) if statement.kind == ANNOTATION else None
+        if parsed:
+            out[parsed[0]].append(parsed[1])
+    return out

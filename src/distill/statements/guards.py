@@ -1,0 +1,63 @@
+"""Guards: SQL at the top of every file that stops it unless the database is at the expected
+revision(s); and the statement that stops a downgrade at its point of no return.
+
+The SQL itself is in each dialect's data file (``[guard]``); this module only fills it in.
+"""
+
+from __future__ import annotations
+
+from ..dialects import Dialect
+from .model import GUARD, Statement, VersionTable
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def expected_text(revisions: tuple[str, ...], table: VersionTable) -> str:
+    """What the guard says it expects: sorted revisions, or base."""
+    return ",".join(sorted(revisions)) if revisions else f"base (no {table.name} table, or an empty one)"
+
+
+def _accepted(revisions: tuple[str, ...], table: VersionTable, dialect: Dialect) -> str:
+    """The SQL list of what the guard may find: the revisions; from base, no table or an empty
+    one (what online Alembic leaves after a downgrade to base)."""
+    values = [",".join(sorted(revisions))] if revisions else [f"(no {table.name} table)", "(empty)"]
+    prefix = dialect.national_string_prefix
+    return ", ".join(f"{prefix}'{_literal(v)}'" for v in values)
+
+
+def _schema_expression(dialect: Dialect, table: VersionTable) -> str:
+    """Where the guard looks for the version table: the named schema, or the dialect's default."""
+    if table.schema:
+        return dialect.guard.schema_literal.format(schema=_literal(table.schema))
+    return dialect.guard.schema_default
+
+
+def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str, ...]) -> list[Statement]:
+    """The statements that stop a script unless ``table`` holds exactly ``revisions``."""
+    values = {
+        "table_name": _literal(table.name),
+        "table_sql": table.sql,
+        "table_in_literal": _literal(table.sql),
+        "expected": _literal(expected_text(revisions, table)),
+        "expected_present": "1" if revisions else "0",
+        "accepted": _accepted(revisions, table, dialect),
+        "schema_expression": _schema_expression(dialect, table),
+        "create_version_table_if_absent": table.create + dialect.terminator,
+    }
+    guard = dialect.guard
+    if not revisions and guard.base_prepare:
+        texts = [guard.base_prepare.format(**values), guard.check_revisions.format(**values)]
+    else:
+        texts = [guard.check.format(**values)]
+        if revisions and guard.check_revisions:
+            texts.append(guard.check_revisions.format(**values))
+    return [Statement(GUARD, text) for text in texts]
+
+
+def stop_statement(dialect: Dialect, message: str) -> Statement:
+    """A statement that always fails with ``message`` (kept short: MySQL allows 128 characters)."""
+    once = _literal(message)
+    return Statement(GUARD, dialect.guard.fail.format(
+        message_in_literal=once, message_in_literal_in_literal=_literal(once)))

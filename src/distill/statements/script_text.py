@@ -1,0 +1,39 @@
+"""Turning statements into the text of a SQL script for the dialect's client.
+
+Order: the client's stop-on-error command, the guard (before any other statement), the session
+settings, then the statements, each followed by a blank line as Alembic writes them. An
+annotation comment sits right above the statement it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..dialects import Dialect
+from .delimiters import client_ready
+from .model import ANNOTATION, Statement
+
+
+def script_text(statements: Iterable[Statement], dialect: Dialect, *,
+                guard: Sequence[Statement] = ()) -> str:
+    """The whole text of a script: stop-on-error, guard, session settings, then ``statements``."""
+    blocks: list[str] = []
+    if dialect.guard.stop_on_error:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: stop at the first error"),
+                                 *dialect.guard.stop_on_error]))
+    if guard:
+        blocks.append("\n".join([dialect.comment_line("guard: stop unless the database is at the "
+                                                      "expected revision"), guard[0].text]))
+        blocks.extend(g.text for g in guard[1:])
+    if dialect.preamble:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program} session settings"),
+                                 *dialect.preamble]))
+    pending: list[str] = []
+    for statement in client_ready(list(statements), dialect):
+        if statement.kind == ANNOTATION:
+            pending.append(statement.text)
+            continue
+        blocks.append("\n".join([*pending, statement.text]))
+        pending = []
+    blocks.extend(pending)
+    return "\n\n".join(blocks) + "\n" if blocks else ""
