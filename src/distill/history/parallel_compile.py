@@ -19,7 +19,6 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,24 +62,74 @@ def _compile_into(paths: list[str], out: Any) -> None:
     out.flush()
 
 
-@dataclass
 class Handover:
-    """How many scripts the loader took from the child (0 when no child was started)."""
+    """Code objects compiled by the child, taken by the loader only for the very bytes it is
+    about to compile; ``used`` counts them (0 when no child was started)."""
 
-    used: int = 0
+    def __init__(self, pid: int = 0, out: Any = None, wanted: set[str] | None = None) -> None:
+        self.used = 0
+        self.pid, self.out, self.wanted = pid, out, wanted or set()
+        self.ready: dict[str, tuple[bytes, bytes]] | None = None
+
+    def _collect(self) -> dict[str, tuple[bytes, bytes]]:
+        os.waitpid(self.pid, 0)
+        self.out.seek(0)
+        try:
+            return marshal.load(self.out)
+        except (EOFError, ValueError, TypeError):  # the child failed: compile here instead
+            return {}
+
+    def code(self, data: bytes, path: str) -> Any:
+        """The child's code object for ``path`` if it compiled these very bytes, else None."""
+        if path not in self.wanted:
+            return None
+        if self.ready is None:
+            self.ready = self._collect()
+        entry = self.ready.get(path)
+        if entry is None or entry[0] != _digest(data):
+            return None
+        self.used += 1
+        return marshal.loads(entry[1])
+
+    def abandon(self) -> None:
+        """Loading stopped before the second half: stop the child instead of waiting for it."""
+        if self.pid and self.ready is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+@contextlib.contextmanager
+def _loader_asking(handover: Handover) -> Iterator[None]:
+    """SourceFileLoader.source_to_code asks ``handover`` first, while inside (process-wide: the
+    revision scripts are loaded by Alembic through importlib)."""
+    original = _Loader.__dict__.get("source_to_code")
+
+    def source_to_code(self: Any, data: bytes, path: str, *, _optimize: int = -1) -> Any:
+        code = handover.code(data, path) if _optimize == -1 else None
+        if code is None:
+            code = super(_Loader, self).source_to_code(data, path, _optimize=_optimize)
+        return code
+
+    _Loader.source_to_code = source_to_code  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if original is None:
+            del _Loader.source_to_code
+        else:
+            _Loader.source_to_code = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
 def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
     """While inside, the loader uses the child's code objects for the second half of ``paths``."""
-    handover = Handover()
     # Only with a second core to use (DISTILL_JOBS=1 means one process), and never from a
     # process with threads (a forked child may inherit a lock held by one).
     if len(paths) < MIN_FILES or workers.usable_cores(2) < 2 or threading.active_count() > 1:
-        yield handover
+        yield Handover()
         return
     second_half = paths[len(paths) // 2:]
-    wanted = set(second_half)
     with tempfile.TemporaryFile() as out:
         pid = os.fork()
         if pid == 0:  # the child: compile, hand over, leave without running any cleanup
@@ -88,38 +137,9 @@ def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
                 _compile_into(second_half, out)
             finally:
                 os._exit(0)
-        ready: dict[str, tuple[bytes, bytes]] | None = None
-
-        def collect() -> dict[str, tuple[bytes, bytes]]:
-            os.waitpid(pid, 0)
-            out.seek(0)
-            try:
-                return marshal.load(out)
-            except (EOFError, ValueError, TypeError):  # the child failed: compile here instead
-                return {}
-
-        original = _Loader.__dict__.get("source_to_code")
-
-        def source_to_code(self: Any, data: bytes, path: str, *, _optimize: int = -1) -> Any:
-            nonlocal ready
-            if path in wanted and _optimize == -1:
-                if ready is None:
-                    ready = collect()
-                entry = ready.get(path)
-                if entry is not None and entry[0] == _digest(data):
-                    handover.used += 1
-                    return marshal.loads(entry[1])
-            return super(_Loader, self).source_to_code(data, path, _optimize=_optimize)
-
-        _Loader.source_to_code = source_to_code  # type: ignore[method-assign]
+        handover = Handover(pid, out, set(second_half))
         try:
-            yield handover
+            with _loader_asking(handover):
+                yield handover
         finally:
-            if original is None:
-                del _Loader.source_to_code
-            else:
-                _Loader.source_to_code = original  # type: ignore[method-assign]
-            if ready is None:  # loading stopped before the second half: do not wait for it
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            handover.abandon()

@@ -1,0 +1,43 @@
+"""Every place distill reaches into Alembic's or SQLAlchemy's internals, and nowhere else.
+
+Checked against Alembic 1.20.1 (``TESTED_ALEMBIC``). Each original distill patches, wraps, copies
+or re-implements has its source fingerprint in ``fingerprints.FINGERPRINTS``;
+tests/test_alembic_compat.py fails when one of them changes, so a new Alembic cannot silently
+change what a patch assumes.
+
+* ``revisions``: reading the revision map (private attributes and methods).
+* ``environment``: driving an EnvironmentContext, the version table, skipped steps, the version
+  bookkeeping without SQL.
+* ``impl``: corrections of one migration context while rendering offline (``patch_context``):
+  literals kept exact (``DefaultImpl._exec`` copied); version-table RETURNING off (the version
+  INSERT would carry ``RETURNING`` on PostgreSQL and SQLite, ``OUTPUT inserted...`` on SQL Server,
+  ``RETURNING ... INTO :ret_0`` on Oracle); version-table statements compiled once per run;
+  SQL Server's IDENTITY_INSERT only where the rows carry an identity column; lossy type changes
+  annotated.
+* ``patches``: process-wide patches while rendering (``alembic_patched``, re-entrant): batch mode
+  and the version bookkeeping in a fixed order instead of set order (the SQL changed with
+  PYTHONHASHSEED), a downgrade's bookkeeping without a walk over every ancestor at every step
+  (O(N^2)), batch-mode column drops and type changes annotated.
+
+Everything else in distill imports from here, never from Alembic's private names.
+"""
+
+from .environment import heads_after, run_env, skipped_step, version_table_of
+from .fingerprints import TESTED_ALEMBIC
+from .impl import patch_context
+from .patches import alembic_patched
+from .revisions import (
+    ancestor_ids,
+    collect_revisions,
+    declared_parents,
+    downgrade_step,
+    online_steps,
+    parent_table,
+    revision_ids,
+    upgrade_step,
+    version_locations,
+)
+
+__all__ = ["TESTED_ALEMBIC", "alembic_patched", "ancestor_ids", "collect_revisions", "declared_parents",
+           "downgrade_step", "heads_after", "online_steps", "parent_table", "patch_context", "revision_ids",
+           "run_env", "skipped_step", "upgrade_step", "version_locations", "version_table_of"]

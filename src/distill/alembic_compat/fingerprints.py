@@ -1,0 +1,68 @@
+"""What the compatibility layer assumes: the source fingerprints of every Alembic original it
+patches, wraps, copies or re-implements, as they are in TESTED_ALEMBIC."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+
+from alembic.ddl.impl import DefaultImpl
+from alembic.ddl.mssql import MSSQLImpl
+from alembic.operations.batch import ApplyBatchImpl
+from alembic.runtime.migration import HeadMaintainer, RevisionStep
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionMap
+
+TESTED_ALEMBIC = "1.20.1"
+
+# (owner, attribute) of each original a patch, wrapper, copy or re-implementation depends on.
+CHECKED: dict[str, tuple[type, str]] = {
+    "HeadMaintainer._insert_version": (HeadMaintainer, "_insert_version"),
+    "HeadMaintainer._delete_version": (HeadMaintainer, "_delete_version"),
+    "HeadMaintainer._update_version": (HeadMaintainer, "_update_version"),
+    "HeadMaintainer.update_to_step": (HeadMaintainer, "update_to_step"),
+    "HeadMaintainer.__init__": (HeadMaintainer, "__init__"),
+    "ApplyBatchImpl._grab_table_elements": (ApplyBatchImpl, "_grab_table_elements"),
+    "ApplyBatchImpl.alter_column": (ApplyBatchImpl, "alter_column"),
+    "ApplyBatchImpl.drop_column": (ApplyBatchImpl, "drop_column"),
+    "RevisionStep.merge_branch_idents": (RevisionStep, "merge_branch_idents"),
+    "RevisionStep._unmerge_to_revisions": (RevisionStep, "_unmerge_to_revisions"),
+    "DefaultImpl._exec": (DefaultImpl, "_exec"),
+    "DefaultImpl.alter_column": (DefaultImpl, "alter_column"),
+    "MSSQLImpl.bulk_insert": (MSSQLImpl, "bulk_insert"),
+    "RevisionMap._topological_sort": (RevisionMap, "_topological_sort"),
+    "RevisionMap._collect_upgrade_revisions": (RevisionMap, "_collect_upgrade_revisions"),
+    "RevisionMap._collect_downgrade_revisions": (RevisionMap, "_collect_downgrade_revisions"),
+    "ScriptDirectory._upgrade_revs": (ScriptDirectory, "_upgrade_revs"),
+    "ScriptDirectory._downgrade_revs": (ScriptDirectory, "_downgrade_revs"),
+}
+
+# The sha256 (first 16 hex digits) of each original's source, per Alembic version that was read
+# and found to fit. A change means: read the new original, adapt the patch, add the version here.
+FINGERPRINTS: dict[str, dict[str, str]] = {
+    "1.20.1": {
+        "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
+        "HeadMaintainer._delete_version": "dc7b35abab12103b",
+        "HeadMaintainer._update_version": "2ca6a7be41c956bc",
+        "HeadMaintainer.update_to_step": "fc6423b214669e3d",
+        "HeadMaintainer.__init__": "b69d1974c2d97818",
+        "ApplyBatchImpl._grab_table_elements": "3642f9501b3d3cdb",
+        "ApplyBatchImpl.alter_column": "a703ada7693efe0d",
+        "ApplyBatchImpl.drop_column": "30a0ed6ea4fab96e",
+        "RevisionStep.merge_branch_idents": "01be94b34c497422",
+        "RevisionStep._unmerge_to_revisions": "52dd56c5cc486def",
+        "DefaultImpl._exec": "39c947398da12e04",
+        "DefaultImpl.alter_column": "e5b7dccac71f5d9a",
+        "MSSQLImpl.bulk_insert": "4508e33f20d1acf7",
+        "RevisionMap._topological_sort": "a18356b32bae0896",
+        "RevisionMap._collect_upgrade_revisions": "47f91b9cfc5eb68e",
+        "RevisionMap._collect_downgrade_revisions": "77705eabcb70ffef",
+        "ScriptDirectory._upgrade_revs": "049c673c15153043",
+        "ScriptDirectory._downgrade_revs": "3c80da16e9a494c4",
+    },
+}
+
+
+def fingerprint(owner: type, attribute: str) -> str:
+    """The first 16 hex digits of the sha256 of the source of ``owner.attribute``."""
+    return hashlib.sha256(inspect.getsource(getattr(owner, attribute)).encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,134 @@
+"""Process-wide patches of Alembic classes while rendering (``alembic_patched``, re-entrant)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from alembic.operations.batch import ApplyBatchImpl
+from alembic.runtime.migration import HeadMaintainer, RevisionStep
+
+from ..statements.findings import DESTRUCTIVE, annotation
+from .impl import LiteralsKeptImpl, note_type_change
+from .revisions import ancestor_ids
+
+
+def _constraint_key(constraint: Any) -> tuple[str, str, str]:
+    columns = ",".join(sorted(c.name for c in getattr(constraint, "columns", ())))
+    return (type(constraint).__name__, str(constraint.name or ""), columns)
+
+
+def _grab_sorted(self: ApplyBatchImpl) -> None:
+    _ORIGINALS[ApplyBatchImpl, "_grab_table_elements"](self)
+    self.named_constraints = dict(sorted(self.named_constraints.items()))
+    self.unnamed_constraints.sort(key=_constraint_key)
+    self.indexes = dict(sorted(self.indexes.items(), key=lambda item: str(item[0])))
+
+
+def _merge_branch_idents(self: RevisionStep, heads):
+    """Alembic's RevisionStep.merge_branch_idents, keeping from_revisions' order."""
+    other_heads = set(heads).difference(self.from_revisions)
+    from_revisions = list(self.from_revisions)
+    if other_heads:
+        ancestors = ancestor_ids(self.revision_map, other_heads)
+        from_revisions = [r for r in from_revisions if r not in ancestors]
+    return from_revisions[0:-1], from_revisions[-1], self.to_revisions[0]
+
+
+def _unmerge_to_revisions(self: RevisionStep, heads) -> tuple[str, ...]:
+    """Alembic's RevisionStep._unmerge_to_revisions, keeping to_revisions' order, and without
+    its walk over every ancestor when there is nothing to deduplicate (O(N^2) downgrades)."""
+    to_revisions = self.to_revisions
+    other_heads = set(heads).difference([self.revision.revision])
+    if other_heads:
+        ancestors = ancestor_ids(self.revision_map, other_heads)
+    elif len(to_revisions) <= 1:
+        return tuple(to_revisions)
+    else:
+        ancestors = {r for to_revision in to_revisions
+                     for r in ancestor_ids(self.revision_map, to_revision)
+                     if r != to_revision}
+    return tuple(r for r in to_revisions if r not in ancestors)
+
+
+def _batch_alter_column(self: ApplyBatchImpl, table_name, column_name, *args, **kw):
+    note_type_change(self.impl, table_name, column_name, kw)
+    return _ORIGINALS[ApplyBatchImpl, "alter_column"](self, table_name, column_name, *args, **kw)
+
+
+def _batch_drop_column(self: ApplyBatchImpl, table_name, column, **kw):
+    dialect = getattr(self.impl, "distill_dialect", None)
+    if dialect is not None:  # the recreated table simply lacks the column: say so
+        self.impl.output_buffer.add(annotation(
+            dialect, DESTRUCTIVE, f"drops column {table_name}.{column.name} and its data"))
+    return _ORIGINALS[ApplyBatchImpl, "drop_column"](self, table_name, column, **kw)
+
+
+def _offline_impl(maintainer: HeadMaintainer) -> LiteralsKeptImpl | None:
+    impl = maintainer.context.impl
+    return impl if impl.as_sql and isinstance(impl, LiteralsKeptImpl) else None
+
+
+def _insert_version(self: HeadMaintainer, version: str) -> None:
+    impl = _offline_impl(self)
+    if impl is None:
+        return _ORIGINALS[HeadMaintainer, "_insert_version"](self, version)
+    assert version not in self.heads
+    self.heads.add(version)
+    impl._exec(impl.version_sql("insert", version=version))
+
+
+def _delete_version(self: HeadMaintainer, version: str) -> None:
+    impl = _offline_impl(self)
+    if impl is None:
+        return _ORIGINALS[HeadMaintainer, "_delete_version"](self, version)
+    self.heads.remove(version)
+    impl._exec(impl.version_sql("delete", version=version))
+
+
+def _update_version(self: HeadMaintainer, from_: str, to_: str) -> None:
+    impl = _offline_impl(self)
+    if impl is None:
+        return _ORIGINALS[HeadMaintainer, "_update_version"](self, from_, to_)
+    assert to_ not in self.heads
+    self.heads.remove(from_)
+    self.heads.add(to_)
+    impl._exec(impl.version_sql("update", **{"from": from_, "to": to_}))
+
+
+PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
+    (HeadMaintainer, "_insert_version"): _insert_version,
+    (HeadMaintainer, "_delete_version"): _delete_version,
+    (HeadMaintainer, "_update_version"): _update_version,
+    (ApplyBatchImpl, "_grab_table_elements"): _grab_sorted,
+    (ApplyBatchImpl, "alter_column"): _batch_alter_column,
+    (ApplyBatchImpl, "drop_column"): _batch_drop_column,
+    (RevisionStep, "merge_branch_idents"): _merge_branch_idents,
+    (RevisionStep, "_unmerge_to_revisions"): _unmerge_to_revisions,
+}
+_ORIGINALS = {key: getattr(*key) for key in PATCHES}
+_lock = threading.Lock()
+_depth = 0
+
+
+@contextlib.contextmanager
+def alembic_patched() -> Iterator[None]:
+    """While inside (re-entrant: only the outermost exit restores Alembic's own methods):
+    Alembic's set-ordered choices follow a fixed order, downgrade bookkeeping is linear, and
+    batch mode reports the columns it drops and the types it narrows."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            for (owner, name), replacement in PATCHES.items():
+                setattr(owner, name, replacement)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for (owner, name), original in _ORIGINALS.items():
+                    setattr(owner, name, original)

@@ -1,0 +1,163 @@
+"""The package's shape: imports flow one way (no cycles), no private name crosses a module, and
+modules and functions stay small enough to read. Read from the source, not by importing it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "distill"
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 50
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
+    base = package[: len(package) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _runtime_imports(tree: ast.Module):
+    """Import statements that run when the module is imported (not under TYPE_CHECKING)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+
+
+def _graph() -> tuple[dict[str, set[str]], list[str]]:
+    """(module -> distill modules it imports, private names imported across modules)."""
+    edges: dict[str, set[str]] = {}
+    private = []
+    for module, path in MODULES.items():
+        edges[module] = set()
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges[module] |= {a.name for a in node.names if a.name in MODULES}
+                continue
+            source = _absolute(module, node)
+            for alias in node.names:
+                target = f"{source}.{alias.name}"
+                if target in MODULES:
+                    edges[module].add(target)
+                elif source in MODULES:
+                    edges[module].add(source)
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        private.append(f"{module} imports {alias.name} from {source}")
+        edges[module].discard(module)
+    return edges, private
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_walk_finds_the_package_and_its_imports():
+    edges, _ = _graph()
+    assert "distill.offline.render" in edges and "distill.cli" in edges
+    assert "distill.history.plan" in edges["distill.offline.render"]
+    assert "distill.api" in edges["distill.cli"]
+
+
+def test_no_import_cycle():
+    edges, _ = _graph()
+    assert _cycle(edges) is None, " -> ".join(_cycle(edges) or [])
+
+
+def test_the_cycle_finder_finds_one():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_private_name_imported_from_another_module():
+    _, private = _graph()
+    assert private == []
+
+
+# What distill may import from Alembic outside the compatibility package: its public API.
+PUBLIC_ALEMBIC = {
+    "alembic.config": {"Config"},
+    "alembic.runtime.environment": {"EnvironmentContext"},
+    "alembic.script": {"Script", "ScriptDirectory"},
+    "alembic.script.revision": {"RangeNotAncestorError", "RevisionError"},
+    "alembic.util": {"CommandError"},
+}
+
+
+def _internals(module: str, tree: ast.Module) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alembic"):
+            found += [f"{module} imports {a.name} from {node.module}" for a in node.names
+                      if a.name not in PUBLIC_ALEMBIC.get(node.module, set())]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = node.value.id if isinstance(node.value, ast.Name) else ""
+            if owner not in ("self", "cls", "os", "sys"):
+                found.append(f"{module} reads {ast.unparse(node)}")
+        elif isinstance(node, ast.Attribute) and node.attr == "__class__" and isinstance(node.ctx, ast.Store):
+            found.append(f"{module} swaps a __class__")
+    return found
+
+
+def test_alembic_internals_only_in_the_compatibility_package():
+    """Private attributes of other objects, Alembic's non-public classes and class swaps are
+    used in alembic_compat only."""
+    offenders = []
+    for module, path in MODULES.items():
+        if not module.startswith("distill.alembic_compat"):
+            offenders += _internals(module, ast.parse(path.read_text(encoding="utf-8")))
+    assert offenders == []
+
+
+def test_the_internals_finder_finds_them():
+    tree = ast.parse("from alembic.runtime.migration import HeadMaintainer\nx = script._revision_map\n"
+                     "impl.__class__ = type\n")
+    assert len(_internals("m", tree)) == 3
+
+
+def test_modules_and_functions_are_small():
+    too_long = []
+    for module, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{module}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{module}.{node.name}: {length} lines")
+    assert too_long == []
