@@ -212,7 +212,7 @@ def test_verify_the_committed_releases(monkeypatch, project):
     assert report.verified is True and report.findings == []
     assert report.files == len(tree(RELEASES / "1.1"))
     assert api.verify(RELEASES / "1.1.tar.gz").verified
-    rebuilt = api.verify(RELEASES / "2.0", rebuild_from=project)
+    rebuilt = api.verify(RELEASES / "2.0", project=project, rebuild=True)
     assert rebuilt.verified, rebuilt.text()
 
 
@@ -227,7 +227,7 @@ def test_verify_a_tampered_copy(tmp_path, project):
     assert report.verified is False
     assert ("modified", "sqlite/upgrade.sql") in {(f.kind, f.path) for f in report.findings}
     assert report.to_json()["verified"] is False
-    assert not api.verify(bundle, rebuild_from=project).verified
+    assert not api.verify(bundle, project=project, rebuild=True).verified
 
 
 def test_verify_what_does_not_exist(tmp_path):

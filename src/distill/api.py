@@ -8,7 +8,7 @@ Release scripts and CI jobs call these instead of running ``distill`` in a subpr
     print(api.plan(project).to_json())
     result = api.sql(project, dialect="postgresql")
     published = api.release(project, ["2.1"], archive=True)
-    report = api.verify("releases/2.1.tar.gz", rebuild_from=project)
+    report = api.verify("releases/2.1.tar.gz", project=project, rebuild=True)
 
 Errors are :class:`distill.errors.DistillError` (one paragraph, ``exit_code`` for a CLI). verify,
 diff and rehearse raise :class:`distill.errors.CouldNotRun` when the check itself cannot run,
@@ -34,7 +34,7 @@ from .audit.verify import verify as verify_bundle
 from .bundle.archive import UnsafeArchive
 from .bundle.builder import build_files, build_into
 from .bundle.manifest import BundleSpec, spec_from_manifest
-from .bundle.publish import Published, publish
+from .bundle.publish import Published, ReleaseExists, publish
 from .config import Settings, load
 from .errors import CouldNotRun, DistillError, RangeError
 from .history import releases
@@ -46,7 +46,8 @@ from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
 from .statements.formatting import FormatStats
 
-__all__ = ["Project", "SqlResult", "build", "check", "diff", "plan", "rehearse", "release",
+__all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehearsal", "ReleaseExists",
+           "SqlResult", "VerifyReport", "build", "check", "diff", "plan", "rehearse", "release",
            "releases_of", "sql", "verify"]
 
 _Result = TypeVar("_Result")
@@ -150,13 +151,15 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
     return _publish(project, spec, out, force, archive)
 
 
-def release(project: Project, versions: Iterable[str] | None = None, *, from_version: str | None = None,
+def release(project: Project, versions: Iterable[str] | str | None = None, *, from_version: str | None = None,
             releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
             force: bool = False) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     settings = project.settings
+    if isinstance(versions, str):
+        versions = [versions]
     chosen = list(versions) if versions is not None else releases.versions(settings)
     parent = Path(releases_dir) if releases_dir is not None else releases.default_releases_dir(settings)
     published = []
@@ -175,10 +178,12 @@ def releases_of(project: Project) -> list[str]:
 
 
 @_could_not_run
-def verify(bundle: Path, *, rebuild_from: Project | None = None) -> VerifyReport:
-    """Checksums and manifest of a bundle or archive; with ``rebuild_from``, also a rebuild from
-    that project's current sources (``distill verify``)."""
-    return verify_bundle(Path(bundle), rebuild_with=(lambda: rebuild_from.history) if rebuild_from else None)
+def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool = False) -> VerifyReport:
+    """Checksums and manifest of a bundle or archive; with ``rebuild``, also a rebuild from
+    ``project``'s current sources (``distill verify``)."""
+    if rebuild and project is None:
+        raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")
+    return verify_bundle(Path(bundle), rebuild_with=(lambda: project.history) if rebuild else None)
 
 
 def _side(project: Project | None, spec: str | Path) -> Side:

@@ -186,7 +186,7 @@ def verify_command(project: api.Project, bundle, rebuild, as_json) -> None:
 
     Exit 0 verified, 1 not verified, 2 could not run.
     """
-    report = api.verify(bundle, rebuild_from=project if rebuild else None)
+    report = api.verify(bundle, project=project, rebuild=rebuild)
     click.echo(_json(report.to_json()) if as_json else report.text())
     if not report.verified:
         raise SystemExit(1)
