@@ -6,8 +6,9 @@
   compiling half of the scripts (history/parallel_compile.py) and without it;
 * manifest JSON: bundle/json_writer.py against the standard library's indented encoder on the
   manifest of a build of that history (the same bytes, checked);
-* irreversibility verdicts: statements/irreversible.py reads each downgrade's own source lines;
-  the bytecode shortcut removed in issue 12 is timed beside it for the record.
+* irreversibility verdicts: statements/irreversible.py reads the bytecode first and parses a
+  downgrade's own source lines only when the bytecode cannot tell; timed against parsing every
+  downgrade's source.
 
 Best of three rounds in turn for each pair.
 """
@@ -15,7 +16,6 @@ Best of three rounds in turn for each pair.
 from __future__ import annotations
 
 import argparse
-import dis
 import io
 import json
 import os
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from generate_history import generate
 
@@ -31,6 +32,7 @@ from distill.alembic_compat import revision_ids
 from distill.bundle.json_writer import write_json
 from distill.config import load
 from distill.history.scripts import History
+from distill.statements import irreversible
 from distill.statements.irreversible import script_verdict
 
 ROUNDS = 3
@@ -88,15 +90,6 @@ def manifest_json(project: Path) -> dict[str, float]:
     return {**_best(runs), "MB": len(outputs["json.dump"]) / 1e6}
 
 
-_RAISE = dis.opmap["RAISE_VARARGS"]
-
-
-def _removed_shortcut(function) -> bool:
-    """What analysis.py did before issue 12: read the bytecode first, skip the source."""
-    code = getattr(function, "__code__", None)
-    return code is not None and len(code.co_code) > 24 and _RAISE not in code.co_code[::2]
-
-
 def verdicts(project: Path) -> dict[str, float]:
     old_cwd = os.getcwd()
     os.chdir(project)
@@ -110,12 +103,12 @@ def verdicts(project: Path) -> dict[str, float]:
         start = time.perf_counter()
         for s in scripts:
             script_verdict(s.path, s.module)
-        runs["source lines"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        for s in scripts:
-            if not _removed_shortcut(s.module.downgrade):
-                script_verdict(s.path, s.module)
         runs["bytecode first"].append(time.perf_counter() - start)
+        with mock.patch.object(irreversible, "_plainly_does_something", lambda function: False):
+            start = time.perf_counter()
+            for s in scripts:
+                script_verdict(s.path, s.module)
+            runs["source lines"].append(time.perf_counter() - start)
     return _best(runs)
 
 
