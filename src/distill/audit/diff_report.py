@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
+from ..history.scripts import display_revisions
 from ..resources import template
 from .bundle_diff import DiffReport
 
 
 def _range(side) -> str:
     rng = side.manifest.get("range", {})
-    return f"{', '.join(rng.get('from', [])) or 'base'} -> {', '.join(rng.get('to', [])) or 'base'}"
+    return f"{display_revisions(rng.get('from', []))} -> {display_revisions(rng.get('to', []))}"
 
 
 def as_json(report: DiffReport) -> str:

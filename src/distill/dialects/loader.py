@@ -1,8 +1,10 @@
 """Reading the dialect data files: ``dialects/<name>.toml``, one per dialect.
 
 A file may say ``extends = "<other>"``: it then holds only what differs from that dialect
-(MariaDB from MySQL), tables merged key by key. ``_common.toml`` holds the rules every dialect
-shares. Nothing else in distill hard-codes a dialect fact; code asks a :class:`Dialect`.
+(MariaDB from MySQL), tables merged key by key; a value or array it gives (an array of rule
+tables included) replaces the other's whole. ``_common.toml`` holds the rules every dialect
+shares. How a dialect writes, formats, guards, applies and inspects SQL is asked of a
+:class:`Dialect`, not written in code.
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ class History:
         self.script, self.precompiled = _load(self.config, settings)
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
         self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
-        self._sha256: dict[str, str] = {}
 
     def get(self, revision: str) -> Script:
         """The loaded Script of ``revision`` (a full id)."""
@@ -64,11 +63,9 @@ class History:
         return f"{revision} ({script.doc.splitlines()[0] if script.doc else 'no message'})"
 
     def script_sha256(self, revision: str) -> str:
-        """The SHA-256 of the revision's script file (read once per loaded history)."""
-        if revision not in self._sha256:
-            with open(self.get(revision).path, "rb") as handle:
-                self._sha256[revision] = hashlib.sha256(handle.read()).hexdigest()
-        return self._sha256[revision]
+        """The SHA-256 of the revision's script file as it is on disk now."""
+        with open(self.get(revision).path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
 
 
 def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:

@@ -15,7 +15,7 @@ from alembic.util import CommandError
 
 from .. import alembic_compat as compat
 from ..errors import RevisionError
-from .scripts import History
+from .scripts import History, display_revisions
 
 _RELATIVE = re.compile(r"^(?P<base>.*?)(?P<sign>[+-])(?P<count>\d+)$")
 _ALEMBIC_ERRORS = (AlembicRevisionError, CommandError, ValueError)
@@ -112,7 +112,7 @@ def _walk(history: History, anchor: tuple[str, ...], count: int, spec: str) -> s
     if len(anchor) != 1:
         raise RevisionError(
             f"relative revision {spec!r} needs exactly one revision to count from, "
-            f"not {len(anchor)} ({', '.join(anchor) or 'base'})"
+            f"not {len(anchor)} ({display_revisions(anchor)})"
         )
     current = anchor[0]
     for _ in range(abs(count)):

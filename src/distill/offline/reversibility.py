@@ -8,9 +8,8 @@ a downgrade is the first such step it meets.
 
 from __future__ import annotations
 
-import functools
+import weakref
 from dataclasses import dataclass
-from types import ModuleType
 
 from ..dialects import Dialect
 from ..history.plan import Plan, Step, make_plan
@@ -19,16 +18,17 @@ from ..statements.irreversible import Verdict, does_nothing, script_verdict
 from ..statements.model import ANNOTATION, Statement
 from .render import Rendering
 
-
-@functools.cache
-def _verdict_of(path: str, module: ModuleType) -> Verdict:
-    return script_verdict(path, module)  # once per loaded script: the manifest asks again
+# Once per loaded script module (a build asks twice: for the downgrade and for the manifest);
+# forgotten with the module.
+_VERDICTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def verdict(history: History, revision: str) -> Verdict:
     """What the revision's script says about its downgrade."""
     script = history.get(revision)
-    return _verdict_of(script.path, script.module)
+    if script.module not in _VERDICTS:
+        _VERDICTS[script.module] = script_verdict(script.path, script.module)
+    return _VERDICTS[script.module]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .. import dialects
 from ..audit.verify import verify
 from ..bundle.archive import bundle_directory
 from ..errors import DistillError
-from ..history.scripts import History
+from ..history.scripts import History, display_revisions
 from .clients import driver_url, run_script
 from .online import migrate
 from .schema_diff import differences, readable, without_empty_table
@@ -110,7 +110,7 @@ class _Run:
         if not revisions and self.version_table:  # at base: the empty version table a downgrade
             found = without_empty_table(found, self.version_table)  # leaves is no difference
         diffs = [readable(d) for d in differences(self.reference(revisions), found)]
-        at = ", ".join(revisions) or "base"
+        at = display_revisions(revisions)
         self.report.phases.append(Phase(name, not diffs, f"{detail}; compared with online Alembic at {at}"
                                         if not diffs else f"{detail}; differs from online Alembic at {at}",
                                         diffs))
