@@ -47,8 +47,26 @@ def upgrade_step(rmap: RevisionMap, script: Any) -> MigrationStep:
     return MigrationStep.upgrade_from_script(rmap, script)
 
 
+class MissingDowngrade(NotImplementedError):
+    """Raised by the stand-in for a ``downgrade()`` a revision script does not define."""
+
+
+def _missing_downgrade(script: Any) -> Any:
+    def downgrade(**_: Any) -> None:
+        raise MissingDowngrade(f"revision {script.revision} has no downgrade()")
+    return downgrade
+
+
 def downgrade_step(rmap: RevisionMap, script: Any) -> MigrationStep:
-    return MigrationStep.downgrade_from_script(rmap, script)
+    """The downgrade step of ``script``. A script without ``downgrade()`` (upgrade-only
+    projects) gets a stand-in that raises: the step is irreversible, like one that is ``pass``,
+    and is never run (RevisionStep.__init__ would fail reading the attribute)."""
+    if hasattr(script.module, "downgrade"):
+        return MigrationStep.downgrade_from_script(rmap, script)
+    step = MigrationStep.upgrade_from_script(rmap, script)
+    step.is_upgrade = False
+    step.migration_fn = _missing_downgrade(script)
+    return step
 
 
 def online_steps(script: ScriptDirectory, verb: str, target: str, heads: Any) -> Any:
