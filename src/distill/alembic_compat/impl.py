@@ -105,6 +105,29 @@ class _TypeChangesJudged(DefaultImpl):
         return super().alter_column(table_name, column_name, **kw)
 
 
+def _index_key(index: Any) -> tuple[str, str]:
+    return (str(index.name or ""), ",".join(str(c) for c in index.expressions))
+
+
+class _IndexesInNameOrder(DefaultImpl):
+    """``DefaultImpl.create_table`` (1.20.1) with the table's indexes created sorted by name (then
+    columns), as batch mode's are: Alembic iterates ``table.indexes``, a set, so the CREATE INDEX
+    order changed from run to run (an Index keeps no declaration order)."""
+
+    def create_table(self, table: Table, **kw: Any) -> None:
+        table.dispatch.before_create(table, self.connection, checkfirst=False, _ddl_runner=self)
+        self._exec(schema.CreateTable(table, **kw))
+        table.dispatch.after_create(table, self.connection, checkfirst=False, _ddl_runner=self)
+        for index in sorted(table.indexes, key=_index_key):
+            self._exec(schema.CreateIndex(index))
+        with_comment = self.dialect.supports_comments and not self.dialect.inline_comments
+        if table.comment is not None and with_comment:
+            self.create_table_comment(table)
+        for column in table.columns:
+            if column.comment is not None and with_comment:
+                self.create_column_comment(column)
+
+
 def note_type_change(impl: Any, table_name: str, column_name: str, kw: dict) -> None:
     message = lossy_type_change(table_name, column_name, kw.get("existing_type"), kw.get("type_"))
     dialect = getattr(impl, "distill_dialect", None)
@@ -123,7 +146,7 @@ def patch_context(migration_context: Any, dialect: Dialect) -> None:
     hooks = tuple(_IMPL_HOOKS[name] for name in dialect.alembic_impl_hooks)
     # LiteralsKeptImpl sits between the dialect's impl and DefaultImpl in the MRO, so the
     # dialect's own _exec (a batch separator after each statement) still runs around it.
-    bases = (_TypeChangesJudged, *hooks, type(impl), LiteralsKeptImpl)
+    bases = (_TypeChangesJudged, _IndexesInNameOrder, *hooks, type(impl), LiteralsKeptImpl)
     impl.__class__ = type(f"Distill{type(impl).__name__}", bases, {})
     impl.distill_dialect = dialect
     impl.distill_version_table = migration_context._version
