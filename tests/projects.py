@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -72,3 +74,21 @@ def write_project(root: Path, revisions: list[dict], *, distill_toml: str = "") 
     if distill_toml:
         (root / "distill.toml").write_text(distill_toml)
     return root
+
+
+# The first revision of several small projects: a table t with an id, dropped on downgrade.
+CREATE_T = {"revision": "a1", "message": "create t", "body": '''
+    def upgrade():
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}
+
+
+def run_distill(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """``distill ARGS`` in ``cwd`` as a user runs it; whatever the outcome, never a traceback."""
+    result = subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
+                            text=True, timeout=300)
+    assert "Traceback" not in result.stderr + result.stdout
+    return result

@@ -88,9 +88,7 @@ def _could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
     def wrapper(*args: Any, **kwargs: Any) -> _Result:
         try:
             return function(*args, **kwargs)
-        except UnsafeArchive:
-            raise
-        except CouldNotRun:
+        except (UnsafeArchive, CouldNotRun):
             raise
         except DistillError as exc:
             raise CouldNotRun(exc.message) from None

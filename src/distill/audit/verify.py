@@ -151,9 +151,7 @@ def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None) -> 
     """Verify the bundle directory or .tar.gz archive at ``path``; with ``rebuild_with``, also
     against a rebuild from the history it returns."""
     path = Path(path)
-    if not path.exists():
-        raise DistillError(f"{path} does not exist: give a bundle directory or a .tar.gz archive")
-    with bundle_directory(path) as directory:
+    with bundle_directory(path) as directory:  # it refuses a path that does not exist
         return _verify_dir(directory, str(path), rebuild_with)
 
 

@@ -28,7 +28,7 @@ class Scratch:
         self.tag = uuid.uuid4().hex[:8]
         self.tmp = Path(tempfile.mkdtemp(prefix="distill-rehearse-"))
         self.admin = None
-        self.server = dialect_of(url) if url is not None else None
+        self.dialect = dialect_of(url) if url is not None else None
         if url is not None:
             self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
             try:
@@ -46,7 +46,7 @@ class Scratch:
         if self.url is None:
             self.created.append(name)
             return sa.make_url(f"sqlite:///{self.tmp / (name + '.sqlite')}")
-        statement = self.server.server.create_database.format(name=self.server.quote_identifier(name))
+        statement = self.dialect.server.create_database.format(name=self.dialect.quote_identifier(name))
         try:
             with self.admin.connect() as conn:
                 conn.exec_driver_sql(statement)
@@ -64,7 +64,7 @@ class Scratch:
         if self.admin is not None:
             with self.admin.connect() as conn:
                 for name in self.created:
-                    conn.exec_driver_sql(self.server.server.drop_database.format(
-                        name=self.server.quote_identifier(name)))
+                    conn.exec_driver_sql(self.dialect.server.drop_database.format(
+                        name=self.dialect.quote_identifier(name)))
             self.admin.dispose()
         shutil.rmtree(self.tmp, ignore_errors=True)
