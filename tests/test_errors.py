@@ -92,7 +92,7 @@ def unsafe(tmp_path_factory) -> Path:
          ["revision ccc3330000", "003_ccc3330000.py, line ", "inspects the live database",
           "context.is_offline_mode()"]),
         (["--from", "ddd4", "--to", "eee5"],
-         ["revision eee5550000", "005_eee5550000.py, line ", "engine or URL",
+         ["revision eee5550000", "005_eee5550000.py, line ", "reads the database URL",
           "context.is_offline_mode()"]),
         (["--down", "--from", "bbb2", "--to", "aaa1"],
          ["crosses what cannot be reverted", "bbb2220000 (clean up t)", "its downgrade() raises",

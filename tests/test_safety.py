@@ -112,8 +112,8 @@ UNSAFE = {
                 "reads the result of a query run through op.get_bind()"),
     "inspects": ("names = sa.inspect(op.get_bind()).get_table_names()", "inspects the live database"),
     "batch": ("with op.batch_alter_table('t') as b:\n        b.alter_column('n', type_=sa.BigInteger, "
-              "existing_type=sa.Integer)", "SQLite batch mode without copy_from"),
-    "engine": ("url = op.get_bind().engine.url", "engine or URL"),
+              "existing_type=sa.Integer)", "without copy_from, so Alembic needs a live connection to reflect the table"),
+    "engine": ("url = op.get_bind().engine.url", "reads the database URL"),
 }
 
 

@@ -17,7 +17,10 @@ change what a patch assumes.
 * ``patches``: process-wide patches while rendering (``alembic_patched``, re-entrant): batch mode
   and the version bookkeeping in a fixed order instead of set order (the SQL changed with
   PYTHONHASHSEED), a downgrade's bookkeeping without a walk over every ancestor at every step
-  (O(N^2)), batch-mode column drops and type changes annotated.
+  (O(N^2)), batch-mode column drops and type changes annotated, and where each operation queued
+  in a batch block was asked for.
+* ``operations``: what a failure's traceback says about the operation that failed (for the
+  diagnosis), and counting queries a revision sends through ``op.get_bind()`` offline.
 
 Everything else in distill imports from here, never from Alembic's private names.
 """
@@ -25,6 +28,13 @@ Everything else in distill imports from here, never from Alembic's private names
 from .environment import heads_after, run_env, skipped_step, version_table_of
 from .fingerprints import TESTED_ALEMBIC
 from .impl import patch_context
+from .operations import (
+    FailedOperation,
+    count_bind_queries,
+    failed_operation,
+    is_offline_connection,
+    unsupported_type,
+)
 from .patches import alembic_patched
 from .revisions import (
     ancestor_ids,
@@ -38,6 +48,9 @@ from .revisions import (
     version_locations,
 )
 
-__all__ = ["TESTED_ALEMBIC", "alembic_patched", "ancestor_ids", "collect_revisions", "declared_parents",
-           "downgrade_step", "heads_after", "online_steps", "parent_table", "patch_context", "revision_ids",
-           "run_env", "skipped_step", "upgrade_step", "version_locations", "version_table_of"]
+__all__ = [
+    "TESTED_ALEMBIC", "FailedOperation", "alembic_patched", "ancestor_ids", "collect_revisions",
+    "count_bind_queries", "declared_parents", "downgrade_step", "failed_operation", "heads_after",
+    "is_offline_connection", "online_steps", "parent_table", "patch_context", "revision_ids", "run_env",
+    "skipped_step", "unsupported_type", "upgrade_step", "version_locations", "version_table_of",
+]

@@ -8,7 +8,8 @@ import inspect
 
 from alembic.ddl.impl import DefaultImpl
 from alembic.ddl.mssql import MSSQLImpl
-from alembic.operations.batch import ApplyBatchImpl
+from alembic.operations.base import AbstractOperations
+from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
@@ -37,6 +38,8 @@ CHECKED: dict[str, tuple[type, str]] = {
     "RevisionMap._collect_downgrade_revisions": (RevisionMap, "_collect_downgrade_revisions"),
     "ScriptDirectory._upgrade_revs": (ScriptDirectory, "_upgrade_revs"),
     "ScriptDirectory._downgrade_revs": (ScriptDirectory, "_downgrade_revs"),
+    "AbstractOperations.invoke": (AbstractOperations, "invoke"),
+    "BatchOperationsImpl.flush": (BatchOperationsImpl, "flush"),
 }
 
 # The sha256 (first 16 hex digits) of each original's source, per Alembic version that was read
@@ -63,6 +66,8 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
         "RevisionMap._collect_downgrade_revisions": "77705eabcb70ffef",
         "ScriptDirectory._upgrade_revs": "049c673c15153043",
         "ScriptDirectory._downgrade_revs": "3c80da16e9a494c4",
+        "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
+        "BatchOperationsImpl.flush": "5fc046970c191113",
     },
 }
 

@@ -7,11 +7,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from alembic.operations.base import AbstractOperations
 from alembic.operations.batch import ApplyBatchImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 
 from ..statements.findings import DESTRUCTIVE, annotation
 from .impl import LiteralsKeptImpl, note_type_change
+from .operations import invoke_noting_origin
 from .revisions import ancestor_ids
 
 
@@ -107,6 +109,7 @@ PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (ApplyBatchImpl, "drop_column"): _batch_drop_column,
     (RevisionStep, "merge_branch_idents"): _merge_branch_idents,
     (RevisionStep, "_unmerge_to_revisions"): _unmerge_to_revisions,
+    (AbstractOperations, "invoke"): invoke_noting_origin,
 }
 _ORIGINALS = {key: getattr(*key) for key in PATCHES}
 _lock = threading.Lock()

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import dialects
 from ..errors import OfflineRenderError
-from ..history.plan import make_plan, single_steps
+from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
 from ..offline import reversibility
 from ..offline.produce import produce
@@ -52,9 +52,9 @@ class CheckReport:
                  f"({', '.join(self.dialects)}), each rendered on its own, up and down"]
         sections = [
             ("CANNOT RENDER OFFLINE", [
-                f"{k[0]} ({k[1]}), {k[2]}, {self._where(v)}: {k[3]}: {k[4]}. {k[5]}"
+                f"{revision_label(k[0], k[1])}, {k[2]}, {self._where(v)}: {k[3]}: {k[4]}. {k[5]}"
                 for k, v in self.unrenderable.items()]),
-            ("IRREVERSIBLE", [f"{k[0]} ({k[1]}): {k[2]} [{self._where(v)}]"
+            ("IRREVERSIBLE", [f"{revision_label(k[0], k[1])}: {k[2]} [{self._where(v)}]"
                               for k, v in self.irreversible.items()]),
             ("DESTRUCTIVE", [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
                              for k, v in self.findings.items() if k[2] == DESTRUCTIVE]),

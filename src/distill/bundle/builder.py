@@ -193,7 +193,7 @@ class BundleBuilder:
         suffix = "up" if direction == "upgrade" else "down"
         for index, step in enumerate(plan.steps):
             number = self.numbers[step.revision]
-            label = f"{number:04d} of {len(self.up.steps)}: {direction} {step.revision} ({step.message})"
+            label = f"{number:04d} of {len(self.up.steps)}: {direction} {step.label}"
             info = self._add(written, directory, dialect, rendering, _File(
                 f"{dialect.name}/steps/{number:04d}-{step.revision}-{_slug(step.message)}.{suffix}.sql",
                 rendering.step_file_statements(index), direction, rendering.heads_before(index),

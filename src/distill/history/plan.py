@@ -23,6 +23,11 @@ from .specs import resolve
 UP, DOWN = "upgrade", "downgrade"
 
 
+def revision_label(revision: str, message: str) -> str:
+    """``revision (message)``, or the revision alone when it has no message."""
+    return f"{revision} ({message})" if message else revision
+
+
 @dataclass(frozen=True)
 class Step:
     """One revision applied in one direction."""
@@ -36,6 +41,11 @@ class Step:
     is_merge: bool
     is_branch_point: bool
     script_path: str  # relative to the project root
+
+    @property
+    def label(self) -> str:
+        """``revision (message)``, or the revision alone when it has no message."""
+        return revision_label(self.revision, self.message)
 
     @property
     def from_revisions(self) -> tuple[str, ...]:

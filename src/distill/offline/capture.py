@@ -29,6 +29,7 @@ class StatementCapture(io.TextIOBase):
         self.segments: list[Segment] = [Segment(None)]
         self.current_step: int | None = None
         self.heads_after: list[tuple[str, ...]] = []  # the version table after each step
+        self.queried = False  # the current step sent SQL through op.get_bind()
         self._separator = batch_separator
         self._comment = comment
 
@@ -49,8 +50,12 @@ class StatementCapture(io.TextIOBase):
     def add(self, statement: Statement) -> None:
         self.segments[-1].statements.append(statement)
 
+    def note_query(self) -> None:
+        self.queried = True
+
     def start_step(self, index: int) -> None:
         self.current_step = index
+        self.queried = False
         self.segments.append(Segment(index))
 
     def end_step(self, heads: tuple[str, ...]) -> None:

@@ -174,6 +174,7 @@ class _Run:
         original(**_forced_options(kw, self.dialect, self.capture, self.on_step_end))
         context = self.env.get_context()
         compat.patch_context(context, self.dialect)
+        compat.count_bind_queries(context, self.capture.note_query)
         self.version_tables.append(_version_table(context, self.dialect))
 
     def run(self, standalone: bool) -> None:
@@ -201,7 +202,8 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
     except Exception as exc:
         if _raised_by_distill(exc):
             raise  # a bug in distill, not in the revision: keep the traceback
-        raise offline_error(exc, history, plan, run.capture.current_step, dialect) from None
+        raise offline_error(exc, history, plan, run.capture.current_step, dialect,
+                            queried=run.capture.queried) from None
     return Rendering(dialect=dialect, plan=plan, segments=run.capture.result(),
                      version_table=run.version_tables[-1], heads_after=run.capture.heads_after)
 

@@ -39,7 +39,7 @@ class Irreversible:
     reason: str
 
     def describe(self) -> str:
-        return f"{self.step.revision} ({self.step.message}): {self.reason}"
+        return f"{self.step.label}: {self.reason}"
 
 
 def by_script(history: History, plan: Plan) -> list[Irreversible]:

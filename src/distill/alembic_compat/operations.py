@@ -1,0 +1,133 @@
+"""Which Alembic operation a failure happened in, and where the revision asked for it.
+
+A failing ``op.add_column(...)`` shows in the traceback as ``AbstractOperations.invoke`` with the
+operation object in its locals. Inside ``with op.batch_alter_table(...)``, operations are only queued and run
+when the block ends, so the traceback points at the ``with``: the patched ``invoke`` notes where
+each queued operation was asked for, and ``failed_operation`` finds it again from the entry
+``BatchOperationsImpl.flush`` was running.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import alembic
+import sqlalchemy
+from alembic.operations.base import AbstractOperations
+from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
+from sqlalchemy.engine.mock import MockConnection
+from sqlalchemy.exc import UnsupportedCompilationError
+
+_LIBRARIES = tuple(str(Path(m.__file__).resolve().parent) for m in (alembic, sqlalchemy))
+_ORIGINAL_INVOKE = AbstractOperations.invoke
+
+
+def _caller() -> tuple[str, int] | None:
+    """(file, line) of the innermost frame outside Alembic, SQLAlchemy and this module (and
+    outside the ``<string>`` proxies Alembic generates for ``batch_op.*``)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith((*_LIBRARIES, "<")) and filename != __file__:
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def invoke_noting_origin(self: AbstractOperations, operation: Any) -> Any:
+    """``AbstractOperations.invoke``; inside a batch block, also notes where each queued entry
+    came from."""
+    impl = self.impl
+    if not isinstance(impl, BatchOperationsImpl):
+        return _ORIGINAL_INVOKE(self, operation)
+    queued = len(impl.batch)
+    result = _ORIGINAL_INVOKE(self, operation)
+    origin = _caller()
+    origins = impl.__dict__.setdefault("distill_origins", {})
+    for _name, args, _kw in impl.batch[queued:]:
+        origins[id(args)] = (operation, origin)
+    return result
+
+
+@dataclass(frozen=True)
+class FailedOperation:
+    """What a traceback says about the Alembic operation that failed."""
+
+    operation: Any = None  # the MigrateOperation (AddColumnOp, ...) being run, if any
+    in_batch: bool = False  # raised while a batch_alter_table block was applied
+    batch_reflects: bool = False  # raised where batch mode must reflect the table (no copy_from)
+    origin: tuple[str, int] | None = None  # inside a batch block: where the revision queued it
+
+    @property
+    def name(self) -> str:
+        """The op function it came from: AddColumnOp -> "add_column"."""
+        if self.operation is None:
+            return ""
+        words, current = [], ""
+        for char in type(self.operation).__name__.removesuffix("Op"):
+            if char.isupper() and current:
+                words.append(current)
+                current = ""
+            current += char.lower()
+        return "_".join([*words, current])
+
+    def columns(self) -> list[Any]:
+        """The columns the operation defines or changes (Column objects)."""
+        op = self.operation
+        found = [getattr(op, "column", None), *getattr(op, "columns", ())]
+        return [c for c in found if isinstance(c, sqlalchemy.Column)]
+
+
+def failed_operation(tb: TracebackType | None) -> FailedOperation:
+    """The operation a traceback went through, innermost last."""
+    operation, origin, in_batch, reflects = None, None, False, False
+    frames = list(traceback.walk_tb(tb))
+    for position, (frame, _line) in enumerate(frames):
+        code = frame.f_code
+        if code is _ORIGINAL_INVOKE.__code__:
+            operation = frame.f_locals.get("operation")
+        elif code is BatchOperationsImpl.flush.__code__:
+            in_batch = True
+            local = frame.f_locals
+            noted = getattr(local.get("self"), "distill_origins", {})
+            inner = frames[position + 1][0].f_code if position + 1 < len(frames) else None
+            # recreating the table (_create) is the whole block's doing, not one entry's
+            if "arg" in local and id(local["arg"]) in noted and inner is not ApplyBatchImpl._create.__code__:
+                operation, origin = noted[id(local["arg"])]
+            reflects = inner is None and "arg" not in local
+    return FailedOperation(operation, in_batch, reflects, origin)
+
+
+def unsupported_type(exc: BaseException) -> type | None:
+    """The SQL type a compiler could not render, from ``exc`` or what it was raised from."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UnsupportedCompilationError):
+            return seen.element_type if isinstance(seen.element_type, type) else type(seen.element_type)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def is_offline_connection(value: Any) -> bool:
+    """True for what ``op.get_bind()`` returns in offline mode."""
+    return isinstance(value, MockConnection)
+
+
+def count_bind_queries(migration_context: Any, on_query: Any) -> None:
+    """Call ``on_query()`` each time the revision runs SQL through ``op.get_bind()`` offline (the
+    statement goes to the output and the result is None)."""
+    connection = migration_context.impl.connection
+    if not isinstance(connection, MockConnection):
+        return
+    execute = connection.execute
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        on_query()
+        return execute(*args, **kw)
+
+    connection.execute = counted

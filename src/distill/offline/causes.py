@@ -1,0 +1,198 @@
+"""Why a revision cannot be rendered offline: the cause, decided from the exception's type and the
+Alembic operation that failed (never from the wording of a message), and the fix for that cause.
+
+Offline, ``op.get_bind()`` is a stand-in: ``execute()`` writes the statement to the output and
+returns None, ``inspect()`` raises, there is no URL; SQLite batch mode without ``copy_from`` must
+reflect a live table. Those need the revision to be guarded. Everything else (a type the dialect
+does not have, a VARCHAR without length, a name too long) has a fix of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic.util import CommandError
+from sqlalchemy.exc import ArgumentError, CompileError, IdentifierError, NoInspectionAvailable
+
+from .. import alembic_compat as compat
+from ..dialects import Dialect
+from ..history.plan import DOWN
+
+GUARD_FIX = (
+    "Usual fix: in the revision, guard the database access with "
+    "`if context.is_offline_mode(): ...` (from alembic import context) and emit the change with "
+    "op.execute() in SQL that needs no answer from the database."
+)
+_DUPLICATE_COLUMN = getattr(sa.exc, "DuplicateColumnError", None)  # SQLAlchemy >= 2.0
+_NOISE = (re.compile(r"\s*\(Background on this error at: [^)]*\)"), re.compile(r" object at 0x[0-9a-f]+"))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An exception raised while one step rendered, with what is known around it."""
+
+    exc: BaseException
+    operation: compat.FailedOperation
+    dialect: Dialect
+    direction: str
+    raised_in_revision: bool  # the innermost frame is the revision script itself
+    queried: bool  # the step had sent SQL through op.get_bind() (whose result is None offline)
+
+
+@dataclass(frozen=True)
+class Cause:
+    text: str  # what happened, in plain words
+    fix: str  # what to do about it
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` in one line, without SQLAlchemy's links and object addresses."""
+    text = str(exc)
+    for noise in _NOISE:
+        text = noise.sub("", text)
+    text = " ".join(text.split()).rstrip(".")
+    return f"{type(exc).__name__}: {text or '(no message)'}"
+
+
+def _batch_reflects(f: Failure) -> Cause | None:
+    if not f.operation.batch_reflects:
+        return None
+    return Cause(
+        f"it uses batch mode, which on {f.dialect.name} recreates the table, without copy_from, so "
+        "Alembic needs a live connection to reflect the table",
+        "Usual fix: pass copy_from=sa.Table(...) with the table's current definition to "
+        "op.batch_alter_table(), so the table is recreated from it instead of reflected.")
+
+
+def _inspects(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, NoInspectionAvailable):
+        return None
+    return Cause("it inspects the live database (sqlalchemy.inspect(op.get_bind())), which offline "
+                 f"mode cannot do ({describe(f.exc)})", GUARD_FIX)
+
+
+def _connection_attribute(f: Failure) -> Cause | None:
+    exc = f.exc
+    if not isinstance(exc, AttributeError) or not compat.is_offline_connection(getattr(exc, "obj", None)):
+        return None
+    if exc.name == "url":
+        return Cause("it reads the database URL (op.get_bind().engine.url), which offline mode does "
+                     f"not have ({describe(exc)})", GUARD_FIX)
+    return Cause(f"it calls op.get_bind().{exc.name}, which needs a database; offline mode has "
+                 f"none ({describe(exc)})", GUARD_FIX)
+
+
+def _query_result(f: Failure) -> Cause | None:
+    exc = f.exc
+    uses_none = isinstance(exc, TypeError) or (isinstance(exc, AttributeError)
+                                               and getattr(exc, "obj", 0) is None)
+    if not (uses_none and f.queried and f.raised_in_revision):
+        return None
+    return Cause("it reads the result of a query run through op.get_bind(), but offline there is no "
+                 f"database and execute() returns None ({describe(exc)})", GUARD_FIX)
+
+
+def _family(type_: type) -> str:
+    """The dialect a SQLAlchemy type belongs to ("postgresql"), or "" for a generic type."""
+    parts = type_.__module__.split(".")
+    return parts[2] if parts[:2] == ["sqlalchemy", "dialects"] and len(parts) > 2 else ""
+
+
+def _dialect_only_type(f: Failure) -> Cause | None:
+    type_ = compat.unsupported_type(f.exc)
+    if type_ is None:
+        return None
+    name, family, here = type_.__name__, _family(type_), f.dialect.name
+    guard = "guard it with `op.get_context().dialect.name`"
+    if family and family != f.dialect.sqlalchemy_dialect:
+        return Cause(f"it uses {name}, a {family}-only type that {here} cannot render",
+                     f"This revision is written for {family} only; leave {here} out of this range's "
+                     f"dialects, or {guard}.")
+    return Cause(f"{here} has no {name} type",
+                 f"Leave {here} out of this range's dialects, or {guard} and use a type {here} has.")
+
+
+def _string_without_length(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, CompileError):
+        return None
+    changed = getattr(f.operation.operation, "modify_type", None)
+    types = [(c.name, c.type) for c in f.operation.columns()] + [("", changed)]
+    bare = [name for name, type_ in types if isinstance(type_, sa.String) and type_.length is None]
+    if not bare:
+        return None
+    column = f"column {bare[0]}" if bare[0] else "the new type"
+    return Cause(f"{column} is a String without a length, and {f.dialect.name}'s VARCHAR needs one",
+                 "Give it a length (sa.String(255)), or use sa.Text for text without a limit.")
+
+
+def _existing_type_needed(f: Failure) -> Cause | None:
+    operation = f.operation.operation
+    if not (isinstance(f.exc, CommandError) and f.operation.name == "alter_column"
+            and getattr(operation, "existing_type", 0) is None):
+        return None
+    return Cause(f"on {f.dialect.name}, Alembic restates the whole column to alter it, so "
+                 f"op.alter_column() needs the column's current type ({describe(f.exc)})",
+                 "Pass existing_type= (and existing_nullable=, existing_server_default= where they "
+                 "apply) to op.alter_column().")
+
+
+def _no_alter(f: Failure) -> Cause | None:
+    if not (isinstance(f.exc, NotImplementedError) and f.operation.name and not f.operation.in_batch):
+        return None
+    operation = f.operation.operation
+    table = getattr(operation, "table_name", None) or getattr(operation, "source_table", None) or "<table>"
+    return Cause(f"{f.dialect.name} has no ALTER TABLE for op.{f.operation.name}() ({describe(f.exc)})",
+                 f"Do it in batch mode, which recreates the table: `with op.batch_alter_table(\"{table}\", "
+                 f"copy_from=sa.Table(...)) as batch_op: batch_op.{f.operation.name}(...)`; offline, "
+                 "batch mode needs copy_from with the table's current definition.")
+
+
+def _bad_arguments(f: Failure) -> Cause | None:
+    if _DUPLICATE_COLUMN is not None and isinstance(f.exc, _DUPLICATE_COLUMN):
+        return Cause(f"it defines a column twice ({describe(f.exc)})",
+                     "Remove or rename the duplicate column in the revision.")
+    if isinstance(f.exc, ArgumentError):
+        return Cause(f"SQLAlchemy refused the operation's arguments ({describe(f.exc)})",
+                     "Correct the call at the line above.")
+    return None
+
+
+def _name_too_long(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, IdentifierError):
+        return None
+    return Cause(f"a name is longer than {f.dialect.name} allows ({describe(f.exc)})",
+                 "Give the table, column, index or constraint a shorter explicit name (name=...).")
+
+
+def _revision_raises(f: Failure) -> Cause | None:
+    if not f.raised_in_revision:
+        return None
+    if f.direction == DOWN:
+        return Cause(f"its downgrade() raises {describe(f.exc)}; the revision declares itself "
+                     "irreversible",
+                     "Usual fix: do not downgrade across this revision; restore from a backup "
+                     "taken before it, or write a downgrade.")
+    return Cause(f"the revision itself raises {describe(f.exc)}",
+                 f"It refuses to render for {f.dialect.name} this way: leave {f.dialect.name} out of "
+                 "this range's dialects, or change the revision.")
+
+
+_CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
+    _batch_reflects, _inspects, _connection_attribute, _query_result, _dialect_only_type,
+    _string_without_length, _existing_type_needed, _no_alter, _bad_arguments, _name_too_long,
+    _revision_raises,
+)
+
+
+def cause_of(failure: Failure) -> Cause:
+    """The first cause that fits; a plain account of the exception when none does."""
+    for classify in _CLASSIFIERS:
+        cause = classify(failure)
+        if cause is not None:
+            return cause
+    return Cause(f"rendering it raised {describe(failure.exc)}",
+                 "Alembic's own `--sql` mode fails the same way: correct the operation at the line "
+                 f"above, or leave {failure.dialect.name} out of this range's dialects.")

@@ -1,0 +1,141 @@
+"""Why a revision cannot render offline: the cause comes from the exception's type and the
+operation that failed, each cause with its own fix; the line is the failing operation's, also
+inside a batch block; only real database access is told to guard with is_offline_mode()."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from projects import CREATE_T, run_distill, write_project
+
+GUARD = "guard the database access with `if context.is_offline_mode(): ...`"
+PG_ONLY = ("This revision is written for postgresql only; leave {d} out of this range's dialects, "
+           "or guard it with `op.get_context().dialect.name`.")
+
+CASES = {  # revision -> upgrade body (downgrade is `pass`)
+    "c_dropuq": 'op.drop_constraint("uq_t_n", "t", type_="unique")',
+    "c_fk": 'op.create_foreign_key("fk_t_t", "t", "t", ["n"], ["id"])',
+    "c_fkcol": 'op.add_column("t", sa.Column("p", sa.Integer, sa.ForeignKey("t.id")))',
+    "c_varchar": 'op.add_column("t", sa.Column("s", sa.String()))',
+    "c_array": 'op.add_column("t", sa.Column("tags", postgresql.ARRAY(sa.Text)))',
+    "c_jsonb": 'op.create_table("j", sa.Column("id", sa.Integer, primary_key=True),\n'
+               '                    sa.Column("d", postgresql.JSONB()))',
+    "c_dup": 'op.create_table("d", sa.Column("id", sa.Integer), sa.Column("id", sa.Integer))',
+    "c_long": 'op.create_index("ix_" + "x" * 70, "t", ["n"])',
+    "c_raise": 'if op.get_context().dialect.name != "postgresql":\n'
+               '        raise RuntimeError("Unsupported dialect")',
+    "c_iterate": 'for row in op.get_bind().execute(sa.text("SELECT id FROM t")):\n'
+                 '        op.execute(f"UPDATE t SET n = {row.id}")',
+    "c_batch": 'with op.batch_alter_table("t") as batch_op:\n'
+               '        batch_op.add_column(sa.Column("q", sa.Integer))\n'
+               '        batch_op.add_column(sa.Column("tags", postgresql.ARRAY(sa.Text)))\n'
+               '        batch_op.add_column(sa.Column("r", sa.Integer))',
+    "c_alter": 'op.alter_column("t", "n", nullable=False)',
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    revisions, down = [CREATE_T], "a1"
+    for name, body in CASES.items():
+        revisions.append({"revision": name, "down": down, "message": "" if name == "c_raise" else name,
+                          "imports": "from sqlalchemy.dialects import postgresql",
+                          "body": f"def upgrade():\n    {body}\n\ndef downgrade():\n    pass\n"})
+        down = name
+    root = write_project(tmp_path_factory.mktemp("diagnosis"), revisions)
+    result = run_distill(["check", "--json", "--dialect", "postgresql,mysql,sqlite"], root)
+    assert result.returncode == 1, result.stderr
+    found = {}
+    for entry in json.loads(result.stdout)["cannot_render"]:
+        assert entry["direction"] == "upgrade"
+        for dialect in entry["dialects"]:
+            found[entry["revision"], dialect] = entry
+    return {"found": found, "root": root}
+
+
+def test_which_revisions_cannot_render_where(report):
+    assert sorted(report["found"]) == sorted([
+        ("c_dropuq", "sqlite"), ("c_fk", "sqlite"), ("c_fkcol", "sqlite"), ("c_varchar", "mysql"),
+        ("c_array", "mysql"), ("c_array", "sqlite"), ("c_jsonb", "mysql"),
+        ("c_dup", "postgresql"), ("c_dup", "mysql"), ("c_dup", "sqlite"), ("c_long", "postgresql"),
+        ("c_raise", "mysql"), ("c_raise", "sqlite"), ("c_iterate", "postgresql"), ("c_iterate", "mysql"),
+        ("c_iterate", "sqlite"), ("c_batch", "mysql"), ("c_batch", "sqlite"), ("c_alter", "mysql"),
+    ])
+
+
+@pytest.mark.parametrize("operation", ["drop_constraint", "create_foreign_key", "add_column"])
+def test_sqlite_constraint_change_without_batch_mode_is_not_called_batch_mode(report, operation):
+    revision = {"drop_constraint": "c_dropuq", "create_foreign_key": "c_fk", "add_column": "c_fkcol"}
+    entry = report["found"][revision[operation], "sqlite"]
+    assert entry["cause"].startswith(f"sqlite has no ALTER TABLE for op.{operation}() (NotImplementedError: ")
+    assert entry["fix"].startswith("Do it in batch mode, which recreates the table: "
+                                   f'`with op.batch_alter_table("t", copy_from=sa.Table(...)) as batch_op: '
+                                   f"batch_op.{operation}(...)`")
+    assert "without copy_from" not in entry["cause"] and GUARD not in entry["fix"]
+    assert f"op.{operation}(" in entry["location"] and ", line 11 (" in entry["location"]
+
+
+@pytest.mark.parametrize(("revision", "dialect", "type_name"), [
+    ("c_array", "mysql", "ARRAY"), ("c_array", "sqlite", "ARRAY"), ("c_jsonb", "mysql", "JSONB")])
+def test_postgresql_only_type(report, revision, dialect, type_name):
+    entry = report["found"][revision, dialect]
+    assert entry["cause"] == f"it uses {type_name}, a postgresql-only type that {dialect} cannot render"
+    assert entry["fix"] == PG_ONLY.format(d=dialect)
+
+
+@pytest.mark.parametrize(("revision", "dialect", "cause", "fix"), [
+    ("c_varchar", "mysql", "column s is a String without a length, and mysql's VARCHAR needs one",
+     "Give it a length (sa.String(255)), or use sa.Text for text without a limit."),
+    ("c_dup", "sqlite", "it defines a column twice (DuplicateColumnError: A column with name 'id' is "
+     "already present in table 'd')", "Remove or rename the duplicate column in the revision."),
+    ("c_long", "postgresql", "a name is longer than postgresql allows (IdentifierError: Identifier 'ix_"
+     + "x" * 70 + "' exceeds maximum length of 63 characters)",
+     "Give the table, column, index or constraint a shorter explicit name (name=...)."),
+    ("c_raise", "mysql", "the revision itself raises RuntimeError: Unsupported dialect",
+     "It refuses to render for mysql this way: leave mysql out of this range's dialects, or change "
+     "the revision."),
+    ("c_alter", "mysql", "on mysql, Alembic restates the whole column to alter it, so "
+     "op.alter_column() needs the column's current type (CommandError: All MySQL CHANGE/MODIFY "
+     "COLUMN operations require the existing type)",
+     "Pass existing_type= (and existing_nullable=, existing_server_default= where they apply) to "
+     "op.alter_column()."),
+])
+def test_each_cause_has_its_own_fix(report, revision, dialect, cause, fix):
+    entry = report["found"][revision, dialect]
+    assert (entry["cause"], entry["fix"]) == (cause, fix)
+
+
+def test_only_database_access_is_told_to_guard(report):
+    for (revision, _dialect), entry in report["found"].items():
+        assert (GUARD in entry["fix"]) == (revision == "c_iterate"), entry
+        assert not re.search(r"(?<!\.)\.\.(?!\.)", entry["cause"] + entry["fix"]), entry  # no ".."
+
+
+def test_an_iterated_query_result_is_database_access(report):
+    entry = report["found"]["c_iterate", "postgresql"]
+    assert entry["cause"] == ("it reads the result of a query run through op.get_bind(), but offline "
+                              "there is no database and execute() returns None (TypeError: 'NoneType' "
+                              "object is not iterable)")
+    assert entry["location"].endswith('line 11 (`for row in op.get_bind().execute(sa.text("SELECT id FROM t")):`)')
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "sqlite"])
+def test_the_line_inside_a_batch_block_is_the_failing_operation(report, dialect):
+    entry = report["found"]["c_batch", dialect]
+    assert entry["location"].endswith(
+        'line 13 (`batch_op.add_column(sa.Column("tags", postgresql.ARRAY(sa.Text)))`)'), entry
+    assert entry["cause"] == f"it uses ARRAY, a postgresql-only type that {dialect} cannot render"
+
+
+def test_a_revision_without_message_is_named_without_empty_parentheses(report):
+    result = run_distill(["sql", "--dialect", "sqlite", "--from", "c_long", "--to", "c_raise"], report["root"])
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("distill: error: cannot render revision c_raise offline for sqlite "
+                                    "(upgrade): migrations/versions/010_c_raise.py, line 12 "
+                                    '(`raise RuntimeError("Unsupported dialect")`)'), result.stderr
+    text = run_distill(["check", "--dialect", "sqlite", "--from", "c_long", "--to", "c_raise"],
+                       report["root"]).stdout
+    assert "  c_raise, upgrade, all dialects: migrations/versions/010_c_raise.py" in text
+    assert "c_raise ()" not in text and "c_raise (" not in result.stderr
