@@ -17,7 +17,7 @@ def render_sql(history: History, dialect: str, from_spec: str, to_spec: str, *, 
                standalone=False, style="sqlparse", **options) -> str:
     """What ``distill sql`` prints (guarded; formatted with sqlparse unless ``style="none"``)."""
     plan = make_plan(history, from_spec, to_spec, down=down)
-    text, _ = sql_script(history, plan, dialects.get(dialect), style=style, standalone=standalone,
+    text, _, _ = sql_script(history, plan, dialects.get(dialect), style=style, standalone=standalone,
                          **options)
     return text
 

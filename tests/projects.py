@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -86,9 +87,10 @@ CREATE_T = {"revision": "a1", "message": "create t", "body": '''
 '''}
 
 
-def run_distill(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """``distill ARGS`` in ``cwd`` as a user runs it; whatever the outcome, never a traceback."""
+def run_distill(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``distill ARGS`` in ``cwd`` as a user runs it (``env`` added to the environment); whatever
+    the outcome, never a traceback."""
     result = subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, env={**os.environ, **(env or {})})
     assert "Traceback" not in result.stderr + result.stdout
     return result

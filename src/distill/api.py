@@ -111,6 +111,7 @@ class SqlResult:
     dialect: str
     text: str
     stats: FormatStats
+    notices: tuple[str, ...] = ()  # per step: manual steps to read, warnings raised while rendering
 
 
 def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
@@ -119,12 +120,12 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
     """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
     ``output`` when given."""
     steps = plan(project, from_spec, to_spec, down=down)
-    text, stats = sql_script(project.history, steps, dialects.get(dialect), style=style,
+    text, stats, notices = sql_script(project.history, steps, dialects.get(dialect), style=style,
                              standalone=project.standalone(standalone), guard=guard,
                              allow_irreversible=allow_irreversible, allow_base=allow_base)
     if output is not None:
         write_atomically(output, text.encode("utf-8"))
-    return SqlResult(dialect, text, stats)
+    return SqlResult(dialect, text, stats, tuple(notices))
 
 
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",

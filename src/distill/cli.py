@@ -104,6 +104,8 @@ def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone
                      allow_irreversible=allow_irreversible, allow_base=allow_base, output=output)
     if verbose:
         click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
+    for notice in result.notices:
+        click.echo(f"distill: revision {notice}", err=True)
     if output is None:
         sys.stdout.write(result.text)
 

@@ -12,7 +12,15 @@ from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
 from ..offline import reversibility
 from ..offline.produce import produce
-from ..statements.findings import DESTRUCTIVE, LOCK_RISK, findings_of
+from ..offline.render import Rendering
+from ..offline.reproducible import Job, Probe, step_text
+from ..statements.findings import DESTRUCTIVE, LOCK_RISK, MANUAL_STEPS, NOT_REPRODUCIBLE, WARNING, findings_of
+
+# (JSON key, kind) and (text title, kind) of the findings the report lists, in order
+_FINDING_KEYS = (("destructive", DESTRUCTIVE), ("lock_risk", LOCK_RISK), ("manual_steps", MANUAL_STEPS),
+                 ("warnings", WARNING), ("not_reproducible", NOT_REPRODUCIBLE))
+_FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS),
+                   ("WARNINGS", WARNING), ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE))
 
 
 @dataclass
@@ -41,10 +49,9 @@ class CheckReport:
                  "cause": k[4], "fix": k[5], "dialects": v} for k, v in self.unrenderable.items()],
             "irreversible": [{"revision": k[0], "message": k[1], "reason": k[2], "dialects": v}
                              for k, v in self.irreversible.items()],
-            "destructive": [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
-                            for k, v in self.findings.items() if k[2] == DESTRUCTIVE],
-            "lock_risk": [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
-                          for k, v in self.findings.items() if k[2] == LOCK_RISK],
+            **{key: [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
+                     for k, v in self.findings.items() if k[2] == kind]
+               for key, kind in _FINDING_KEYS},
         }
 
     def text(self) -> str:
@@ -56,10 +63,9 @@ class CheckReport:
                 for k, v in self.unrenderable.items()]),
             ("IRREVERSIBLE", [f"{revision_label(k[0], k[1])}: {k[2]} [{self._where(v)}]"
                               for k, v in self.irreversible.items()]),
-            ("DESTRUCTIVE", [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
-                             for k, v in self.findings.items() if k[2] == DESTRUCTIVE]),
-            ("LOCK RISK", [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
-                           for k, v in self.findings.items() if k[2] == LOCK_RISK]),
+            *[(title, [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
+                       for k, v in self.findings.items() if k[2] == kind])
+              for title, kind in _FINDING_TITLES],
         ]
         for title, items in sections:
             lines.append(f"{title}: {len(items)}")
@@ -71,37 +77,49 @@ class CheckReport:
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
           *, style: str = "sqlparse", standalone: bool = False) -> CheckReport:
-    """Every revision of the range rendered on its own, per dialect, up and down."""
+    """Every revision of the range rendered on its own, per dialect, up and down; and rendered
+    again in another process (another hash seed, the clock moved forward) to find the revisions
+    whose SQL is not the same twice."""
     plan = make_plan(history, from_spec, to_spec)
     report = CheckReport(len(plan.steps), dialect_names)
     options = {"style": style, "standalone": standalone}
+    probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
+                                     for name in dialect_names for direction in ("upgrade", "downgrade")],
+                  **options)
+    texts: dict[tuple[str, str, str], str] = {}
     for up_plan, down_plan in single_steps(history, plan):
         step = up_plan.steps[0]
         verdict = reversibility.verdict(history, step.revision)
         for name in dialect_names:
             dialect = dialects.get(name)
-            try:
-                up, _ = produce(history, up_plan, dialect, **options)
-            except OfflineRenderError as exc:
-                _unrenderable(report, step, "upgrade", exc, name)
-                up = None
-            else:
-                _collect(report, step.revision, "upgrade", up.step_statements(0), name)
+            up = _rendered(report, texts, step, "upgrade", name, history, up_plan, options)
             if not verdict.reversible:
                 report.irreversible.setdefault((step.revision, step.message, verdict.reason), []).append(name)
                 continue
-            try:
-                down, _ = produce(history, down_plan, dialect, **options)
-            except OfflineRenderError as exc:
-                _unrenderable(report, step, "downgrade", exc, name)
-                continue
-            _collect(report, step.revision, "downgrade", down.step_statements(0), name)
-            if up is not None:
+            down = _rendered(report, texts, step, "downgrade", name, history, down_plan, options)
+            if up is not None and down is not None:
                 for item in reversibility.by_rendering(down, up):
                     report.irreversible.setdefault(
                         (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
                         []).append(name)
+    for item in probe.differences(texts):
+        report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
+                                   []).append(item.dialect)
     return report
+
+
+def _rendered(report: CheckReport, texts: dict, step, direction: str, name: str, history: History,
+              plan, options: dict) -> Rendering | None:
+    """One step rendered alone in one direction, its findings collected; None if it cannot render."""
+    try:
+        rendering, _ = produce(history, plan, dialects.get(name), **options)
+    except OfflineRenderError as exc:
+        _unrenderable(report, step, direction, exc, name)
+        return None
+    statements = rendering.step_statements(0)
+    _collect(report, step.revision, direction, statements, name)
+    texts[name, direction, step.revision] = step_text(statements)
+    return rendering
 
 
 def _unrenderable(report: CheckReport, step, direction: str, exc: OfflineRenderError, name: str) -> None:

@@ -31,8 +31,9 @@ from ..history.scripts import History, display_revisions
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
+from ..offline.reproducible import Job, Probe, step_text
 from ..resources import template
-from ..statements.findings import findings_of
+from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.script_text import script_text
@@ -57,6 +58,7 @@ class _Written:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
     empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
+    texts: dict[str, str] = field(default_factory=dict)  # revision -> its step as rendered
 
 
 def _slug(message: str) -> str:
@@ -108,11 +110,20 @@ class BundleBuilder:
     def write(self, directory: Path) -> None:
         """Write every file of the bundle into the empty ``directory``, streaming: one rendering
         at a time per worker, only hashes and findings kept."""
-        done = self._run_jobs(directory)
+        point = self._point_by_script()
+        probe = Probe(self.history.settings, [
+            Job(name, direction, plan.start, plan.target)
+            for name in self.spec.dialects for direction, plan in (("upgrade", self.up),
+                                                                   ("downgrade", self._down_plan(point)))],
+            style=self.spec.style, standalone=self.spec.standalone)
+        done = self._run_jobs(directory, point)
+        for name in self.spec.dialects:
+            done[name, "downgrade"] = self._down_to_point(name, directory, done)
+        self._note_not_reproducible(probe, done)
         hashes: dict[str, str] = {}
         entries = {}
         for name in self.spec.dialects:
-            up, down = done[name, "upgrade"], self._down_to_point(name, directory, done)
+            up, down = done[name, "upgrade"], done[name, "downgrade"]
             hashes.update(up.files)
             hashes.update(down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
@@ -127,12 +138,30 @@ class BundleBuilder:
         sums = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes)).encode("utf-8")
         write_file(directory, "SHA256SUMS", sums)
 
-    def _run_jobs(self, directory: Path) -> dict[tuple[str, str], _Written]:
+    def _point_by_script(self) -> reversibility.Irreversible | None:
+        """The first step of the downgrade whose script says it cannot be reverted."""
+        by_script = reversibility.by_script(self.history, self.down)
+        return by_script[0] if by_script else None
+
+    def _down_plan(self, point: reversibility.Irreversible | None) -> Plan:
+        """The downgrade as far as it goes: to the point of no return, when there is one."""
+        return (reversibility.plan_to_point_of_no_return(self.history, self.down, point.step) if point
+                else self.down)
+
+    @staticmethod
+    def _note_not_reproducible(probe: Probe, done: dict[tuple[str, str], _Written]) -> None:
+        """Each step that the second rendering wrote differently gets a not_reproducible finding."""
+        reference = {(name, direction, revision): text for (name, direction), written in done.items()
+                     for revision, text in written.texts.items()}
+        for item in probe.differences(reference):
+            info = done[item.dialect, item.direction].steps[item.revision]
+            info.setdefault(NOT_REPRODUCIBLE, []).append(item.message)
+
+    def _run_jobs(self, directory: Path, point: reversibility.Irreversible | None
+                  ) -> dict[tuple[str, str], _Written]:
         """Every dialect in both directions. Every upgrade, then every downgrade: jobs that run
         side by side then write to different dialects' steps/ folders (creating files in one
         folder takes the folder's lock)."""
-        by_script = reversibility.by_script(self.history, self.down)
-        point = by_script[0] if by_script else None
         order = [(name, direction) for direction in DIRECTIONS for name in self.spec.dialects]
         jobs = [functools.partial(self._direction, name, direction, directory,
                                   point if direction == "downgrade" else None) for name, direction in order]
@@ -174,9 +203,7 @@ class BundleBuilder:
                    point: reversibility.Irreversible | None, tick: Callable[[], None]) -> _Written:
         """Render one dialect in one direction and write its files (runs in a worker)."""
         dialect = dialects.get(name)
-        plan = self.up if direction == "upgrade" else (
-            reversibility.plan_to_point_of_no_return(self.history, self.down, point.step) if point
-            else self.down)
+        plan = self.up if direction == "upgrade" else self._down_plan(point)
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
                                    standalone=self.spec.standalone, on_step=tick)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
@@ -200,6 +227,7 @@ class BundleBuilder:
                 rendering.plan, step=label))
             info.update(findings_of(rendering.step_statements(index)))
             written.steps[step.revision] = info
+            written.texts[step.revision] = step_text(rendering.step_statements(index))
         written.empty = reversibility.empty_steps(rendering)
         return written
 

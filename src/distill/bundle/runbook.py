@@ -6,7 +6,7 @@ from typing import Any
 
 from ..history.scripts import display_revisions
 from ..resources import template
-from ..statements.findings import DESTRUCTIVE, KINDS
+from ..statements.findings import DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
 
 
 def _markdown_cell(text: str) -> str:
@@ -22,6 +22,23 @@ def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tu
                 for message in step.get("up", {}).get(kind, []):
                     seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
     return {key: list(messages.items()) for key, messages in seen.items()}
+
+
+def _notices(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Manual steps, warnings and what did not render the same twice, of every step in both
+    directions, each once with its dialects."""
+    seen: dict[tuple[str, str, str, str], list[str]] = {}
+    for name, entry in manifest["dialects"].items():
+        for step in entry["steps"]:
+            for direction, key in (("upgrade", "up"), ("downgrade", "down")):
+                for kind in (*NOTICE_KINDS, NOT_REPRODUCIBLE):
+                    for message in (step.get(key) or {}).get(kind, []):
+                        seen.setdefault((step["revision"], direction, kind, message), []).append(name)
+    numbers = {step["revision"]: step["number"] for step in manifest["steps"]}
+    return [{"number": numbers.get(revision, "?"), "revision": revision, "direction": direction,
+             "kind": kind, "message": message,
+             "where": "" if len(names) == len(manifest["dialects"]) else " (" + ", ".join(names) + ")"}
+            for (revision, direction, kind, message), names in seen.items()]
 
 
 def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
@@ -67,5 +84,5 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         style=manifest["options"]["format"], range_from=display_revisions(start),
         range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,
         starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
-        all_dialects=len(manifest["dialects"]),
+        all_dialects=len(manifest["dialects"]), notices=_notices(manifest),
     )

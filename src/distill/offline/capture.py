@@ -3,15 +3,20 @@
 Alembic's ``static_output`` makes exactly one ``write(text + "\\n\\n")`` per statement, comment or
 separator line, so the boundaries come from Alembic itself; nothing is re-split. Markers from the
 renderer cut the stream into steps. Text a revision prints to stdout is turned into SQL comments
-at the point where it was printed.
+at the point where it was printed; a log record that a handler writes to stdout becomes one comment
+with its level and message only (the handler's timestamp, host or pid would change every run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from ..statements.model import COMMENT, NOTE, SEPARATOR, SQL, Statement
+from ..statements.model import COMMENT, LOG, NOTE, SEPARATOR, SQL, Statement
 
 
 @dataclass
@@ -75,11 +80,16 @@ class PrintedNotes(io.TextIOBase):
         self._capture = capture
         self._comment = comment
         self._pending = ""
+        self._record_written = False
+        self._in_record = False
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
+        if self._in_record:  # a logging handler's formatted line: replaced by the record itself
+            self._record_written = True
+            return len(text)
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
@@ -91,9 +101,53 @@ class PrintedNotes(io.TextIOBase):
             self._emit(self._pending)
             self._pending = ""
 
-    def _emit(self, line: str) -> None:
+    def _emit(self, line: str, kind: str = NOTE) -> None:
         line = line.rstrip().replace("\r", "")
         if not line.strip():
             return
         text = line if line.lstrip().startswith(self._comment) else f"{self._comment} {line}"
-        self._capture.add(Statement(NOTE, text))
+        self._capture.add(Statement(kind, text))
+
+    def handle_record(self, handle: Callable[[], None], record: logging.LogRecord) -> None:
+        """Run the handlers of ``record``; if one writes to stdout (here), write the record as
+        ``[level] message`` comments instead of what the handler formatted."""
+        self.flush()
+        self._in_record, self._record_written = True, False
+        try:
+            handle()
+        finally:
+            self._in_record = False
+        if self._record_written:
+            for line in record.getMessage().splitlines():
+                self._emit(f"[{record.levelname.lower()}] {line}", LOG)
+
+
+@contextlib.contextmanager
+def log_records_as_notes(notes: PrintedNotes) -> Iterator[None]:
+    """While inside, every log record goes through ``notes.handle_record``."""
+    original = logging.Logger.callHandlers
+
+    def call_handlers(logger: logging.Logger, record: logging.LogRecord) -> None:
+        notes.handle_record(lambda: original(logger, record), record)
+
+    logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        logging.Logger.callHandlers = original  # type: ignore[method-assign]
+
+
+_QUIET_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@contextlib.contextmanager
+def warnings_captured(on_warning: Callable[..., None]) -> Iterator[None]:
+    """While inside, Python warnings go to ``on_warning`` (``warnings.showwarning``'s arguments)
+    instead of stderr, every time they are issued (not once per place: each rendering must see the
+    same), except the kinds Python hides by default."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for category in _QUIET_WARNINGS:
+            warnings.simplefilter("ignore", category)
+        warnings.showwarning = on_warning
+        yield

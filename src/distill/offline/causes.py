@@ -48,13 +48,16 @@ class Cause:
     fix: str  # what to do about it
 
 
-def describe(exc: BaseException) -> str:
-    """``Type: message`` in one line, without SQLAlchemy's links and object addresses."""
-    text = str(exc)
+def one_line(text: str) -> str:
+    """``text`` on one line, without SQLAlchemy's links, object addresses or a final period."""
     for noise in _NOISE:
         text = noise.sub("", text)
-    text = " ".join(text.split()).rstrip(".")
-    return f"{type(exc).__name__}: {text or '(no message)'}"
+    return " ".join(text.split()).rstrip(".")
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` in one line (``one_line``)."""
+    return f"{type(exc).__name__}: {one_line(str(exc)) or '(no message)'}"
 
 
 def _batch_reflects(f: Failure) -> Cause | None:

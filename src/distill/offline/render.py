@@ -27,11 +27,12 @@ from .. import alembic_compat as compat
 from ..dialects import Dialect
 from ..history.plan import Plan
 from ..history.scripts import History
-from ..statements.findings import annotator
+from ..statements.findings import WARNING, annotation, annotator
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.model import SQL, Statement, VersionTable
-from .capture import PrintedNotes, Segment, StatementCapture
+from .capture import PrintedNotes, Segment, StatementCapture, log_records_as_notes, warnings_captured
+from .causes import one_line
 from .diagnose import offline_error
 
 _DISTILL_DIR = Path(__file__).resolve().parent.parent
@@ -169,6 +170,12 @@ class _Run:
         if self.on_step is not None:
             self.on_step()
 
+    def on_warning(self, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        """A Python warning issued while rendering: a finding of the step it was issued in."""
+        found = annotation(self.dialect, WARNING, f"{category.__name__}: {one_line(str(message))}")
+        if found not in self.capture.segments[-1].statements:
+            self.capture.add(found)
+
     def configure(self, original: Callable[..., None], **kw: Any) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         original(**_forced_options(kw, self.dialect, self.capture, self.on_step_end))
@@ -196,7 +203,8 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
     run = _Run(history, plan, dialect, skip or {}, on_step)
     notes = PrintedNotes(run.capture, dialect.comment)
     try:
-        with quiet_alembic(), compat.alembic_patched(), contextlib.redirect_stdout(notes), run.env:
+        with quiet_alembic(), compat.alembic_patched(), contextlib.redirect_stdout(notes), \
+                log_records_as_notes(notes), warnings_captured(run.on_warning), run.env:
             run.run(standalone)
             notes.flush()
     except Exception as exc:

@@ -11,6 +11,7 @@ from ..dialects import Dialect
 from ..errors import OfflineRenderError, RangeError
 from ..history.plan import DOWN, Plan, plan_of_steps, single_steps
 from ..history.scripts import History, display_revisions
+from ..statements.findings import LABELS, NOTICE_KINDS, findings_of
 from ..statements.formatting import FormatStats
 from ..statements.guards import guard_statements
 from ..statements.model import Statement
@@ -37,6 +38,7 @@ class _Script:
         self.options = {"style": style, "standalone": standalone}
         self.guard = guard
         self.skip: dict[str, Statement] = {}
+        self.notices: list[str] = []  # manual steps and warnings of the last text(), per step
 
     def text(self) -> tuple[str, FormatStats, set[str]]:
         """(script text, formatting counts, the steps that render nothing)."""
@@ -45,6 +47,10 @@ class _Script:
         table = rendering.version_table
         guards = guard_statements(self.dialect, table, self.plan.start) if self.guard else ()
         empty = reversibility.empty_steps(rendering) if self.plan.direction == DOWN else set()
+        self.notices = [f"{step.label}: {LABELS[kind]}: {message}"
+                        for index, step in enumerate(self.plan.steps)
+                        for kind, messages in findings_of(rendering.step_statements(index)).items()
+                        if kind in NOTICE_KINDS for message in messages]
         return script_text(rendering.statements(), self.dialect, guard=guards), stats, empty
 
     def skipping(self, found: list[reversibility.Irreversible]) -> None:
@@ -68,12 +74,13 @@ class _Script:
 
 def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
                standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
-               allow_base: bool = False) -> tuple[str, FormatStats]:
-    """The guarded script of ``plan`` for ``dialect``, and its formatting counts."""
+               allow_base: bool = False) -> tuple[str, FormatStats, list[str]]:
+    """The guarded script of ``plan`` for ``dialect``, its formatting counts, and its notices
+    (``revision (message): MANUAL STEPS: ...`` / ``WARNING: ...``, for stderr)."""
     script = _Script(history, plan, dialect, style, standalone, guard)
     if plan.direction != DOWN:
         text, stats, _ = script.text()
-        return text, stats
+        return text, stats, script.notices
     if not plan.target and not allow_base:
         raise RangeError(
             f"a downgrade from {display_revisions(plan.start)} to base drops every table the history "
@@ -90,4 +97,4 @@ def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "
     if more:
         script.skipping(more)
         text, stats, _ = script.text()
-    return text, stats
+    return text, stats, script.notices

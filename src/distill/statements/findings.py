@@ -1,8 +1,10 @@
-"""Destructive statements and lock risks: rules from ``dialects/`` matched against each statement.
+"""Findings: annotation comments in the SQL, right above what they are about.
 
-The rules (``_common.toml`` plus each dialect's file) match a lexer-normalised statement; a
-finding becomes an annotation comment right above the statement it is about. Lossy type changes
+Destructive statements and lock risks come from rules in ``dialects/`` (``_common.toml`` plus
+each dialect's file) matched against each lexer-normalised statement. Lossy type changes
 (``type_changes``) are annotated the same way, by the Alembic hooks that still know both types.
+Lines a revision prints for offline mode are "manual steps" (whoever applies the SQL must read
+them), and Python warnings issued while rendering are annotated where they were issued.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from collections.abc import Callable
 
 from ..dialects import Dialect
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
-from .model import ANNOTATION, SQL, Statement, VersionTable
+from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
 
 DESTRUCTIVE, LOCK_RISK = "destructive", "lock_risk"
-KINDS = (DESTRUCTIVE, LOCK_RISK)
-LABELS = {DESTRUCTIVE: "DESTRUCTIVE", LOCK_RISK: "LOCK RISK"}
+KINDS = (DESTRUCTIVE, LOCK_RISK)  # every step lists these, empty or not
+MANUAL_STEPS, WARNING = "manual_steps", "warning"
+NOTICE_KINDS = (MANUAL_STEPS, WARNING)  # listed only where they occur
+# Not an annotation: found by rendering twice (offline.reproducible), listed where it occurs.
+NOT_REPRODUCIBLE = "not_reproducible"
+LABELS = {DESTRUCTIVE: "DESTRUCTIVE", LOCK_RISK: "LOCK RISK", MANUAL_STEPS: "MANUAL STEPS",
+          WARNING: "WARNING"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
 _INNER_PARENS = re.compile(r"\([^()]*\)")
 _BATCH_RENAME = re.compile(r"^ALTER TABLE _alembic_tmp_(?P<table>\S+) RENAME TO (?P<to>\S+)", re.I)
@@ -34,6 +41,12 @@ def parse_annotation(statement: Statement) -> tuple[str, str] | None:
     label, _, message = text.partition(": ")
     kind = _LABEL_TO_KIND.get(label)
     return (kind, message) if kind else None
+
+
+def about_the_step(statement: Statement) -> bool:
+    """True for an annotation about its step as a whole (a notice), not the statement below it."""
+    parsed = parse_annotation(statement) if statement.kind == ANNOTATION else None
+    return parsed is not None and parsed[0] in NOTICE_KINDS
 
 
 def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
@@ -101,12 +114,21 @@ class _Annotator:
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
         batch_recreated = {m["to"] for full, _ in normalised.values()
                            for m in [_BATCH_RENAME.match(full)] if m}
-        out: list[Statement] = []
+        out: list[Statement] = self._manual_steps(statements)
         for index, statement in enumerate(statements):
             if index in normalised and not _mentions_version_table(normalised[index][0], self.table):
                 out += self._annotations(*normalised[index], out[-3:], batch_recreated)
             out.append(statement)
         return out
+
+    def _manual_steps(self, statements: list[Statement]) -> list[Statement]:
+        """One annotation at the top for the lines the revision printed (none when it printed none)."""
+        printed = [s.text.strip().lstrip(self.dialect.comment).strip() for s in statements if s.kind == NOTE]
+        if not printed:
+            return []
+        first = printed[0] if len(printed[0]) <= 120 else printed[0][:117] + "..."
+        return [annotation(self.dialect, MANUAL_STEPS, f"the revision prints {len(printed)} line(s) for "
+                                                       f"offline mode, to read before applying: {first}")]
 
     def _annotations(self, full: str, top: str, previous: list[Statement],
                      batch_recreated: set[str]) -> list[Statement]:
@@ -133,10 +155,11 @@ def annotator(dialect: Dialect, table: VersionTable) -> Callable[[list[Statement
 
 
 def findings_of(statements: list[Statement]) -> dict[str, list[str]]:
-    """The annotations among ``statements``, by kind, in order."""
+    """The annotations among ``statements``, by kind, in order: every kind of KINDS, and those
+    of NOTICE_KINDS that occur."""
     out: dict[str, list[str]] = {kind: [] for kind in KINDS}
     for statement in statements:
         parsed = parse_annotation(statement) if statement.kind == ANNOTATION else None
         if parsed:
-            out[parsed[0]].append(parsed[1])
+            out.setdefault(parsed[0], []).append(parsed[1])
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SQL, COMMENT, SEPARATOR, NOTE = "sql", "comment", "separator", "note"
+# A log record a revision wrote to stdout while rendering, as level and message only.
+LOG = "log"
 # Written by distill itself: a guard or stop (never formatted or analysed), and an annotation
 # comment that belongs right above the statement after it.
 GUARD, ANNOTATION = "guard", "annotation"

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from ..dialects import Dialect
 from .delimiters import client_ready
+from .findings import about_the_step
 from .model import ANNOTATION, Statement
 
 
@@ -30,7 +31,7 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
                                  *dialect.preamble]))
     pending: list[str] = []
     for statement in client_ready(list(statements), dialect):
-        if statement.kind == ANNOTATION:
+        if statement.kind == ANNOTATION and not about_the_step(statement):
             pending.append(statement.text)
             continue
         blocks.append("\n".join([*pending, statement.text]))

@@ -28,6 +28,8 @@ SET client_encoding = 'UTF8';
 
 BEGIN;
 
+-- MANUAL STEPS: the revision prints 1 line(s) for offline mode, to read before applying: NOTE: books.updated_at is maintained by trigger trg_books_touch
+
 -- Running upgrade ab3a0c9d3e12 -> de1b9d8e2f13
 
 -- NOTE: books.updated_at is maintained by trigger trg_books_touch

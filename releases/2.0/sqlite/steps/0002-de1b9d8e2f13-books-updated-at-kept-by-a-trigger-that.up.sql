@@ -12,6 +12,8 @@ SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' A
 
 SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('ab3a0c9d3e12') THEN '$' ELSE 'distill guard: expected alembic_version at ab3a0c9d3e12, found ' || found END) = 'never';
 
+-- MANUAL STEPS: the revision prints 1 line(s) for offline mode, to read before applying: NOTE: books.updated_at is maintained by trigger trg_books_touch
+
 -- Running upgrade ab3a0c9d3e12 -> de1b9d8e2f13
 
 -- NOTE: books.updated_at is maintained by trigger trg_books_touch
