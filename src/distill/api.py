@@ -41,6 +41,7 @@ from .history import releases
 from .history.plan import Plan, make_plan
 from .history.scripts import History
 from .names import check_release_name
+from .offline import reproducible
 from .offline.single_script import sql_script
 from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
@@ -131,6 +132,7 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
           dialect_names: Iterable[str] | str | None = None, standalone: bool = False) -> CheckReport:
     """Every revision of a range rendered on its own, per dialect, up and down (``distill check``)."""
+    reproducible.start()  # the second rendering's process imports while the history loads
     return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
                        standalone=project.standalone(standalone))
 
@@ -144,6 +146,7 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
           standalone: bool = False, archive: bool = False, force: bool = False) -> Published:
     """A bundle of any range in ``out`` (``distill build``)."""
+    reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone))
@@ -156,6 +159,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             force: bool = False) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
+    reproducible.start()
     settings = project.settings
     if isinstance(versions, str):
         versions = [versions]

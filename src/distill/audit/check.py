@@ -13,7 +13,7 @@ from ..history.scripts import History
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
-from ..offline.reproducible import Job, Probe, step_text
+from ..offline.reproducible import Job, Probe, step_texts
 from ..statements.findings import DESTRUCTIVE, LOCK_RISK, MANUAL_STEPS, NOT_REPRODUCIBLE, WARNING, findings_of
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
@@ -85,7 +85,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     options = {"style": style, "standalone": standalone}
     probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
-                  **options)
+                  standalone=standalone)
     texts: dict[tuple[str, str, str], str] = {}
     for up_plan, down_plan in single_steps(history, plan):
         step = up_plan.steps[0]
@@ -111,14 +111,15 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
 def _rendered(report: CheckReport, texts: dict, step, direction: str, name: str, history: History,
               plan, options: dict) -> Rendering | None:
     """One step rendered alone in one direction, its findings collected; None if it cannot render."""
+    def keep_text(raw: Rendering) -> None:
+        texts[name, direction, step.revision] = step_texts(raw)[step.revision]
+
     try:
-        rendering, _ = produce(history, plan, dialects.get(name), **options)
+        rendering, _ = produce(history, plan, dialects.get(name), on_rendered=keep_text, **options)
     except OfflineRenderError as exc:
         _unrenderable(report, step, direction, exc, name)
         return None
-    statements = rendering.step_statements(0)
-    _collect(report, step.revision, direction, statements, name)
-    texts[name, direction, step.revision] = step_text(statements)
+    _collect(report, step.revision, direction, rendering.step_statements(0), name)
     return rendering
 
 

@@ -31,7 +31,7 @@ from ..history.scripts import History, display_revisions
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
-from ..offline.reproducible import Job, Probe, step_text
+from ..offline.reproducible import Job, Probe, step_texts
 from ..resources import template
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import guard_statements, stop_statement
@@ -82,9 +82,12 @@ class _File:
 class BundleBuilder:
     """Renders one bundle's files for a history."""
 
-    def __init__(self, history: History, spec: BundleSpec) -> None:
+    def __init__(self, history: History, spec: BundleSpec, *, probe: bool = True) -> None:
+        """``probe``: render a second time to find what is not reproducible (not for a rebuild,
+        which compares its bytes with the bundle's own anyway)."""
         self.history = history
         self.spec = spec
+        self.probe = probe
         self.versions = generator_versions()
         self.up = make_plan(history, spec.from_spec, spec.to_spec)
         if len(self.up.start) > 1:
@@ -115,11 +118,12 @@ class BundleBuilder:
             Job(name, direction, plan.start, plan.target)
             for name in self.spec.dialects for direction, plan in (("upgrade", self.up),
                                                                    ("downgrade", self._down_plan(point)))],
-            style=self.spec.style, standalone=self.spec.standalone)
+            standalone=self.spec.standalone) if self.probe else None
         done = self._run_jobs(directory, point)
         for name in self.spec.dialects:
             done[name, "downgrade"] = self._down_to_point(name, directory, done)
-        self._note_not_reproducible(probe, done)
+        if probe is not None:
+            self._note_not_reproducible(probe, done)
         hashes: dict[str, str] = {}
         entries = {}
         for name in self.spec.dialects:
@@ -204,11 +208,13 @@ class BundleBuilder:
         """Render one dialect in one direction and write its files (runs in a worker)."""
         dialect = dialects.get(name)
         plan = self.up if direction == "upgrade" else self._down_plan(point)
+        texts: dict[str, str] = {}  # each step before formatting, for the reproducibility probe
+        keep = (lambda raw: texts.update(step_texts(raw))) if self.probe else None
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
-                                   standalone=self.spec.standalone, on_step=tick)
+                                   standalone=self.spec.standalone, on_step=tick, on_rendered=keep)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
                            point=None if point is None else {"revision": point.step.revision,
-                                                             "reason": point.reason})
+                                                             "reason": point.reason}, texts=texts)
         statements = rendering.statements()
         if point is not None:
             statements.append(stop_statement(
@@ -227,7 +233,6 @@ class BundleBuilder:
                 rendering.plan, step=label))
             info.update(findings_of(rendering.step_statements(index)))
             written.steps[step.revision] = info
-            written.texts[step.revision] = step_text(rendering.step_statements(index))
         written.empty = reversibility.empty_steps(rendering)
         return written
 
@@ -258,7 +263,7 @@ class BundleBuilder:
 
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:
     """Every file of the bundle ``spec`` describes, by relative path."""
-    return BundleBuilder(history, spec).files()
+    return BundleBuilder(history, spec, probe=False).files()
 
 
 def build_into(history: History, spec: BundleSpec, directory: Path) -> None:

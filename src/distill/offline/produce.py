@@ -16,15 +16,19 @@ from .two_cores import render_formatted
 def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
             standalone: bool = False, skip: dict[str, Statement] | None = None,
             on_step: Callable[[], None] | None = None,
+            on_rendered: Callable[[Rendering], None] | None = None,
             both_cores: bool = False) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
-    annotations, and the formatting counts. ``both_cores``: a long plan is rendered and
-    formatted in two halves at once (not from inside a worker)."""
+    annotations, and the formatting counts. ``on_rendered`` is given the rendering as Alembic
+    wrote it, before formatting. ``both_cores``: a long plan is rendered and formatted in two
+    halves at once (not from inside a worker; then there is no ``on_rendered``)."""
     if both_cores:
         formatted, stats = render_formatted(history, plan, dialect, style=style,
                                             standalone=standalone, skip=skip)
     else:
         rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
+        if on_rendered is not None:
+            on_rendered(rendering)
         formatted, stats = rendering.formatted(style)
         del rendering  # one copy of the statements at a time
     return formatted.annotated(), stats
