@@ -12,6 +12,10 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from distill.rehearsal.clients import driver_url
+
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -96,7 +100,9 @@ class PostgresServer:
         self.psql(["-c", f'CREATE DATABASE "{name}"'])
         return Database(
             "postgresql",
-            f"postgresql+psycopg://postgres@/{name}?host={self.dir}&port={self.port}",
+            # the driver distill itself would pick (psycopg, or psycopg2 under SQLAlchemy 1.4)
+            f"{driver_url(make_url('postgresql://')).drivername}://postgres@/{name}"
+            f"?host={self.dir}&port={self.port}",
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.dir), "-p", self.port,
              "-U", "postgres", "-d", name, "-f", "-"],
             [str(self.bindir / "pg_dump"), "-h", str(self.dir), "-p", self.port, "-U", "postgres",

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy
 from projects import CREATE_T, run_distill, write_project
 
 GUARD = "guard the database access with `if context.is_offline_mode(): ...`"
@@ -55,11 +56,17 @@ def report(tmp_path_factory) -> dict:
     return {"found": found, "root": root}
 
 
+DUPLICATE_REFUSED = sqlalchemy.__version__ >= "2"  # SQLAlchemy 1.4 replaces it, with a warning
+
+
 def test_which_revisions_cannot_render_where(report):
-    assert sorted(report["found"]) == sorted([
+    # SQLAlchemy 2 refuses a duplicate column and renders JSONB for SQLite; 1.4 does the opposite
+    by_version = ([("c_dup", "postgresql"), ("c_dup", "mysql"), ("c_dup", "sqlite")] if DUPLICATE_REFUSED
+                  else [("c_jsonb", "sqlite")])
+    assert sorted(report["found"]) == sorted(by_version + [
         ("c_dropuq", "sqlite"), ("c_fk", "sqlite"), ("c_fkcol", "sqlite"), ("c_varchar", "mysql"),
         ("c_array", "mysql"), ("c_array", "sqlite"), ("c_jsonb", "mysql"),
-        ("c_dup", "postgresql"), ("c_dup", "mysql"), ("c_dup", "sqlite"), ("c_long", "postgresql"),
+        ("c_long", "postgresql"),
         ("c_raise", "mysql"), ("c_raise", "sqlite"), ("c_iterate", "postgresql"), ("c_iterate", "mysql"),
         ("c_iterate", "sqlite"), ("c_batch", "mysql"), ("c_batch", "sqlite"), ("c_alter", "mysql"),
     ])
@@ -88,8 +95,9 @@ def test_postgresql_only_type(report, revision, dialect, type_name):
 @pytest.mark.parametrize(("revision", "dialect", "cause", "fix"), [
     ("c_varchar", "mysql", "column s is a String without a length, and mysql's VARCHAR needs one",
      "Give it a length (sa.String(255)), or use sa.Text for text without a limit."),
-    ("c_dup", "sqlite", "it defines a column twice (DuplicateColumnError: A column with name 'id' is "
-     "already present in table 'd')", "Remove or rename the duplicate column in the revision."),
+    pytest.param("c_dup", "sqlite", "it defines a column twice (DuplicateColumnError: A column with name "
+                 "'id' is already present in table 'd')", "Remove or rename the duplicate column in the revision.",
+                 marks=pytest.mark.skipif(not DUPLICATE_REFUSED, reason="SQLAlchemy 1.4 accepts it")),
     ("c_long", "postgresql", "a name is longer than postgresql allows (IdentifierError: Identifier 'ix_"
      + "x" * 70 + "' exceeds maximum length of 63 characters)",
      "Give the table, column, index or constraint a shorter explicit name (name=...)."),

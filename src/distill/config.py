@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import alembic
 from alembic.config import Config as AlembicConfig
 
+from . import alembic_compat as compat
 from . import dialects, tomlfile
 from .errors import ConfigError
 from .resources import data_dir
@@ -51,11 +53,13 @@ class Settings:
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
         path = self.alembic_config_path
-        if path.suffix == ".toml":
-            return AlembicConfig(toml_file=str(path))
-        pyproject = path.parent / "pyproject.toml"
+        pyproject = path if path.suffix == ".toml" else path.parent / "pyproject.toml"
         toml_file = str(pyproject) if _has_table(pyproject, "alembic") else None
-        return AlembicConfig(file_=str(path), toml_file=toml_file)
+        if toml_file and not compat.TOML_CONFIG:
+            raise ConfigError(f"{pyproject} configures Alembic in [tool.alembic], which needs Alembic "
+                              f"1.16 or newer (this is {alembic.__version__}); use an alembic.ini, or "
+                              "upgrade Alembic")
+        return compat.alembic_config(None if path.suffix == ".toml" else str(path), toml_file)
 
     def standalone_options(self) -> dict[str, Any]:
         """What ``--standalone`` passes to ``context.configure`` instead of env.py (offline

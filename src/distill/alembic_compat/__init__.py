@@ -19,6 +19,8 @@ change what a patch assumes.
   PYTHONHASHSEED), a downgrade's bookkeeping without a walk over every ancestor at every step
   (O(N^2)), batch-mode column drops and type changes annotated, and where each operation queued
   in a batch block was asked for.
+* ``versions``: which Alembic and SQLAlchemy run here, the supported range, and one named branch
+  per difference between versions that distill depends on.
 * ``operations``: what a failure's traceback says about the operation that failed (for the
   diagnosis), and counting queries a revision sends through ``op.get_bind()`` offline.
 
@@ -26,13 +28,14 @@ Everything else in distill imports from here, never from Alembic's private names
 """
 
 from .environment import heads_after, run_env, skipped_step, version_table_of
-from .fingerprints import TESTED_ALEMBIC
+from .fingerprints import TESTED_ALEMBIC, compatibility_warning
 from .impl import patch_context
 from .operations import (
     FailedOperation,
     count_bind_queries,
     failed_operation,
     is_offline_connection,
+    raised_by_inspection,
     unsupported_type,
 )
 from .patches import alembic_patched
@@ -47,10 +50,12 @@ from .revisions import (
     upgrade_step,
     version_locations,
 )
+from .versions import TOML_CONFIG, alembic_config
 
 __all__ = [
-    "TESTED_ALEMBIC", "FailedOperation", "alembic_patched", "ancestor_ids", "collect_revisions",
-    "count_bind_queries", "declared_parents", "downgrade_step", "failed_operation", "heads_after",
-    "is_offline_connection", "online_steps", "parent_table", "patch_context", "revision_ids", "run_env",
+    "TESTED_ALEMBIC", "TOML_CONFIG", "FailedOperation", "alembic_config", "alembic_patched",
+    "ancestor_ids", "collect_revisions", "compatibility_warning", "count_bind_queries",
+    "declared_parents", "downgrade_step", "failed_operation", "heads_after", "is_offline_connection",
+    "online_steps", "parent_table", "patch_context", "raised_by_inspection", "revision_ids", "run_env",
     "skipped_step", "unsupported_type", "upgrade_step", "version_locations", "version_table_of",
 ]

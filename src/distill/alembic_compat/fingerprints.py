@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 
+import alembic
 from alembic.ddl.impl import DefaultImpl
 from alembic.ddl.mssql import MSSQLImpl
 from alembic.operations.base import AbstractOperations
@@ -13,6 +14,8 @@ from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
+
+from . import versions
 
 TESTED_ALEMBIC = "1.20.1"
 
@@ -44,7 +47,58 @@ CHECKED: dict[str, tuple[type, str]] = {
 
 # The sha256 (first 16 hex digits) of each original's source, per Alembic version that was read
 # and found to fit. A change means: read the new original, adapt the patch, add the version here.
+# 1.13.3 and 1.16.5 are the CI corners (make corners): their originals differ from 1.20.1's in
+# type annotations, in what batch mode does with a reflected table (never offline) and in
+# create_table's test for a comment (versions.comment_is_set).
 FINGERPRINTS: dict[str, dict[str, str]] = {
+    "1.13.3": {
+        "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
+        "HeadMaintainer._delete_version": "dc7b35abab12103b",
+        "HeadMaintainer._update_version": "2ca6a7be41c956bc",
+        "HeadMaintainer.update_to_step": "36a921819588bb37",
+        "HeadMaintainer.__init__": "b69d1974c2d97818",
+        "ApplyBatchImpl._grab_table_elements": "bc3681121f382257",
+        "ApplyBatchImpl.alter_column": "2d703156e4967939",
+        "ApplyBatchImpl.drop_column": "fa38adcc8a88e002",
+        "RevisionStep.merge_branch_idents": "a0ba4f4e286f8600",
+        "RevisionStep._unmerge_to_revisions": "cd35d6c482f6d431",
+        "RevisionStep.__init__": "51216a0c805d0a0e",
+        "DefaultImpl._exec": "cdfa03d8e48feba9",
+        "DefaultImpl.alter_column": "65038965b438e299",
+        "DefaultImpl.create_table": "33d2fbc261de6e54",
+        "MSSQLImpl.bulk_insert": "e42dc22f4692b1cb",
+        "RevisionMap._topological_sort": "3428d6812c73c489",
+        "RevisionMap._collect_upgrade_revisions": "3a3c296af7d2d81c",
+        "RevisionMap._collect_downgrade_revisions": "f53ddf201eee1cf6",
+        "ScriptDirectory._upgrade_revs": "2f9264c85571be42",
+        "ScriptDirectory._downgrade_revs": "fd3e26e6b31d2f79",
+        "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
+        "BatchOperationsImpl.flush": "570042248e7901ff",
+    },
+    "1.16.5": {
+        "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
+        "HeadMaintainer._delete_version": "dc7b35abab12103b",
+        "HeadMaintainer._update_version": "2ca6a7be41c956bc",
+        "HeadMaintainer.update_to_step": "36a921819588bb37",
+        "HeadMaintainer.__init__": "b69d1974c2d97818",
+        "ApplyBatchImpl._grab_table_elements": "bc3681121f382257",
+        "ApplyBatchImpl.alter_column": "2d703156e4967939",
+        "ApplyBatchImpl.drop_column": "fa38adcc8a88e002",
+        "RevisionStep.merge_branch_idents": "a0ba4f4e286f8600",
+        "RevisionStep._unmerge_to_revisions": "cd35d6c482f6d431",
+        "RevisionStep.__init__": "51216a0c805d0a0e",
+        "DefaultImpl._exec": "cdfa03d8e48feba9",
+        "DefaultImpl.alter_column": "bbd45266a74a4c6d",
+        "DefaultImpl.create_table": "33d2fbc261de6e54",
+        "MSSQLImpl.bulk_insert": "e42dc22f4692b1cb",
+        "RevisionMap._topological_sort": "3428d6812c73c489",
+        "RevisionMap._collect_upgrade_revisions": "3a3c296af7d2d81c",
+        "RevisionMap._collect_downgrade_revisions": "f53ddf201eee1cf6",
+        "ScriptDirectory._upgrade_revs": "2f9264c85571be42",
+        "ScriptDirectory._downgrade_revs": "fd3e26e6b31d2f79",
+        "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
+        "BatchOperationsImpl.flush": "570042248e7901ff",
+    },
     "1.20.1": {
         "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
         "HeadMaintainer._delete_version": "dc7b35abab12103b",
@@ -75,3 +129,26 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
 def fingerprint(owner: type, attribute: str) -> str:
     """The first 16 hex digits of the sha256 of the source of ``owner.attribute``."""
     return hashlib.sha256(inspect.getsource(getattr(owner, attribute)).encode("utf-8")).hexdigest()[:16]
+
+
+def changed_originals() -> list[str]:
+    """The originals whose source here matches none of the versions that were read."""
+    return [name for name, where in CHECKED.items()
+            if fingerprint(*where) not in {known[name] for known in FINGERPRINTS.values()}]
+
+
+def compatibility_warning() -> str | None:
+    """One line for stderr when Alembic or SQLAlchemy is outside the tested range or this
+    Alembic's patched originals were not read; None when everything was tested."""
+    outside = versions.untested()
+    unread = alembic.__version__ not in FINGERPRINTS
+    if not outside and not unread:
+        return None
+    what = ", ".join(outside) if outside else f"alembic {alembic.__version__}"
+    message = (f"distill: warning: {what} was not tested with distill (tested: {versions.tested_range()}; "
+               "CI runs Alembic " + ", ".join(sorted(FINGERPRINTS)) + ")")
+    changed = changed_originals() if unread else []
+    if changed:
+        message += (f"; these Alembic internals that distill patches differ from every tested version: "
+                    f"{', '.join(changed)}. Review the SQL before use, or install a tested version")
+    return message

@@ -14,6 +14,7 @@ from ..dialects import Dialect
 from ..statements.findings import DESTRUCTIVE, annotation
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.type_changes import lossy_type_change
+from . import versions
 
 
 class _Precompiled(str):
@@ -80,7 +81,7 @@ class _IdentityInsertOnlyWhereNeeded(DefaultImpl):
         columns = sorted({key for row in rows for key in row})
         name = self.dialect.identifier_preparer.format_table(table)
         if isinstance(table, Table):
-            identity = table.autoincrement_column
+            identity = versions.autoincrement_column(table)
             guard = "" if identity is not None and identity.name in columns else None
         else:
             names = ", ".join("N'" + c.replace("'", "''") + "'" for c in columns)
@@ -110,7 +111,7 @@ def _index_key(index: Any) -> tuple[str, str]:
 
 
 class _IndexesInNameOrder(DefaultImpl):
-    """``DefaultImpl.create_table`` (1.20.1) with the table's indexes created sorted by name (then
+    """``DefaultImpl.create_table`` (1.13 to 1.20.1) with the table's indexes created sorted by name (then
     columns), as batch mode's are: Alembic iterates ``table.indexes``, a set, so the CREATE INDEX
     order changed from run to run (an Index keeps no declaration order)."""
 
@@ -121,10 +122,10 @@ class _IndexesInNameOrder(DefaultImpl):
         for index in sorted(table.indexes, key=_index_key):
             self._exec(schema.CreateIndex(index))
         with_comment = self.dialect.supports_comments and not self.dialect.inline_comments
-        if table.comment is not None and with_comment:
+        if versions.comment_is_set(table.comment) and with_comment:
             self.create_table_comment(table)
         for column in table.columns:
-            if column.comment is not None and with_comment:
+            if versions.comment_is_set(column.comment) and with_comment:
                 self.create_column_comment(column)
 
 
@@ -142,6 +143,8 @@ _IMPL_HOOKS: dict[str, type] = {"identity_insert_only_where_needed": _IdentityIn
 def patch_context(migration_context: Any, dialect: Dialect) -> None:
     """Correct the configured MigrationContext in place before any SQL is rendered."""
     migration_context._version.implicit_returning = False
+    versions.standard_strings(migration_context.dialect)
+    versions.version_table_kept(migration_context)
     impl = migration_context.impl
     hooks = tuple(_IMPL_HOOKS[name] for name in dialect.alembic_impl_hooks)
     # LiteralsKeptImpl sits between the dialect's impl and DefaultImpl in the MRO, so the

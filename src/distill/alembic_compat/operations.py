@@ -103,6 +103,13 @@ def failed_operation(tb: TracebackType | None) -> FailedOperation:
     return FailedOperation(operation, in_batch, reflects, origin)
 
 
+def raised_by_inspection(tb: TracebackType | None) -> bool:
+    """True when the failure happened inside SQLAlchemy's inspector (``sa.inspect(bind)``): under
+    SQLAlchemy 1.4 it raises AttributeError on the offline connection, not NoInspectionAvailable."""
+    return any(Path(frame.f_code.co_filename).match("*/sqlalchemy/engine/reflection.py")
+               for frame, _ in traceback.walk_tb(tb))
+
+
 def unsupported_type(exc: BaseException) -> type | None:
     """The SQL type a compiler could not render, from ``exc`` or what it was raised from."""
     seen: BaseException | None = exc

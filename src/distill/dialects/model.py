@@ -77,6 +77,10 @@ class Server:
     driver: str = ""  # SQLAlchemy drivername distill uses ("" : the URL's own)
     driver_module: str = ""
     driver_extra: str = ""  # the pip extra that installs it
+    # used where the first is not installed or this SQLAlchemy has no dialect for it
+    fallback_driver: str = ""
+    fallback_driver_module: str = ""
+    fallback_driver_extra: str = ""
     identifier_quote: str = '"'
     create_database: str = "CREATE DATABASE {name}"
     drop_database: str = "DROP DATABASE IF EXISTS {name}"

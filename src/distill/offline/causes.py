@@ -71,7 +71,7 @@ def _batch_reflects(f: Failure) -> Cause | None:
 
 
 def _inspects(f: Failure) -> Cause | None:
-    if not isinstance(f.exc, NoInspectionAvailable):
+    if not (isinstance(f.exc, NoInspectionAvailable) or compat.raised_by_inspection(f.exc.__traceback__)):
         return None
     return Cause("it inspects the live database (sqlalchemy.inspect(op.get_bind())), which offline "
                  f"mode cannot do ({describe(f.exc)})", GUARD_FIX)

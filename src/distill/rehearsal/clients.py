@@ -28,18 +28,32 @@ def dialect_of(url: sa.URL) -> Dialect:
 
 
 def driver_url(url: sa.URL) -> sa.URL:
-    """``url`` with the driver distill uses for its dialect (a driver the URL names is kept)."""
+    """``url`` with the driver distill uses for its dialect (a driver the URL names is kept): the
+    dialect file's driver, or its fallback where that one is not installed or not known to this
+    SQLAlchemy."""
     if "+" in url.drivername or url.drivername not in dialects.available():
         return url
     server = dialects.get(url.drivername).server
     if not server.driver:
         return url
+    for driver, module in ((server.driver, server.driver_module),
+                           (server.fallback_driver, server.fallback_driver_module)):
+        if driver and _usable(driver, module):
+            return url.set(drivername=driver)
+    extras = " or ".join(f"pip install '{extra}'"
+                         for extra in (server.driver_extra, server.fallback_driver_extra) if extra)
+    modules = " or ".join(m for m in (server.driver_module, server.fallback_driver_module) if m)
+    raise DistillError(f"{url.drivername} URLs need the {modules} driver (one this SQLAlchemy "
+                       f"{sa.__version__} has a dialect for): {extras}")
+
+
+def _usable(driver: str, module: str) -> bool:
     try:
-        __import__(server.driver_module)
-    except ImportError:
-        raise DistillError(f"{url.drivername} URLs need the {server.driver_module} driver: "
-                           f"pip install '{server.driver_extra}'") from None
-    return url.set(drivername=server.driver)
+        __import__(module)
+        sa.dialects.registry.load(driver.replace("+", "."))
+    except (ImportError, sa.exc.NoSuchModuleError):
+        return False
+    return True
 
 
 def _program(dialect: Dialect) -> str:

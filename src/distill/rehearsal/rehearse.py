@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from .. import dialects
 from ..audit.verify import verify
@@ -31,7 +31,7 @@ def record_path(bundle: Path) -> Path:
 
 def _server_and_dialect(bundle: Path, manifest: dict, dialect_name: str | None, url: str | None):
     """(server URL or None for SQLite, dialect) of a rehearsal, checked against the bundle."""
-    server = driver_url(sa.make_url(url)) if url else None
+    server = driver_url(make_url(url)) if url else None
     if dialect_name is None:
         dialect_name = "sqlite" if server is None else server.get_backend_name()
     if dialect_name not in manifest["dialects"]:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from ..errors import DistillError
 from .clients import dialect_of
@@ -45,7 +46,7 @@ class Scratch:
         name = f"distill_rehearse_{self.tag}_{len(self.created)}"
         if self.url is None:
             self.created.append(name)
-            return sa.make_url(f"sqlite:///{self.tmp / (name + '.sqlite')}")
+            return make_url(f"sqlite:///{self.tmp / (name + '.sqlite')}")
         statement = self.dialect.server.create_database.format(name=self.dialect.quote_identifier(name))
         try:
             with self.admin.connect() as conn:
