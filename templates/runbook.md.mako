@@ -97,10 +97,10 @@ ${'##'} Apply
 
 Run the whole upgrade with the client's stop-on-error option, from this directory:
 
-| dialect | command |
-|---|---|
+| dialect | command | at the first error |
+|---|---|---|
 % for d in dialects:
-| ${d['title']} | `${d['upgrade_command']}` |
+| ${d['title']} | `${d['upgrade_command']}` | ${d['on_error'] | md} |
 % endfor
 
 Or step by step: the files in `<dialect>/steps/` in number order, `NNNN-*.up.sql`, with the same

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from projects import ENV_PY, write_project
+from projects import ENV_PY, run_distill, write_project
 
 from distill import dialects
 from distill.config import embedded_example, load
-from distill.errors import ConfigError
+from distill.errors import ConfigError, NoProjectError
 from distill.history.plan import make_plan
 from distill.history.scripts import History
 from distill.offline.render import render
@@ -25,10 +25,20 @@ def downgrade():
 """
 
 
-def test_nothing_configured_means_the_embedded_example(tmp_path):
-    settings = load(tmp_path)
-    assert settings.alembic_config_path == embedded_example().alembic_config_path
-    assert settings.project == "bookshop"
+def test_nothing_configured_stops_with_exit_2(tmp_path):
+    with pytest.raises(NoProjectError, match="no distill or Alembic configuration in "):
+        load(tmp_path)
+    result = run_distill(["plan"], tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("distill: error: no distill or Alembic configuration in ")
+    assert "--example runs on the bookshop example" in result.stderr
+
+
+def test_the_example_on_request_or_where_a_configuration_names_it(tmp_path):
+    result = run_distill(["--example", "plan"], tmp_path)
+    assert result.returncode == 0 and "15 step(s)" in result.stdout.splitlines()[0]
+    here = load(Path(__file__).resolve().parent.parent)  # this repository's pyproject names it
+    assert here.alembic_config_path.samefile(embedded_example().alembic_config_path)
 
 
 def test_alembic_ini_alone_and_distill_toml(tmp_path):

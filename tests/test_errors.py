@@ -121,9 +121,13 @@ def test_unknown_revision_lists_the_candidates():
     assert "Did you mean" in message
 
 
-def test_ambiguous_prefix_lists_the_candidates():
-    assert_error(run(["plan", "--to", "ab"], REPO), "'ab' is ambiguous",
-                 "ab3a0c9d3e12 (authors: drop bio)", "ab8e2a1b5c10 (reviews.customer_id")
+def test_ambiguous_prefix_lists_the_candidates(tmp_path):
+    write_project(tmp_path, [{"revision": "abcd000001", "message": "first", "body": TABLE},
+                             {"revision": "abcd000002", "down": "abcd000001", "message": "second",
+                              "body": "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"}])
+    assert_error(run(["plan", "--to", "abcd"], tmp_path), "'abcd' is ambiguous",
+                 "abcd000001 (first)", "abcd000002 (second)")
+    assert_error(run(["plan", "--to", "ab"], REPO), "'ab' is too short", "at least four characters")
 
 
 def test_range_the_wrong_way():

@@ -45,7 +45,7 @@ def test_resolve(example_history, spec, expected):
     [
         ("7a5b+1", "branches"),  # the branch point has two children
         (f"{MERGE}-1", "is a merge"),
-        ("ab", "ambiguous"),
+        ("ab", "too short"),
         ("nope", "no revision matches"),
     ],
 )
@@ -112,3 +112,19 @@ def test_sql_output_is_the_same_bytes_whatever_the_hash_seed_and_clean_on_stdout
     # what the revision printed is a comment in the SQL, alembic's logging is not in the output
     assert "\n-- NOTE: books.updated_at is maintained by trigger trg_books_touch\n" in text
     assert "INFO" not in text and str(REPO) not in text
+
+
+def test_bare_relative_counts_from_the_other_end_even_from_base(example_history):
+    from distill.history.plan import make_plan
+    assert [s.revision for s in make_plan(example_history, "base", "+2").steps] == ["1a0f3c5e7b01", "2b7e41d09c02"]
+    down = make_plan(example_history, "3c1d", "-1", down=True)
+    assert [s.revision for s in down.steps] == ["3c1d9e8f2a03"] and down.target == ("2b7e41d09c02",)
+
+
+def test_a_prefix_needs_four_characters(example_history):
+    from distill.errors import RevisionError
+    from distill.history.specs import resolve
+    with pytest.raises(RevisionError, match="'3c1' is too short: give a revision id, or a prefix of at least four"):
+        resolve(example_history, "3c1")
+    assert resolve(example_history, "3c1d") == ("3c1d9e8f2a03",)
+    assert resolve(example_history, "reviews@head")  # a label is not a prefix

@@ -36,9 +36,9 @@ def test_fresh_venv_renders_the_embedded_example(wheel, tmp_path):
     python = env_dir / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"),
                     str(wheel)], check=True, capture_output=True, timeout=600)
-    empty = tmp_path / "elsewhere"  # nothing configured here: the embedded example is used
+    empty = tmp_path / "elsewhere"  # nothing configured here: the embedded example on request
     empty.mkdir()
-    result = subprocess.run([str(env_dir / "bin" / "distill"), "sql", "--dialect", "oracle"],
+    result = subprocess.run([str(env_dir / "bin" / "distill"), "--example", "sql", "--dialect", "oracle"],
                             cwd=empty, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE genres" in result.stdout and "SET DEFINE OFF" in result.stdout

@@ -35,7 +35,7 @@ from .bundle.archive import UnsafeArchive
 from .bundle.builder import build_files, build_into
 from .bundle.manifest import BundleSpec, spec_from_manifest
 from .bundle.publish import Published, ReleaseExists, publish
-from .config import Settings, load
+from .config import Settings, embedded_example, load
 from .errors import CouldNotRun, DistillError, RangeError
 from .history import releases
 from .history.plan import Plan, make_plan
@@ -57,14 +57,17 @@ _Result = TypeVar("_Result")
 class Project:
     """The project distill works on: its settings, and its history loaded on first use."""
 
-    def __init__(self, directory: Path | None = None, config_file: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, config_file: Path | None = None, *,
+                 example: bool = False) -> None:
+        """``example``: the bookshop example that ships with distill, whatever the directory."""
         self.directory = directory
         self.config_file = config_file
+        self.example = example
 
     @functools.cached_property
     def settings(self) -> Settings:
         """The project's settings (``[tool.distill]``, alembic.ini ...), read once."""
-        return load(self.directory, self.config_file)
+        return embedded_example() if self.example else load(self.directory, self.config_file)
 
     @functools.cached_property
     def history(self) -> History:

@@ -48,10 +48,11 @@ def _json(value) -> str:
               help="distill.toml, pyproject.toml or alembic.ini to use.")
 @click.option("-C", "--directory", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Run as if started in this directory.")
+@click.option("--example", is_flag=True, help="Run on the bookshop example that ships with distill.")
 @click.pass_context
-def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None) -> None:
+def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None, example: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
-    click_ctx.obj = api.Project(directory, config_file)
+    click_ctx.obj = api.Project(directory, config_file, example=example)
 
 
 @main.command()

@@ -16,7 +16,7 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
-from .errors import ConfigError
+from .errors import ConfigError, NoProjectError
 from .resources import data_dir
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
@@ -156,7 +156,8 @@ def embedded_example() -> Settings:
 
 
 def load(cwd: Path | None = None, config_file: Path | None = None) -> Settings:
-    """Find and read the settings for the project in ``cwd``."""
+    """Find and read the settings for the project in ``cwd``; NoProjectError when there are none
+    (the embedded example is used only where a configuration names it, or with --example)."""
     cwd = (cwd or Path.cwd()).resolve()
     if config_file is not None:
         config_file = config_file.resolve()
@@ -177,4 +178,8 @@ def load(cwd: Path | None = None, config_file: Path | None = None) -> Settings:
                 return _from_table(table, cwd, name)
     if (cwd / "alembic.ini").is_file() or _has_table(cwd / "pyproject.toml", "alembic"):
         return _from_table({}, cwd, "alembic configuration in the working directory")
-    return embedded_example()
+    raise NoProjectError(
+        f"no distill or Alembic configuration in {cwd} (looked for distill.toml, pyproject.toml with "
+        "[tool.distill] or [tool.alembic], and alembic.ini). Run distill in the project's directory, "
+        "or pass -C DIRECTORY or --config FILE; --example runs on the bookshop example that ships "
+        "with distill.")

@@ -20,6 +20,12 @@ class ConfigError(DistillError):
     """The distill or alembic configuration is missing or invalid."""
 
 
+class NoProjectError(ConfigError):
+    """No configuration where distill runs: it could not run (exit 2)."""
+
+    exit_code = 2
+
+
 class RevisionError(DistillError):
     """A revision spec is unknown, ambiguous, or names several heads where one is needed."""
 

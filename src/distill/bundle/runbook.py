@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
 from ..statements.findings import DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
@@ -71,7 +72,8 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
     """The runbook's text. ``version_table``: the table the guards read, as the DBA names it."""
     rows = [{"title": entry["title"],
              "upgrade_command": entry["client"].format(file=f"{name}/upgrade.sql"),
-             "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql")}
+             "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql"),
+             "on_error": dialects.get(name).client.on_error}
             for name, entry in manifest["dialects"].items()]
     by_message = _findings_by_step(manifest)
     steps = []

@@ -68,12 +68,14 @@ def _guard(raw: dict) -> GuardTemplates:
         fail=raw["fail"].strip(),
         schema_default=raw.get("schema_default", ""),
         schema_literal=raw.get("schema_literal", "'{schema}'"),
+        construct=raw["construct"],
+        documented_by=tuple(raw["documented_by"]),
     )
 
 
 def _client(raw: dict) -> Client:
     return Client(
-        program=raw["program"], package=raw["package"], apply=raw["apply"],
+        program=raw["program"], package=raw["package"], apply=raw["apply"], on_error=raw["on_error"],
         alternatives=tuple(raw.get("alternatives", ())),
         arguments=tuple(raw.get("arguments", ())),
         password_variable=raw.get("password_variable", ""),
@@ -107,6 +109,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         version_table_create=script["version_table_create"].strip(),
         delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
         preamble=tuple(script["preamble"]),
+        postamble=tuple(script.get("postamble", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
         rules=tuple(_rules(tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(

@@ -53,6 +53,8 @@ class GuardTemplates:
     fail: str
     schema_default: str  # the version table's schema when env.py names none ("" if unused)
     schema_literal: str  # a named schema as an expression, {schema} filled in
+    construct: str  # a regular expression the check matches: the construct the manual documents
+    documented_by: tuple[str, ...]  # the manual sections that say the construct is valid
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Client:
     program: str
     package: str
     apply: str  # the runbook's command line, {file} filled in
+    on_error: str = ""  # what the runbook says the client does at the first error
     alternatives: tuple[str, ...] = ()  # other names the same client is installed under
     # Arguments that run a script read on stdin, {uri} {username} {host} {port} {socket}
     # {database} filled in from a URL; an argument whose placeholder is empty is left out.
@@ -114,6 +117,7 @@ class Dialect:
     version_table_create: str  # template: {create} {rest} {table_in_literal} {create_in_literal}
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
+    postamble: tuple[str, ...]  # lines at the very end of every file (Oracle: COMMIT; EXIT)
     format: FormatProfile
     guard: GuardTemplates
     rules: tuple[Rule, ...]

@@ -48,6 +48,10 @@ class History:
     def heads(self) -> tuple[str, ...]:
         return tuple(sorted(self.script.get_heads()))
 
+    def bases(self) -> tuple[str, ...]:
+        """The revisions with no parent (the roots), sorted."""
+        return tuple(sorted(self.script.get_bases()))
+
     def relpath(self, path: str | Path) -> str:
         """``path`` relative to the project root, with forward slashes (never absolute)."""
         text = os.path.abspath(path)  # normalised: no '..', no doubled or trailing separator

@@ -55,7 +55,8 @@ def _resolve_one(history: History, part: str, relative_to: tuple[str, ...], dept
             )
         return heads
     relative = _RELATIVE.match(part)
-    if relative and not _exists(history, part):
+    # a bare +N / -N always counts from the other end (Alembic would count from the heads)
+    if relative and (not relative["base"] or not _exists(history, part)):
         base = relative["base"]
         anchor = resolve(history, base) if base else relative_to
         count = int(relative["count"]) * (1 if relative["sign"] == "+" else -1)
@@ -75,6 +76,10 @@ def _lookup(history: History, part: str) -> tuple[str, ...]:
     rmap = history.script.revision_map
     known = compat.revision_ids(rmap)
     if "@" not in part and part not in known:
+        labels = {label for s in history.script.walk_revisions() for label in s.branch_labels}
+        if len(part) < 4 and part not in labels:
+            raise RevisionError(f"revision {part!r} is too short: give a revision id, or a prefix of at "
+                                "least four characters, or a branch label")
         candidates = sorted(r for r in known if r.startswith(part))
         if len(candidates) > 1:
             raise RevisionError(
@@ -108,7 +113,12 @@ def _unknown_message(history: History, part: str, exc: Exception) -> str:
 
 
 def _walk(history: History, anchor: tuple[str, ...], count: int, spec: str) -> str:
-    """The revision ``count`` steps above (positive) or below (negative) ``anchor``."""
+    """The revision ``count`` steps above (positive) or below (negative) ``anchor``; from base,
+    ``+1`` is the history's root."""
+    if not anchor and count > 0:
+        roots = history.bases()
+        if len(roots) == 1:
+            return _walk(history, (roots[0],), count - 1, spec) if count > 1 else roots[0]
     if len(anchor) != 1:
         raise RevisionError(
             f"relative revision {spec!r} needs exactly one revision to count from, "

@@ -37,4 +37,7 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
         blocks.append("\n".join([*pending, statement.text]))
         pending = []
     blocks.extend(pending)
+    if dialect.postamble and blocks:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
+                                 *dialect.postamble]))
     return "\n\n".join(blocks) + "\n" if blocks else ""
