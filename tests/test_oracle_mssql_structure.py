@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlglot
 from scripts_split import sqlcmd_batches, sqlplus_units
 
-sqlglot = pytest.importorskip("sqlglot")
 REPO = Path(__file__).resolve().parent.parent
 FILES = sorted(p for d in ("oracle", "mssql") for p in (REPO / "releases").glob(f"*/{d}/**/*.sql"))
 EMBEDDED = re.compile(r"(?:EXECUTE IMMEDIATE|sp_executesql N)\s*'((?:[^']|'')*)'", re.I)

@@ -126,3 +126,7 @@ FROM alembic_version
 WHERE alembic_version.version_num = '1a0f3c5e7b01'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

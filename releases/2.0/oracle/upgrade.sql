@@ -90,3 +90,7 @@ SET version_num='ef2c8e7f1a14'
 WHERE alembic_version.version_num = 'de1b9d8e2f13'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

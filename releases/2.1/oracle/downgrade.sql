@@ -34,3 +34,7 @@ BEGIN
     RAISE_APPLICATION_ERROR(-20001, 'distill: cannot revert f03d6b5a4c15: restore from a backup');
 END;
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

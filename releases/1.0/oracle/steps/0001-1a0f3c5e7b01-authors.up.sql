@@ -61,3 +61,7 @@ INSERT INTO alembic_version (version_num)
 VALUES ('1a0f3c5e7b01')
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

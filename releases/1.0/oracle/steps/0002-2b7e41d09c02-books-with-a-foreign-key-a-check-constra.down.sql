@@ -46,3 +46,7 @@ SET version_num='1a0f3c5e7b01'
 WHERE alembic_version.version_num = '2b7e41d09c02'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

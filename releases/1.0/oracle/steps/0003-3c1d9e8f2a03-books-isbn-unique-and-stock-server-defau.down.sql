@@ -53,3 +53,7 @@ SET version_num='2b7e41d09c02'
 WHERE alembic_version.version_num = '3c1d9e8f2a03'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

@@ -49,3 +49,7 @@ SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '2b7e41d09c02'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

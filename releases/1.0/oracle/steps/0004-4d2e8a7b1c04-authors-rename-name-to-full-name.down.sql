@@ -41,3 +41,7 @@ SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '4d2e8a7b1c04'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

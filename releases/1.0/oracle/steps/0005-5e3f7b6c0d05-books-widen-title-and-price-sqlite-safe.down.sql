@@ -47,3 +47,7 @@ SET version_num='4d2e8a7b1c04'
 WHERE alembic_version.version_num = '5e3f7b6c0d05'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

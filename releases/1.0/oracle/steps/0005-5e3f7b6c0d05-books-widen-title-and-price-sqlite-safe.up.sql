@@ -45,3 +45,7 @@ SET version_num='5e3f7b6c0d05'
 WHERE alembic_version.version_num = '4d2e8a7b1c04'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

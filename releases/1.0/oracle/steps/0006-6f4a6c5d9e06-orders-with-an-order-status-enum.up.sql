@@ -49,3 +49,7 @@ SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '5e3f7b6c0d05'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

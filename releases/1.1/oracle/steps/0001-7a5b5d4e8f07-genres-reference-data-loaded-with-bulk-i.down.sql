@@ -42,3 +42,7 @@ SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '7a5b5d4e8f07'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

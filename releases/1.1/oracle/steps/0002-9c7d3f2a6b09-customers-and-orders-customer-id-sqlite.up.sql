@@ -56,3 +56,7 @@ SET version_num='9c7d3f2a6b09'
 WHERE alembic_version.version_num = '7a5b5d4e8f07'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

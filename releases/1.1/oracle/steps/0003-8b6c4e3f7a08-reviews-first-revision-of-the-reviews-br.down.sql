@@ -42,3 +42,7 @@ FROM alembic_version
 WHERE alembic_version.version_num = '8b6c4e3f7a08'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

@@ -52,3 +52,7 @@ INSERT INTO alembic_version (version_num)
 VALUES ('8b6c4e3f7a08')
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

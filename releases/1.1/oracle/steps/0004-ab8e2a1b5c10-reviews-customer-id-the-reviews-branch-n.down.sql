@@ -52,3 +52,7 @@ SET version_num='9c7d3f2a6b09'
 WHERE alembic_version.version_num = 'ab8e2a1b5c10'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

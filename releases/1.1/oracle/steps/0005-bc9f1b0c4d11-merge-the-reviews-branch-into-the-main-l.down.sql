@@ -37,3 +37,7 @@ SET version_num='ab8e2a1b5c10'
 WHERE alembic_version.version_num = 'bc9f1b0c4d11'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

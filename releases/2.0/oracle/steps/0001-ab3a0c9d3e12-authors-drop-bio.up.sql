@@ -43,3 +43,7 @@ SET version_num='ab3a0c9d3e12'
 WHERE alembic_version.version_num = 'bc9f1b0c4d11'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

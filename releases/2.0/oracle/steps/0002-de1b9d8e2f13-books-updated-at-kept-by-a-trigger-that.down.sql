@@ -47,3 +47,7 @@ SET version_num='ab3a0c9d3e12'
 WHERE alembic_version.version_num = 'de1b9d8e2f13'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

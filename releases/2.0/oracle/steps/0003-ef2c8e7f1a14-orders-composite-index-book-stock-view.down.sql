@@ -45,3 +45,7 @@ SET version_num='de1b9d8e2f13'
 WHERE alembic_version.version_num = 'ef2c8e7f1a14'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT

@@ -44,3 +44,7 @@ SET version_num='f03d6b5a4c15'
 WHERE alembic_version.version_num = 'ef2c8e7f1a14'
 
 /
+
+-- sqlplus: end of the file
+COMMIT;
+EXIT
