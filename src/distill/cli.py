@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__, api, dialects
-from .alembic_compat import compatibility_warning
+from . import alembic_compat as compat
 from .atomic import write_atomically
 from .audit.diff_report import as_html, as_json, as_text
 from .bundle.archive import UnsafeArchive
@@ -265,7 +265,7 @@ def rehearse_command(project: api.Project, bundle, dialect_name, url, standalone
 
 def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
-    warning = compatibility_warning()
+    warning = compat.compatibility_warning()
     if warning:
         click.echo(warning, err=True)
     try:

@@ -57,7 +57,7 @@ def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str
 
 
 def stop_statement(dialect: Dialect, message: str) -> Statement:
-    """A statement that always fails with ``message`` (kept short: MySQL allows 128 characters)."""
+    """A statement that always fails with ``message`` (on MySQL its commas become spaces)."""
     once = _literal(message)
     return Statement(GUARD, dialect.guard.fail.format(
         message_in_literal=once, message_in_literal_in_literal=_literal(once)))

@@ -5,22 +5,12 @@
 -- apply with: mariadb --default-character-set=utf8mb4 DATABASE < mariadb/steps/0003-8b6c4e3f7a08-reviews-first-revision-of-the-reviews-br.down.sql
 
 -- guard: stop unless the database is at the expected revision
-DROP PROCEDURE IF EXISTS distill_guard;
-DELIMITER //
-CREATE PROCEDURE distill_guard()
-BEGIN
-  DECLARE found TEXT DEFAULT '(no alembic_version table)';
-  IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'alembic_version') THEN
-    SELECT IFNULL(GROUP_CONCAT(version_num ORDER BY version_num SEPARATOR ','), '(empty)') INTO found FROM alembic_version;
-  END IF;
-  IF NOT BINARY found IN ('8b6c4e3f7a08,9c7d3f2a6b09') THEN
-    SET @distill_message = LEFT(CONCAT('distill guard: expected alembic_version at 8b6c4e3f7a08,9c7d3f2a6b09, found ', found), 128);
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = @distill_message;
-  END IF;
-END //
-DELIMITER ;
-CALL distill_guard();
-DROP PROCEDURE distill_guard;
+SET @distill_found = IF(EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'alembic_version'), NULL, '(no alembic_version table)');
+SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(version_num ORDER BY version_num SEPARATOR '',''), ''(empty)'') INTO @distill_found FROM alembic_version', 'SELECT 1 INTO @distill_none');
+PREPARE distill_guard FROM @distill_sql;
+EXECUTE distill_guard;
+DEALLOCATE PREPARE distill_guard;
+SET SESSION sql_mode = IF(BINARY @distill_found IN ('8b6c4e3f7a08,9c7d3f2a6b09'), @@SESSION.sql_mode, CONCAT('distill guard: expected alembic_version at ', REPLACE('8b6c4e3f7a08,9c7d3f2a6b09', ',', ' '), '; found ', REPLACE(@distill_found, ',', ' ')));
 
 -- mariadb session settings
 SET NAMES utf8mb4;
