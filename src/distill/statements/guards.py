@@ -16,7 +16,7 @@ def _literal(text: str) -> str:
 
 def expected_text(revisions: tuple[str, ...], table: VersionTable) -> str:
     """What the guard says it expects: sorted revisions, or base."""
-    return ",".join(sorted(revisions)) if revisions else f"base (no {table.name} table, or an empty one)"
+    return ",".join(sorted(revisions)) if revisions else f"base (no {table.name} table or an empty one)"
 
 
 def _accepted(revisions: tuple[str, ...], table: VersionTable, dialect: Dialect) -> str:

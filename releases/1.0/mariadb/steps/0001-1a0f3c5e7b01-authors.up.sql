@@ -10,7 +10,7 @@ SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(versio
 PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
-SET SESSION sql_mode = IF(BINARY @distill_found IN ('(no alembic_version table)', '(empty)'), @@SESSION.sql_mode, CONCAT('distill guard: expected alembic_version at ', REPLACE('base (no alembic_version table, or an empty one)', ',', ' '), '; found ', REPLACE(@distill_found, ',', ' ')));
+SET SESSION sql_mode = IF(BINARY @distill_found IN ('(no alembic_version table)', '(empty)'), @@SESSION.sql_mode, CONCAT('distill guard: expected alembic_version at ', REPLACE('base (no alembic_version table or an empty one)', ',', ' '), '; found ', REPLACE(@distill_found, ',', ' ')));
 
 -- mariadb session settings
 SET NAMES utf8mb4;

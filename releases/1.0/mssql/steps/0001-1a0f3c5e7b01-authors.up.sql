@@ -15,7 +15,7 @@ ELSE
     EXEC sp_executesql N'SELECT @found = COALESCE(STRING_AGG(version_num, N'','') WITHIN GROUP (ORDER BY version_num), N''(empty)'') FROM alembic_version', N'@found NVARCHAR(4000) OUTPUT', @found = @distill_found OUTPUT;
 IF @distill_found NOT IN (N'(no alembic_version table)', N'(empty)')
 BEGIN
-    SET @distill_message = CONCAT(N'distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found ', @distill_found);
+    SET @distill_message = CONCAT(N'distill guard: expected alembic_version at base (no alembic_version table or an empty one), found ', @distill_found);
     THROW 50000, @distill_message, 1;
 END;
 GO

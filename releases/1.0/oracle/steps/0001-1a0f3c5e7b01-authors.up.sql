@@ -21,7 +21,7 @@ BEGIN
         found := NVL(found, '(empty)');
     END IF;
     IF found NOT IN ('(no alembic_version table)', '(empty)') THEN
-        RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at base (no alembic_version table, or an empty one), found ' || found);
+        RAISE_APPLICATION_ERROR(-20000, 'distill guard: expected alembic_version at base (no alembic_version table or an empty one), found ' || found);
     END IF;
 END;
 /

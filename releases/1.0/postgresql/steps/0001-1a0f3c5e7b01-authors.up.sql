@@ -18,7 +18,7 @@ BEGIN
         EXECUTE 'SELECT coalesce(string_agg(version_num, '','' ORDER BY version_num), ''(empty)'') FROM alembic_version' INTO found;
     END IF;
     IF found IS NULL OR found NOT IN ('(no alembic_version table)', '(empty)') THEN
-        RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'base (no alembic_version table, or an empty one)', found;
+        RAISE EXCEPTION 'distill guard: expected alembic_version at %, found %', 'base (no alembic_version table or an empty one)', found;
     END IF;
 END
 $distill_guard$;
