@@ -141,8 +141,10 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool) -> Published:
-    return publish(lambda directory: build_into(project.history, spec, directory), target,
-                   force=force, archive=archive)
+    history = project.history
+    protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
+    return publish(lambda directory: build_into(history, spec, directory), target,
+                   force=force, archive=archive, protected=protected)
 
 
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",

@@ -1,4 +1,6 @@
-"""Names that come from users and reach file names: checked here, with full matches."""
+"""Text that comes from users (revision scripts, env.py, configuration, bundles) on its way into
+file names, SQL comments, the runbook and messages: checked here with full matches, or made one
+line (no control character, newline or NUL), so the first lines of every file are distill's."""
 
 from __future__ import annotations
 
@@ -7,6 +9,25 @@ import re
 from .errors import DistillError
 
 _RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+_FILE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+# C0 and C1 controls (newline, carriage return, NUL, escape ...) and Unicode line separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: object) -> str:
+    """``text`` with every control character (newline and NUL included) made a space."""
+    return _CONTROL.sub(" ", str(text))
+
+
+def check_file_part(value: str, what: str) -> str:
+    """``value`` if it can be part of a file name as it is; DistillError naming ``what`` otherwise."""
+    if not _FILE_PART.fullmatch(value or "") or ".." in value:
+        raise DistillError(
+            f"{what} {one_line(value)!r} cannot be part of a file name: distill names files after "
+            "revision ids made of letters, digits and . _ - (no '/', no '..', no spaces or control "
+            "characters); change the revision id"
+        )
+    return value
 
 
 def check_release_name(name: str) -> str:

@@ -24,7 +24,11 @@ def data_dir(name: str) -> Path:
 
 
 @cache
-def template(name: str) -> Template:
-    """The Mako template ``templates/<name>``, compiled once (undefined names are errors)."""
+def template(name: str, *, one_line: bool = False) -> Template:
+    """The Mako template ``templates/<name>``, compiled once (undefined names are errors);
+    ``one_line``: every value it interpolates has its control characters made spaces."""
     path = data_dir("templates") / name
+    if one_line:  # every ${...} made one line: nothing interpolated can start a line of its own
+        return Template(path.read_text(encoding="utf-8"), strict_undefined=True,
+                        imports=["from distill.names import one_line"], default_filters=["one_line"])
     return Template(path.read_text(encoding="utf-8"), strict_undefined=True)

@@ -136,15 +136,19 @@ def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History
     for key in sorted(set(shipped_gen) | set(rebuilt_gen)):
         if shipped_gen.get(key) != rebuilt_gen.get(key):
             report.add("generator", key, f"shipped with {shipped_gen.get(key)}, now {rebuilt_gen.get(key)}")
+    configured = history.settings.dialects if manifest.get("release") in history.settings.releases else ()
+    for name in sorted(set(configured) - set(spec_from_manifest(manifest).dialects)):
+        report.add("rebuild", name, "the project configures this dialect for its releases, but the "
+                   "bundle has none of its files (removed, or released with --dialect)")
+    # every file, the runbook and the manifest included: builds are reproducible, so bytes compare
     for path in sorted(set(files) | set(rebuilt)):
-        if path in ("manifest.json", "SHA256SUMS", "README.md"):
-            continue  # they follow from the SQL, the steps and the versions reported above
         if path not in rebuilt:
             report.add("rebuild", path, "shipped, but a rebuild no longer produces it")
         elif path not in files:
             report.add("rebuild", path, "a rebuild produces it, but it was not shipped")
         elif files[path] != rebuilt[path]:
-            report.add("sql", path, "differs from a rebuild: " + _unified(files[path], rebuilt[path], path))
+            kind = "sql" if path.endswith(".sql") else "rebuild"
+            report.add(kind, path, "differs from a rebuild: " + _unified(files[path], rebuilt[path], path))
 
 
 def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None) -> Report:

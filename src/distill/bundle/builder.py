@@ -28,6 +28,7 @@ from ..dialects import Dialect
 from ..errors import RangeError
 from ..history.plan import Plan, make_plan
 from ..history.scripts import History, display_revisions
+from ..names import check_file_part
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
@@ -103,6 +104,9 @@ class BundleBuilder:
         self.down = make_plan(history, ",".join(self.up.target), self.up.start[0] if self.up.start
                               else "base", down=True)
         self.numbers = {step.revision: n for n, step in enumerate(self.up.steps, 1)}
+        # refused before anything is written: a revision id that is no plain file name part
+        self.file_parts = {s.revision: check_file_part(s.revision, f"the revision id in {s.script_path}")
+                           for s in self.up.steps}
 
     def files(self) -> dict[str, bytes]:
         """Every file of the bundle, in memory (for verify --rebuild and diff --rebuild)."""
@@ -228,7 +232,8 @@ class BundleBuilder:
             number = self.numbers[step.revision]
             label = f"{number:04d} of {len(self.up.steps)}: {direction} {step.label}"
             info = self._add(written, directory, dialect, rendering, _File(
-                f"{dialect.name}/steps/{number:04d}-{step.revision}-{_slug(step.message)}.{suffix}.sql",
+                f"{dialect.name}/steps/{number:04d}-{self.file_parts[step.revision]}-{_slug(step.message)}"
+                f".{suffix}.sql",
                 rendering.step_file_statements(index), direction, rendering.heads_before(index),
                 rendering.plan, step=label))
             info.update(findings_of(rendering.step_statements(index)))
@@ -244,7 +249,7 @@ class BundleBuilder:
         if file.point is not None:
             warnings.append(f"POINT OF NO RETURN: {file.point.describe()}. This file reverts the steps "
                             "above it, then stops with an error.")
-        return template("sql_header.mako").render(
+        return template("sql_header.mako", one_line=True).render(
             c=dialect.comment, project=self.history.settings.project, release=self.spec.release,
             title=f"{file.direction}{' step' if file.step else ''}", dialect_title=dialect.title,
             range_from=display_revisions(file.shown_range.start),

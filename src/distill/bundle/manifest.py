@@ -28,6 +28,8 @@ class BundleSpec:
     dialects: tuple[str, ...]
     style: str = "sqlparse"
     standalone: bool = False
+    # a rebuild resolves the shipped revision ids but records the ends as they were asked for
+    asked: tuple[str, str] | None = None
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
@@ -40,6 +42,7 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
         dialects=tuple(options.get("dialects", manifest.get("dialects", {}).keys())),
         style=options.get("format", "sqlparse"),
         standalone=options.get("mode") == "standalone",
+        asked=(str(rng.get("from_spec", "")), str(rng.get("to_spec", ""))) if "from_spec" in rng else None,
     )
 
 
@@ -72,8 +75,8 @@ def manifest(history: History, spec: BundleSpec, up: Plan, dialect_entries: dict
         "range": {
             "from": list(up.start),
             "to": list(up.target),
-            "from_spec": spec.from_spec,
-            "to_spec": spec.to_spec,
+            "from_spec": spec.asked[0] if spec.asked else spec.from_spec,
+            "to_spec": spec.asked[1] if spec.asked else spec.to_spec,
         },
         "options": {
             "format": spec.style,

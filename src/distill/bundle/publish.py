@@ -8,10 +8,11 @@ replaced atomically (old moved aside, new renamed in, old removed) only with ``f
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +82,53 @@ def _write_archive(directory: Path, archive_path: Path) -> None:
         raise
 
 
+class UnsafeTarget(DistillError):
+    """--out names something distill must never replace or walk."""
+
+    exit_code = 2
+
+
+def _refuse_unsafe(target: Path, protected: Sequence[Path]) -> None:
+    """Refuse a target that is ``/``, the home directory, a protected directory (the project,
+    its script location) or one of their parents, or a directory holding a ``.git``."""
+    resolved = target.resolve()
+    for keep in (Path("/"), Path.home(), *protected):
+        keep = keep.resolve()
+        if keep == resolved or keep.is_relative_to(resolved):
+            raise UnsafeTarget(f"--out {target} is {'' if keep == resolved else 'a parent of '}{keep}: "
+                               "distill writes a bundle only into a folder of its own; choose another --out")
+    if (resolved / ".git").exists():
+        raise UnsafeTarget(f"--out {target} holds a .git folder: distill never replaces it; "
+                           "choose another --out")
+
+
+def _check_target(target: Path, force: bool, protected: Sequence[Path]) -> None:
+    """Refuse an unsafe target, and with ``force`` one that exists but is no distill bundle."""
+    _refuse_unsafe(target, protected)
+    a_bundle = target.is_dir() and not target.is_symlink() and is_bundle(target)
+    if force and (target.exists() or target.is_symlink()) and not a_bundle:
+        raise UnsafeTarget(f"--out {target} exists and is not a distill bundle (no manifest.json made by "
+                           "distill): --force replaces only distill's own bundles; choose another --out")
+
+
+def is_bundle(path: Path) -> bool:
+    """True for a directory whose manifest.json says distill made it."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("generator"), dict) and \
+        "distill" in manifest["generator"]
+
+
 def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
-            archive: bool = False) -> Published:
+            archive: bool = False, protected: Sequence[Path] = ()) -> Published:
     """Build the bundle with ``write(directory)`` into a temp dir next to ``target`` and put it
-    in place (and ``target``.tar.gz with ``archive``)."""
+    in place (and ``target``.tar.gz with ``archive``). ``protected``: directories that ``target``
+    may neither be nor contain (the project, its script location); ``/``, the home directory and
+    a folder holding ``.git`` are always refused. Only a distill bundle is ever replaced."""
     target = Path(target)
+    _check_target(target, force, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
     archive_path = target.parent / f"{target.name}.tar.gz"
     new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))

@@ -81,7 +81,7 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         findings = {kind: by_message.get((step["revision"], kind), []) for kind in KINDS}
         steps.append({**step, "notes": _step_notes(step, findings), **findings})
     start, target = manifest["range"]["from"], manifest["range"]["to"]
-    return template("runbook.md.mako").render(
+    return template("runbook.md.mako", one_line=True).render(
         project=manifest["project"], release=manifest["release"], versions=manifest["generator"],
         style=manifest["options"]["format"], range_from=display_revisions(start),
         range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,

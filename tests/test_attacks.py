@@ -1,0 +1,169 @@
+"""Attacks and careless use (issue 15), each kept as a test: the refusal or the detection, the exit
+code, no traceback (run_distill asserts it), and nothing changed outside the intended output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from projects import CREATE_T, run_distill, write_project
+
+from distill.errors import DistillError
+from distill.names import check_release_name, one_line
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_revision_id_that_climbs_out_of_the_bundle_is_refused(tmp_path):
+    project = write_project(tmp_path / "project", [
+        CREATE_T, {"revision": "evil", "down": "a1", "body": """
+def upgrade():
+    op.execute("SELECT 1")
+
+def downgrade():
+    op.execute("SELECT 1")
+"""}])
+    script = project / "migrations" / "versions" / "002_evil.py"
+    script.write_text(script.read_text().replace("revision = 'evil'", "revision = 'x/../../../../outside/p'"))
+    before = _tree(tmp_path)
+    result = run_distill(["build", "--dialect", "sqlite", "--out", str(tmp_path / "out" / "b")], project)
+    assert result.returncode == 1
+    assert result.stderr.startswith("distill: error: the revision id in migrations/versions/002_evil.py "
+                                    "'x/../../../../outside/p' cannot be part of a file name"), result.stderr
+    assert _tree(tmp_path) == before and not (tmp_path / "out" / "b").exists()
+    assert not list(tmp_path.rglob("outside"))
+
+
+def test_a_newline_in_the_project_name_stays_inside_its_comment(tmp_path):
+    project = write_project(tmp_path / "project", [CREATE_T],
+                            distill_toml='project = "p\\n\\\\! touch pwned"\ndialects = ["postgresql", "sqlite"]\n')
+    result = run_distill(["build", "--out", str(tmp_path / "b")], project)
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "b").rglob("*.sql"):
+        lines = path.read_text().splitlines()
+        assert lines[0].startswith("-- p \\! touch pwned "), lines[0]
+        assert not any(line.startswith("\\!") for line in lines), path
+    runbook = (tmp_path / "b" / "README.md").read_text()
+    assert runbook.splitlines()[0] == "# p \\! touch pwned b: database change runbook"
+    assert not (project / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", ["1.0\n", "1.0\n.bail off", "../x", "a/b", "", "1.0\x00"])
+def test_release_names_are_full_matches(name):
+    with pytest.raises(DistillError, match="is not a plain release name"):
+        check_release_name(name)
+
+
+def test_one_line_leaves_no_control_character():
+    assert one_line("a\nb\r\x00c\x1b[0m\u2028d\x85") == "a b  c [0m d "
+
+
+def _bundle(tmp_path: Path) -> tuple[Path, Path]:
+    project = write_project(tmp_path / "project", [CREATE_T], distill_toml='dialects = ["sqlite"]\n')
+    return project, project / "migrations" / "versions"
+
+
+@pytest.mark.parametrize("where", ["versions", "project", "parent", "git"])
+def test_force_never_replaces_what_is_not_a_bundle(tmp_path, where):
+    project, versions = _bundle(tmp_path)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "keep.txt").write_text("mine")
+    out = {"versions": versions, "project": project, "parent": tmp_path, "git": tmp_path / "repo"}[where]
+    before = _tree(tmp_path)
+    result = run_distill(["build", "--out", str(out), "--force"], project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(f"distill: error: --out {out} ")
+    assert _tree(tmp_path) == before
+
+
+def test_force_replaces_a_bundle_but_not_another_folder(tmp_path):
+    project, _ = _bundle(tmp_path)
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("mine")
+    result = run_distill(["build", "--out", str(other), "--force"], project)
+    assert result.returncode == 2 and "is not a distill bundle" in result.stderr
+    assert (other / "todo.txt").read_text() == "mine"
+    bundle = tmp_path / "b"
+    assert run_distill(["build", "--out", str(bundle)], project).returncode == 0
+    (bundle / "README.md").write_text("changed")
+    result = run_distill(["build", "--out", str(bundle), "--force"], project)
+    assert result.returncode == 0 and "replaced" in result.stdout + result.stderr
+
+
+def test_out_root_is_refused_at_once(tmp_path):
+    project, _ = _bundle(tmp_path)
+    result = run_distill(["build", "--out", "/", "--name", "x"], project)
+    assert result.returncode == 2 and result.stderr.startswith("distill: error: --out / is /")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _resum(bundle: Path) -> None:
+    """Rewrite SHA256SUMS (and the manifest's file hashes) as someone who can write the bundle can."""
+    import hashlib
+    import json
+    manifest = json.loads((bundle / "manifest.json").read_text())
+
+    def fix(node):
+        if isinstance(node, dict):
+            if "file" in node and "sha256" in node and (bundle / node["file"]).is_file():
+                node["sha256"] = hashlib.sha256((bundle / node["file"]).read_bytes()).hexdigest()
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+    fix(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
+                   if p.is_file() and p.name != "SHA256SUMS")
+    (bundle / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256((bundle / f).read_bytes()).hexdigest()}  {f}\n" for f in files))
+
+
+def _tampered(tmp_path: Path, change) -> Path:
+    import shutil
+    bundle = tmp_path / "1.1"
+    shutil.copytree(REPO / "releases" / "1.1", bundle)
+    change(bundle)
+    _resum(bundle)
+    assert run_distill(["verify", str(bundle)], REPO).returncode == 0  # the sums agree
+    return bundle
+
+
+def _swap_runbook(bundle: Path) -> None:
+    text = (bundle / "README.md").read_text()
+    (bundle / "README.md").write_text(text.replace("postgresql/upgrade.sql", "postgresql/downgrade.sql"))
+
+
+def _soften_manifest(bundle: Path) -> None:
+    import json
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["steps"][0]["message"] = "harmless"
+    manifest["steps"][0]["reversible"] = not manifest["steps"][0]["reversible"]
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _drop_mysql(bundle: Path) -> None:
+    import json
+    import shutil
+    shutil.rmtree(bundle / "mysql")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    del manifest["dialects"]["mysql"]
+    manifest["options"]["dialects"].remove("mysql")
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (_swap_runbook, "rebuild   README.md: differs from a rebuild"),
+    (_soften_manifest, "rebuild   manifest.json: differs from a rebuild"),
+    (_drop_mysql, "rebuild   mysql: the project configures this dialect for its releases"),
+])
+def test_tampering_with_rewritten_sums_is_caught_by_a_rebuild(tmp_path, change, named):
+    bundle = _tampered(tmp_path, change)
+    result = run_distill(["verify", str(bundle), "--rebuild"], REPO)
+    assert result.returncode == 1 and named in result.stdout, result.stdout[-2000:]
