@@ -92,6 +92,12 @@ ${'##'} Before you start
    ```
 
    Every line must say `OK`. `distill verify .` checks the same and the manifest too.
+   If the bundle is signed (`SHA256SUMS.sig`), check that the release manager signed it, with
+   their OpenSSH `allowed_signers` file and name (it must say `Good "distill-bundle" signature`):
+
+   ```
+   ${signature_command}
+   ```
 
 ${'##'} Apply
 

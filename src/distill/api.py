@@ -31,6 +31,7 @@ from .audit.check import CheckReport
 from .audit.check import check as check_range
 from .audit.verify import Report as VerifyReport
 from .audit.verify import verify as verify_bundle
+from .bundle import signing
 from .bundle.archive import UnsafeArchive
 from .bundle.builder import build_files, build_into
 from .bundle.manifest import BundleSpec, spec_from_manifest
@@ -49,7 +50,7 @@ from .statements.formatting import FormatStats
 
 __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehearsal", "ReleaseExists",
            "SqlResult", "VerifyReport", "build", "check", "diff", "plan", "rehearse", "release",
-           "releases_of", "sql", "verify"]
+           "releases_of", "sign", "sql", "verify"]
 
 _Result = TypeVar("_Result")
 
@@ -140,28 +141,33 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
                        standalone=project.standalone(standalone))
 
 
-def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool) -> Published:
+def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
+             sign_key: str | Path | None = None) -> Published:
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
+    if sign_key is not None and not Path(sign_key).is_file():
+        raise DistillError(f"the signing key {sign_key} does not exist")
+    signer = (lambda directory: signing.sign(directory, Path(sign_key))) if sign_key is not None else None
     return publish(lambda directory: build_into(history, spec, directory), target,
-                   force=force, archive=archive, protected=protected)
+                   force=force, archive=archive, protected=protected, sign=signer)
 
 
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
-          standalone: bool = False, archive: bool = False, force: bool = False) -> Published:
-    """A bundle of any range in ``out`` (``distill build``)."""
+          standalone: bool = False, archive: bool = False, force: bool = False,
+          sign_key: str | Path | None = None) -> Published:
+    """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given."""
     reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone))
-    return _publish(project, spec, out, force, archive)
+    return _publish(project, spec, out, force, archive, sign_key)
 
 
 def release(project: Project, versions: Iterable[str] | str | None = None, *, from_version: str | None = None,
             releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
-            force: bool = False) -> list[Published]:
+            force: bool = False, sign_key: str | Path | None = None) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     reproducible.start()
@@ -176,7 +182,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
                           project.standalone(standalone))
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
-                                  force, archive))
+                                  force, archive, sign_key))
     return published
 
 
@@ -186,12 +192,24 @@ def releases_of(project: Project) -> list[str]:
 
 
 @_could_not_run
-def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool = False) -> VerifyReport:
+def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool = False,
+           allowed_signers: str | Path | None = None, identity: str | None = None) -> VerifyReport:
     """Checksums and manifest of a bundle or archive; with ``rebuild``, also a rebuild from
-    ``project``'s current sources (``distill verify``)."""
+    ``project``'s current sources; with ``allowed_signers``, a valid signature by one of them
+    (``distill verify``)."""
     if rebuild and project is None:
         raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")
-    return verify_bundle(Path(bundle), rebuild_with=(lambda: project.history) if rebuild else None)
+    if allowed_signers is not None and not Path(allowed_signers).is_file():
+        raise CouldNotRun(f"the allowed signers file {allowed_signers} does not exist")
+    return verify_bundle(Path(bundle), rebuild_with=(lambda: project.history) if rebuild else None,
+                         allowed_signers=Path(allowed_signers) if allowed_signers else None,
+                         identity=identity)
+
+
+def sign(bundle: str | Path, key: str | Path) -> Path:
+    """Sign a bundle directory's SHA256SUMS with an SSH private key (``distill sign``); the path
+    of SHA256SUMS.sig."""
+    return signing.sign(Path(bundle), Path(key))
 
 
 def _side(project: Project | None, spec: str | Path) -> Side:

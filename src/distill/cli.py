@@ -122,6 +122,8 @@ def _bundle_options(func):
         click.option("--standalone", is_flag=True, help="Do not run env.py."),
         click.option("--archive", is_flag=True, help="Also write <bundle dir>.tar.gz next to it."),
         click.option("--force", is_flag=True, help="Replace an existing bundle that differs."),
+        click.option("--sign", "sign_key", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
     return func
@@ -148,11 +150,11 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force) -> None:
+          force, sign_key) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
-                      force=force))
+                      force=force, sign_key=sign_key))
 
 
 @main.command()
@@ -165,7 +167,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @_bundle_options
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
-            standalone, archive, force) -> None:
+            standalone, archive, force, sign_key) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -176,24 +178,38 @@ def release(project: api.Project, version, all_versions, from_version, releases_
     for each in versions or api.releases_of(project):
         for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
-                                  archive=archive, force=force):
+                                  archive=archive, force=force, sign_key=sign_key):
             _report(result)
 
 
 @main.command("verify")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
+@click.option("--allowed-signers", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Require a valid signature by a key in this OpenSSH allowed_signers file.")
+@click.option("--identity", default=None, help="The signer --allowed-signers must name (default: any).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def verify_command(project: api.Project, bundle, rebuild, as_json) -> None:
-    """Check a bundle or archive: checksums, manifest, and (--rebuild) the current sources.
+def verify_command(project: api.Project, bundle, rebuild, allowed_signers, identity, as_json) -> None:
+    """Check a bundle or archive: checksums, manifest, its signature, and (--rebuild) the
+    current sources.
 
     Exit 0 verified, 1 not verified, 2 could not run.
     """
-    report = api.verify(bundle, project=project, rebuild=rebuild)
+    report = api.verify(bundle, project=project, rebuild=rebuild, allowed_signers=allowed_signers,
+                        identity=identity)
     click.echo(_json(report.to_json()) if as_json else report.text())
     if not report.verified:
         raise SystemExit(1)
+
+
+@main.command("sign")
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--key", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The SSH private key to sign with (ssh-keygen -Y sign).")
+def sign_command(bundle, key) -> None:
+    """Sign a bundle's SHA256SUMS (writes SHA256SUMS.sig next to it)."""
+    click.echo(f"{api.sign(bundle, key)}: signed")
 
 
 @main.command("check")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bundle import signing
 from ..bundle.archive import bundle_directory
 from ..bundle.builder import build_files
 from ..bundle.files import sha256
@@ -37,6 +38,7 @@ class Report:
     bundle: str
     files: int = 0
     findings: list[Finding] = field(default_factory=list)
+    signature: str = ""  # who signed it, or that it is not signed
 
     @property
     def verified(self) -> bool:
@@ -47,12 +49,13 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "verified": self.verified, "files": self.files,
-                "findings": [f.to_json() for f in self.findings]}
+                "signature": self.signature, "findings": [f.to_json() for f in self.findings]}
 
     def text(self) -> str:
+        signed = f"; {self.signature}" if self.signature else ""
         if self.verified:
-            return f"{self.bundle}: VERIFIED ({self.files} files match SHA256SUMS and the manifest)"
-        lines = [f"{self.bundle}: NOT VERIFIED ({len(self.findings)} finding(s))"]
+            return f"{self.bundle}: VERIFIED ({self.files} files match SHA256SUMS and the manifest{signed})"
+        lines = [f"{self.bundle}: NOT VERIFIED ({len(self.findings)} finding(s){signed})"]
         for f in self.findings:
             lines.append(f"  {f.kind:<9} {f.path}: {f.detail}")
         return "\n".join(lines)
@@ -75,7 +78,7 @@ def _check_sums(files: dict[str, bytes], report: Report) -> None:
             report.add("missing", path, "listed in SHA256SUMS but not in the bundle")
         elif sha256(files[path]) != digest:
             report.add("modified", path, "its sha256 differs from SHA256SUMS")
-    for path in sorted(set(files) - set(listed) - {"SHA256SUMS"}):
+    for path in sorted(set(files) - set(listed) - {"SHA256SUMS", signing.SIGNATURE}):
         report.add("extra", path, "in the bundle but not in SHA256SUMS")
 
 
@@ -141,7 +144,7 @@ def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History
         report.add("rebuild", name, "the project configures this dialect for its releases, but the "
                    "bundle has none of its files (removed, or released with --dialect)")
     # every file, the runbook and the manifest included: builds are reproducible, so bytes compare
-    for path in sorted(set(files) | set(rebuilt)):
+    for path in sorted((set(files) | set(rebuilt)) - {signing.SIGNATURE}):
         if path not in rebuilt:
             report.add("rebuild", path, "shipped, but a rebuild no longer produces it")
         elif path not in files:
@@ -151,17 +154,24 @@ def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History
             report.add(kind, path, "differs from a rebuild: " + _unified(files[path], rebuilt[path], path))
 
 
-def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None) -> Report:
+def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None,
+           allowed_signers: Path | None = None, identity: str | None = None) -> Report:
     """Verify the bundle directory or .tar.gz archive at ``path``; with ``rebuild_with``, also
-    against a rebuild from the history it returns."""
+    against a rebuild from the history it returns; with ``allowed_signers``, require a valid
+    signature by one of them (``identity``, if given)."""
     path = Path(path)
     with bundle_directory(path) as directory:  # it refuses a path that does not exist
-        return _verify_dir(directory, str(path), rebuild_with)
+        return _verify_dir(directory, str(path), rebuild_with, allowed_signers, identity)
 
 
-def _verify_dir(directory: Path, label: str, rebuild_with) -> Report:
+def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, identity) -> Report:
     files = read_tree(directory)
     report = Report(label, files=len(files))
+    signature = signing.check(files.get("SHA256SUMS", b""), files.get(signing.SIGNATURE),
+                              allowed_signers=allowed_signers, identity=identity)
+    report.signature = signature.detail
+    if signature.signed and not signature.valid or allowed_signers is not None and not signature.valid:
+        report.add("signature", signing.SIGNATURE, signature.detail)
     for rel in sorted(files):
         if (directory / rel).is_symlink():
             report.add("extra", rel, "is a symbolic link; a bundle holds only regular files")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import DistillError
 from .archive import write_archive
+from .signing import SIGNATURE
 
 
 class ReleaseExists(DistillError):
@@ -44,10 +45,11 @@ class Published:
 
 
 def _differences(old: Path, new: Path) -> list[str]:
-    """Relative paths that differ between two trees (added, removed or changed), streaming."""
+    """Relative paths that differ between two trees (added, removed or changed), streaming; a
+    signature is no difference (a build is compared with a bundle that may have been signed)."""
     def listing(root: Path) -> dict[str, Path]:
         return {p.relative_to(root).as_posix(): p for p in root.rglob("*")
-                if p.is_file() or p.is_symlink()}
+                if (p.is_file() or p.is_symlink()) and p.relative_to(root).as_posix() != SIGNATURE}
 
     a, b = listing(old), listing(new)
     changed = sorted(set(a) ^ set(b))
@@ -122,11 +124,14 @@ def is_bundle(path: Path) -> bool:
 
 
 def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
-            archive: bool = False, protected: Sequence[Path] = ()) -> Published:
+            archive: bool = False, protected: Sequence[Path] = (),
+            sign: Callable[[Path], None] | None = None) -> Published:
     """Build the bundle with ``write(directory)`` into a temp dir next to ``target`` and put it
     in place (and ``target``.tar.gz with ``archive``). ``protected``: directories that ``target``
     may neither be nor contain (the project, its script location); ``/``, the home directory and
-    a folder holding ``.git`` are always refused. Only a distill bundle is ever replaced."""
+    a folder holding ``.git`` are always refused. Only a distill bundle is ever replaced.
+    ``sign(directory)`` signs the new bundle, or an unchanged one in place (signatures of the same
+    SHA256SUMS with the same key are the same bytes)."""
     target = Path(target)
     _check_target(target, force, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +140,8 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
     try:
         os.chmod(new, 0o755)
         write(new)
+        if sign is not None:
+            sign(new)
         for folder, subfolders, _ in os.walk(new):
             for name in subfolders:
                 os.chmod(os.path.join(folder, name), 0o755)
@@ -144,6 +151,9 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
                 else ["(not a directory)"]
             archive_differs = archive and archive_path.exists() and not changed and \
                 _archive_differs(target, archive_path)
+            if not changed and sign is not None:
+                sign(target)
+                archive_differs = archive and archive_path.exists() and _archive_differs(target, archive_path)
             if not changed and not archive_differs:
                 shutil.rmtree(new)
                 if archive and not archive_path.exists():

@@ -8,6 +8,7 @@ from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
 from ..statements.findings import DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
+from .signing import verify_command
 
 
 def _markdown_cell(text: str) -> str:
@@ -87,4 +88,5 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,
         starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
         all_dialects=len(manifest["dialects"]), notices=_notices(manifest),
+        signature_command=verify_command(),
     )
