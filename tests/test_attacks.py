@@ -167,3 +167,31 @@ def test_tampering_with_rewritten_sums_is_caught_by_a_rebuild(tmp_path, change, 
     bundle = _tampered(tmp_path, change)
     result = run_distill(["verify", str(bundle), "--rebuild"], REPO)
     assert result.returncode == 1 and named in result.stdout, result.stdout[-2000:]
+
+
+def test_leftovers_of_a_killed_build_are_removed_and_a_second_build_waits_its_turn(tmp_path):
+    import fcntl
+    project, _ = _bundle(tmp_path)
+    out = tmp_path / "rel" / "1.0"
+    (tmp_path / "rel" / ".1.0.new-x1y2").mkdir(parents=True)
+    (tmp_path / "rel" / ".1.0.new-x1y2" / "half.sql").write_text("-- half")
+    (tmp_path / "rel" / ".1.0.tar.gz.k3j4").write_bytes(b"\x1f\x8b")
+    (tmp_path / "rel" / ".other.new-abcd").mkdir()  # not this target's: left alone
+    assert run_distill(["build", "--out", str(out), "--archive"], project).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "rel").iterdir()) == [".other.new-abcd", "1.0", "1.0.tar.gz"]
+    with (tmp_path / "rel" / ".1.0.lock").open("a") as held:  # another build holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_distill(["build", "--out", str(out), "--force"], project)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"distill: error: another distill is building {out} right now")
+
+
+def test_force_swaps_in_one_step(tmp_path):
+    from distill.bundle import publish
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    (b / "f").write_text("b")
+    assert publish._exchange(a, b)  # Linux: renameat2(RENAME_EXCHANGE)
+    assert (a / "f").read_text() == "b" and (b / "f").read_text() == "a"

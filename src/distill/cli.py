@@ -130,10 +130,8 @@ def _bundle_options(func):
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(path)
 
 
 def _report(result: Published) -> None:
@@ -187,15 +185,13 @@ def release(project: api.Project, version, all_versions, from_version, releases_
 @click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
 @click.option("--allowed-signers", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Require a valid signature by a key in this OpenSSH allowed_signers file.")
-@click.option("--identity", default=None, help="The signer --allowed-signers must name (default: any).")
+@click.option("--identity", default=None, help="The signer to require (default: any allowed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def verify_command(project: api.Project, bundle, rebuild, allowed_signers, identity, as_json) -> None:
-    """Check a bundle or archive: checksums, manifest, its signature, and (--rebuild) the
-    current sources.
+    """Check a bundle or archive: checksums, manifest, signature, (--rebuild) the sources.
 
-    Exit 0 verified, 1 not verified, 2 could not run.
-    """
+    Exit 0 verified, 1 not verified, 2 could not run."""
     report = api.verify(bundle, project=project, rebuild=rebuild, allowed_signers=allowed_signers,
                         identity=identity)
     click.echo(_json(report.to_json()) if as_json else report.text())

@@ -2,17 +2,22 @@
 
 The bundle is written (streamed) into a temp dir next to the target and renamed into place. An
 existing bundle is left alone when the new build is byte-identical, refused when it differs, and
-replaced atomically (old moved aside, new renamed in, old removed) only with ``force``.
+replaced only with ``force`` (and only if it is a distill bundle): swapped in one system call
+where Linux has renameat2(RENAME_EXCHANGE), else by two renames. One build per target at a time;
+leftovers of a killed build are removed by the next.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import filecmp
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,52 +136,107 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
     may neither be nor contain (the project, its script location); ``/``, the home directory and
     a folder holding ``.git`` are always refused. Only a distill bundle is ever replaced.
     ``sign(directory)`` signs the new bundle, or an unchanged one in place (signatures of the same
-    SHA256SUMS with the same key are the same bytes)."""
+    SHA256SUMS with the same key are the same bytes). One build per target at a time (a lock
+    file); what a killed build left next to the target is removed first."""
     target = Path(target)
     _check_target(target, force, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
     archive_path = target.parent / f"{target.name}.tar.gz"
-    new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        os.chmod(new, 0o755)
-        write(new)
-        if sign is not None:
-            sign(new)
-        for folder, subfolders, _ in os.walk(new):
-            for name in subfolders:
-                os.chmod(os.path.join(folder, name), 0o755)
-        status = "written"
-        if target.exists() or target.is_symlink():
-            changed = _differences(target, new) if target.is_dir() and not target.is_symlink() \
-                else ["(not a directory)"]
-            archive_differs = archive and archive_path.exists() and not changed and \
-                _archive_differs(target, archive_path)
-            if not changed and sign is not None:
-                sign(target)
-                archive_differs = archive and archive_path.exists() and _archive_differs(target, archive_path)
-            if not changed and not archive_differs:
-                shutil.rmtree(new)
-                if archive and not archive_path.exists():
-                    _write_archive(target, archive_path)  # derived from identical files
-                return Published(target, "unchanged", archive_path if archive else None)
-            if not force:
-                if archive_differs:
-                    changed.append(archive_path.name)
-                raise ReleaseExists(
-                    f"{target} already exists and differs from this build in {len(changed)} file(s) "
-                    f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}); it is not "
-                    "overwritten. Use --force to replace it, or choose another --out."
-                )
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / "bundle")
-            os.replace(new, target)
-            shutil.rmtree(old)
-            status = "replaced"
-        else:
-            os.replace(new, target)
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    if archive:
-        _write_archive(target, archive_path)
+    with _only_build_of(target):
+        _remove_leftovers(target)
+        new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+        try:
+            _fill(new, write, sign)
+            status = _put_in_place(new, target, archive_path, force=force, archive=archive, sign=sign)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        if archive and (status != "unchanged" or not archive_path.exists()):
+            _write_archive(target, archive_path)
     return Published(target, status, archive_path if archive else None)
+
+
+@contextlib.contextmanager
+def _only_build_of(target: Path) -> Iterator[None]:
+    """Hold ``.NAME.lock`` next to the target while building it; a second build is refused."""
+    lock = target.parent / f".{target.name}.lock"
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UnsafeTarget(f"another distill is building {target} right now; run again when it "
+                               "has finished") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Temp folders and archives a killed build of ``target`` left (only distill's own names)."""
+    for leftover in target.parent.glob(f".{target.name}.*-*"):
+        if leftover.name.startswith((f".{target.name}.new-", f".{target.name}.old-")) and leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in target.parent.glob(f".{target.name}.tar.gz.*"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+
+
+def _fill(new: Path, write: Callable[[Path], None], sign: Callable[[Path], None] | None) -> None:
+    os.chmod(new, 0o755)
+    write(new)
+    if sign is not None:
+        sign(new)
+    for folder, subfolders, _ in os.walk(new):
+        for name in subfolders:
+            os.chmod(os.path.join(folder, name), 0o755)
+
+
+def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, archive: bool,
+                  sign: Callable[[Path], None] | None) -> str:
+    """"written", "unchanged" (``new`` removed) or "replaced"; ReleaseExists without ``force``."""
+    if not (target.exists() or target.is_symlink()):
+        os.replace(new, target)
+        return "written"
+    changed = _differences(target, new) if target.is_dir() and not target.is_symlink() \
+        else ["(not a directory)"]
+    if not changed and sign is not None:
+        sign(target)
+    archive_differs = archive and archive_path.exists() and not changed and \
+        _archive_differs(target, archive_path)
+    if not changed and not archive_differs:
+        shutil.rmtree(new)
+        return "unchanged"
+    if not force:
+        if archive_differs:
+            changed.append(archive_path.name)
+        raise ReleaseExists(
+            f"{target} already exists and differs from this build in {len(changed)} file(s) "
+            f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}); it is not "
+            "overwritten. Use --force to replace it, or choose another --out.")
+    _swap(new, target)
+    return "replaced"
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put ``new`` where ``target`` is, atomically where Linux offers renameat2(RENAME_EXCHANGE);
+    elsewhere two renames, between which a kill leaves the old bundle in ``.NAME.old-*`` (the
+    next build removes it and writes the target again)."""
+    if _exchange(new, target):
+        shutil.rmtree(new)  # it now holds the old bundle
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, old / "bundle")
+    os.replace(new, target)
+    shutil.rmtree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one system call (Linux >= 3.15); False where that is not available."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
