@@ -195,3 +195,34 @@ def test_force_swaps_in_one_step(tmp_path):
     (b / "f").write_text("b")
     assert publish._exchange(a, b)  # Linux: renameat2(RENAME_EXCHANGE)
     assert (a / "f").read_text() == "b" and (b / "f").read_text() == "a"
+
+
+@pytest.mark.parametrize("spec", ["@", "reviews@", "@+1", "@head"])
+def test_malformed_branch_specs_are_errors(spec):
+    result = run_distill(["plan", "--to", spec], REPO)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"distill: error: revision spec {spec!r} is not label@head")
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ("sys.exit(3)", "fails to import at line 10: SystemExit: 3"),
+    ("os._exit(0)", "fails to import at line 10: SystemExit: 0"),
+])
+def test_a_script_that_exits_at_import_is_named(tmp_path, line, says):
+    project = write_project(tmp_path, [CREATE_T, {"revision": "b2", "down": "a1", "imports": "import os, sys",
+                                                  "body": f"{line}\ndef upgrade():\n    pass\n"}])
+    result = run_distill(["plan"], project)
+    assert result.returncode == 1 and "cannot load revision b2: its script migrations/versions/002_b2.py" \
+        in result.stderr and says in result.stderr, result.stderr
+
+
+def test_a_duplicate_id_and_a_missing_parent_are_errors_without_warnings(tmp_path):
+    twice = write_project(tmp_path / "twice", [CREATE_T, {**CREATE_T, "message": "again"}])
+    result = run_distill(["plan"], twice)
+    assert result.returncode == 1 and "Revision a1 is present more than once" in result.stderr
+    orphan = write_project(tmp_path / "orphan", [CREATE_T, {"revision": "b2", "down": "ffffffffffff",
+                                                             "body": "def upgrade():\n    pass\n"}])
+    result = run_distill(["plan"], orphan)
+    assert result.returncode == 1 and "Revision ffffffffffff referenced from" in result.stderr
+    assert "util.warn" not in result.stderr and "KeyError" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

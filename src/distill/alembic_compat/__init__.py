@@ -37,6 +37,7 @@ from .operations import (
     is_offline_connection,
     raised_by_inspection,
     unsupported_type,
+    warned_by_alembic,
 )
 from .patches import alembic_patched
 from .revisions import (
@@ -58,4 +59,5 @@ __all__ = [
     "declared_parents", "downgrade_step", "failed_operation", "heads_after", "is_offline_connection",
     "online_steps", "parent_table", "patch_context", "raised_by_inspection", "revision_ids", "run_env",
     "skipped_step", "unsupported_type", "upgrade_step", "version_locations", "version_table_of",
+    "warned_by_alembic",
 ]

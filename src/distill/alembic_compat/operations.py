@@ -120,6 +120,11 @@ def unsupported_type(exc: BaseException) -> type | None:
     return None
 
 
+def warned_by_alembic(filename: str) -> bool:
+    """True for a warning issued from inside Alembic's package."""
+    return filename.startswith(_LIBRARIES[0])
+
+
 def is_offline_connection(value: Any) -> bool:
     """True for what ``op.get_bind()`` returns in offline mode."""
     return isinstance(value, MockConnection)

@@ -7,10 +7,13 @@ What a user names is resolved by ``specs``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import traceback
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic.script import Script, ScriptDirectory
@@ -83,14 +86,42 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
         # Alembic loads each script by its resolved path: list them the same way
         files = script_files([Path(p).resolve() for p in compat.version_locations(script)],
                              script.recursive_version_locations)
-        with compiled_on_second_core(files) as handover:
+        with compiled_on_second_core(files) as handover, _exits_raise(), \
+                warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
-    except Exception as exc:
-        raise _load_error(exc, script, settings) from None
+    except (Exception, SystemExit) as exc:  # a script's sys.exit() or os._exit() too
+        raise _load_error(exc, script, settings, _alembic_warnings(warned)) from None
+    broken = _alembic_warnings(warned)
+    if broken:  # a revision defined twice, or a parent no script defines
+        raise ScriptLoadError(f"the revision history of {settings.source} is broken: {'; '.join(broken)}. "
+                              "Fix the revision ids and down_revision values in the scripts.")
     return script, handover.used
 
 
-def _failing_line(exc: Exception, version_dirs: list[Path]) -> tuple[str | None, int | None]:
+def _alembic_warnings(warned: list[warnings.WarningMessage] | None) -> list[str]:
+    """What Alembic warned about while loading the history (duplicates, missing parents)."""
+    return [" ".join(str(w.message).split()) for w in warned or []
+            if issubclass(w.category, UserWarning) and compat.warned_by_alembic(w.filename)]
+
+
+@contextlib.contextmanager
+def _exits_raise() -> Iterator[None]:
+    """While scripts load, ``os._exit()`` raises SystemExit instead of ending distill silently
+    (set after the compiling process was forked: it keeps the real one)."""
+    real = os._exit
+
+    def refuse(code: int) -> None:
+        raise SystemExit(code)
+
+    os._exit = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
+def _failing_line(exc: BaseException, version_dirs: list[Path]) -> tuple[str | None, int | None]:
     """(file, line) inside the version folders where loading failed, if it did there."""
     def in_versions(filename: str | None) -> bool:
         return bool(filename) and any(Path(filename).resolve().is_relative_to(d) for d in version_dirs)
@@ -104,12 +135,13 @@ def _failing_line(exc: Exception, version_dirs: list[Path]) -> tuple[str | None,
     return found
 
 
-def _load_error(exc: Exception, script: ScriptDirectory, settings: Settings) -> ScriptLoadError:
+def _load_error(exc: BaseException, script: ScriptDirectory, settings: Settings,
+                noted: list[str] = ()) -> ScriptLoadError:
     version_dirs = [Path(p).resolve() for p in compat.version_locations(script)]
     filename, line = _failing_line(exc, version_dirs)
     if filename is None:
-        return ScriptLoadError(
-            f"cannot load the revision history of {settings.source}: {type(exc).__name__}: {exc}")
+        why = "; ".join(noted) if noted else f"{type(exc).__name__}: {exc}"
+        return ScriptLoadError(f"cannot load the revision history of {settings.source}: {why}")
     path = Path(filename).resolve()
     try:
         found = _REVISION_LINE.search(path.read_text(encoding="utf-8", errors="replace"))

@@ -17,6 +17,8 @@ from .. import alembic_compat as compat
 from ..errors import RevisionError
 from .scripts import History, display_revisions
 
+# label@head, label@base, label@<revision>, or label@head+N: both sides present
+_BRANCHED = re.compile(r"[^@\s]+@[^@\s]+")
 _RELATIVE = re.compile(r"^(?P<base>.*?)(?P<sign>[+-])(?P<count>\d+)$")
 _ALEMBIC_ERRORS = (AlembicRevisionError, CommandError, ValueError)
 
@@ -38,6 +40,8 @@ def resolve(history: History, spec: str, *, relative_to: tuple[str, ...] = ()) -
 
 
 def _resolve_one(history: History, part: str, relative_to: tuple[str, ...], depth: int) -> tuple[str, ...]:
+    if "@" in part and not _BRANCHED.fullmatch(part):
+        raise RevisionError(f"revision spec {part!r} is not label@head, label@base or label@<revision>")
     releases = history.settings.releases
     if part in releases and depth == 0:
         return _resolve_one(history, releases[part], relative_to, depth + 1)
