@@ -226,3 +226,19 @@ def test_a_duplicate_id_and_a_missing_parent_are_errors_without_warnings(tmp_pat
     assert result.returncode == 1 and "Revision ffffffffffff referenced from" in result.stderr
     assert "util.warn" not in result.stderr and "KeyError" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_nul_in_sql_is_refused_and_in_a_message_is_neutralised(tmp_path):
+    project = write_project(tmp_path, [CREATE_T, {
+        "revision": "b2", "down": "a1", "message": "nul\\x00here",
+        "body": 'def upgrade():\n    op.execute("SELECT 1 -- \\x00")\n\ndef downgrade():\n    pass\n'}])
+    result = run_distill(["sql", "--dialect", "sqlite", "--from", "a1", "--to", "b2"], project)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "it writes a NUL character (\\x00) into its SQL, which no SQL client can send" in result.stderr
+    script = project / "migrations" / "versions" / "002_b2.py"
+    script.write_text(script.read_text().replace('op.execute("SELECT 1 -- \\x00")', "op.execute('SELECT 1')"))
+    result = run_distill(["build", "--dialect", "sqlite", "--out", str(tmp_path / "b")], project)
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "b").rglob("*"):
+        if path.is_file() and path.suffix in (".sql", ".md"):
+            assert "\x00" not in path.read_text(), path

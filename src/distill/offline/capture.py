@@ -16,7 +16,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ..names import one_line
 from ..statements.model import COMMENT, LOG, NOTE, SEPARATOR, SQL, Statement
+
+
+class NulCharacter(ValueError):
+    """A statement holds a NUL character, which no SQL client can send."""
 
 
 @dataclass
@@ -46,9 +51,11 @@ class StatementCapture(io.TextIOBase):
         if self._separator and body == self._separator:
             kind = SEPARATOR
         elif body.startswith(self._comment) and "\n" not in body:
-            kind = COMMENT
+            kind, body = COMMENT, one_line(body)  # Alembic's "-- Running ..." carries the message
         else:
             kind = SQL
+            if "\x00" in body:
+                raise NulCharacter("the SQL holds a NUL character")
         self.add(Statement(kind, body))
         return len(text)
 
@@ -106,7 +113,7 @@ class PrintedNotes(io.TextIOBase):
         if not line.strip():
             return
         text = line if line.lstrip().startswith(self._comment) else f"{self._comment} {line}"
-        self._capture.add(Statement(kind, text))
+        self._capture.add(Statement(kind, one_line(text)))
 
     def handle_record(self, handle: Callable[[], None], record: logging.LogRecord) -> None:
         """Run the handlers of ``record``; if one writes to stdout (here), write the record as

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, CompileError, IdentifierError, NoInspe
 from .. import alembic_compat as compat
 from ..dialects import Dialect
 from ..history.plan import DOWN
+from .capture import NulCharacter
 
 GUARD_FIX = (
     "Usual fix: in the revision, guard the database access with "
@@ -183,8 +184,15 @@ def _revision_raises(f: Failure) -> Cause | None:
                  "this range's dialects, or change the revision.")
 
 
+def _nul_character(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, NulCharacter):
+        return None
+    return Cause("it writes a NUL character (\\x00) into its SQL, which no SQL client can send",
+                 "Remove the NUL character from the string the revision executes.")
+
+
 _CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
-    _batch_reflects, _inspects, _connection_attribute, _query_result, _dialect_only_type,
+    _nul_character, _batch_reflects, _inspects, _connection_attribute, _query_result, _dialect_only_type,
     _string_without_length, _existing_type_needed, _no_alter, _bad_arguments, _name_too_long,
     _revision_raises,
 )

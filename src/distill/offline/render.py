@@ -31,7 +31,14 @@ from ..statements.findings import WARNING, annotation, annotator
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.model import SQL, Statement, VersionTable
-from .capture import PrintedNotes, Segment, StatementCapture, log_records_as_notes, warnings_captured
+from .capture import (
+    NulCharacter,
+    PrintedNotes,
+    Segment,
+    StatementCapture,
+    log_records_as_notes,
+    warnings_captured,
+)
 from .causes import one_line
 from .diagnose import offline_error
 
@@ -208,7 +215,7 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
             run.run(standalone)
             notes.flush()
     except Exception as exc:
-        if _raised_by_distill(exc):
+        if _raised_by_distill(exc) and not isinstance(exc, NulCharacter):
             raise  # a bug in distill, not in the revision: keep the traceback
         raise offline_error(exc, history, plan, run.capture.current_step, dialect,
                             queried=run.capture.queried) from None
