@@ -242,3 +242,36 @@ def test_a_nul_in_sql_is_refused_and_in_a_message_is_neutralised(tmp_path):
     for path in (tmp_path / "b").rglob("*"):
         if path.is_file() and path.suffix in (".sql", ".md"):
             assert "\x00" not in path.read_text(), path
+
+
+def _copy_of_release(tmp_path: Path) -> Path:
+    import shutil
+    bundle = tmp_path / "1.0"
+    shutil.copytree(REPO / "releases" / "1.0", bundle)
+    return bundle
+
+
+def test_a_duplicate_sums_line_with_a_wrong_hash_fails_as_with_sha256sum(tmp_path):
+    import subprocess
+    bundle = _copy_of_release(tmp_path)
+    sums = (bundle / "SHA256SUMS").read_text()
+    good = next(line for line in sums.splitlines() if line.endswith("  README.md"))
+    (bundle / "SHA256SUMS").write_text(f"{'0' * 64}  README.md\n" + sums)
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=bundle,
+                          capture_output=True).returncode != 0
+    result = run_distill(["verify", str(bundle)], REPO)
+    assert result.returncode == 1 and "README.md: its sha256 differs from SHA256SUMS (line 1)" in result.stdout
+    assert good in (bundle / "SHA256SUMS").read_text()
+
+
+@pytest.mark.parametrize("odd", ["fifo", "empty folder"])
+def test_anything_but_files_in_a_bundle_is_reported(tmp_path, odd):
+    import os
+    bundle = _copy_of_release(tmp_path)
+    if odd == "fifo":
+        os.mkfifo(bundle / "sqlite" / "pipe")
+    else:
+        (bundle / "sqlite" / "nothing").mkdir()
+    result = run_distill(["verify", str(bundle)], REPO)
+    assert result.returncode == 1
+    assert ("is not a regular file" if odd == "fifo" else "is an empty folder") in result.stdout

@@ -67,17 +67,20 @@ def _check_sums(files: dict[str, bytes], report: Report) -> None:
         report.add("missing", "SHA256SUMS", "the checksum file is missing")
         return
     listed: dict[str, str] = {}
+    # every line is checked, as sha256sum -c does: a second line for a path does not hide the first
     for number, line in enumerate(sums.decode("utf-8", errors="replace").splitlines(), 1):
         match = _SUM_LINE.match(line)
         if not match:
             report.add("checksums", "SHA256SUMS", f"line {number} is not '<sha256>  <path>': {line[:60]!r}")
             continue
-        listed[match[2]] = match[1]
-    for path, digest in sorted(listed.items()):
+        path, digest = match[2], match[1]
+        if path in listed:
+            report.add("checksums", "SHA256SUMS", f"line {number} lists {path} a second time")
+        listed[path] = digest
         if path not in files:
             report.add("missing", path, "listed in SHA256SUMS but not in the bundle")
         elif sha256(files[path]) != digest:
-            report.add("modified", path, "its sha256 differs from SHA256SUMS")
+            report.add("modified", path, f"its sha256 differs from SHA256SUMS (line {number})")
     for path in sorted(set(files) - set(listed) - {"SHA256SUMS", signing.SIGNATURE}):
         report.add("extra", path, "in the bundle but not in SHA256SUMS")
 
@@ -175,6 +178,12 @@ def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, iden
     for rel in sorted(files):
         if (directory / rel).is_symlink():
             report.add("extra", rel, "is a symbolic link; a bundle holds only regular files")
+    for entry in sorted(directory.rglob("*")):  # anything but regular files and their folders
+        rel = entry.relative_to(directory).as_posix()
+        if entry.is_dir() and not entry.is_symlink() and not any(entry.iterdir()):
+            report.add("extra", rel, "is an empty folder; a bundle holds only its files")
+        elif not entry.is_symlink() and not entry.is_dir() and not entry.is_file():
+            report.add("extra", rel, "is not a regular file (a FIFO, socket or device)")
     _check_sums(files, report)
     manifest = _check_manifest(files, report)
     if rebuild_with is not None and manifest is not None:
