@@ -275,3 +275,22 @@ def test_anything_but_files_in_a_bundle_is_reported(tmp_path, odd):
     result = run_distill(["verify", str(bundle)], REPO)
     assert result.returncode == 1
     assert ("is not a regular file" if odd == "fifo" else "is an empty folder") in result.stdout
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda m: m.update(dialects=[1, 2]), "dialects must be an object of objects"),
+    (lambda m: m.update(steps=["x"]), "steps must be a list of objects"),
+    (lambda m: m["dialects"]["sqlite"].update(upgrade="x"), "dialects.sqlite must have upgrade"),
+])
+def test_a_malformed_manifest_with_valid_sums_is_reported(tmp_path, change, says):
+    import json
+    bundle = _copy_of_release(tmp_path)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    change(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    _resum(bundle)
+    for args in (["verify", str(bundle)], ["verify", str(bundle), "--rebuild"], ["diff", str(bundle), "1.0"]):
+        result = run_distill(args, REPO)
+        assert result.returncode in (1, 2) and "Traceback" not in result.stderr, args
+    result = run_distill(["verify", str(bundle)], REPO)
+    assert result.returncode == 1 and says in result.stdout, result.stdout

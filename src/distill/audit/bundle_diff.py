@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import dialects
 from ..bundle.archive import bundle_directory
+from ..bundle.manifest import manifest_problems
 from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..statements.formatting import significant_tokens
@@ -45,6 +46,9 @@ def side_from_files(label: str, files: dict[str, bytes]) -> Side:
         manifest = json.loads(files["manifest.json"])
     except (KeyError, ValueError) as exc:
         raise DistillError(f"{label} is not a distill bundle: no readable manifest.json ({exc})") from None
+    problems = manifest_problems(manifest) if isinstance(manifest, dict) else ["it is not a JSON object"]
+    if problems:
+        raise DistillError(f"{label} has a malformed manifest.json: {'; '.join(problems)}")
     return Side(label, files, manifest)
 
 

@@ -15,7 +15,7 @@ from ..bundle import signing
 from ..bundle.archive import bundle_directory
 from ..bundle.builder import build_files
 from ..bundle.files import sha256
-from ..bundle.manifest import MANIFEST_FORMAT, file_entries, spec_from_manifest
+from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
 from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..history.scripts import History
@@ -97,6 +97,11 @@ def _check_manifest(files: dict[str, bytes], report: Report) -> dict[str, Any] |
         return None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         report.add("manifest", "manifest.json", f"is not a {MANIFEST_FORMAT} manifest")
+        return None
+    problems = manifest_problems(manifest)
+    for problem in problems:
+        report.add("manifest", "manifest.json", problem)
+    if problems:
         return None
     described = set()
     for entry in file_entries(manifest):
