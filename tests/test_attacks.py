@@ -294,3 +294,10 @@ def test_a_malformed_manifest_with_valid_sums_is_reported(tmp_path, change, says
         assert result.returncode in (1, 2) and "Traceback" not in result.stderr, args
     result = run_distill(["verify", str(bundle)], REPO)
     assert result.returncode == 1 and says in result.stdout, result.stdout
+
+
+def test_diff_compares_the_runbooks(tmp_path):
+    bundle = _tampered(tmp_path, _swap_runbook)
+    result = run_distill(["diff", str(REPO / "releases" / "1.1"), str(bundle)], REPO)
+    assert result.returncode == 1 and "runbook (README.md) differs:" in result.stdout
+    assert "+| PostgreSQL | `psql -X -v ON_ERROR_STOP=1 -d DATABASE -f postgresql/downgrade.sql`" in result.stdout

@@ -87,15 +87,18 @@ class DiffReport:
     generator: list[dict[str, Any]] = field(default_factory=list)
     options: list[dict[str, Any]] = field(default_factory=list)
     sql: list[SqlDifference] = field(default_factory=list)
+    runbook: list[str] = field(default_factory=list)  # unified diff of the two README.md
 
     @property
     def differs(self) -> bool:
-        return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql))
+        return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql,
+                    self.runbook))
 
     def summary(self) -> dict[str, int]:
         return {"added_revisions": len(self.added), "removed_revisions": len(self.removed),
                 "edited_after_release": len(self.edited), "generator_changes": len(self.generator),
-                "option_changes": len(self.options), "sql_differences": len(self.sql)}
+                "option_changes": len(self.options), "sql_differences": len(self.sql),
+                "runbook_lines_changed": sum(1 for line in self.runbook if line[:1] in "+-")}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +117,7 @@ class DiffReport:
             "generator": self.generator,
             "options": self.options,
             "sql": [d.to_json() for d in self.sql],
+            "runbook": self.runbook,
         }
 
 
@@ -163,6 +167,10 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
             if a.get(name) != b.get(name):
                 getattr(report, title).append({"key": name, "old": a.get(name), "new": b.get(name)})
     _compare_sql(report, old, new)
+    old_runbook, new_runbook = (side.files.get("README.md", b"").decode("utf-8", "replace").splitlines()
+                                for side in (old, new))
+    report.runbook = [line for line in difflib.unified_diff(old_runbook, new_runbook, lineterm="", n=1)
+                      if not line.startswith(("---", "+++"))]
     return report
 
 

@@ -54,6 +54,9 @@ def as_text(report: DiffReport) -> str:
             for line in d.unified:
                 colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
                 lines.append("    " + (click.style(line, fg=colour) if colour else line))
+    if report.runbook:
+        lines.append("runbook (README.md) differs:")
+        lines += ["    " + line for line in report.runbook]
     summary = report.summary()
     lines.append("summary: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
     lines.append("differences found" if report.differs else "no differences")
