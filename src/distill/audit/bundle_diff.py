@@ -167,11 +167,17 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
             if a.get(name) != b.get(name):
                 getattr(report, title).append({"key": name, "old": a.get(name), "new": b.get(name)})
     _compare_sql(report, old, new)
-    old_runbook, new_runbook = (side.files.get("README.md", b"").decode("utf-8", "replace").splitlines()
-                                for side in (old, new))
-    report.runbook = [line for line in difflib.unified_diff(old_runbook, new_runbook, lineterm="", n=1)
+    report.runbook = [line for line in difflib.unified_diff(_runbook(old), _runbook(new), lineterm="", n=1)
                       if not line.startswith(("---", "+++"))]
     return report
+
+
+def _runbook(side: Side) -> list[str]:
+    """The runbook from its first section on: its title and opening paragraph name the release,
+    the generator versions and the formatting, which the report compares through the manifest."""
+    lines = side.files.get("README.md", b"").decode("utf-8", "replace").splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("## ")), 0)
+    return lines[first:]
 
 
 def _files_by_step(side: Side, dialect: str) -> dict[tuple[str, str], str]:
