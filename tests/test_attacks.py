@@ -301,3 +301,65 @@ def test_diff_compares_the_runbooks(tmp_path):
     result = run_distill(["diff", str(REPO / "releases" / "1.1"), str(bundle)], REPO)
     assert result.returncode == 1 and "runbook (README.md) differs:" in result.stdout
     assert "+| PostgreSQL | `psql -X -v ON_ERROR_STOP=1 -d DATABASE -f postgresql/downgrade.sql`" in result.stdout
+
+
+def _archive(tmp_path: Path, entries: list[tuple[str, bytes | None]], name: str = "b.tar.gz") -> Path:
+    """A gzip tar of (path, data) entries; data None makes a directory."""
+    import io
+    import tarfile
+    path = tmp_path / name
+    with tarfile.open(path, "w:gz") as tar:
+        for entry, data in entries:
+            info = tarfile.TarInfo(entry)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_truncated_and_cut_archives_cannot_run(tmp_path):
+    whole = (REPO / "releases" / "1.0.tar.gz").read_bytes()
+    for name, data in (("half.tar.gz", whole[: len(whole) // 2]), ("trailer.tar.gz", whole[:-6])):
+        (tmp_path / name).write_bytes(data)
+        for args in (["verify", str(tmp_path / name)], ["diff", str(tmp_path / name), "1.0"]):
+            result = run_distill(args, REPO)
+            assert result.returncode == 2, (name, args, result.stdout, result.stderr)
+            assert "cannot be read to its end" in result.stderr and "Aborted" not in result.stderr
+
+
+@pytest.mark.parametrize(("entries", "says"), [
+    ([("b/a", b"x"), ("b/a/b", b"y")], "conflicts with another entry"),
+    ([("b/" + "n" * 300, b"x")], "longer than the limits"),
+    ([("b/" + "/".join(["d"] * 40) + "/f", b"x")], "deeper than 16 folders"),
+])
+def test_hostile_archive_entries_are_refused(tmp_path, entries, says):
+    archive = _archive(tmp_path, entries)
+    result = run_distill(["verify", str(archive)], REPO)
+    assert result.returncode == 1 and "NOT VERIFIED" in result.stderr and says in result.stderr, result.stderr
+    result = run_distill(["diff", str(archive), "1.0"], REPO)
+    assert result.returncode == 2, result.stderr
+
+
+def test_an_archive_bomb_is_refused_before_it_is_written(tmp_path):
+    import resource
+    import tarfile
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:  # 1.1 GiB of zeros in a few MB
+        info = tarfile.TarInfo("b/zeros")
+        info.size = (1 << 30) + (100 << 20)
+
+        class Zeros:
+            left = info.size
+
+            def read(self, n=-1):
+                n = min(self.left, 1 << 20 if n < 0 else n)
+                self.left -= n
+                return bytes(n)
+        tar.addfile(info, Zeros())
+    assert bomb.stat().st_size < 5 << 20
+    result = run_distill(["verify", str(bomb)], REPO)
+    assert result.returncode == 1 and "1024 MiB expanded, far beyond any bundle" in result.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 600_000  # KiB: no 1 GiB in memory

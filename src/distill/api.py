@@ -88,13 +88,18 @@ class Project:
 
 def _could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
     """verify, diff and rehearse: an error that keeps the check from running is CouldNotRun (exit
-    2), not a "no" (exit 1); a crafted archive is an answer (not verified), so it passes."""
+    2), not a "no" (exit 1). To verify, a crafted archive is an answer (not verified), so it
+    passes; to diff or rehearse, it is one more reason they cannot run."""
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> _Result:
         try:
             return function(*args, **kwargs)
-        except (UnsafeArchive, CouldNotRun):
+        except CouldNotRun:
             raise
+        except UnsafeArchive as exc:
+            if function.__name__ == "verify":
+                raise
+            raise CouldNotRun(exc.message) from None
         except DistillError as exc:
             raise CouldNotRun(exc.message) from None
     return wrapper

@@ -17,6 +17,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -165,40 +166,92 @@ def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
             write.close()
 
 
+# Limits, each a few times the largest plausible bundle (10,000 revisions x 6 dialects x 2 files
+# and their SQL): beyond them an archive is refused before anything is written.
+MAX_ENTRIES = 500_000
+MAX_TOTAL_BYTES = 1 << 30  # 1 GiB expanded
+MAX_NAME_BYTES = 255  # one path component
+MAX_PATH_BYTES = 1024
+MAX_DEPTH = 16
+
+
+class BadArchive(DistillError):
+    """An archive that cannot be read to its end (truncated, corrupt): the check cannot run."""
+
+    exit_code = 2
+
+
+def _refuse_member(archive: Path, member: tarfile.TarInfo) -> str | None:
+    """Why ``member`` may not be extracted, or None."""
+    path = PurePosixPath(member.name)
+    if path.is_absolute() or member.name.startswith(("/", "\\")) or ".." in path.parts:
+        return "it points outside the archive (absolute path or '..')"
+    if not (member.isfile() or member.isdir()):
+        kind = "link" if (member.issym() or member.islnk()) else "device or special file"
+        return f"it is a {kind}, and a bundle holds only regular files"
+    if member.issparse():
+        return "it is a sparse file"
+    if len(path.parts) > MAX_DEPTH or len(member.name.encode()) > MAX_PATH_BYTES or any(
+            len(part.encode()) > MAX_NAME_BYTES for part in path.parts):
+        return f"its path is deeper than {MAX_DEPTH} folders or longer than the limits"
+    return None
+
+
+def _members(archive: Path, tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """Every member, checked against the limits before anything is written."""
+    members, total = [], 0
+    for member in tar:
+        members.append(member)
+        why = _refuse_member(archive, member)
+        if why:
+            raise UnsafeArchive(f"{archive.name}: refusing entry {member.name[:200]!r}: {why}")
+        total += member.size
+        if len(members) > MAX_ENTRIES or total > MAX_TOTAL_BYTES:
+            raise UnsafeArchive(f"{archive.name}: refusing the archive: more than {MAX_ENTRIES} entries or "
+                                f"{MAX_TOTAL_BYTES >> 20} MiB expanded, far beyond any bundle")
+    return members
+
+
 def safe_extract(archive: Path, destination: Path) -> Path:
     """Extract ``archive`` into the empty directory ``destination``; return the bundle dir in it.
 
-    Refuses (UnsafeArchive) before writing anything if any entry is unsafe.
+    Refuses (UnsafeArchive) before writing anything if any entry is unsafe or the limits are
+    exceeded; BadArchive (exit 2) if it cannot be read to its end, gzip trailer included.
     """
     try:
-        tar = tarfile.open(archive, mode="r:*")
-    except (tarfile.TarError, OSError) as exc:
-        raise DistillError(f"{archive.name} is not a readable .tar.gz archive: {exc}") from None
-    with tar:
-        members = tar.getmembers()
-        for member in members:
-            path = PurePosixPath(member.name)
-            if path.is_absolute() or member.name.startswith(("/", "\\")) or ".." in path.parts:
-                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it points "
-                                    "outside the archive (absolute path or '..')")
-            if not (member.isfile() or member.isdir()):
-                kind = "link" if (member.issym() or member.islnk()) else "device or special file"
-                raise UnsafeArchive(f"{archive.name}: refusing entry {member.name!r}: it is a {kind}, "
-                                    "and a bundle holds only regular files")
-        tops = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
-        if len(tops) != 1:
-            raise UnsafeArchive(f"{archive.name}: a bundle archive holds exactly one top directory, "
-                                f"not {len(tops)} ({', '.join(sorted(tops)) or 'none'})")
-        for member in members:
-            target = destination / member.name
+        with tarfile.open(archive, mode="r:*") as tar:
+            members = _members(archive, tar)
+            tops = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
+            if len(tops) != 1:
+                raise UnsafeArchive(f"{archive.name}: a bundle archive holds exactly one top directory, "
+                                    f"not {len(tops)} ({', '.join(sorted(tops)[:5]) or 'none'})")
+            _write_members(archive, tar, members, destination)
+            while tar.fileobj.read(1 << 20):  # to the end: a cut gzip trailer is an error too
+                pass
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BadArchive(f"{archive.name} cannot be read to its end (truncated or corrupt): "
+                         f"{type(exc).__name__}: {exc}") from None
+    return destination / tops.pop()
+
+
+def _write_members(archive: Path, tar: tarfile.TarFile, members: list[tarfile.TarInfo],
+                   destination: Path) -> None:
+    for member in members:
+        target = destination / member.name
+        try:
             if member.isdir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                raise FileExistsError(member.name)
             source = tar.extractfile(member)
             assert source is not None
-            target.write_bytes(source.read())
-        return destination / tops.pop()
+            with target.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)  # streamed: memory stays small
+        except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+            raise UnsafeArchive(f"{archive.name}: entry {member.name[:200]!r} conflicts with another "
+                                f"entry of the same path ({type(exc).__name__})") from None
 
 
 @contextlib.contextmanager
