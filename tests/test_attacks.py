@@ -363,3 +363,18 @@ def test_an_archive_bomb_is_refused_before_it_is_written(tmp_path):
     result = run_distill(["verify", str(bomb)], REPO)
     assert result.returncode == 1 and "1024 MiB expanded, far beyond any bundle" in result.stderr
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 600_000  # KiB: no 1 GiB in memory
+
+
+def test_sqlite_a_blob_version_is_refused_by_the_guard(tmp_path):
+    import sqlite3
+    import subprocess
+    db = tmp_path / "db.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (b"6f4a6c5d9e06",))  # a BLOB
+    upgrade = (REPO / "releases" / "1.1" / "sqlite" / "upgrade.sql").read_text()
+    result = subprocess.run(["sqlite3", "-bail", str(db)], input=upgrade, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "distill guard: expected alembic_version at 6f4a6c5d9e06, found (a blob value)" in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'orders'").fetchone()[0] == 0

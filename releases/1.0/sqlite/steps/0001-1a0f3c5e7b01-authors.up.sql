@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS alembic_version (
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('(no alembic_version table)', '(empty)') THEN '$' ELSE 'distill guard: expected alembic_version at base (no alembic_version table or an empty one), found ' || found END) = 'never';
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WHEN typeof(version_num) = 'text' THEN version_num ELSE '(a ' || typeof(version_num) || ' value)' END AS v FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('(no alembic_version table)', '(empty)') THEN '$' ELSE 'distill guard: expected alembic_version at base (no alembic_version table or an empty one), found ' || found END) = 'never';
 
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL,

@@ -10,7 +10,7 @@
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at 1a0f3c5e7b01, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at 1a0f3c5e7b01, found (no alembic_version table)' END) = 'never';
 
-SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('1a0f3c5e7b01') THEN '$' ELSE 'distill guard: expected alembic_version at 1a0f3c5e7b01, found ' || found END) = 'never';
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WHEN typeof(version_num) = 'text' THEN version_num ELSE '(a ' || typeof(version_num) || ' value)' END AS v FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('1a0f3c5e7b01') THEN '$' ELSE 'distill guard: expected alembic_version at 1a0f3c5e7b01, found ' || found END) = 'never';
 
 -- Running upgrade 1a0f3c5e7b01 -> 2b7e41d09c02
 

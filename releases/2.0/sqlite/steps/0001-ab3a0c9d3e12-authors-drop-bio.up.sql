@@ -10,7 +10,7 @@
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at bc9f1b0c4d11, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at bc9f1b0c4d11, found (no alembic_version table)' END) = 'never';
 
-SELECT 1 FROM (SELECT coalesce((SELECT group_concat(version_num, ',') FROM (SELECT version_num FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('bc9f1b0c4d11') THEN '$' ELSE 'distill guard: expected alembic_version at bc9f1b0c4d11, found ' || found END) = 'never';
+SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WHEN typeof(version_num) = 'text' THEN version_num ELSE '(a ' || typeof(version_num) || ' value)' END AS v FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('bc9f1b0c4d11') THEN '$' ELSE 'distill guard: expected alembic_version at bc9f1b0c4d11, found ' || found END) = 'never';
 
 -- Running upgrade bc9f1b0c4d11 -> ab3a0c9d3e12
 
