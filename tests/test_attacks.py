@@ -378,3 +378,23 @@ def test_sqlite_a_blob_version_is_refused_by_the_guard(tmp_path):
     assert "distill guard: expected alembic_version at 6f4a6c5d9e06, found (a blob value)" in result.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'orders'").fetchone()[0] == 0
+
+
+def test_a_full_disk_and_an_unwritable_place_are_one_sentence(tmp_path):
+    import os
+    import subprocess
+    project, _ = _bundle(tmp_path)
+    result = run_distill(["build", "--out", "/proc/distill-nowhere"], project)
+    assert result.returncode == 1 and result.stderr.startswith(
+        "distill: error: cannot write the bundle /proc/distill-nowhere: ")
+    if os.geteuid() != 0:
+        pytest.skip("mounting a full file system needs root (CI runs as root)")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)], check=True)
+    try:
+        result = run_distill(["build", "--out", str(small / "b"), "--archive"], project)
+        assert result.returncode == 1 and "No space left on device" in result.stderr, result.stderr
+        assert list(small.iterdir()) == []  # nothing half-written, no temp file left
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

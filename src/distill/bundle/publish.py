@@ -140,6 +140,16 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
     file); what a killed build left next to the target is removed first."""
     target = Path(target)
     _check_target(target, force, protected)
+    try:
+        return _publish_locked(write, target, force=force, archive=archive, sign=sign)
+    except OSError as exc:  # a read-only folder, a full disk: one sentence, the temp files gone
+        where = exc.filename or target
+        raise DistillError(f"cannot write the bundle {target}: {exc.strerror or exc} ({where}); "
+                           "nothing was put in place") from None
+
+
+def _publish_locked(write: Callable[[Path], None], target: Path, *, force: bool, archive: bool,
+                    sign: Callable[[Path], None] | None) -> Published:
     target.parent.mkdir(parents=True, exist_ok=True)
     archive_path = target.parent / f"{target.name}.tar.gz"
     with _only_build_of(target):
