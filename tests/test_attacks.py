@@ -398,3 +398,34 @@ def test_a_full_disk_and_an_unwritable_place_are_one_sentence(tmp_path):
         assert list(small.iterdir()) == []  # nothing half-written, no temp file left
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_a_killed_build_leaves_no_worker_writing_and_the_next_build_cleans_up(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    revisions = [CREATE_T] + [{"revision": f"r{i:03d}", "down": "a1" if i == 0 else f"r{i - 1:03d}", "body": f"""
+def upgrade():
+    op.add_column("t", sa.Column("c{i}", sa.Integer))
+
+def downgrade():
+    op.drop_column("t", "c{i}")
+"""} for i in range(150)]
+    project = write_project(tmp_path / "project", revisions, distill_toml='dialects = ["sqlite", "postgresql"]\n')
+    out = tmp_path / "rel" / "b"
+    build = subprocess.Popen([sys.executable, "-m", "distill", "build", "--out", str(out)], cwd=project,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "rel").glob(".b.new-*/*/steps/*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the workers are writing step files
+    os.kill(build.pid, signal.SIGKILL)  # the distill process only: its workers must follow it
+    build.wait()
+    time.sleep(1.0)
+    counts = [len(list((tmp_path / "rel").rglob("*"))) for _ in range(2) if not time.sleep(0.5)]
+    assert counts[0] == counts[1], "something is still writing after the build was killed"
+    assert not out.exists()
+    result = run_distill(["build", "--out", str(out)], project)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "rel").iterdir()) == ["b"]  # leftovers removed
