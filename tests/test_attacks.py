@@ -429,3 +429,39 @@ def downgrade():
     result = run_distill(["build", "--out", str(out)], project)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "rel").iterdir()) == ["b"]  # leftovers removed
+
+
+def test_an_archive_distill_did_not_write_is_not_overwritten(tmp_path):
+    project, _ = _bundle(tmp_path)
+    mine = tmp_path / "rel.tar.gz"
+    mine.write_bytes(b"my own backup")
+    result = run_distill(["build", "--out", str(tmp_path / "rel"), "--archive"], project)
+    assert result.returncode == 2 and "is not its distill bundle" in result.stderr
+    assert mine.read_bytes() == b"my own backup" and not (tmp_path / "rel").exists()
+
+
+def test_release_versions_from_the_configuration_are_full_matches(tmp_path):
+    project = write_project(tmp_path / "project", [CREATE_T], distill_toml=(
+        'dialects = ["sqlite"]\n[releases]\n"1.0" = "a1"\n"1/../../../../x" = "a1"\n'))
+    result = run_distill(["release", "1.0"], project)
+    assert result.returncode == 1 and "[tool.distill.releases]" in result.stderr
+    assert "is not a plain release name" in result.stderr and not list(tmp_path.rglob("x"))
+
+
+def test_archives_with_odd_names_or_another_compression_are_refused(tmp_path):
+    import io
+    import lzma
+    import tarfile
+    raw = tmp_path / "raw.tar"
+    with tarfile.open(raw, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("b/a\x00c")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    gz = tmp_path / "nul.tar.gz"
+    import gzip
+    gz.write_bytes(gzip.compress(raw.read_bytes(), mtime=0))
+    xz = tmp_path / "other.tar.gz"
+    xz.write_bytes(lzma.compress((REPO / "releases" / "1.0.tar.gz").read_bytes()))
+    for archive, code in ((gz, (1, 2)), (xz, (2,))):
+        result = run_distill(["verify", str(archive)], REPO)
+        assert result.returncode in code, (archive, result.stderr)

@@ -16,7 +16,8 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
-from .errors import ConfigError, NoProjectError
+from .errors import ConfigError, DistillError, NoProjectError
+from .names import check_release_name
 from .resources import data_dir
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
@@ -123,6 +124,11 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     releases = table.get("releases", {})
     if not all(isinstance(v, str) for v in releases.values()):
         raise ConfigError(f"{source}: [tool.distill.releases] maps each version to a revision string")
+    for version in releases:  # versions become folder names: full matches only
+        try:
+            check_release_name(version)
+        except DistillError as exc:
+            raise ConfigError(f"{source}: [tool.distill.releases]: {exc.message}") from None
     standalone = VersionTableOptions(
         **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
     )

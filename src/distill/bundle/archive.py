@@ -183,6 +183,8 @@ class BadArchive(DistillError):
 
 def _refuse_member(archive: Path, member: tarfile.TarInfo) -> str | None:
     """Why ``member`` may not be extracted, or None."""
+    if "\x00" in member.name or not member.name.isprintable() or _undecodable(member.name):
+        return "its name holds NUL, control characters or bytes that are not UTF-8"
     path = PurePosixPath(member.name)
     if path.is_absolute() or member.name.startswith(("/", "\\")) or ".." in path.parts:
         return "it points outside the archive (absolute path or '..')"
@@ -195,6 +197,14 @@ def _refuse_member(archive: Path, member: tarfile.TarInfo) -> str | None:
             len(part.encode()) > MAX_NAME_BYTES for part in path.parts):
         return f"its path is deeper than {MAX_DEPTH} folders or longer than the limits"
     return None
+
+
+def _undecodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeError:
+        return True
+    return False
 
 
 def _members(archive: Path, tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -219,7 +229,7 @@ def safe_extract(archive: Path, destination: Path) -> Path:
     exceeded; BadArchive (exit 2) if it cannot be read to its end, gzip trailer included.
     """
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
+        with tarfile.open(archive, mode="r:gz") as tar:  # a bundle archive is a .tar.gz
             members = _members(archive, tar)
             tops = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
             if len(tops) != 1:
@@ -228,7 +238,7 @@ def safe_extract(archive: Path, destination: Path) -> Path:
             _write_members(archive, tar, members, destination)
             while tar.fileobj.read(1 << 20):  # to the end: a cut gzip trailer is an error too
                 pass
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError, ValueError) as exc:
         raise BadArchive(f"{archive.name} cannot be read to its end (truncated or corrupt): "
                          f"{type(exc).__name__}: {exc}") from None
     return destination / tops.pop()

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import fcntl
 import filecmp
+import glob
 import json
 import os
 import shutil
@@ -113,6 +114,10 @@ def _check_target(target: Path, force: bool, protected: Sequence[Path]) -> None:
     """Refuse an unsafe target, and with ``force`` one that exists but is no distill bundle."""
     _refuse_unsafe(target, protected)
     a_bundle = target.is_dir() and not target.is_symlink() and is_bundle(target)
+    archive_path = target.parent / f"{target.name}.tar.gz"
+    if (archive_path.exists() or archive_path.is_symlink()) and not a_bundle:
+        raise UnsafeTarget(f"{archive_path} exists but {target} is not its distill bundle: distill "
+                           "never replaces a file it did not write; move it, or choose another --out")
     if force and (target.exists() or target.is_symlink()) and not a_bundle:
         raise UnsafeTarget(f"--out {target} exists and is not a distill bundle (no manifest.json made by "
                            "distill): --force replaces only distill's own bundles; choose another --out")
@@ -185,11 +190,12 @@ def _only_build_of(target: Path) -> Iterator[None]:
 
 def _remove_leftovers(target: Path) -> None:
     """Temp folders and archives a killed build of ``target`` left (only distill's own names)."""
-    for leftover in target.parent.glob(f".{target.name}.*-*"):
+    name = glob.escape(target.name)  # a name with * or ? matches only itself
+    for leftover in target.parent.glob(f".{name}.*-*"):
         if leftover.name.startswith((f".{target.name}.new-", f".{target.name}.old-")) and leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in target.parent.glob(f".{target.name}.tar.gz.*"):
-        if leftover.is_file():
+    for leftover in target.parent.glob(f".{name}.tar.gz.*"):
+        if leftover.is_file() and leftover.name.startswith(f".{target.name}.tar.gz."):
             leftover.unlink(missing_ok=True)
 
 

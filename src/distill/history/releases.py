@@ -19,6 +19,8 @@ def versions(settings: Settings) -> list[str]:
 def release_range(settings: Settings, version: str, from_version: str | None = None) -> tuple[str, str]:
     """(from spec, to spec) of release ``version``: from the previous version (or base)."""
     check_release_name(version)
+    if from_version is not None:
+        check_release_name(from_version)
     known = versions(settings)
     if version not in known:
         raise ConfigError(f"release {version!r} is not in [tool.distill.releases] of {settings.source}; "
