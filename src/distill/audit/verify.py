@@ -178,7 +178,7 @@ def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, iden
     signature = signing.check(files.get("SHA256SUMS", b""), files.get(signing.SIGNATURE),
                               allowed_signers=allowed_signers, identity=identity)
     report.signature = signature.detail
-    if signature.signed and not signature.valid or allowed_signers is not None and not signature.valid:
+    if not signature.valid and (signature.signed or allowed_signers is not None):
         report.add("signature", signing.SIGNATURE, signature.detail)
     for rel in sorted(files):
         if (directory / rel).is_symlink():

@@ -110,11 +110,16 @@ def _refuse_unsafe(target: Path, protected: Sequence[Path]) -> None:
                            "choose another --out")
 
 
+def archive_of(target: Path) -> Path:
+    """Where ``--archive`` puts the archive of the bundle at ``target``: next to it."""
+    return target.parent / f"{target.name}.tar.gz"
+
+
 def _check_target(target: Path, force: bool, protected: Sequence[Path]) -> None:
     """Refuse an unsafe target, and with ``force`` one that exists but is no distill bundle."""
     _refuse_unsafe(target, protected)
     a_bundle = target.is_dir() and not target.is_symlink() and is_bundle(target)
-    archive_path = target.parent / f"{target.name}.tar.gz"
+    archive_path = archive_of(target)
     if (archive_path.exists() or archive_path.is_symlink()) and not a_bundle:
         raise UnsafeTarget(f"{archive_path} exists but {target} is not its distill bundle: distill "
                            "never replaces a file it did not write; move it, or choose another --out")
@@ -156,7 +161,7 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
 def _publish_locked(write: Callable[[Path], None], target: Path, *, force: bool, archive: bool,
                     sign: Callable[[Path], None] | None) -> Published:
     target.parent.mkdir(parents=True, exist_ok=True)
-    archive_path = target.parent / f"{target.name}.tar.gz"
+    archive_path = archive_of(target)
     with _only_build_of(target):
         _remove_leftovers(target)
         new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
