@@ -278,9 +278,10 @@ def test_anything_but_files_in_a_bundle_is_reported(tmp_path, odd):
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    (lambda m: m.update(dialects=[1, 2]), "dialects must be an object of objects"),
-    (lambda m: m.update(steps=["x"]), "steps must be a list of objects"),
-    (lambda m: m["dialects"]["sqlite"].update(upgrade="x"), "dialects.sqlite must have upgrade"),
+    (lambda m: m.update(dialects=[1, 2]), "dialects: must be object, not array"),
+    (lambda m: m.update(steps=["x"]), "steps[0]: must be object, not string"),
+    (lambda m: m["dialects"]["sqlite"].update(upgrade="x"), "dialects.sqlite.upgrade: must be object, not string"),
+    (lambda m: m["steps"][0].update(reversible="yes"), "steps[0].reversible: must be boolean, not string"),
 ])
 def test_a_malformed_manifest_with_valid_sums_is_reported(tmp_path, change, says):
     import json
@@ -294,6 +295,32 @@ def test_a_malformed_manifest_with_valid_sums_is_reported(tmp_path, change, says
         assert result.returncode in (1, 2) and "Traceback" not in result.stderr, args
     result = run_distill(["verify", str(bundle)], REPO)
     assert result.returncode == 1 and says in result.stdout, result.stdout
+
+
+def test_verify_hashes_a_large_file_without_holding_it(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+    bundle = _copy_of_release(tmp_path)
+    size = 400 << 20
+    with open(bundle / "big.bin", "wb") as big:  # sparse: nothing much on disk
+        big.truncate(size)
+    digest = hashlib.sha256()
+    for _ in range(size >> 20):
+        digest.update(bytes(1 << 20))
+    with open(bundle / "SHA256SUMS", "a") as sums:
+        sums.write(f"{digest.hexdigest()}  big.bin\n")
+    # its own parent process, so the peak memory measured is this verify's alone
+    measure = ("import resource, subprocess, sys; "
+               "r = subprocess.run([sys.executable, '-m', 'distill', 'verify', sys.argv[1]], capture_output=True, text=True); "
+               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout + r.stderr)")
+    result = subprocess.run([sys.executable, "-c", measure, str(bundle)], capture_output=True, text=True, cwd=REPO)
+    code, peak_kib = map(int, result.stdout.split("\n")[0].split())
+    assert code == 0 and "VERIFIED (" in result.stdout, result.stdout
+    assert peak_kib < 200_000, peak_kib  # the 400 MiB file was never in memory
+    (bundle / "big.bin").write_bytes(b"\0" * 10)
+    result = run_distill(["verify", str(bundle)], REPO)
+    assert result.returncode == 1 and "big.bin: its sha256 differs from SHA256SUMS" in result.stdout
 
 
 def test_diff_compares_the_runbooks(tmp_path):
@@ -378,6 +405,39 @@ def test_sqlite_a_blob_version_is_refused_by_the_guard(tmp_path):
     assert "distill guard: expected alembic_version at 6f4a6c5d9e06, found (a blob value)" in result.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'orders'").fetchone()[0] == 0
+
+
+def test_sqlite_a_version_update_that_matches_no_row_stops_the_script_as_online_alembic_stops(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+    # the guard passes, then the step itself empties the version table: the bookkeeping's UPDATE
+    # matches no row (online Alembic: "expected to match one row when updating")
+    project = write_project(tmp_path / "project", [CREATE_T, {"revision": "b2", "down": "a1", "body": """
+def upgrade():
+    op.execute("DELETE FROM alembic_version")
+    op.create_table("u", sa.Column("id", sa.Integer, primary_key=True))
+
+def downgrade():
+    op.drop_table("u")
+"""}])
+    online_db = tmp_path / "online.sqlite"
+    online = subprocess.run([sys.executable, "-c", (
+        "import sys; from alembic import command; from alembic.config import Config; "
+        "cfg = Config('alembic.ini'); cfg.set_main_option('sqlalchemy.url', 'sqlite:///' + sys.argv[1]); "
+        "command.upgrade(cfg, 'a1'); command.upgrade(cfg, 'b2')"), str(online_db)],
+        cwd=project, capture_output=True, text=True)
+    assert online.returncode != 0 and "expected to match one row when updating" in online.stderr, online.stderr
+    db = tmp_path / "db.sqlite"
+    script = run_distill(["sql", "--dialect", "sqlite", "--from", "a1", "--to", "b2"], project)
+    assert script.returncode == 0, script.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('a1')")
+    result = subprocess.run(["sqlite3", "-bail", str(db)], input=script.stdout, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert ("distill: the change of alembic_version from a1 matched 0 rows, not one: the database is "
+            "not at the revision the guard found") in result.stderr, result.stderr
 
 
 def test_a_full_disk_and_an_unwritable_place_are_one_sentence(tmp_path):

@@ -21,6 +21,8 @@ UPDATE alembic_version
 SET version_num='5e3f7b6c0d05'
 WHERE alembic_version.version_num = '6f4a6c5d9e06';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 6f4a6c5d9e06 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 5e3f7b6c0d05 -> 4d2e8a7b1c04
 
 -- DESTRUCTIVE: narrows books.price from NUMERIC(12, 2) to NUMERIC(10, 2): values are rounded or rejected
@@ -58,6 +60,8 @@ UPDATE alembic_version
 SET version_num='4d2e8a7b1c04'
 WHERE alembic_version.version_num = '5e3f7b6c0d05';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 5e3f7b6c0d05 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 4d2e8a7b1c04 -> 3c1d9e8f2a03
 
 ALTER TABLE authors RENAME COLUMN full_name TO name;
@@ -65,6 +69,8 @@ ALTER TABLE authors RENAME COLUMN full_name TO name;
 UPDATE alembic_version
 SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '4d2e8a7b1c04';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 4d2e8a7b1c04 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
 
 -- Running downgrade 3c1d9e8f2a03 -> 2b7e41d09c02
 
@@ -82,6 +88,8 @@ UPDATE alembic_version
 SET version_num='2b7e41d09c02'
 WHERE alembic_version.version_num = '3c1d9e8f2a03';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 3c1d9e8f2a03 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 2b7e41d09c02 -> 1a0f3c5e7b01
 
 DROP INDEX ix_books_title;
@@ -93,6 +101,8 @@ UPDATE alembic_version
 SET version_num='1a0f3c5e7b01'
 WHERE alembic_version.version_num = '2b7e41d09c02';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 2b7e41d09c02 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 1a0f3c5e7b01 -> 
 
 -- DESTRUCTIVE: drops table authors and every row in it
@@ -101,3 +111,5 @@ DROP TABLE authors;
 DELETE
 FROM alembic_version
 WHERE alembic_version.version_num = '1a0f3c5e7b01';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -51,6 +51,8 @@ UPDATE alembic_version
 SET version_num='2b7e41d09c02'
 WHERE alembic_version.version_num = '1a0f3c5e7b01';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade 2b7e41d09c02 -> 3c1d9e8f2a03
 
 ALTER TABLE books ADD COLUMN isbn VARCHAR(20);
@@ -63,6 +65,8 @@ UPDATE alembic_version
 SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '2b7e41d09c02';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 2b7e41d09c02 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade 3c1d9e8f2a03 -> 4d2e8a7b1c04
 
 ALTER TABLE authors RENAME COLUMN name TO full_name;
@@ -70,6 +74,8 @@ ALTER TABLE authors RENAME COLUMN name TO full_name;
 UPDATE alembic_version
 SET version_num='4d2e8a7b1c04'
 WHERE alembic_version.version_num = '3c1d9e8f2a03';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 3c1d9e8f2a03 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
 
 -- Running upgrade 4d2e8a7b1c04 -> 5e3f7b6c0d05
 
@@ -106,6 +112,8 @@ UPDATE alembic_version
 SET version_num='5e3f7b6c0d05'
 WHERE alembic_version.version_num = '4d2e8a7b1c04';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 4d2e8a7b1c04 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade 5e3f7b6c0d05 -> 6f4a6c5d9e06
 
 CREATE TABLE orders (
@@ -121,3 +129,5 @@ CREATE TABLE orders (
 UPDATE alembic_version
 SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '5e3f7b6c0d05';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 5e3f7b6c0d05 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -17,6 +17,8 @@ UPDATE alembic_version
 SET version_num='ab8e2a1b5c10'
 WHERE alembic_version.version_num = 'bc9f1b0c4d11';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from bc9f1b0c4d11 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade ab8e2a1b5c10 -> 8b6c4e3f7a08
 
 DROP INDEX ix_reviews_customer_id;
@@ -32,6 +34,8 @@ UPDATE alembic_version
 SET version_num='9c7d3f2a6b09'
 WHERE alembic_version.version_num = 'ab8e2a1b5c10';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab8e2a1b5c10 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 8b6c4e3f7a08 -> 7a5b5d4e8f07
 
 -- DESTRUCTIVE: drops table reviews and every row in it
@@ -40,6 +44,8 @@ DROP TABLE reviews;
 DELETE
 FROM alembic_version
 WHERE alembic_version.version_num = '8b6c4e3f7a08';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 8b6c4e3f7a08 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
 
 -- Running downgrade 9c7d3f2a6b09 -> 7a5b5d4e8f07
 
@@ -72,6 +78,8 @@ UPDATE alembic_version
 SET version_num='7a5b5d4e8f07'
 WHERE alembic_version.version_num = '9c7d3f2a6b09';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 9c7d3f2a6b09 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade 7a5b5d4e8f07 -> 6f4a6c5d9e06
 
 -- DESTRUCTIVE: drops table genres and every row in it
@@ -80,3 +88,5 @@ DROP TABLE genres;
 UPDATE alembic_version
 SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '7a5b5d4e8f07';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

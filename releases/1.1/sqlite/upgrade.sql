@@ -54,6 +54,8 @@ UPDATE alembic_version
 SET version_num='7a5b5d4e8f07'
 WHERE alembic_version.version_num = '6f4a6c5d9e06';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 6f4a6c5d9e06 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade 7a5b5d4e8f07 -> 9c7d3f2a6b09
 
 CREATE TABLE customers (
@@ -91,6 +93,8 @@ UPDATE alembic_version
 SET version_num='9c7d3f2a6b09'
 WHERE alembic_version.version_num = '7a5b5d4e8f07';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade 7a5b5d4e8f07 -> 8b6c4e3f7a08
 
 CREATE TABLE reviews (
@@ -118,12 +122,18 @@ DELETE
 FROM alembic_version
 WHERE alembic_version.version_num = '8b6c4e3f7a08';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 8b6c4e3f7a08 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 UPDATE alembic_version
 SET version_num='ab8e2a1b5c10'
 WHERE alembic_version.version_num = '9c7d3f2a6b09';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 9c7d3f2a6b09 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
 
 -- Running upgrade ab8e2a1b5c10, 9c7d3f2a6b09 -> bc9f1b0c4d11
 
 UPDATE alembic_version
 SET version_num='bc9f1b0c4d11'
 WHERE alembic_version.version_num = 'ab8e2a1b5c10';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab8e2a1b5c10 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -21,6 +21,8 @@ UPDATE alembic_version
 SET version_num='de1b9d8e2f13'
 WHERE alembic_version.version_num = 'ef2c8e7f1a14';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ef2c8e7f1a14 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade de1b9d8e2f13 -> ab3a0c9d3e12
 
 DROP TRIGGER trg_books_touch;
@@ -33,6 +35,8 @@ UPDATE alembic_version
 SET version_num='ab3a0c9d3e12'
 WHERE alembic_version.version_num = 'de1b9d8e2f13';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from de1b9d8e2f13 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running downgrade ab3a0c9d3e12 -> bc9f1b0c4d11
 
 ALTER TABLE authors ADD COLUMN bio TEXT;
@@ -40,3 +44,5 @@ ALTER TABLE authors ADD COLUMN bio TEXT;
 UPDATE alembic_version
 SET version_num='bc9f1b0c4d11'
 WHERE alembic_version.version_num = 'ab3a0c9d3e12';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab3a0c9d3e12 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -21,6 +21,8 @@ UPDATE alembic_version
 SET version_num='ab3a0c9d3e12'
 WHERE alembic_version.version_num = 'bc9f1b0c4d11';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from bc9f1b0c4d11 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- MANUAL STEPS: the revision prints 1 line(s) for offline mode, to read before applying: NOTE: books.updated_at is maintained by trigger trg_books_touch
 
 -- Running upgrade ab3a0c9d3e12 -> de1b9d8e2f13
@@ -39,6 +41,8 @@ UPDATE alembic_version
 SET version_num='de1b9d8e2f13'
 WHERE alembic_version.version_num = 'ab3a0c9d3e12';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab3a0c9d3e12 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
 -- Running upgrade de1b9d8e2f13 -> ef2c8e7f1a14
 
 CREATE INDEX ix_orders_status_customer ON orders (status, customer_id);
@@ -54,3 +58,5 @@ JOIN authors a ON a.id = b.author_id;
 UPDATE alembic_version
 SET version_num='ef2c8e7f1a14'
 WHERE alembic_version.version_num = 'de1b9d8e2f13';
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from de1b9d8e2f13 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -12,6 +12,7 @@ from alembic.operations.batch import ApplyBatchImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 
 from ..statements.findings import DESTRUCTIVE, annotation
+from ..statements.guards import version_row_check
 from .impl import LiteralsKeptImpl, note_type_change
 from .operations import invoke_noting_origin
 from .revisions import ancestor_ids
@@ -88,6 +89,7 @@ def _delete_version(self: HeadMaintainer, version: str) -> None:
         return _ORIGINALS[HeadMaintainer, "_delete_version"](self, version)
     self.heads.remove(version)
     impl._exec(impl.version_sql("delete", version=version))
+    _one_row_changed(impl, version)
 
 
 def _update_version(self: HeadMaintainer, from_: str, to_: str) -> None:
@@ -98,6 +100,14 @@ def _update_version(self: HeadMaintainer, from_: str, to_: str) -> None:
     self.heads.remove(from_)
     self.heads.add(to_)
     impl._exec(impl.version_sql("update", **{"from": from_, "to": to_}))
+    _one_row_changed(impl, from_)
+
+
+def _one_row_changed(impl: LiteralsKeptImpl, revision: str) -> None:
+    # online Alembic checks the row count of these two; the script checks it where it can
+    check = version_row_check(impl.distill_dialect, impl.distill_version_table.name, revision)
+    if check is not None:
+        impl.output_buffer.add(check)
 
 
 PATCHES: dict[tuple[type, str], Callable[..., Any]] = {

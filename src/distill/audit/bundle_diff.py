@@ -46,7 +46,7 @@ def side_from_files(label: str, files: dict[str, bytes]) -> Side:
         manifest = json.loads(files["manifest.json"])
     except (KeyError, ValueError) as exc:
         raise DistillError(f"{label} is not a distill bundle: no readable manifest.json ({exc})") from None
-    problems = manifest_problems(manifest) if isinstance(manifest, dict) else ["it is not a JSON object"]
+    problems = manifest_problems(manifest)
     if problems:
         raise DistillError(f"{label} has a malformed manifest.json: {'; '.join(problems)}")
     return Side(label, files, manifest)

@@ -14,13 +14,13 @@ from typing import Any
 from ..bundle import signing
 from ..bundle.archive import bundle_directory
 from ..bundle.builder import build_files
-from ..bundle.files import sha256
+from ..bundle.files import BundleTree, sha256
 from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
-from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..history.scripts import History
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+_SHOWN_AT_MOST = 16 << 20  # a differing file larger than this is named, not diffed
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Report:
         return "\n".join(lines)
 
 
-def _check_sums(files: dict[str, bytes], report: Report) -> None:
+def _check_sums(files: BundleTree, report: Report) -> None:
     sums = files.get("SHA256SUMS")
     if sums is None:
         report.add("missing", "SHA256SUMS", "the checksum file is missing")
@@ -79,13 +79,13 @@ def _check_sums(files: dict[str, bytes], report: Report) -> None:
         listed[path] = digest
         if path not in files:
             report.add("missing", path, "listed in SHA256SUMS but not in the bundle")
-        elif sha256(files[path]) != digest:
+        elif files.digest(path) != digest:
             report.add("modified", path, f"its sha256 differs from SHA256SUMS (line {number})")
     for path in sorted(set(files) - set(listed) - {"SHA256SUMS", signing.SIGNATURE}):
         report.add("extra", path, "in the bundle but not in SHA256SUMS")
 
 
-def _check_manifest(files: dict[str, bytes], report: Report) -> dict[str, Any] | None:
+def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
     raw = files.get("manifest.json")
     if raw is None:
         report.add("missing", "manifest.json", "the manifest is missing")
@@ -109,7 +109,7 @@ def _check_manifest(files: dict[str, bytes], report: Report) -> dict[str, Any] |
         described.add(path)
         if path not in files:
             report.add("manifest", path, "named in manifest.json but not in the bundle")
-        elif sha256(files[path]) != entry.get("sha256"):
+        elif files.digest(path) != entry.get("sha256"):
             report.add("manifest", path, "its sha256 differs from manifest.json")
     for path in sorted(p for p in files if p.endswith(".sql") and p not in described):
         report.add("manifest", path, "a SQL file manifest.json does not describe")
@@ -125,7 +125,7 @@ def _unified(old: bytes, new: bytes, path: str, limit: int = 12) -> str:
     return " | ".join(shown) + more
 
 
-def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History, report: Report) -> None:
+def _rebuild(files: BundleTree, manifest: dict[str, Any], history: History, report: Report) -> None:
     for step in manifest.get("steps", []):
         revision, script = step["revision"], step.get("script", "?")
         try:
@@ -157,9 +157,11 @@ def _rebuild(files: dict[str, bytes], manifest: dict[str, Any], history: History
             report.add("rebuild", path, "shipped, but a rebuild no longer produces it")
         elif path not in files:
             report.add("rebuild", path, "a rebuild produces it, but it was not shipped")
-        elif files[path] != rebuilt[path]:
+        elif files.digest(path) != sha256(rebuilt[path]):
             kind = "sql" if path.endswith(".sql") else "rebuild"
-            report.add(kind, path, "differs from a rebuild: " + _unified(files[path], rebuilt[path], path))
+            shown = (_unified(files[path], rebuilt[path], path)
+                     if (files.root / path).stat().st_size <= _SHOWN_AT_MOST else "(too large to show)")
+            report.add(kind, path, "differs from a rebuild: " + shown)
 
 
 def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None,
@@ -173,7 +175,7 @@ def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None,
 
 
 def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, identity) -> Report:
-    files = read_tree(directory)
+    files = BundleTree(directory)
     report = Report(label, files=len(files))
     signature = signing.check(files.get("SHA256SUMS", b""), files.get(signing.SIGNATURE),
                               allowed_signers=allowed_signers, identity=identity)

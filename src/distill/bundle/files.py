@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -65,3 +66,46 @@ class HashingFile:
         self._file.close()
         os.chmod(self.path, 0o644)
         self.digest = self._hash.hexdigest()
+
+
+class BundleTree(Mapping[str, bytes]):
+    """The files below a bundle directory by POSIX relative path, read only when asked, their
+    SHA-256 streamed from disk: verifying a large bundle never holds it in memory."""
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                             if p.is_symlink() or p.is_file())
+        self._known = set(self._paths)
+        self._digests: dict[str, str] = {}
+
+    def __getitem__(self, rel: str) -> bytes:
+        if rel not in self:
+            raise KeyError(rel)
+        path = self.root / rel
+        return b"<symbolic link>" if path.is_symlink() else path.read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._known
+
+    def digest(self, rel: str) -> str:
+        """The hex SHA-256 of file ``rel``, read in chunks (a link hashes as its marker text)."""
+        if rel not in self._digests:
+            path = self.root / rel
+            if path.is_symlink():
+                self._digests[rel] = sha256(self[rel])
+            else:
+                digest = hashlib.sha256()
+                with open(path, "rb") as stream:
+                    while chunk := stream.read(self._CHUNK):
+                        digest.update(chunk)
+                self._digests[rel] = digest.hexdigest()
+        return self._digests[rel]

@@ -13,6 +13,7 @@ from typing import Any
 from ..history.plan import Plan
 from ..history.scripts import History
 from ..offline import reversibility
+from . import schema
 
 MANIFEST_FORMAT = "distill-bundle"
 MANIFEST_VERSION = 1
@@ -99,33 +100,7 @@ def file_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _is_list_of(value: Any, kind: type) -> bool:
-    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
-
-
-def manifest_problems(manifest: dict[str, Any]) -> list[str]:
-    """What keeps the manifest from having the shape distill reads (its JSON Schema's core), so
-    a crafted one is reported instead of failing later."""
-    problems = []
-    rng = manifest.get("range")
-    if not (isinstance(rng, dict) and _is_list_of(rng.get("from"), str) and _is_list_of(rng.get("to"), str)):
-        problems.append("range must be an object with lists of revision ids 'from' and 'to'")
-    if not isinstance(manifest.get("options"), dict):
-        problems.append("options must be an object")
-    steps = manifest.get("steps")
-    if not (_is_list_of(steps, dict) and all(isinstance(s.get("revision"), str) for s in steps)):
-        problems.append("steps must be a list of objects, each with a 'revision'")
-    dialects = manifest.get("dialects")
-    if not (isinstance(dialects, dict) and all(isinstance(d, dict) for d in dialects.values())):
-        problems.append("dialects must be an object of objects, one per dialect")
-        return problems
-    for name, entry in dialects.items():
-        files = [entry.get("upgrade"), entry.get("downgrade")] + [
-            s.get(k) for s in (entry.get("steps") if _is_list_of(entry.get("steps"), dict) else [{}])
-            for k in ("up", "down") if k in s]
-        if not _is_list_of(entry.get("steps"), dict) or not all(
-                isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("sha256"), str)
-                for f in files):
-            problems.append(f"dialects.{name} must have upgrade, downgrade and steps with a file and "
-                            "its sha256 each")
-    return problems
+def manifest_problems(manifest: Any) -> list[str]:
+    """What keeps ``manifest`` from matching its JSON Schema (schemas/manifest-1.json), so a
+    crafted one is reported instead of failing later; empty when it matches."""
+    return schema.problems(manifest, "manifest-1")

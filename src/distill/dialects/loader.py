@@ -70,6 +70,7 @@ def _guard(raw: dict) -> GuardTemplates:
         schema_literal=raw.get("schema_literal", "'{schema}'"),
         construct=raw["construct"],
         documented_by=tuple(raw["documented_by"]),
+        version_row_check=raw.get("version_row_check", "").strip(),
     )
 
 

@@ -55,6 +55,9 @@ class GuardTemplates:
     schema_literal: str  # a named schema as an expression, {schema} filled in
     construct: str  # a regular expression the check matches: the construct the manual documents
     documented_by: tuple[str, ...]  # the manual sections that say the construct is valid
+    # after the version UPDATE / DELETE: stops unless it changed exactly one row, as online
+    # Alembic checks ("" where the guard and the bookkeeping cannot disagree)
+    version_row_check: str = ""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,15 @@ def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str
     return [Statement(GUARD, text) for text in texts]
 
 
+def version_row_check(dialect: Dialect, table_name: str, revision: str) -> Statement | None:
+    """The statement right after a version UPDATE or DELETE of ``revision`` that stops the script
+    unless it changed exactly one row (None where the dialect needs none)."""
+    check = dialect.guard.version_row_check
+    if not check:
+        return None
+    return Statement(GUARD, check.format(table_name=_literal(table_name), revision=_literal(revision)))
+
+
 def stop_statement(dialect: Dialect, message: str) -> Statement:
     """A statement that always fails with ``message`` (on MySQL its commas become spaces)."""
     once = _literal(message)
