@@ -23,7 +23,11 @@ from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from sqlalchemy.engine.mock import MockConnection
 from sqlalchemy.exc import UnsupportedCompilationError
 
-_LIBRARIES = tuple(str(Path(m.__file__).resolve().parent) for m in (alembic, sqlalchemy))
+# each library's folder as frames and warnings name it (the path it was imported by, say through a
+# symlinked virtualenv) and resolved
+_LIBRARIES = tuple(sorted({str(path) for m in (alembic, sqlalchemy)
+                           for path in (Path(m.__file__).parent, Path(m.__file__).resolve().parent)}))
+_ALEMBIC = tuple(p for p in _LIBRARIES if Path(p).name == "alembic")
 _ORIGINAL_INVOKE = AbstractOperations.invoke
 
 
@@ -122,7 +126,7 @@ def unsupported_type(exc: BaseException) -> type | None:
 
 def warned_by_alembic(filename: str) -> bool:
     """True for a warning issued from inside Alembic's package."""
-    return filename.startswith(_LIBRARIES[0])
+    return filename.startswith(_ALEMBIC)
 
 
 def is_offline_connection(value: Any) -> bool:
