@@ -46,6 +46,7 @@ from .offline import reproducible
 from .offline.single_script import sql_script
 from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
+from .shadow import ShadowSpec
 from .statements.formatting import FormatStats
 
 __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehearsal", "ReleaseExists",
@@ -78,6 +79,10 @@ class Project:
     def standalone(self, requested: bool) -> bool:
         """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
         return requested or self.settings.mode == "standalone"
+
+    def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
+        """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
+        return requested or (ShadowSpec() if self.settings.shadow else None)
 
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""
@@ -126,13 +131,15 @@ class SqlResult:
 
 def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
         down: bool = False, style: str = "sqlparse", standalone: bool = False, guard: bool = True,
-        allow_irreversible: bool = False, allow_base: bool = False, output: Path | None = None) -> SqlResult:
+        allow_irreversible: bool = False, allow_base: bool = False, output: Path | None = None,
+        shadow: ShadowSpec | None = None) -> SqlResult:
     """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
-    ``output`` when given."""
+    ``output`` when given; rendered against ``shadow`` when given (or configured)."""
     steps = plan(project, from_spec, to_spec, down=down)
     text, stats, notices = sql_script(project.history, steps, dialects.get(dialect), style=style,
                              standalone=project.standalone(standalone), guard=guard,
-                             allow_irreversible=allow_irreversible, allow_base=allow_base)
+                             allow_irreversible=allow_irreversible, allow_base=allow_base,
+                             shadow=project.shadow(shadow))
     if output is not None:
         write_atomically(output, text.encode("utf-8"))
     return SqlResult(dialect, text, stats, tuple(notices))
@@ -160,19 +167,22 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
           standalone: bool = False, archive: bool = False, force: bool = False,
-          sign_key: str | Path | None = None) -> Published:
-    """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given."""
+          sign_key: str | Path | None = None, shadow: ShadowSpec | None = None) -> Published:
+    """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
+    rendered against ``shadow`` if given (or configured)."""
     reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
-                      project.dialect_names(dialect_names), style, project.standalone(standalone))
+                      project.dialect_names(dialect_names), style, project.standalone(standalone),
+                      shadow=project.shadow(shadow))
     return _publish(project, spec, out, force, archive, sign_key)
 
 
 def release(project: Project, versions: Iterable[str] | str | None = None, *, from_version: str | None = None,
             releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
-            force: bool = False, sign_key: str | Path | None = None) -> list[Published]:
+            force: bool = False, sign_key: str | Path | None = None,
+            shadow: ShadowSpec | None = None) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     reproducible.start()
@@ -185,7 +195,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     for version in chosen:
         from_spec, to_spec = releases.release_range(settings, version, from_version)
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
-                          project.standalone(standalone))
+                          project.standalone(standalone), shadow=project.shadow(shadow))
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
                                   force, archive, sign_key))
     return published

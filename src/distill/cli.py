@@ -14,28 +14,10 @@ from .atomic import write_atomically
 from .audit.diff_report import as_html, as_json, as_text
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
+from .cli_options import needs_both_ends, range_options, shadow_options
 from .errors import DistillError
 from .history.scripts import display_revisions
 from .statements.formatting import STYLES
-
-
-def _range_options(func):
-    func = click.option("--down", is_flag=True, help="Walk the range downwards (a downgrade).")(func)
-    func = click.option(
-        "--to", "to_spec", default=None,
-        help="Where the range ends. Default: heads (upgrade); required with --down.",
-    )(func)
-    func = click.option(
-        "--from", "from_spec", default=None,
-        help="Where the range starts: revision(s), comma-separated; a label, head(s), base, "
-        "or a release version. Default: base (upgrade); required with --down.",
-    )(func)
-    return func
-
-
-def _needs_both_ends(from_spec: str | None, to_spec: str | None, down: bool) -> None:
-    if down and (from_spec is None or to_spec is None):
-        raise click.UsageError("--down needs both --from and --to")
 
 
 def _json(value) -> str:
@@ -56,12 +38,12 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
 
 
 @main.command()
-@_range_options
+@range_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
     """Show the ordered steps of a range."""
-    _needs_both_ends(from_spec, to_spec, down)
+    needs_both_ends(from_spec, to_spec, down)
     result = api.plan(project, from_spec, to_spec, down=down)
     if as_json:
         click.echo(_json(result.to_json()))
@@ -81,7 +63,7 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
 
 
 @main.command()
-@_range_options
+@range_options
 @click.option("--dialect", "dialect_name", required=True,
               type=click.Choice(dialects.available()), help="Target database.")
 @click.option("--standalone", is_flag=True,
@@ -96,14 +78,16 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Report formatting counts on stderr.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
+@shadow_options
 @click.pass_obj
 def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
-        allow_irreversible, allow_base, verbose, output) -> None:
+        allow_irreversible, allow_base, verbose, output, shadow) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
-    _needs_both_ends(from_spec, to_spec, down)
+    needs_both_ends(from_spec, to_spec, down)
     result = api.sql(project, dialect=dialect_name, from_spec=from_spec, to_spec=to_spec, down=down,
                      style=style, standalone=standalone, guard=not no_guard,
-                     allow_irreversible=allow_irreversible, allow_base=allow_base, output=output)
+                     allow_irreversible=allow_irreversible, allow_base=allow_base, output=output,
+                     shadow=shadow)
     if verbose:
         click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     for notice in result.notices:
@@ -126,7 +110,7 @@ def _bundle_options(func):
                      help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
-    return func
+    return shadow_options(func)
 
 
 def _display(path: Path) -> str:
@@ -148,11 +132,11 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force, sign_key) -> None:
+          force, sign_key, shadow) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
-                      force=force, sign_key=sign_key))
+                      force=force, sign_key=sign_key, shadow=shadow))
 
 
 @main.command()
@@ -165,7 +149,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @_bundle_options
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
-            standalone, archive, force, sign_key) -> None:
+            standalone, archive, force, sign_key, shadow) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -176,7 +160,7 @@ def release(project: api.Project, version, all_versions, from_version, releases_
     for each in versions or api.releases_of(project):
         for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
-                                  archive=archive, force=force, sign_key=sign_key):
+                                  archive=archive, force=force, sign_key=sign_key, shadow=shadow):
             _report(result)
 
 

@@ -24,6 +24,7 @@ DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
 _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
+    "shadow",
 }
 
 
@@ -50,6 +51,7 @@ class Settings:
     mode: str = "project"  # "project" runs env.py, "standalone" never does
     releases: dict[str, str] = field(default_factory=dict)
     standalone: VersionTableOptions = VersionTableOptions()
+    shadow: bool = False  # render against a throwaway shadow database by default (--shadow)
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -132,6 +134,8 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     standalone = VersionTableOptions(
         **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
     )
+    if not isinstance(table.get("shadow", False), bool):
+        raise ConfigError(f"{source}: shadow must be true or false")
     return Settings(
         root=root,
         source=source,
@@ -141,6 +145,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         mode=mode,
         releases=dict(releases),
         standalone=standalone,
+        shadow=table.get("shadow", False),
     )
 
 

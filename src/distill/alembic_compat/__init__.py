@@ -51,9 +51,13 @@ from .revisions import (
     upgrade_step,
     version_locations,
 )
+from .shadow import CannotRender, ShadowLink
+from .shadow import attach as attach_shadow
+from .shadow import detach as detach_shadow
 from .versions import TOML_CONFIG, alembic_config
 
 __all__ = [
+    "CannotRender", "ShadowLink", "attach_shadow", "detach_shadow",
     "TESTED_ALEMBIC", "TOML_CONFIG", "FailedOperation", "alembic_config", "alembic_patched",
     "ancestor_ids", "collect_revisions", "compatibility_warning", "count_bind_queries",
     "declared_parents", "downgrade_step", "failed_operation", "heads_after", "is_offline_connection",

@@ -17,7 +17,7 @@ from ..statements.type_changes import lossy_type_change
 from . import versions
 
 
-class _Precompiled(str):
+class Precompiled(str):
     """SQL already compiled for this impl's dialect: _exec writes it as it is."""
 
 
@@ -28,7 +28,7 @@ class LiteralsKeptImpl(DefaultImpl):
     distill_version_table: Any
     distill_version_sql: dict[str, str]
 
-    def version_sql(self, kind: str, **values: str) -> _Precompiled:
+    def version_sql(self, kind: str, **values: str) -> Precompiled:
         """The version table's INSERT / DELETE / UPDATE: compiled once, then filled in. Alembic
         inlines the revision ids (literal_column), so filling in a compiled template writes the
         same bytes as compiling each statement, at a fraction of the cost per step."""
@@ -47,16 +47,29 @@ class LiteralsKeptImpl(DefaultImpl):
         sql = self.distill_version_sql[kind]
         for name, value in values.items():
             sql = sql.replace(f"@@distill-{name}@@", value)
-        return _Precompiled(sql)
+        return Precompiled(sql)
 
     def _exec(self, construct, execution_options=None, multiparams=None, params=None):
         if not self.as_sql:
             return super()._exec(construct, execution_options, multiparams, params or {})
-        if isinstance(construct, _Precompiled):
-            self.static_output(str(construct) + self.command_terminator)
-            return None
-        if isinstance(construct, str):
+        compiled = self.distill_output(construct, multiparams, params)
+        self.distill_written(compiled)
+        return None
+
+    def distill_written(self, sql: str) -> None:
+        """What runs the statement just written (against a shadow: alembic_compat.shadow)."""
+
+    def distill_output(self, construct, multiparams=None, params=None) -> str:
+        """Compile ``construct`` as offline mode does, with literals kept exactly, and write it."""
+        if isinstance(construct, str) and not isinstance(construct, Precompiled):
             construct = text(construct)
+        compiled = self._distill_compiled(construct, multiparams, params)
+        self.static_output(compiled + self.command_terminator)
+        return compiled
+
+    def _distill_compiled(self, construct, multiparams, params) -> str:
+        if isinstance(construct, str):  # Precompiled, or driver-level SQL sent to a shadow
+            return str(construct)
         if multiparams is not None or params:
             raise TypeError("SQL parameters not allowed with as_sql")
         compile_kw: dict[str, Any] = {}
@@ -67,8 +80,7 @@ class LiteralsKeptImpl(DefaultImpl):
         if isinstance(construct, schema.CreateTable) and construct.element is self.distill_version_table:
             table_sql = self.dialect.identifier_preparer.format_table(construct.element)
             compiled = version_table_create(compiled, table_sql, self.distill_dialect)
-        self.static_output(compiled + self.command_terminator)
-        return None
+        return compiled
 
 
 class _IdentityInsertOnlyWhereNeeded(DefaultImpl):

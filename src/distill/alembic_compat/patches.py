@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from alembic.operations.base import AbstractOperations
-from alembic.operations.batch import ApplyBatchImpl
+from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 
 from ..statements.findings import DESTRUCTIVE, annotation
@@ -16,6 +16,7 @@ from ..statements.guards import version_row_check
 from .impl import LiteralsKeptImpl, note_type_change
 from .operations import invoke_noting_origin
 from .revisions import ancestor_ids
+from .shadow import flush_reflecting
 
 
 def _constraint_key(constraint: Any) -> tuple[str, str, str]:
@@ -120,6 +121,7 @@ PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (RevisionStep, "merge_branch_idents"): _merge_branch_idents,
     (RevisionStep, "_unmerge_to_revisions"): _unmerge_to_revisions,
     (AbstractOperations, "invoke"): invoke_noting_origin,
+    (BatchOperationsImpl, "flush"): flush_reflecting,
 }
 _ORIGINALS = {key: getattr(*key) for key in PATCHES}
 _lock = threading.Lock()

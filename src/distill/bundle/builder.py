@@ -15,6 +15,7 @@ Putting the finished directory in place is ``publish``'s job.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import tempfile
@@ -60,6 +61,7 @@ class _Written:
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
     empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
     texts: dict[str, str] = field(default_factory=dict)  # revision -> its step as rendered
+    shadow: dict[str, Any] | None = None  # the shadow database it was rendered against
 
 
 def _slug(message: str) -> str:
@@ -88,7 +90,8 @@ class BundleBuilder:
         which compares its bytes with the bundle's own anyway)."""
         self.history = history
         self.spec = spec
-        self.probe = probe
+        # against a shadow, a second rendering would not see the same shadow: no probe
+        self.probe = probe and spec.shadow is None
         self.versions = generator_versions()
         self.up = make_plan(history, spec.from_spec, spec.to_spec)
         if len(self.up.start) > 1:
@@ -104,6 +107,8 @@ class BundleBuilder:
         self.down = make_plan(history, ",".join(self.up.target), self.up.start[0] if self.up.start
                               else "base", down=True)
         self.numbers = {step.revision: n for n, step in enumerate(self.up.steps, 1)}
+        # a --shadow-url database is where the bundle starts, for both directions
+        self.shadow = dataclasses.replace(spec.shadow, at=self.up.start) if spec.shadow else None
         # refused before anything is written: a revision id that is no plain file name part
         self.file_parts = {s.revision: check_file_part(s.revision, f"the revision id in {s.script_path}")
                            for s in self.up.steps}
@@ -205,6 +210,7 @@ class BundleBuilder:
             "upgrade": up.main,
             "downgrade": down.main,
             "steps": sorted(by_revision.values(), key=lambda s: s["number"]),
+            **({"shadow": up.shadow} if up.shadow is not None else {}),
         }
 
     def _direction(self, name: str, direction: str, directory: Path,
@@ -215,8 +221,10 @@ class BundleBuilder:
         texts: dict[str, str] = {}  # each step before formatting, for the reproducibility probe
         keep = (lambda raw: texts.update(step_texts(raw))) if self.probe else None
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
-                                   standalone=self.spec.standalone, on_step=tick, on_rendered=keep)
+                                   standalone=self.spec.standalone, on_step=tick, on_rendered=keep,
+                                   shadow=self.shadow)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
+                           shadow=rendering.shadow,
                            point=None if point is None else {"revision": point.step.revision,
                                                              "reason": point.reason}, texts=texts)
         statements = rendering.statements()

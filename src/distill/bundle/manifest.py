@@ -13,6 +13,7 @@ from typing import Any
 from ..history.plan import Plan
 from ..history.scripts import History
 from ..offline import reversibility
+from ..shadow import ShadowSpec
 from . import schema
 
 MANIFEST_FORMAT = "distill-bundle"
@@ -31,6 +32,7 @@ class BundleSpec:
     standalone: bool = False
     # a rebuild resolves the shipped revision ids but records the ends as they were asked for
     asked: tuple[str, str] | None = None
+    shadow: ShadowSpec | None = None  # rendered against a shadow database instead of offline
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
@@ -44,6 +46,9 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
         style=options.get("format", "sqlparse"),
         standalone=options.get("mode") == "standalone",
         asked=(str(rng.get("from_spec", "")), str(rng.get("to_spec", ""))) if "from_spec" in rng else None,
+        # a rebuild renders against a throwaway shadow: a --shadow-url database is not at hand
+        shadow=ShadowSpec() if any("shadow" in entry for entry in manifest.get("dialects", {}).values())
+        else None,
     )
 
 

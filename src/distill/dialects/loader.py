@@ -16,7 +16,7 @@ from typing import Any
 from .. import tomlfile
 from ..errors import ConfigError
 from ..resources import data_dir
-from .model import Catalog, Client, Dialect, FormatProfile, GuardTemplates, LexerRules, Rule, Server
+from .model import Catalog, Client, Dialect, FormatProfile, GuardTemplates, LexerRules, Rule, Server, Shadow
 
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
@@ -117,6 +117,7 @@ def _parse(name: str, raw: dict) -> Dialect:
             encoding="utf-8"))) + _rules(raw)),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
+        shadow=Shadow(**raw.get("shadow", {})),
         catalog=_catalog(raw.get("catalog", {})),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
     )

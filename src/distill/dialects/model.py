@@ -93,6 +93,19 @@ class Server:
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """How distill renders against a shadow database of this dialect (``--shadow``)."""
+
+    # tables whose reads are schema introspection, not rows (a regular expression, full match,
+    # on the table name as the statement writes it, lower-cased)
+    catalog_tables: str = ""
+    # a --shadow-url database can be used inside a transaction that is rolled back (DDL included)
+    rolls_back_ddl: bool = False
+    # the throwaway shadow distill makes by itself: "file" (a temp file), "" (none: --shadow-url)
+    throwaway: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Queries a schema snapshot runs beyond SQLAlchemy's inspector (triggers, functions ...)."""
 
@@ -126,6 +139,7 @@ class Dialect:
     rules: tuple[Rule, ...]
     client: Client
     server: Server = field(default_factory=Server)
+    shadow: Shadow = field(default_factory=Shadow)
     catalog: Catalog = field(default_factory=Catalog)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..dialects import Dialect
 from ..history.plan import Plan
 from ..history.scripts import History
+from ..shadow import ShadowSpec, open_shadow
 from ..statements.formatting import FormatStats
 from ..statements.model import Statement
 from .render import Rendering, render
@@ -17,12 +18,21 @@ def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sql
             standalone: bool = False, skip: dict[str, Statement] | None = None,
             on_step: Callable[[], None] | None = None,
             on_rendered: Callable[[Rendering], None] | None = None,
-            both_cores: bool = False) -> tuple[Rendering, FormatStats]:
+            both_cores: bool = False, shadow: ShadowSpec | None = None) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
     annotations, and the formatting counts. ``on_rendered`` is given the rendering as Alembic
     wrote it, before formatting. ``both_cores``: a long plan is rendered and formatted in two
-    halves at once (not from inside a worker; then there is no ``on_rendered``)."""
-    if both_cores:
+    halves at once (not from inside a worker; then there is no ``on_rendered``). ``shadow``:
+    rendered against that shadow database instead of offline (never in two halves)."""
+    if shadow is not None:
+        with open_shadow(dialect, shadow) as database:
+            rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step,
+                               shadow=database)
+            rendering.shadow = database.record
+        if on_rendered is not None:
+            on_rendered(rendering)
+        formatted, stats = rendering.formatted(style)
+    elif both_cores:
         formatted, stats = render_formatted(history, plan, dialect, style=style,
                                             standalone=standalone, skip=skip)
     else:

@@ -25,9 +25,11 @@ from alembic.runtime.environment import EnvironmentContext
 
 from .. import alembic_compat as compat
 from ..dialects import Dialect
+from ..errors import DistillError
 from ..history.plan import Plan
-from ..history.scripts import History
-from ..statements.findings import WARNING, annotation, annotator
+from ..history.scripts import History, display_revisions
+from ..shadow import ShadowDatabase, ShadowError, tables_read
+from ..statements.findings import DATA_DEPENDENT, WARNING, annotation, annotator
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.model import SQL, Statement, VersionTable
@@ -41,6 +43,7 @@ from .capture import (
 )
 from .causes import one_line
 from .diagnose import offline_error
+from .shadow_plans import catch_up_plan
 
 _DISTILL_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +57,7 @@ class Rendering:
     segments: list[Segment]
     version_table: VersionTable
     heads_after: list[tuple[str, ...]]
+    shadow: dict[str, Any] | None = None  # what it was rendered against (None: offline)
 
     def heads_before(self, index: int) -> tuple[str, ...]:
         """What the version table holds before step ``index`` runs, sorted."""
@@ -156,10 +160,13 @@ class _Run:
     """One offline run of a plan: the environment, the capture and what configure() learnt."""
 
     def __init__(self, history: History, plan: Plan, dialect: Dialect, skip: dict[str, Statement],
-                 on_step: Callable[[], None] | None) -> None:
+                 on_step: Callable[[], None] | None, shadow: ShadowDatabase | None = None) -> None:
         self.history, self.plan, self.dialect, self.skip, self.on_step = history, plan, dialect, skip, on_step
         self.capture = StatementCapture(dialect.batch_separator, dialect.comment)
         self.version_tables: list[VersionTable] = []
+        self.shadow = shadow
+        self.links: list[Any] = []
+        self.read: set[str] = set()  # application tables the current step read from the shadow
         history.config.set_main_option("sqlalchemy.url", f"{dialect.sqlalchemy_dialect}://")
         self.env = EnvironmentContext(
             history.config, history.script, fn=self.steps, as_sql=True, starting_rev=plan.start or None,
@@ -173,6 +180,11 @@ class _Run:
                 migration_step, lambda note=note, **_: self.capture.add(note))
 
     def on_step_end(self, heads: set[str], **_: Any) -> None:
+        if self.read and self.shadow is not None:  # above the step's statements
+            self.capture.segments[-1].statements.insert(0, annotation(
+                self.dialect, DATA_DEPENDENT,
+                f"rendered from the rows of {', '.join(sorted(self.read))} in {self.shadow.description}"))
+        self.read = set()
         self.capture.end_step(tuple(sorted(heads)))
         if self.on_step is not None:
             self.on_step()
@@ -190,6 +202,25 @@ class _Run:
         compat.patch_context(context, self.dialect)
         compat.count_bind_queries(context, self.capture.note_query)
         self.version_tables.append(_version_table(context, self.dialect))
+        if self.shadow is not None:
+            self._attach_shadow(context)
+
+    def _attach_shadow(self, context: Any) -> None:
+        shadow, table = self.shadow, self.version_tables[-1]
+        if not shadow.verified:  # a --shadow-url database: is it where the range starts?
+            found = shadow.heads(table.sql)
+            if found != shadow.at:
+                raise ShadowError(f"the --shadow-url database is at {display_revisions(found)}, but the "
+                                  f"range starts at {display_revisions(shadow.at)}: upgrade it there first")
+            shadow.verified = True
+
+        def on_read(sql: str) -> None:
+            if self.capture.current_step is not None:
+                self.read |= tables_read(sql, self.dialect, table.name)
+
+        link = compat.ShadowLink(shadow.connection, on_read)
+        compat.attach_shadow(self.env, context, link, context.impl.distill_output)
+        self.links.append(link)
 
     def run(self, standalone: bool) -> None:
         if standalone:
@@ -202,12 +233,16 @@ class _Run:
 
 def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False,
            skip: dict[str, Statement] | None = None,
-           on_step: Callable[[], None] | None = None) -> Rendering:
-    """Render ``plan`` for ``dialect`` without a database. Raises OfflineRenderError.
+           on_step: Callable[[], None] | None = None, shadow: ShadowDatabase | None = None) -> Rendering:
+    """Render ``plan`` for ``dialect``: without a database, or against ``shadow`` (first brought
+    to where the plan starts). Raises OfflineRenderError.
 
     ``skip`` maps revisions whose migration function must not run to the note written instead.
     """
-    run = _Run(history, plan, dialect, skip or {}, on_step)
+    if shadow is not None and shadow.verified and shadow.at != tuple(sorted(plan.start)):
+        render(history, catch_up_plan(history, shadow.at, plan.start), dialect, standalone=standalone,
+               shadow=shadow)  # its SQL is not wanted: only the shadow's state
+    run = _Run(history, plan, dialect, skip or {}, on_step, shadow)
     notes = PrintedNotes(run.capture, dialect.comment)
     try:
         with quiet_alembic(), compat.alembic_patched(), contextlib.redirect_stdout(notes), \
@@ -215,10 +250,19 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
             run.run(standalone)
             notes.flush()
     except Exception as exc:
+        if isinstance(exc, compat.CannotRender) and run.capture.current_step is not None:
+            step = plan.steps[run.capture.current_step]
+            raise DistillError(f"{step.script_path}: revision {step.revision}: a statement it sends through "
+                               f"the shadow connection cannot be written as SQL: {exc}") from None
         if _raised_by_distill(exc) and not isinstance(exc, NulCharacter):
             raise  # a bug in distill, not in the revision: keep the traceback
         raise offline_error(exc, history, plan, run.capture.current_step, dialect,
                             queried=run.capture.queried) from None
+    finally:
+        for link in run.links:
+            compat.detach_shadow(link)
+    if shadow is not None:
+        shadow.at = tuple(sorted(plan.target))
     return Rendering(dialect=dialect, plan=plan, segments=run.capture.result(),
                      version_table=run.version_tables[-1], heads_after=run.capture.heads_after)
 

@@ -7,10 +7,13 @@ while their upgrade did something is learnt from the upgrades of just those step
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..dialects import Dialect
 from ..errors import OfflineRenderError, RangeError
 from ..history.plan import DOWN, Plan, plan_of_steps, single_steps
 from ..history.scripts import History, display_revisions
+from ..shadow import ShadowSpec
 from ..statements.findings import LABELS, NOTICE_KINDS, findings_of
 from ..statements.formatting import FormatStats
 from ..statements.guards import guard_statements
@@ -33,9 +36,9 @@ class _Script:
     """One plan's script, rendered on both cores, with the steps to skip so far."""
 
     def __init__(self, history: History, plan: Plan, dialect: Dialect, style: str, standalone: bool,
-                 guard: bool) -> None:
+                 guard: bool, shadow: ShadowSpec | None = None) -> None:
         self.history, self.plan, self.dialect = history, plan, dialect
-        self.options = {"style": style, "standalone": standalone}
+        self.options = {"style": style, "standalone": standalone, "shadow": shadow}
         self.guard = guard
         self.skip: dict[str, Statement] = {}
         self.notices: list[str] = []  # manual steps and warnings of the last text(), per step
@@ -74,10 +77,14 @@ class _Script:
 
 def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
                standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
-               allow_base: bool = False) -> tuple[str, FormatStats, list[str]]:
+               allow_base: bool = False, shadow: ShadowSpec | None = None
+               ) -> tuple[str, FormatStats, list[str]]:
     """The guarded script of ``plan`` for ``dialect``, its formatting counts, and its notices
-    (``revision (message): MANUAL STEPS: ...`` / ``WARNING: ...``, for stderr)."""
-    script = _Script(history, plan, dialect, style, standalone, guard)
+    (``revision (message): MANUAL STEPS: ...`` / ``WARNING: ...``, for stderr); rendered
+    against ``shadow`` when given (a --shadow-url database must be where ``plan`` starts)."""
+    if shadow is not None:
+        shadow = dataclasses.replace(shadow, at=tuple(plan.start))
+    script = _Script(history, plan, dialect, style, standalone, guard, shadow)
     if plan.direction != DOWN:
         text, stats, _ = script.text()
         return text, stats, script.notices

@@ -19,11 +19,13 @@ from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
 DESTRUCTIVE, LOCK_RISK = "destructive", "lock_risk"
 KINDS = (DESTRUCTIVE, LOCK_RISK)  # every step lists these, empty or not
 MANUAL_STEPS, WARNING = "manual_steps", "warning"
-NOTICE_KINDS = (MANUAL_STEPS, WARNING)  # listed only where they occur
+# a step rendered against a shadow that read rows of application tables (--shadow)
+DATA_DEPENDENT = "data_dependent"
+NOTICE_KINDS = (MANUAL_STEPS, WARNING, DATA_DEPENDENT)  # listed only where they occur
 # Not an annotation: found by rendering twice (offline.reproducible), listed where it occurs.
 NOT_REPRODUCIBLE = "not_reproducible"
 LABELS = {DESTRUCTIVE: "DESTRUCTIVE", LOCK_RISK: "LOCK RISK", MANUAL_STEPS: "MANUAL STEPS",
-          WARNING: "WARNING"}
+          WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
 _INNER_PARENS = re.compile(r"\([^()]*\)")
 _BATCH_RENAME = re.compile(r"^ALTER TABLE _alembic_tmp_(?P<table>\S+) RENAME TO (?P<to>\S+)", re.I)

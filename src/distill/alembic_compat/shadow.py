@@ -1,0 +1,167 @@
+"""Rendering against a shadow database (``--shadow``): the SQLAlchemy and Alembic side.
+
+Alembic stays in offline mode, so everything it writes is written exactly as offline mode writes
+it (the bookkeeping, BEGIN/COMMIT, batch mode's table copy, one INSERT per bulk row). On top:
+
+* every statement the impl writes also runs on the shadow connection, so the shadow follows the
+  migration and whatever a revision then reads is the schema and rows it would see online;
+* ``op.get_bind()`` and ``context.get_bind()`` are the shadow connection, and revisions see
+  ``context.is_offline_mode()`` as False: they take their online path;
+* what a revision writes through that connection itself (``bind.execute(update)``, an ORM
+  session's flush) is written to the output with its parameters as literals, then runs;
+* what it reads is run and reported (``on_read``), never written;
+* batch mode without ``copy_from`` reflects the table from the shadow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.ddl.impl import DefaultImpl
+from alembic.operations.batch import BatchOperationsImpl
+from sqlalchemy import event
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter, TextClause
+from sqlalchemy.types import NullType
+
+from .impl import Precompiled
+
+# statements that read: never written to the output
+_READ = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|VALUES|TABLE)\b", re.I)
+_PRAGMA_READ = re.compile(r"^\s*PRAGMA\b(?![^=]*=)", re.I)
+# transaction control a revision sends: the shadow's own transaction is distill's
+_TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT|RELEASE)\b", re.I)
+_ORIGINAL_FLUSH = BatchOperationsImpl.flush
+
+
+class CannotRender(Exception):
+    """A statement sent through the shadow connection has a value with no SQL literal form."""
+
+
+@dataclass
+class ShadowLink:
+    """The shadow connection as one rendering uses it."""
+
+    connection: sa.engine.Connection
+    on_read: Callable[[str], None]  # the SQL text of each read a revision sends
+    internal: bool = False  # distill itself is running a statement: not the revision's
+    listeners: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
+
+
+def is_read(sql: str) -> bool:
+    """True for a statement that only reads (SELECT, SHOW, a PRAGMA without '=', ...)."""
+    return bool(_READ.match(sql) or _PRAGMA_READ.match(sql))
+
+
+def is_transaction_control(sql: str) -> bool:
+    return bool(_TRANSACTION.match(sql))
+
+
+class ShadowImpl(DefaultImpl):
+    """Before the dialect's impl in the MRO: ``bind`` is the shadow, and what is written also runs."""
+
+    distill_shadow: ShadowLink
+
+    @property
+    def bind(self) -> Any:
+        return self.distill_shadow.connection
+
+    def distill_written(self, sql: str) -> None:
+        """Run ``sql``, just written to the output, on the shadow (not transaction control: the
+        shadow's transaction is distill's)."""
+        if is_transaction_control(sql):
+            return
+        link = self.distill_shadow
+        link.internal = True
+        try:
+            link.connection.execution_options(no_parameters=True).exec_driver_sql(sql)
+        finally:
+            link.internal = False
+
+
+def attach(environment: Any, migration_context: Any, link: ShadowLink,
+           write: Callable[[Any], None]) -> None:
+    """Make the configured offline ``migration_context`` render against ``link``'s connection;
+    ``write(construct)`` writes a statement a revision sent through the connection."""
+    impl = migration_context.impl
+    impl.__class__ = type(f"Shadow{type(impl).__name__}", (ShadowImpl, type(impl)), {})
+    impl.distill_shadow = link
+    migration_context.connection = link.connection  # context.get_bind()
+    environment.context_opts["as_sql"] = False  # context.is_offline_mode() for the revisions
+
+    def before_execute(conn, element, multiparams, params, execution_options):
+        if link.internal or _is_savepoint(element):
+            return
+        text = element if isinstance(element, str) else str(element.compile(dialect=conn.dialect))
+        if is_read(text) or is_transaction_control(text):
+            return
+        for bound in bound_statements(element, multiparams, params):
+            write(bound)
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        if not link.internal and is_read(statement):
+            link.on_read(statement)
+
+    link.listeners = [("before_execute", before_execute), ("before_cursor_execute", before_cursor_execute)]
+    for name, listener in link.listeners:
+        event.listen(link.connection, name, listener)
+
+
+def detach(link: ShadowLink) -> None:
+    """Remove what ``attach`` listened with (the connection outlives one rendering)."""
+    for name, listener in link.listeners:
+        event.remove(link.connection, name, listener)
+    link.listeners = []
+
+
+def _is_savepoint(element: Any) -> bool:
+    return type(element).__name__ in ("SavepointClause", "RollbackToSavepointClause",
+                                      "ReleaseSavepointClause")
+
+
+def bound_statements(element: Any, multiparams: Any, params: Any) -> list[Any]:
+    """``element`` once per parameter set, each value bound into it as a literal."""
+    rows = [dict(r) for r in (multiparams or [])] or [dict(params or {})]
+    if isinstance(element, str):
+        if any(rows):
+            raise CannotRender("driver-level SQL with parameters (exec_driver_sql) has no literal form")
+        return [Precompiled(element)]
+    return [_bound(element, row) for row in rows]
+
+
+def _bound(element: Any, row: dict[str, Any]) -> Any:
+    if not row:
+        return element
+    if isinstance(element, TextClause):
+        known = {b.key: b for b in element._bindparams.values()}
+        return element.bindparams(*[
+            sa.bindparam(key, value, type_=None if key not in known or isinstance(known[key].type, NullType)
+                         else known[key].type)
+            for key, value in row.items()])
+    named = {b.key for b in visitors.iterate(element) if isinstance(b, BindParameter)}
+    in_binds = {k: v for k, v in row.items() if k in named}
+    rest = {k: v for k, v in row.items() if k not in named}
+    if in_binds:
+        element = element.params(**in_binds)
+    if rest:
+        if not hasattr(element, "values"):
+            raise CannotRender(f"parameters {sorted(rest)} match no bound parameter of the statement")
+        element = element.values(**rest)
+    return element
+
+
+def flush_reflecting(self: BatchOperationsImpl) -> None:
+    """``BatchOperationsImpl.flush``; against a shadow, a table without ``copy_from`` is reflected
+    from it (the offline check that forbids reflecting is skipped)."""
+    context = self.operations.migration_context
+    if not isinstance(context.impl, ShadowImpl):
+        return _ORIGINAL_FLUSH(self)
+    context.as_sql = False
+    try:
+        return _ORIGINAL_FLUSH(self)
+    finally:
+        context.as_sql = True

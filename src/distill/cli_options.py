@@ -1,0 +1,48 @@
+"""Options several distill commands share, and how they become API arguments."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from .shadow import ShadowSpec
+
+
+def range_options(func):
+    """--from, --to and --down."""
+    func = click.option("--down", is_flag=True, help="Walk the range downwards (a downgrade).")(func)
+    func = click.option(
+        "--to", "to_spec", default=None,
+        help="Where the range ends. Default: heads (upgrade); required with --down.",
+    )(func)
+    func = click.option(
+        "--from", "from_spec", default=None,
+        help="Where the range starts: revision(s), comma-separated; a label, head(s), base, "
+        "or a release version. Default: base (upgrade); required with --down.",
+    )(func)
+    return func
+
+
+def needs_both_ends(from_spec: str | None, to_spec: str | None, down: bool) -> None:
+    """A downgrade names both of its ends."""
+    if down and (from_spec is None or to_spec is None):
+        raise click.UsageError("--down needs both --from and --to")
+
+
+def shadow_options(func):
+    """--shadow / --shadow-url, given to the command as one ``shadow`` (a ShadowSpec or None)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, shadow: bool, shadow_url: str | None, **kwargs):
+        spec = ShadowSpec(url=shadow_url) if shadow or shadow_url else None
+        return func(*args, shadow=spec, **kwargs)
+
+    wrapper = click.option(
+        "--shadow-url", default=None, metavar="URL",
+        help="Render against this database, left unchanged: an empty scratch one at the range's start, "
+        "or a restored copy of production when a revision's SQL depends on its rows.")(wrapper)
+    return click.option(
+        "--shadow", is_flag=True,
+        help="Render against a throwaway shadow database instead of offline: for revisions that "
+        "read the database while migrating.")(wrapper)

@@ -1,0 +1,211 @@
+"""The shadow databases distill renders against: a throwaway one it makes itself, or one a URL
+names, never left changed.
+
+* throwaway: a temp SQLite file (the dialect's ``[shadow] throwaway = "file"``), removed after;
+* a URL on a dialect whose DDL rolls back (PostgreSQL, SQLite): used inside one transaction that
+  is rolled back;
+* a URL on MySQL/MariaDB (DDL commits): the named database's tables and rows are copied into a
+  scratch database on the same server, the rendering runs there, and it is dropped.
+
+What a bundle records of its shadow (``record``) never holds a host, user or password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import NullPool
+
+from ..dialects import Dialect
+from ..errors import DistillError
+
+
+class ShadowError(DistillError):
+    """The shadow database cannot be made, reached or used."""
+
+
+@dataclass(frozen=True)
+class ShadowSpec:
+    """Render against a shadow: throwaway (``url`` None) or the database ``url`` names."""
+
+    url: str | None = None
+    at: tuple[str, ...] = ()  # where a --shadow-url database must be: the range's starting revisions
+
+    @property
+    def kind(self) -> str:
+        return "url" if self.url else "throwaway"
+
+
+@dataclass
+class ShadowDatabase:
+    """An open shadow: one connection inside distill's own transaction."""
+
+    connection: sa.engine.Connection
+    description: str  # how the SQL comments name it: no host, user or password
+    record: dict[str, Any]  # what the manifest says about it
+    at: tuple[str, ...] | None  # its revisions, as far as distill knows (None: read it first)
+    verified: bool = False  # `at` was read from its version table
+    notes: list[str] = field(default_factory=list)
+
+    def heads(self, version_table_sql: str) -> tuple[str, ...]:
+        """The revisions the shadow's version table holds (none when it has no such table)."""
+        try:
+            with self.connection.begin_nested():
+                rows = self.connection.exec_driver_sql(f"SELECT version_num FROM {version_table_sql}")
+                return tuple(sorted(str(row[0]) for row in rows))
+        except sa.exc.DBAPIError:
+            return ()
+
+
+def _sqlite_transactions(engine: sa.engine.Engine) -> None:
+    # pysqlite's own transaction handling leaves DDL outside the transaction: take it over
+    @event.listens_for(engine, "connect")
+    def no_implicit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def begin(conn: sa.engine.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _engine(url: sa.URL) -> sa.engine.Engine:
+    from ..rehearsal.clients import driver_url  # the driver rehearse uses for this dialect
+
+    engine = sa.create_engine(driver_url(url), poolclass=NullPool)
+    if engine.dialect.name == "sqlite":
+        _sqlite_transactions(engine)
+    return engine
+
+
+def _server_version(connection: sa.engine.Connection) -> str:
+    info = connection.dialect.server_version_info or ()
+    return ".".join(str(part) for part in info)
+
+
+def _held_rows(connection: sa.engine.Connection) -> bool:
+    """True when any table but a version table holds a row."""
+    inspector = sa.inspect(connection)
+    for name in inspector.get_table_names():
+        if name.startswith("alembic_version"):
+            continue
+        table = sa.table(name)
+        if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
+    """The shadow ``spec`` names for ``dialect`` (a URL's must be at ``spec.at``: checked against
+    its version table once a rendering knows which table that is); left unchanged or removed."""
+    if spec.url is None:
+        with _throwaway(dialect) as shadow:
+            yield shadow
+        return
+    try:
+        url = sa.engine.make_url(spec.url)
+    except sa.exc.ArgumentError:
+        raise ShadowError("--shadow-url is not a database URL (dialect://user:password@host/database)") \
+            from None
+    backend = url.get_backend_name()
+    expected = {"mariadb": "mysql"}.get(dialect.name, dialect.name)
+    if {"mariadb": "mysql"}.get(backend, backend) != expected:
+        raise ShadowError(f"--shadow-url is a {backend} database, but the SQL is for {dialect.name}")
+    opener = _rolled_back if dialect.shadow.rolls_back_ddl else _scratch_copy
+    with opener(url, dialect, tuple(sorted(spec.at))) as shadow:
+        yield shadow
+
+
+@contextlib.contextmanager
+def _connected(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
+    try:
+        engine = _engine(url)
+        connection = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise ShadowError(f"cannot connect to {what}: {str(exc.orig).strip().splitlines()[0]}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
+    if dialect.shadow.throwaway != "file":
+        raise ShadowError(
+            f"distill cannot make a throwaway {dialect.title} shadow database here; give one with "
+            f"--shadow-url URL (an empty scratch database, or a restored copy of production when a "
+            f"revision's SQL depends on its rows; it is left unchanged)")
+    with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory, \
+            _connected(sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
+                       "the throwaway shadow") as connection:
+        transaction = connection.begin()
+        try:
+            yield ShadowDatabase(connection, f"a throwaway {dialect.title} database", {
+                "kind": "throwaway", "server_version": _server_version(connection), "held_data": False,
+            }, at=(), verified=True)
+        finally:
+            transaction.rollback()
+
+
+@contextlib.contextmanager
+def _rolled_back(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterator[ShadowDatabase]:
+    with _connected(url, "the --shadow-url database") as connection:
+        transaction = connection.begin()
+        try:
+            version = _server_version(connection)
+            yield ShadowDatabase(connection, f"the --shadow-url {dialect.title} database", {
+                "kind": "url", "server_version": version, "held_data": _held_rows(connection),
+            }, at=at)
+        finally:
+            transaction.rollback()
+
+
+@contextlib.contextmanager
+def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterator[ShadowDatabase]:
+    source = url.database
+    if not source:
+        raise ShadowError("--shadow-url names no database")
+    scratch = f"distill_shadow_{secrets.token_hex(6)}"
+    quote = dialect.quote_identifier
+    with _connected(url, "the --shadow-url database") as admin:
+        held = _held_rows(admin)
+        version = _server_version(admin)
+        try:
+            admin.exec_driver_sql(dialect.server.create_database.format(name=quote(scratch)))
+        except sa.exc.DBAPIError as exc:
+            raise ShadowError(f"cannot create a scratch database next to the --shadow-url database "
+                              f"(DDL commits on {dialect.title}, so distill copies it): "
+                              f"{str(exc.orig).strip().splitlines()[0]}") from None
+        try:
+            _copy_tables(admin, source, scratch, quote)
+            with _connected(url.set(database=scratch), "the scratch copy") as connection:
+                transaction = connection.begin()
+                try:
+                    yield ShadowDatabase(connection, f"a copy of the --shadow-url {dialect.title} database", {
+                        "kind": "url", "server_version": version, "held_data": held}, at=at)
+                finally:
+                    transaction.rollback()
+        finally:
+            admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
+
+
+def _copy_tables(admin: sa.engine.Connection, source: str, scratch: str, quote) -> None:
+    """Every base table of ``source`` with its rows into ``scratch`` (CREATE TABLE ... LIKE keeps
+    columns, keys and indexes; foreign keys are left out: the copy is filled table by table)."""
+    names = sa.inspect(admin).get_table_names(schema=source)
+    for name in names:
+        copy, original = f"{quote(scratch)}.{quote(name)}", f"{quote(source)}.{quote(name)}"
+        admin.exec_driver_sql(f"CREATE TABLE {copy} LIKE {original}")
+        admin.exec_driver_sql(f"INSERT INTO {copy} SELECT * FROM {original}")
+    if hasattr(admin, "commit"):  # SQLAlchemy 2 began a transaction; 1.4 committed each statement
+        admin.commit()
