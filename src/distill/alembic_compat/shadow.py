@@ -143,10 +143,14 @@ def _bound(element: Any, row: dict[str, Any]) -> Any:
                          else known[key].type)
             for key, value in row.items()])
     named = {b.key for b in visitors.iterate(element) if isinstance(b, BindParameter)}
-    in_binds = {k: v for k, v in row.items() if k in named}
     rest = {k: v for k, v in row.items() if k not in named}
-    if in_binds:
-        element = element.params(**in_binds)
+
+    def with_value(node: Any) -> Any:  # a bound parameter given its value from the row
+        if isinstance(node, BindParameter) and node.key in row:
+            return sa.bindparam(node.key, row[node.key], type_=node.type, unique=node.unique)
+        return None
+
+    element = visitors.replacement_traverse(element, {}, with_value)
     if rest:
         if not hasattr(element, "values"):
             raise CannotRender(f"parameters {sorted(rest)} match no bound parameter of the statement")

@@ -32,7 +32,7 @@ from ..shadow import ShadowDatabase, ShadowError, tables_read
 from ..statements.findings import DATA_DEPENDENT, WARNING, annotation, annotator
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
-from ..statements.model import SQL, Statement, VersionTable
+from ..statements.model import COMMENT, SQL, Statement, VersionTable
 from .capture import (
     NulCharacter,
     PrintedNotes,
@@ -180,8 +180,10 @@ class _Run:
                 migration_step, lambda note=note, **_: self.capture.add(note))
 
     def on_step_end(self, heads: set[str], **_: Any) -> None:
-        if self.read and self.shadow is not None:  # above the step's statements
-            self.capture.segments[-1].statements.insert(0, annotation(
+        if self.read and self.shadow is not None:  # below Alembic's "Running ..." comment
+            statements = self.capture.segments[-1].statements
+            first = next((i for i, s in enumerate(statements) if s.kind != COMMENT), len(statements))
+            statements.insert(first, annotation(
                 self.dialect, DATA_DEPENDENT,
                 f"rendered from the rows of {', '.join(sorted(self.read))} in {self.shadow.description}"))
         self.read = set()

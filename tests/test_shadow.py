@@ -1,0 +1,190 @@
+"""--shadow: what offline mode cannot render, rendered against a shadow database, applied with the
+real clients and compared with online Alembic; identical to offline output wherever offline works."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from helpers import assert_same_database, online
+from projects import run_distill, write_project
+
+from distill.config import load
+
+ORDERS = {"revision": "a1", "message": "orders with rows", "body": '''
+    def upgrade():
+        orders = op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
+                                 sa.Column("status", sa.String(20)), sa.Column("total", sa.Integer))
+        op.bulk_insert(orders, [{"id": 1, "status": "new", "total": 5},
+                                {"id": 2, "status": "paid", "total": 50},
+                                {"id": 3, "status": "it's sent", "total": 500}])
+
+    def downgrade():
+        op.drop_table("orders")
+'''}
+ONE_BY_ONE = {"revision": "b2", "down": "a1", "message": "statuses upper case, row by row", "body": '''
+    def upgrade():
+        bind = op.get_bind()
+        for row in bind.execute(sa.text("SELECT id, status FROM orders ORDER BY id")).fetchall():
+            bind.execute(sa.text("UPDATE orders SET status = :s WHERE id = :i"),
+                         {"s": row.status.upper(), "i": row.id})
+
+    def downgrade():
+        bind = op.get_bind()
+        for row in bind.execute(sa.text("SELECT id, status FROM orders ORDER BY id")).fetchall():
+            bind.execute(sa.text("UPDATE orders SET status = :s WHERE id = :i"),
+                         {"s": row.status.lower(), "i": row.id})
+'''}
+INSPECTED = {"revision": "c3", "down": "b2", "message": "a note column unless there is one", "body": '''
+    def upgrade():
+        if "note" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("orders")}:
+            op.add_column("orders", sa.Column("note", sa.String(60)))
+
+    def downgrade():
+        with op.batch_alter_table("orders") as batch:
+            batch.drop_column("note")
+'''}
+ORM = {"revision": "d4", "down": "c3", "message": "notes on big orders, through the ORM", "imports": '''
+from sqlalchemy.orm import Session, declarative_base
+
+Base = declarative_base()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id = sa.Column(sa.Integer, primary_key=True)
+    status = sa.Column(sa.String(20))
+    total = sa.Column(sa.Integer)
+    note = sa.Column(sa.String(60))
+''', "body": '''
+    def upgrade():
+        session = Session(bind=op.get_bind())
+        for order in session.query(Order).filter(Order.total > 10).order_by(Order.id):
+            order.note = "big order of " + str(order.total)
+        session.flush()
+
+    def downgrade():
+        session = Session(bind=op.get_bind())
+        for order in session.query(Order).filter(Order.note.isnot(None)).order_by(Order.id):
+            order.note = None
+        session.flush()
+'''}
+BATCH = {"revision": "e5", "down": "d4", "message": "wider status, batch mode without copy_from", "body": '''
+    def upgrade():
+        with op.batch_alter_table("orders") as batch:
+            batch.alter_column("status", existing_type=sa.String(20), type_=sa.String(40))
+
+    def downgrade():
+        with op.batch_alter_table("orders") as batch:
+            batch.alter_column("status", existing_type=sa.String(40), type_=sa.String(20))
+'''}
+AUTOLOAD = {"revision": "f6", "down": "e5", "message": "small orders noted, table autoloaded", "body": '''
+    def upgrade():
+        orders = sa.Table("orders", sa.MetaData(), autoload_with=op.get_bind())
+        op.execute(orders.update().where(orders.c.note.is_(None)).values(note="small"))
+
+    def downgrade():
+        orders = sa.Table("orders", sa.MetaData(), autoload_with=op.get_bind())
+        op.execute(orders.update().where(orders.c.note == "small").values(note=None))
+'''}
+REVISIONS = [ORDERS, ONE_BY_ONE, INSPECTED, ORM, BATCH, AUTOLOAD]
+DATA_DEPENDENT = {"b2", "d4"}  # read rows; c3, e5 and f6 only inspect the schema
+
+
+def _project(tmp_path):
+    return write_project(tmp_path / "project", REVISIONS)
+
+
+def _steps(script: str) -> dict[str, str]:
+    """The text of each step of a script, by revision (Alembic's '-- Running ...' comment)."""
+    parts = re.split(r"^-- Running (?:upgrade|downgrade) \S* -> (\S+)$", script, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _shadow_args(databases, shadow_db) -> list[str]:
+    return ["--shadow"] if databases.dialect == "sqlite" else ["--shadow-url", shadow_db.url]
+
+
+def test_offline_cannot_render_the_history(tmp_path):
+    result = run_distill(["sql", "--dialect", "sqlite"], _project(tmp_path))
+    assert result.returncode == 1 and "b2" in result.stderr
+
+
+def test_each_pattern_rendered_against_a_shadow_applies_like_online_alembic(tmp_path, databases):
+    project = _project(tmp_path)
+    settings = load(project)
+    target, reference, shadow = databases.create(), databases.create(), databases.create()
+    dialect = databases.dialect
+    up = run_distill(["sql", "--dialect", dialect, *_shadow_args(databases, shadow)], project)
+    assert up.returncode == 0, up.stderr
+    steps = _steps(up.stdout)
+    assert {r for r, text in steps.items() if "-- DATA-DEPENDENT: rendered from the rows of orders in " in text} \
+        == DATA_DEPENDENT, up.stdout
+    assert "UPDATE orders SET status = 'IT''S SENT' WHERE id = 3" in _flat(steps["b2"])
+    target.apply(up.stdout)
+    online(settings, reference.url, "upgrade", "head")
+    assert_same_database(reference.url, target.url)
+
+    # the downgrade renders against the reference, at head: which is left as it was
+    before = reference.dump()
+    args = ["--shadow"] if dialect == "sqlite" else ["--shadow-url", reference.url]
+    down = run_distill(["sql", "--dialect", dialect, "--down", "--from", "head", "--to", "a1", *args], project)
+    assert down.returncode == 0, down.stderr
+    assert reference.dump() == before
+    target.apply(down.stdout)
+    online(settings, reference.url, "downgrade", "a1")
+    assert_same_database(reference.url, target.url)
+
+
+def test_a_shadow_url_with_rows_drives_the_updates_and_is_left_unchanged(tmp_path, postgres_server):
+    project = _project(tmp_path)
+    database = postgres_server.create()
+    online(load(project), database.url, "upgrade", "a1")
+    database.apply("INSERT INTO orders VALUES (7, 'late', 1), (8, 'lost', 2);")
+    before = database.dump()
+    result = run_distill(["sql", "--dialect", "postgresql", "--from", "a1", "--to", "b2",
+                          "--shadow-url", database.url], project)
+    assert result.returncode == 0, result.stderr
+    assert database.dump() == before  # schema, rows and alembic_version
+    assert "UPDATE orders SET status = 'LATE' WHERE id = 7" in _flat(result.stdout)
+    assert "UPDATE orders SET status = 'LOST' WHERE id = 8" in _flat(result.stdout)
+    assert "-- DATA-DEPENDENT: rendered from the rows of orders in the --shadow-url PostgreSQL database" \
+        in result.stdout
+    wrong = run_distill(["sql", "--dialect", "postgresql", "--shadow-url", database.url], project)
+    assert wrong.returncode == 1
+    assert "the --shadow-url database is at a1, but the range starts at base" in wrong.stderr
+    assert database.dump() == before
+
+
+def test_a_shadow_bundle_records_its_shadow_and_its_data_dependent_steps(tmp_path):
+    project = _project(tmp_path)
+    result = run_distill(["build", "--dialect", "sqlite", "--out", str(tmp_path / "b"), "--shadow"], project)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    entry = manifest["dialects"]["sqlite"]
+    assert entry["shadow"] == {"kind": "throwaway", "held_data": False,
+                               "server_version": entry["shadow"]["server_version"]}
+    flagged = {s["revision"] for s in entry["steps"] if s["up"].get("data_dependent")}
+    assert flagged == DATA_DEPENDENT
+    runbook = (tmp_path / "b" / "README.md").read_text()
+    assert "Data-dependent steps" in runbook and "rendered against a shadow database" in runbook
+    verified = run_distill(["verify", str(tmp_path / "b"), "--rebuild"], project)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mariadb"])
+def test_the_example_renders_the_same_with_and_without_a_shadow(dialect, request, tmp_path):
+    from conftest import REPO, Databases
+    args = ["--shadow"]
+    if dialect != "sqlite":
+        args = ["--shadow-url", Databases(dialect, request).create().url]
+    for ends in (["--from", "base", "--to", "heads"],):
+        offline = run_distill(["sql", "--dialect", dialect, *ends], REPO)
+        shadowed = run_distill(["sql", "--dialect", dialect, *ends, *args], REPO)
+        assert offline.returncode == shadowed.returncode == 0, shadowed.stderr
+        assert shadowed.stdout == offline.stdout
