@@ -172,7 +172,8 @@ def test_a_shadow_bundle_records_its_shadow_and_its_data_dependent_steps(tmp_pat
     flagged = {s["revision"] for s in entry["steps"] if s["up"].get("data_dependent")}
     assert flagged == DATA_DEPENDENT
     runbook = (tmp_path / "b" / "README.md").read_text()
-    assert "Data-dependent steps" in runbook and "rendered against a shadow database" in runbook
+    assert "data-dependent steps" in runbook and "against a shadow database (sqlite: throwaway" in runbook
+    assert "step 2 `b2` (upgrade): rendered from the rows of orders in a throwaway SQLite database" in runbook
     verified = run_distill(["verify", str(tmp_path / "b"), "--rebuild"], project)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
@@ -188,3 +189,23 @@ def test_the_example_renders_the_same_with_and_without_a_shadow(dialect, request
         shadowed = run_distill(["sql", "--dialect", dialect, *ends, *args], REPO)
         assert offline.returncode == shadowed.returncode == 0, shadowed.stderr
         assert shadowed.stdout == offline.stdout
+
+
+def test_check_with_a_shadow_reports_data_dependent_steps_and_what_fails_even_there(tmp_path):
+    project = _project(tmp_path)
+    offline = run_distill(["check", "--dialect", "sqlite"], project)
+    assert offline.returncode == 1 and "CANNOT RENDER OFFLINE: 10" in offline.stdout
+    shadowed = run_distill(["check", "--dialect", "sqlite", "--shadow"], project)
+    assert shadowed.returncode == 0, shadowed.stdout + shadowed.stderr
+    assert "CANNOT RENDER: 0" in shadowed.stdout and "DATA-DEPENDENT: 4" in shadowed.stdout
+    assert "OK: every revision renders against the shadow database" in shadowed.stdout
+    broken = write_project(tmp_path / "broken", [ORDERS, {"revision": "x2", "down": "a1", "body": """
+        def upgrade():
+            op.get_bind().execute(sa.text("SELECT nothing FROM nowhere")).fetchall()
+
+        def downgrade():
+            pass
+    """}])
+    result = run_distill(["check", "--dialect", "sqlite", "--shadow"], broken)
+    assert result.returncode == 1 and "CANNOT RENDER: 1" in result.stdout, result.stdout + result.stderr
+    assert "x2" in result.stdout and "nowhere" in result.stdout

@@ -146,11 +146,15 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
 
 
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
-          dialect_names: Iterable[str] | str | None = None, standalone: bool = False) -> CheckReport:
-    """Every revision of a range rendered on its own, per dialect, up and down (``distill check``)."""
-    reproducible.start()  # the second rendering's process imports while the history loads
+          dialect_names: Iterable[str] | str | None = None, standalone: bool = False,
+          shadow: ShadowSpec | None = None) -> CheckReport:
+    """Every revision of a range rendered on its own, per dialect, up and down (``distill check``),
+    offline or against ``shadow`` (or the configured one)."""
+    shadow = project.shadow(shadow)
+    if shadow is None:
+        reproducible.start()  # the second rendering's process imports while the history loads
     return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
-                       standalone=project.standalone(standalone))
+                       standalone=project.standalone(standalone), shadow=shadow)
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,

@@ -199,12 +199,14 @@ def sign_command(bundle, key) -> None:
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@shadow_options
 @click.pass_obj
-def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, as_json) -> None:
+def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, as_json,
+                  shadow) -> None:
     """Render every revision on its own, per dialect, up and down; report all that cannot render
     offline, and the irreversible, destructive and lock-risk findings. Exit 1 on any problem."""
     report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
-                       standalone=standalone)
+                       standalone=standalone, shadow=shadow)
     click.echo(_json(report.to_json()) if as_json else report.text())
     if not report.ok:
         raise SystemExit(1)

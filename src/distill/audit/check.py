@@ -3,6 +3,7 @@ all problems reported at once (not only the first), for a release manager's CI."
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +15,24 @@ from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, step_texts
-from ..statements.findings import DESTRUCTIVE, LOCK_RISK, MANUAL_STEPS, NOT_REPRODUCIBLE, WARNING, findings_of
+from ..shadow import ShadowSpec
+from ..statements.findings import (
+    DATA_DEPENDENT,
+    DESTRUCTIVE,
+    LOCK_RISK,
+    MANUAL_STEPS,
+    NOT_REPRODUCIBLE,
+    WARNING,
+    findings_of,
+)
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("lock_risk", LOCK_RISK), ("manual_steps", MANUAL_STEPS),
-                 ("warnings", WARNING), ("not_reproducible", NOT_REPRODUCIBLE))
+                 ("warnings", WARNING), ("not_reproducible", NOT_REPRODUCIBLE),
+                 ("data_dependent", DATA_DEPENDENT))
 _FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS),
-                   ("WARNINGS", WARNING), ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE))
+                   ("WARNINGS", WARNING), ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE),
+                   ("DATA-DEPENDENT", DATA_DEPENDENT))
 
 
 @dataclass
@@ -31,6 +43,7 @@ class CheckReport:
     unrenderable: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     irreversible: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     findings: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
+    shadow: bool = False  # rendered against a shadow database
 
     @property
     def ok(self) -> bool:
@@ -58,7 +71,7 @@ class CheckReport:
         lines = [f"distill check: {self.revisions} revision(s) x {len(self.dialects)} dialect(s) "
                  f"({', '.join(self.dialects)}), each rendered on its own, up and down"]
         sections = [
-            ("CANNOT RENDER OFFLINE", [
+            ("CANNOT RENDER" + ("" if self.shadow else " OFFLINE"), [
                 f"{revision_label(k[0], k[1])}, {k[2]}, {self._where(v)}: {k[3]}: {k[4]}. {k[5]}"
                 for k, v in self.unrenderable.items()]),
             ("IRREVERSIBLE", [f"{revision_label(k[0], k[1])}: {k[2]} [{self._where(v)}]"
@@ -70,22 +83,26 @@ class CheckReport:
         for title, items in sections:
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {item}" for item in items]
-        lines.append("OK: every revision renders offline" if self.ok else
-                     f"FAILED: {len(self.unrenderable)} problem(s) keep revisions from rendering offline")
+        how = "against the shadow database" if self.shadow else "offline"
+        lines.append(f"OK: every revision renders {how}" if self.ok else
+                     f"FAILED: {len(self.unrenderable)} problem(s) keep revisions from rendering {how}")
         return "\n".join(lines)
 
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
-          *, style: str = "sqlparse", standalone: bool = False) -> CheckReport:
+          *, style: str = "sqlparse", standalone: bool = False, shadow: ShadowSpec | None = None
+          ) -> CheckReport:
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
-    whose SQL is not the same twice."""
+    whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
+    it would not see the same shadow); what is reported then fails even there."""
     plan = make_plan(history, from_spec, to_spec)
-    report = CheckReport(len(plan.steps), dialect_names)
-    options = {"style": style, "standalone": standalone}
+    report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None)
+    options: dict[str, Any] = {"style": style, "standalone": standalone,
+                               "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
     probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
-                  standalone=standalone)
+                  standalone=standalone) if shadow is None else None
     texts: dict[tuple[str, str, str], str] = {}
     for up_plan, down_plan in single_steps(history, plan):
         step = up_plan.steps[0]
@@ -102,7 +119,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                     report.irreversible.setdefault(
                         (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
                         []).append(name)
-    for item in probe.differences(texts):
+    for item in probe.differences(texts) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     return report

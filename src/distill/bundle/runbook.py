@@ -88,5 +88,17 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,
         starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
         all_dialects=len(manifest["dialects"]), notices=_notices(manifest),
-        signature_command=verify_command(),
+        signature_command=verify_command(), shadows=_shadows(manifest),
     )
+
+
+def _shadows(manifest: dict[str, Any]) -> str:
+    """How the dialects' shadow databases are described ("" when rendered offline)."""
+    described = []
+    for name, entry in manifest["dialects"].items():
+        shadow = entry.get("shadow")
+        if shadow:
+            kind = "throwaway" if shadow["kind"] == "throwaway" else "given by --shadow-url"
+            rows = ", holding rows" if shadow["held_data"] else ""
+            described.append(f"{name}: {kind}, server {shadow['server_version']}{rows}")
+    return "; ".join(described)
