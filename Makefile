@@ -33,7 +33,8 @@ CORNERS := alembic==1.13.3,sqlalchemy==1.4.54,psycopg2-binary==2.9.13 \
 CORNER_TESTS := tests/test_apply_real.py tests/test_literals_real.py tests/test_guards_real.py \
                 tests/test_bundle_apply_real.py tests/test_rehearse_paths.py tests/test_diagnosis.py \
                 tests/test_errors.py tests/test_notices.py tests/test_upgrade_only.py tests/test_set_order.py \
-                tests/test_version_table_from_env.py tests/test_alembic_compat.py tests/test_versions.py
+                tests/test_version_table_from_env.py tests/test_alembic_compat.py tests/test_versions.py \
+                tests/test_shadow.py
 
 corners:
 	set -e; for corner in $(CORNERS); do \

@@ -154,7 +154,8 @@ def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
                 "kind": "throwaway", "server_version": _server_version(connection), "held_data": False,
             }, at=(), verified=True)
         finally:
-            transaction.rollback()
+            if transaction.is_active:  # an ORM session may have ended it already
+                transaction.rollback()
 
 
 @contextlib.contextmanager
@@ -167,7 +168,8 @@ def _rolled_back(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterator
                 "kind": "url", "server_version": version, "held_data": _held_rows(connection),
             }, at=at)
         finally:
-            transaction.rollback()
+            if transaction.is_active:  # an ORM session may have ended it already
+                transaction.rollback()
 
 
 @contextlib.contextmanager
@@ -194,7 +196,8 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
                     yield ShadowDatabase(connection, f"a copy of the --shadow-url {dialect.title} database", {
                         "kind": "url", "server_version": version, "held_data": held}, at=at)
                 finally:
-                    transaction.rollback()
+                    if transaction.is_active:  # an ORM session may have ended it already
+                        transaction.rollback()
         finally:
             admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
 
