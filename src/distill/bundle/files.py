@@ -76,8 +76,8 @@ class BundleTree(Mapping[str, bytes]):
 
     def __init__(self, root: Path):
         self.root = root
-        self._paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                             if p.is_symlink() or p.is_file())
+        self._paths = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*"))
+                       if p.is_symlink() or p.is_file()]
         self._known = set(self._paths)
         self._digests: dict[str, str] = {}
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import DistillError
 from .archive import write_archive
+from .files import BundleTree
 from .signing import SIGNATURE
 
 
@@ -32,15 +33,9 @@ class ReleaseExists(DistillError):
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
-    """Every regular file below ``root`` by POSIX relative path (links are reported as such)."""
-    files: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            files[rel] = b"<symbolic link>"
-        elif path.is_file():
-            files[rel] = path.read_bytes()
-    return files
+    """Every regular file below ``root`` by POSIX relative path (links are reported as such),
+    read into memory."""
+    return dict(BundleTree(root))
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,9 @@ def _check_object(value: dict[str, Any], schema: dict[str, Any], root: dict[str,
 
 
 def _same(a: Any, b: Any) -> bool:
-    # JSON equality: true is not 1
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+    if isinstance(a, bool) or isinstance(b, bool):  # JSON equality: true is not 1
+        return type(a) is type(b) and a == b
+    return a == b
 
 
 def _kind_of(value: Any) -> str:

@@ -28,7 +28,6 @@ def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sql
         with open_shadow(dialect, shadow) as database:
             rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step,
                                shadow=database)
-            rendering.shadow = database.record
         if on_rendered is not None:
             on_rendered(rendering)
         formatted, stats = rendering.formatted(style)

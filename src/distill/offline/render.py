@@ -266,7 +266,8 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
     if shadow is not None:
         shadow.at = tuple(sorted(plan.target))
     return Rendering(dialect=dialect, plan=plan, segments=run.capture.result(),
-                     version_table=run.version_tables[-1], heads_after=run.capture.heads_after)
+                     version_table=run.version_tables[-1], heads_after=run.capture.heads_after,
+                     shadow=None if shadow is None else shadow.record)
 
 
 def _raised_by_distill(exc: BaseException) -> bool:

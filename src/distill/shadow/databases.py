@@ -16,7 +16,7 @@ import contextlib
 import secrets
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ class ShadowDatabase:
     record: dict[str, Any]  # what the manifest says about it
     at: tuple[str, ...] | None  # its revisions, as far as distill knows (None: read it first)
     verified: bool = False  # `at` was read from its version table
-    notes: list[str] = field(default_factory=list)
 
     def heads(self, version_table_sql: str) -> tuple[str, ...]:
         """The revisions the shadow's version table holds (none when it has no such table)."""
@@ -139,6 +138,18 @@ def _connected(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
 
 
 @contextlib.contextmanager
+def _in_transaction(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
+    """A connection inside one transaction, rolled back at the end."""
+    with _connected(url, what) as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            if transaction.is_active:  # an ORM session may have ended it already
+                transaction.rollback()
+
+
+@contextlib.contextmanager
 def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
     if dialect.shadow.throwaway != "file":
         raise ShadowError(
@@ -146,30 +157,19 @@ def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
             f"--shadow-url URL (an empty scratch database, or a restored copy of production when a "
             f"revision's SQL depends on its rows; it is left unchanged)")
     with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory, \
-            _connected(sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
-                       "the throwaway shadow") as connection:
-        transaction = connection.begin()
-        try:
-            yield ShadowDatabase(connection, f"a throwaway {dialect.title} database", {
-                "kind": "throwaway", "server_version": _server_version(connection), "held_data": False,
-            }, at=(), verified=True)
-        finally:
-            if transaction.is_active:  # an ORM session may have ended it already
-                transaction.rollback()
+            _in_transaction(sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
+                            "the throwaway shadow") as connection:
+        yield ShadowDatabase(connection, f"a throwaway {dialect.title} database", {
+            "kind": "throwaway", "server_version": _server_version(connection), "held_data": False,
+        }, at=(), verified=True)
 
 
 @contextlib.contextmanager
 def _rolled_back(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterator[ShadowDatabase]:
-    with _connected(url, "the --shadow-url database") as connection:
-        transaction = connection.begin()
-        try:
-            version = _server_version(connection)
-            yield ShadowDatabase(connection, f"the --shadow-url {dialect.title} database", {
-                "kind": "url", "server_version": version, "held_data": _held_rows(connection),
-            }, at=at)
-        finally:
-            if transaction.is_active:  # an ORM session may have ended it already
-                transaction.rollback()
+    with _in_transaction(url, "the --shadow-url database") as connection:
+        yield ShadowDatabase(connection, f"the --shadow-url {dialect.title} database", {
+            "kind": "url", "server_version": _server_version(connection), "held_data": _held_rows(connection),
+        }, at=at)
 
 
 @contextlib.contextmanager
@@ -190,14 +190,9 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
                               f"{str(exc.orig).strip().splitlines()[0]}") from None
         try:
             _copy_tables(admin, source, scratch, quote)
-            with _connected(url.set(database=scratch), "the scratch copy") as connection:
-                transaction = connection.begin()
-                try:
-                    yield ShadowDatabase(connection, f"a copy of the --shadow-url {dialect.title} database", {
-                        "kind": "url", "server_version": version, "held_data": held}, at=at)
-                finally:
-                    if transaction.is_active:  # an ORM session may have ended it already
-                        transaction.rollback()
+            with _in_transaction(url.set(database=scratch), "the scratch copy") as connection:
+                yield ShadowDatabase(connection, f"a copy of the --shadow-url {dialect.title} database", {
+                    "kind": "url", "server_version": version, "held_data": held}, at=at)
         finally:
             admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
 
