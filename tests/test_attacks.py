@@ -440,6 +440,26 @@ def downgrade():
             "not at the revision the guard found") in result.stderr, result.stderr
 
 
+def test_a_newline_in_a_table_name_read_from_a_shadow_stays_inside_its_comment(tmp_path):
+    # the DATA-DEPENDENT comment names the tables a revision read: a quoted name may hold a newline
+    project = write_project(tmp_path / "project", [{"revision": "a1", "body": """
+def upgrade():
+    op.execute('CREATE TABLE "x\\n\\\\! touch pwned" (id INTEGER)')
+    op.get_bind().execute(sa.text('SELECT * FROM "x\\n\\\\! touch pwned"')).fetchall()
+
+def downgrade():
+    pass
+"""}])
+    result = run_distill(["sql", "--dialect", "sqlite", "--shadow"], project)
+    assert result.returncode == 0, result.stderr
+    assert "-- DATA-DEPENDENT: rendered from the rows of x \\! touch pwned in a throwaway SQLite database" \
+        in result.stdout.splitlines()
+    # the only line that starts with the meta-command is inside the revision's quoted identifier
+    lines = result.stdout.splitlines()
+    assert [i for i, line in enumerate(lines) if line.startswith("\\!")] == [
+        i for i, line in enumerate(lines) if line.startswith("\\! touch pwned\" (id INTEGER)")]
+
+
 def test_a_full_disk_and_an_unwritable_place_are_one_sentence(tmp_path):
     import os
     import subprocess

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from ..dialects import Dialect
+from ..names import one_line
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
 from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
 
@@ -33,8 +34,9 @@ _CREATE_TABLE = re.compile(r"^CREATE TABLE (IF NOT EXISTS )?(?P<table>\S+)", re.
 
 
 def annotation(dialect: Dialect, kind: str, message: str) -> Statement:
-    """The comment that stands right above a statement with a finding of ``kind``."""
-    return Statement(ANNOTATION, dialect.comment_line(f"{LABELS[kind]}: {message}"))
+    """The comment that stands right above a statement with a finding of ``kind``: one line,
+    whatever the message holds (a quoted name from the SQL may hold a newline)."""
+    return Statement(ANNOTATION, dialect.comment_line(f"{LABELS[kind]}: {one_line(message)}"))
 
 
 def parse_annotation(statement: Statement) -> tuple[str, str] | None:
