@@ -1,5 +1,6 @@
-"""Throwaway database servers for the tests: PostgreSQL and MariaDB in temp dirs, on their own
-sockets, started and stopped by the suite; SQLite files. Each gives URLs for SQLAlchemy and the
+"""Throwaway database servers for the tests: distill's own temporary PostgreSQL and MariaDB
+servers (shadow/servers.py: temp dirs, their own sockets), started and stopped by the suite;
+SQLite files. Each gives URLs for SQLAlchemy and the
 command line of the dialect's real client."""
 
 from __future__ import annotations
@@ -7,37 +8,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from distill.rehearsal.clients import driver_url
-
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-class ServerUnavailable(RuntimeError):
-    pass
+from distill.shadow.servers import LocalMariaDB, LocalPostgres, ServerUnavailable
 
 
-def _run(cmd: list[str], *, user: str | None = None, **kw) -> subprocess.CompletedProcess:
-    if user and IS_ROOT:
-        cmd = ["runuser", "-u", user, "--", *cmd]
-    result = subprocess.run(cmd, capture_output=True, text=True, **kw)
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise ServerUnavailable(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def _private_dir(prefix: str, owner: str) -> Path:
-    """A temp dir the server's user can reach (CI runs as root; servers refuse to)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    if IS_ROOT:
-        shutil.chown(path, owner, owner)
-    return path
 
 
 def unique_name(prefix: str) -> str:
@@ -75,25 +59,13 @@ class Database:
         return result
 
 
-class PostgresServer:
+class PostgresServer(LocalPostgres):
+    """distill's own temporary PostgreSQL server (the throwaway shadow's), plus databases and psql."""
+
     def __init__(self) -> None:
-        bindir = None
-        if shutil.which("pg_config"):
-            bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-        candidates = [Path(bindir)] if bindir else []
-        candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-        found = [d for d in candidates if (d / "initdb").exists() and (d / "pg_ctl").exists()]
-        if not found or not shutil.which("psql"):
-            raise ServerUnavailable("PostgreSQL server binaries (initdb, pg_ctl) or psql not found")
-        self.bindir = found[0]
-        self.dir = _private_dir("distill-pg-", "postgres")
-        self.port = "5432"  # the socket lives in our own directory: no clash with other servers
-        data = self.dir / "data"
-        _run([str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], user="postgres")
-        _run([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w",
-              "-o", f"-k {self.dir} -p {self.port} -c listen_addresses='' -c fsync=off",
-              "start"], user="postgres")
+        if not shutil.which("psql"):
+            raise ServerUnavailable("psql not found")
+        super().__init__()
 
     def create(self) -> Database:
         name = unique_name("distill")
@@ -102,60 +74,26 @@ class PostgresServer:
             "postgresql",
             # the driver distill itself would pick (psycopg, or psycopg2 under SQLAlchemy 1.4)
             f"{driver_url(make_url('postgresql://')).drivername}://postgres@/{name}"
-            f"?host={self.dir}&port={self.port}",
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.dir), "-p", self.port,
+            f"?host={self.directory}&port={self.port}",
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.directory), "-p", self.port,
              "-U", "postgres", "-d", name, "-f", "-"],
-            [str(self.bindir / "pg_dump"), "-h", str(self.dir), "-p", self.port, "-U", "postgres",
+            [str(self.bindir / "pg_dump"), "-h", str(self.directory), "-p", self.port, "-U", "postgres",
              "--no-owner", name],
         )
 
     def psql(self, args: list[str]) -> None:
-        _run(["psql", "-X", "-q", "-h", str(self.dir), "-p", self.port, "-U", "postgres",
+        _run(["psql", "-X", "-q", "-h", str(self.directory), "-p", self.port, "-U", "postgres",
               "-d", "postgres", *args])
 
-    def stop(self) -> None:
-        subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m",
-                        "immediate", "stop"] if not IS_ROOT else
-                       ["runuser", "-u", "postgres", "--", str(self.bindir / "pg_ctl"), "-D",
-                        str(self.dir / "data"), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
+class MariaDBServer(LocalMariaDB):
+    """distill's own temporary MariaDB server (the throwaway shadow's), plus databases and a client."""
 
-class MariaDBServer:
     def __init__(self) -> None:
-        mariadbd = shutil.which("mariadbd") or next(
-            (p for p in ("/usr/sbin/mariadbd",) if Path(p).exists()), None
-        )
-        install = shutil.which("mariadb-install-db")
         self.client_program = shutil.which("mariadb") or shutil.which("mysql")
-        if not (mariadbd and install and self.client_program):
-            raise ServerUnavailable("MariaDB (mariadbd, mariadb-install-db, mariadb) not found: "
-                                    "apt-get install mariadb-server")
-        self.dir = _private_dir("distill-maria-", "mysql")
-        self.socket = self.dir / "mysqld.sock"
-        data = self.dir / "data"
-        user = ["--user=mysql"] if IS_ROOT else []
-        _run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-              "--skip-test-db", *user])
-        self.process = subprocess.Popen(
-            [mariadbd, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
-             "--skip-networking", f"--pid-file={self.dir / 'pid'}", f"--log-error={self.dir / 'err.log'}",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-             "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0", *user],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ping = subprocess.run([self.client_program, "--no-defaults", "-uroot",
-                                   f"--socket={self.socket}", "-e", "SELECT 1"], capture_output=True)
-            if ping.returncode == 0:
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        log = (self.dir / "err.log").read_text(errors="replace") if (self.dir / "err.log").exists() else ""
-        self.stop()
-        raise ServerUnavailable(f"mariadbd did not start:\n{log[-2000:]}")
+        if not self.client_program:
+            raise ServerUnavailable("the mariadb client not found: apt-get install mariadb-server")
+        super().__init__()
 
     def client(self, database: str) -> list[str]:
         return [self.client_program, "--no-defaults", "-uroot", f"--socket={self.socket}", database]
@@ -172,15 +110,6 @@ class MariaDBServer:
             [dump, "--no-defaults", "-uroot", f"--socket={self.socket}", "--skip-dump-date",
              "--routines", "--triggers", name],
         )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SQLiteFiles:

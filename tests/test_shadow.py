@@ -106,10 +106,6 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def _shadow_args(databases, shadow_db) -> list[str]:
-    return ["--shadow"] if databases.dialect == "sqlite" else ["--shadow-url", shadow_db.url]
-
-
 def test_offline_cannot_render_the_history(tmp_path):
     result = run_distill(["sql", "--dialect", "sqlite"], _project(tmp_path))
     assert result.returncode == 1 and "b2" in result.stderr
@@ -118,14 +114,18 @@ def test_offline_cannot_render_the_history(tmp_path):
 def test_each_pattern_rendered_against_a_shadow_applies_like_online_alembic(tmp_path, databases):
     project = _project(tmp_path)
     settings = load(project)
-    target, reference, shadow = databases.create(), databases.create(), databases.create()
+    target, reference = databases.create(), databases.create()
     dialect = databases.dialect
-    up = run_distill(["sql", "--dialect", dialect, *_shadow_args(databases, shadow)], project)
+    # a throwaway shadow: a temp SQLite file, or a temporary local PostgreSQL or MariaDB server
+    up = run_distill(["sql", "--dialect", dialect, "--shadow"], project)
     assert up.returncode == 0, up.stderr
     steps = _steps(up.stdout)
     assert {r for r, text in steps.items() if "-- DATA-DEPENDENT: rendered from the rows of orders in " in text} \
         == DATA_DEPENDENT, up.stdout
     assert "UPDATE orders SET status = 'IT''S SENT' WHERE id = 3" in _flat(steps["b2"])
+    server = {"mysql": "MariaDB database (standing in for MySQL)", "mariadb": "MariaDB database",
+              "postgresql": "PostgreSQL database", "sqlite": "SQLite database"}[dialect]
+    assert f"rendered from the rows of orders in a throwaway {server}\n" in steps["b2"]
     target.apply(up.stdout)
     online(settings, reference.url, "upgrade", "head")
     assert_same_database(reference.url, target.url)
@@ -178,17 +178,74 @@ def test_a_shadow_bundle_records_its_shadow_and_its_data_dependent_steps(tmp_pat
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def _fixture_histories(root):
+    """The example and the fixture histories other tests write, each a project under ``root``."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from conftest import REPO
+    from generate_history import generate
+    from test_literals_real import BODY, CORPUS
+    from test_oracle_mssql_structure import FIXTURE
+    from test_set_order import INDEXED
+    from test_upgrade_only import REVISIONS as UPGRADE_ONLY
+    from test_version_table_from_env import REVISIONS as OWN_VERSION_TABLE
+    corpus = [{"revision": "c0ffee000001", "message": "literal corpus", "body": BODY.format(corpus=CORPUS)}]
+    projects = {"example": REPO, "generated": generate(root / "generated", 24, "linear")}
+    for name, revisions in {"literals": corpus, "oracle-mssql": FIXTURE, "set-order": INDEXED,
+                            "upgrade-only": UPGRADE_ONLY, "version-table": OWN_VERSION_TABLE}.items():
+        projects[name] = write_project(root / name, revisions)
+    return projects
+
+
+# fixtures whose offline SQL the database itself refuses (found by the shadow): revision, error
+REFUSED_BY_THE_SHADOW = {
+    ("oracle-mssql", "sqlite"): ("f2", 'near "ALTER": syntax error'),  # ALTER COLUMN ... TYPE
+    ("oracle-mssql", "mariadb"): ("f1", "'AUTO_INCREMENT' cannot be used in the CHECK clause"),
+}
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mariadb"])
-def test_the_example_renders_the_same_with_and_without_a_shadow(dialect, request, tmp_path):
-    from conftest import REPO, Databases
-    args = ["--shadow"]
-    if dialect != "sqlite":
-        args = ["--shadow-url", Databases(dialect, request).create().url]
-    for ends in (["--from", "base", "--to", "heads"],):
-        offline = run_distill(["sql", "--dialect", dialect, *ends], REPO)
-        shadowed = run_distill(["sql", "--dialect", dialect, *ends, *args], REPO)
-        assert offline.returncode == shadowed.returncode == 0, shadowed.stderr
-        assert shadowed.stdout == offline.stdout
+def test_every_fixture_renders_the_same_with_and_without_a_shadow(dialect, request, tmp_path):
+    """Upgrades against an empty --shadow-url database; downgrades against the throwaway shadow,
+    which first runs the history up to where the downgrade starts."""
+    from conftest import Databases
+    server = Databases(dialect, request) if dialect != "sqlite" else None
+    compared = 0
+    for name, project in _fixture_histories(tmp_path).items():
+        for direction in (["--from", "base", "--to", "heads"],
+                          ["--down", "--from", "heads", "--to", "base", "--allow-base", "--allow-irreversible"]):
+            offline = run_distill(["sql", "--dialect", dialect, *direction], project)
+            assert offline.returncode == 0, offline.stderr
+            shadow = ["--shadow"] if server is None or "--down" in direction else \
+                ["--shadow-url", server.create().url]
+            shadowed = run_distill(["sql", "--dialect", dialect, *direction, *shadow], project)
+            refused = REFUSED_BY_THE_SHADOW.get((name, dialect))
+            if refused:  # offline writes what the database refuses: the shadow says so
+                revision, message = refused
+                assert shadowed.returncode == 1 and not shadowed.stdout
+                assert f"cannot render revision {revision} " in shadowed.stderr
+                assert "refused a statement it sends" in shadowed.stderr and message in shadowed.stderr
+                continue
+            assert shadowed.returncode == 0, f"{name} {direction}: {shadowed.stderr}"
+            assert shadowed.stdout == offline.stdout, f"{name} {direction}"
+            compared += 1
+    assert compared == 14 - 2 * sum(d == dialect for _, d in REFUSED_BY_THE_SHADOW)
+
+
+def test_without_server_binaries_the_throwaway_shadow_asks_for_a_url(tmp_path):
+    import os
+    import sys
+    project = _project(tmp_path)
+    # a PATH holding only Python: neither mariadb-install-db nor pg_config is found
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    result = run_distill(["sql", "--dialect", "mariadb", "--shadow"], project,
+                         env={"PATH": f"{bare}{os.pathsep}/nonexistent"})
+    assert result.returncode == 1 and not result.stdout
+    assert "distill cannot start a throwaway MariaDB shadow server here (the MariaDB server binaries " \
+           "(mariadbd, mariadb-install-db) are not installed); give one with --shadow-url URL" in result.stderr
 
 
 def test_check_with_a_shadow_reports_data_dependent_steps_and_what_fails_even_there(tmp_path):
@@ -209,3 +266,33 @@ def test_check_with_a_shadow_reports_data_dependent_steps_and_what_fails_even_th
     result = run_distill(["check", "--dialect", "sqlite", "--shadow"], broken)
     assert result.returncode == 1 and "CANNOT RENDER: 1" in result.stdout, result.stdout + result.stderr
     assert "x2" in result.stdout and "nowhere" in result.stdout
+
+
+CONCURRENT_INDEX = [ORDERS, {"revision": "b2", "down": "a1", "message": "index built concurrently", "body": '''
+    def upgrade():
+        with op.get_context().autocommit_block():
+            op.create_index("ix_orders_status", "orders", ["status"], postgresql_concurrently=True)
+
+    def downgrade():
+        with op.get_context().autocommit_block():
+            op.drop_index("ix_orders_status", table_name="orders", postgresql_concurrently=True)
+'''}]
+
+
+def test_a_statement_outside_any_transaction_renders_against_the_throwaway_shadow(tmp_path, postgres_server):
+    """CREATE INDEX CONCURRENTLY cannot run inside a transaction: the throwaway shadow commits where
+    the revision commits; a --shadow-url database (one transaction, rolled back) cannot, and says so."""
+    project = write_project(tmp_path / "project", CONCURRENT_INDEX)
+    offline = run_distill(["sql", "--dialect", "postgresql"], project)
+    shadowed = run_distill(["sql", "--dialect", "postgresql", "--shadow"], project)
+    assert offline.returncode == shadowed.returncode == 0, shadowed.stderr
+    assert shadowed.stdout == offline.stdout and "CREATE INDEX CONCURRENTLY" in shadowed.stdout
+    database = postgres_server.create()
+    before = database.dump()
+    refused = run_distill(["sql", "--dialect", "postgresql", "--shadow-url", database.url], project)
+    assert refused.returncode == 1 and not refused.stdout
+    assert "cannot render revision b2 (index built concurrently) against the --shadow-url PostgreSQL " \
+           "database for postgresql (upgrade)" in refused.stderr
+    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in refused.stderr
+    assert "render it against the throwaway shadow (--shadow)" in refused.stderr
+    assert database.dump() == before

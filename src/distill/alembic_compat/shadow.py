@@ -48,6 +48,9 @@ class ShadowLink:
 
     connection: sa.engine.Connection
     on_read: Callable[[str], None]  # the SQL text of each read a revision sends
+    # commit() and begin() where the output commits and begins (a shadow distill made); None: the
+    # shadow is one transaction, rolled back at the end, that cannot commit
+    transactions: Any = None
     internal: bool = False  # distill itself is running a statement: not the revision's
     listeners: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
 
@@ -69,6 +72,18 @@ class ShadowImpl(DefaultImpl):
     @property
     def bind(self) -> Any:
         return self.distill_shadow.connection
+
+    def emit_commit(self) -> None:
+        # the output commits (the end of a transaction, an autocommit_block() for a statement
+        # such as CREATE INDEX CONCURRENTLY that cannot run inside one): so does the shadow
+        super().emit_commit()
+        if self.distill_shadow.transactions is not None:
+            self.distill_shadow.transactions.commit()
+
+    def emit_begin(self) -> None:
+        super().emit_begin()
+        if self.distill_shadow.transactions is not None:
+            self.distill_shadow.transactions.begin()
 
     def distill_written(self, sql: str) -> None:
         """Run ``sql``, just written to the output, on the shadow (not transaction control: the

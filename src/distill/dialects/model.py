@@ -101,7 +101,8 @@ class Shadow:
     catalog_tables: str = ""
     # a --shadow-url database can be used inside a transaction that is rolled back (DDL included)
     rolls_back_ddl: bool = False
-    # the throwaway shadow distill makes by itself: "file" (a temp file), "" (none: --shadow-url)
+    # the throwaway shadow distill makes by itself: "file" (a temp file), "postgresql-server" or
+    # "mariadb-server" (a temporary local server, shadow/servers.py), "" (none: --shadow-url)
     throwaway: str = ""
 
 

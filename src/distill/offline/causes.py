@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, CompileError, IdentifierError, NoInspe
 from .. import alembic_compat as compat
 from ..dialects import Dialect
 from ..history.plan import DOWN
+from ..shadow import ShadowDatabase
 from .capture import NulCharacter
 
 GUARD_FIX = (
@@ -41,6 +42,7 @@ class Failure:
     direction: str
     raised_in_revision: bool  # the innermost frame is the revision script itself
     queried: bool  # the step had sent SQL through op.get_bind() (whose result is None offline)
+    shadow: ShadowDatabase | None = None  # rendered against this shadow database, not offline
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,20 @@ def _revision_raises(f: Failure) -> Cause | None:
                  "this range's dialects, or change the revision.")
 
 
+def _shadow_refused(f: Failure) -> Cause | None:
+    if f.shadow is None or not isinstance(f.exc, sa.exc.DBAPIError):
+        return None
+    one_transaction = "" if f.shadow.transactions is not None else (
+        " A --shadow-url database is used inside one transaction that is rolled back: a statement "
+        "that cannot run inside a transaction (in an autocommit_block(), such as CREATE INDEX "
+        "CONCURRENTLY) fails there, so render it against the throwaway shadow (--shadow), which "
+        "commits where the revision commits.")
+    return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
+                 f"The statement would fail the same way when the SQL is applied to {f.dialect.name} "
+                 "(offline mode writes it without running it): correct the operation at the line "
+                 f"above, or leave {f.dialect.name} out of this range's dialects.{one_transaction}")
+
+
 def _nul_character(f: Failure) -> Cause | None:
     if not isinstance(f.exc, NulCharacter):
         return None
@@ -198,12 +214,19 @@ _CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
 )
 
 
+# causes that only exist offline, where op.get_bind() is a stand-in without a database
+_OFFLINE_ONLY = (_batch_reflects, _inspects, _connection_attribute, _query_result)
+
+
 def cause_of(failure: Failure) -> Cause:
     """The first cause that fits; a plain account of the exception when none does."""
-    for classify in _CLASSIFIERS:
+    classifiers = _CLASSIFIERS if failure.shadow is None else \
+        (_shadow_refused, *(c for c in _CLASSIFIERS if c not in _OFFLINE_ONLY))
+    for classify in classifiers:
         cause = classify(failure)
         if cause is not None:
             return cause
+    mode = "Alembic's own `--sql` mode" if failure.shadow is None else "Online Alembic"
     return Cause(f"rendering it raised {describe(failure.exc)}",
-                 "Alembic's own `--sql` mode fails the same way: correct the operation at the line "
+                 f"{mode} fails the same way: correct the operation at the line "
                  f"above, or leave {failure.dialect.name} out of this range's dialects.")

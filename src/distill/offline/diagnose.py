@@ -1,6 +1,6 @@
-"""The error for a revision that cannot be rendered offline: which revision, the file and line of
-the operation that failed (inside a batch block: the operation, not the ``with``), the cause and
-its fix (``causes``)."""
+"""The error for a revision that cannot be rendered (offline, or against a shadow database):
+which revision, the file and line of the operation that failed (inside a batch block: the
+operation, not the ``with``), the cause and its fix (``causes``)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from ..dialects import Dialect
 from ..errors import OfflineRenderError
 from ..history.plan import Plan
 from ..history.scripts import History
+from ..shadow import ShadowDatabase
 from .causes import Failure, cause_of, describe
 
 
 def offline_error(exc: Exception, history: History, plan: Plan, step_index: int | None,
-                  dialect: Dialect, *, queried: bool = False) -> OfflineRenderError:
+                  dialect: Dialect, *, queried: bool = False,
+                  shadow: ShadowDatabase | None = None) -> OfflineRenderError:
     """The OfflineRenderError for ``exc``, naming the revision, its file and line, and the fix.
-    ``queried``: the failing step had sent SQL through ``op.get_bind()``."""
+    ``queried``: the failing step had sent SQL through ``op.get_bind()``; ``shadow``: the
+    shadow database it rendered against (None: offline)."""
+    how = "offline" if shadow is None else f"against {shadow.description}"
     frames = traceback.extract_tb(exc.__traceback__)
     if step_index is None:  # env.py itself failed, before or between the steps
         env_frames = [f for f in frames if Path(f.filename).name == "env.py"]
@@ -28,7 +32,7 @@ def offline_error(exc: Exception, history: History, plan: Plan, step_index: int 
             if env_frames else "env.py"
         )
         return OfflineRenderError(
-            f"cannot render offline for {dialect.name}: the project's environment ({where}) "
+            f"cannot render {how} for {dialect.name}: the project's environment ({where}) "
             f"raised {describe(exc)}. If env.py needs a database URL or settings that "
             "are not available here, run with --standalone (env.py is not executed; the version "
             "table options come from [tool.distill])."
@@ -45,9 +49,9 @@ def offline_error(exc: Exception, history: History, plan: Plan, step_index: int 
         source = (source or linecache.getline(filename, lineno)).strip()
         location += f", line {lineno}" + (f" (`{source}`)" if source else "")
     raised_in_revision = bool(frames) and Path(frames[-1].filename).resolve() == script_path
-    cause = cause_of(Failure(exc, operation, dialect, step.direction, raised_in_revision, queried))
+    cause = cause_of(Failure(exc, operation, dialect, step.direction, raised_in_revision, queried, shadow))
     return OfflineRenderError(
-        f"cannot render revision {step.label} offline for {dialect.name} ({step.direction}): "
+        f"cannot render revision {step.label} {how} for {dialect.name} ({step.direction}): "
         f"{location}: {cause.text}. {cause.fix}",
         revision=step.revision, location=location, cause=cause.text, fix=cause.fix,
     )

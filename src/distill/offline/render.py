@@ -220,7 +220,7 @@ class _Run:
             if self.capture.current_step is not None:
                 self.read |= tables_read(sql, self.dialect, table.name)
 
-        link = compat.ShadowLink(shadow.connection, on_read)
+        link = compat.ShadowLink(shadow.connection, on_read, transactions=shadow.transactions)
         compat.attach_shadow(self.env, context, link, context.impl.distill_output)
         self.links.append(link)
 
@@ -259,7 +259,7 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
         if _raised_by_distill(exc) and not isinstance(exc, NulCharacter):
             raise  # a bug in distill, not in the revision: keep the traceback
         raise offline_error(exc, history, plan, run.capture.current_step, dialect,
-                            queried=run.capture.queried) from None
+                            queried=run.capture.queried, shadow=shadow) from None
     finally:
         for link in run.links:
             compat.detach_shadow(link)

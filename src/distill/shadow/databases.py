@@ -1,7 +1,8 @@
 """The shadow databases distill renders against: a throwaway one it makes itself, or one a URL
 names, never left changed.
 
-* throwaway: a temp SQLite file (the dialect's ``[shadow] throwaway = "file"``), removed after;
+* throwaway: a temp SQLite file (the dialect's ``[shadow] throwaway = "file"``), or a database on
+  a temporary local server (``"postgresql-server"``, ``"mariadb-server"``), removed after;
 * a URL on a dialect whose DDL rolls back (PostgreSQL, SQLite): used inside one transaction that
   is rolled back;
 * a URL on MySQL/MariaDB (DDL commits): the named database's tables and rows are copied into a
@@ -26,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from ..dialects import Dialect
 from ..errors import DistillError
+from .servers import SERVERS, ServerUnavailable
 
 
 class ShadowError(DistillError):
@@ -46,13 +48,16 @@ class ShadowSpec:
 
 @dataclass
 class ShadowDatabase:
-    """An open shadow: one connection inside distill's own transaction."""
+    """An open shadow: one connection inside distill's own transaction(s)."""
 
     connection: sa.engine.Connection
     description: str  # how the SQL comments name it: no host, user or password
     record: dict[str, Any]  # what the manifest says about it
     at: tuple[str, ...] | None  # its revisions, as far as distill knows (None: read it first)
     verified: bool = False  # `at` was read from its version table
+    # commits and begins where the output does (a shadow distill made); None: one transaction,
+    # rolled back at the end
+    transactions: FollowedTransactions | None = None
 
     def heads(self, version_table_sql: str) -> tuple[str, ...]:
         """The revisions the shadow's version table holds (none when it has no such table)."""
@@ -64,6 +69,32 @@ class ShadowDatabase:
             return ()
 
 
+class FollowedTransactions:
+    """A throwaway shadow's transactions, following the output's: ``commit()`` where it commits
+    (then statements run outside any transaction, as in an autocommit_block()), ``begin()`` where
+    it begins."""
+
+    def __init__(self, connection: sa.engine.Connection) -> None:
+        self.connection = connection
+        self.default_isolation = connection.get_isolation_level()
+        self.current: sa.engine.Transaction | None = connection.begin()
+
+    def commit(self) -> None:
+        if self.current is not None and self.current.is_active:
+            self.current.commit()
+        self.current = None
+        self.connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    def begin(self) -> None:
+        if self.current is not None:
+            return  # already inside a transaction
+        autobegun = self.connection.get_transaction()  # SQLAlchemy 2 begins one even in AUTOCOMMIT
+        if autobegun is not None:
+            autobegun.commit()
+        self.connection.execution_options(isolation_level=self.default_isolation)
+        self.current = self.connection.begin()
+
+
 def _sqlite_transactions(engine: sa.engine.Engine) -> None:
     # pysqlite's own transaction handling leaves DDL outside the transaction: take it over
     @event.listens_for(engine, "connect")
@@ -72,13 +103,15 @@ def _sqlite_transactions(engine: sa.engine.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def begin(conn: sa.engine.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN")
 
 
-def _engine(url: sa.URL) -> sa.engine.Engine:
+def _engine(url: sa.URL, *, autocommit: bool = False) -> sa.engine.Engine:
     from ..rehearsal.clients import driver_url  # the driver rehearse uses for this dialect
 
-    engine = sa.create_engine(driver_url(url), poolclass=NullPool)
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = sa.create_engine(driver_url(url), poolclass=NullPool, **options)
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     return engine
@@ -124,9 +157,9 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
 
 
 @contextlib.contextmanager
-def _connected(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
+def _connected(url: sa.URL, what: str, *, autocommit: bool = False) -> Iterator[sa.engine.Connection]:
     try:
-        engine = _engine(url)
+        engine = _engine(url, autocommit=autocommit)
         connection = engine.connect()
     except sa.exc.DBAPIError as exc:
         raise ShadowError(f"cannot connect to {what}: {str(exc.orig).strip().splitlines()[0]}") from None
@@ -151,17 +184,43 @@ def _in_transaction(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
 
 @contextlib.contextmanager
 def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
-    if dialect.shadow.throwaway != "file":
-        raise ShadowError(
-            f"distill cannot make a throwaway {dialect.title} shadow database here; give one with "
-            f"--shadow-url URL (an empty scratch database, or a restored copy of production when a "
-            f"revision's SQL depends on its rows; it is left unchanged)")
-    with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory, \
-            _in_transaction(sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
-                            "the throwaway shadow") as connection:
-        yield ShadowDatabase(connection, f"a throwaway {dialect.title} database", {
+    if dialect.shadow.throwaway == "file":
+        with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory:
+            with _throwaway_on(dialect, sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
+                               f"a throwaway {dialect.title} database") as shadow:
+                yield shadow
+        return
+    server_kind = SERVERS.get(dialect.shadow.throwaway)
+    if server_kind is None:
+        raise ShadowError(f"distill cannot make a throwaway {dialect.title} shadow database; "
+                          f"{_GIVE_URL}")
+    try:
+        server = server_kind()
+    except ServerUnavailable as exc:
+        raise ShadowError(f"distill cannot start a throwaway {dialect.title} shadow server here "
+                          f"({exc}); {_GIVE_URL}") from None
+    with server:
+        name = "distill_shadow"
+        with _connected(server.url(""), "the throwaway shadow server", autocommit=True) as admin:
+            admin.exec_driver_sql(dialect.server.create_database.format(name=dialect.quote_identifier(name)))
+        described = f"a throwaway {server.title} database" + (
+            "" if server.title == dialect.title else f" (standing in for {dialect.title})")
+        with _throwaway_on(dialect, server.url(name), described) as shadow:
+            yield shadow
+
+
+_GIVE_URL = ("give one with --shadow-url URL (an empty scratch database, or a restored copy of "
+             "production when a revision's SQL depends on its rows; it is left unchanged)")
+
+
+@contextlib.contextmanager
+def _throwaway_on(dialect: Dialect, url: sa.URL, described: str) -> Iterator[ShadowDatabase]:
+    with _connected(url, "the throwaway shadow") as connection:
+        # distill's own database: it commits where the revision commits
+        transactions = FollowedTransactions(connection)
+        yield ShadowDatabase(connection, described, {
             "kind": "throwaway", "server_version": _server_version(connection), "held_data": False,
-        }, at=(), verified=True)
+        }, at=(), verified=True, transactions=transactions)
 
 
 @contextlib.contextmanager
@@ -179,7 +238,7 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
         raise ShadowError("--shadow-url names no database")
     scratch = f"distill_shadow_{secrets.token_hex(6)}"
     quote = dialect.quote_identifier
-    with _connected(url, "the --shadow-url database") as admin:
+    with _connected(url, "the --shadow-url database", autocommit=True) as admin:
         held = _held_rows(admin)
         version = _server_version(admin)
         try:
@@ -194,7 +253,12 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
                 yield ShadowDatabase(connection, f"a copy of the --shadow-url {dialect.title} database", {
                     "kind": "url", "server_version": version, "held_data": held}, at=at)
         finally:
-            admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
+            try:
+                admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
+            except sa.exc.DBAPIError as exc:
+                raise ShadowError(f"distill could not drop its scratch database {scratch} on the "
+                                  f"--shadow-url server ({str(exc.orig).strip().splitlines()[0]}): "
+                                  f"drop it by hand") from None
 
 
 def _copy_tables(admin: sa.engine.Connection, source: str, scratch: str, quote) -> None:
@@ -205,5 +269,3 @@ def _copy_tables(admin: sa.engine.Connection, source: str, scratch: str, quote) 
         copy, original = f"{quote(scratch)}.{quote(name)}", f"{quote(source)}.{quote(name)}"
         admin.exec_driver_sql(f"CREATE TABLE {copy} LIKE {original}")
         admin.exec_driver_sql(f"INSERT INTO {copy} SELECT * FROM {original}")
-    if hasattr(admin, "commit"):  # SQLAlchemy 2 began a transaction; 1.4 committed each statement
-        admin.commit()

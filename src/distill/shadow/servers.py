@@ -1,0 +1,189 @@
+"""Temporary local database servers: PostgreSQL or MariaDB started from the installed server
+binaries in a temp directory, listening only on their own socket there (no network), with trusted
+local login, stopped and removed afterwards. The throwaway shadow of a server dialect runs on one;
+the test suite starts its servers the same way.
+
+As root, the servers run as their own system users (``postgres``, ``mysql``): both refuse root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..errors import DistillError
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+START_TIMEOUT = 60  # seconds a server gets to accept connections
+
+
+class ServerUnavailable(DistillError):
+    """A local server cannot be started here (binaries missing, or it failed to start)."""
+
+
+def _run(command: list[str], *, user: str | None = None) -> None:
+    if user and IS_ROOT:
+        command = ["runuser", "-u", user, "--", *command]
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip().splitlines()
+        raise ServerUnavailable(f"{Path(command[0]).name} failed: {output[-1] if output else 'no output'}")
+
+
+def _own_directory(prefix: str, user: str) -> Path:
+    """A fresh temp directory the server's user owns (mode 0700: the socket is only ours)."""
+    if IS_ROOT:
+        try:
+            shutil.chown(directory := Path(tempfile.mkdtemp(prefix=prefix)), user, user)
+        except LookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise ServerUnavailable(f"running as root, and there is no '{user}' user to run the "
+                                    f"server as") from None
+        return directory
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+class LocalServer:
+    """A running local server; ``stop()`` ends it and removes its directory."""
+
+    directory: Path
+    title: str  # the server software, as the SQL comments name it
+
+    def url(self, database: str) -> sa.URL:
+        """The URL of ``database`` on this server as its superuser (the dialect's own driver is
+        picked by whoever connects)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class LocalPostgres(LocalServer):
+    """PostgreSQL: initdb, then pg_ctl start on a socket in the server's directory."""
+
+    title = "PostgreSQL"
+    port = "5432"  # the socket file lives in our own directory: no clash with other servers
+
+    def __init__(self) -> None:
+        self.bindir = _postgres_bindir()
+        self.directory = _own_directory("distill-pg-", "postgres")
+        data = self.directory / "data"
+        try:
+            _run([str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], user="postgres")
+            _run([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.directory / "log"),
+                  "-w", "-t", str(START_TIMEOUT), "-o",
+                  f"-k {self.directory} -p {self.port} -c listen_addresses='' -c fsync=off", "start"],
+                 user="postgres")
+        except ServerUnavailable:
+            self.stop()
+            raise
+
+    def url(self, database: str) -> sa.URL:
+        return sa.engine.URL.create("postgresql", username="postgres", database=database,
+                                    query={"host": str(self.directory), "port": self.port})
+
+    def stop(self) -> None:
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop"]
+        if (self.directory / "data" / "postmaster.pid").exists():
+            subprocess.run(["runuser", "-u", "postgres", "--", *pg_ctl] if IS_ROOT else pg_ctl,
+                           capture_output=True, stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _postgres_bindir() -> Path:
+    candidates = []
+    if shutil.which("pg_config"):
+        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        candidates += [Path(found)] if found else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    raise ServerUnavailable("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+class LocalMariaDB(LocalServer):
+    """MariaDB: mariadb-install-db, then mariadbd with networking off, on a socket in its directory."""
+
+    title = "MariaDB"
+
+    def __init__(self) -> None:
+        mariadbd = shutil.which("mariadbd") or next(
+            (p for p in ("/usr/sbin/mariadbd",) if Path(p).exists()), None)
+        install = shutil.which("mariadb-install-db")
+        if not (mariadbd and install):
+            raise ServerUnavailable("the MariaDB server binaries (mariadbd, mariadb-install-db) are "
+                                    "not installed")
+        self.process: subprocess.Popen | None = None
+        self.directory = _own_directory("distill-maria-", "mysql")
+        self.socket = self.directory / "mysqld.sock"
+        data = self.directory / "data"
+        as_user = ["--user=mysql"] if IS_ROOT else []
+        try:
+            _run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+                  "--skip-test-db", *as_user])
+            self.process = subprocess.Popen(
+                [mariadbd, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
+                 "--skip-networking", f"--pid-file={self.directory / 'pid'}",
+                 f"--log-error={self.directory / 'err.log'}", "--character-set-server=utf8mb4",
+                 "--collation-server=utf8mb4_unicode_ci", "--innodb-buffer-pool-size=64M",
+                 "--innodb-flush-log-at-trx-commit=0", *as_user],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._wait_until_up()
+        except ServerUnavailable:
+            self.stop()
+            raise
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.socket.exists():
+                try:
+                    engine = sa.create_engine(self._driver_url(self.url("")), poolclass=sa.pool.NullPool)
+                    with engine.connect():
+                        return
+                except sa.exc.DBAPIError:
+                    pass
+            if self.process is None or self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        log = self.directory / "err.log"
+        last = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        raise ServerUnavailable(f"mariadbd did not start{': ' + last[0] if last else ''}")
+
+    @staticmethod
+    def _driver_url(url: sa.URL) -> sa.URL:
+        from ..rehearsal.clients import driver_url  # the driver rehearse uses for this dialect
+
+        return driver_url(url)
+
+    def url(self, database: str) -> sa.URL:
+        return sa.engine.URL.create("mysql", username="root", host="localhost", database=database,
+                                    query={"unix_socket": str(self.socket), "charset": "utf8mb4"})
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+# the dialect files' ``[shadow] throwaway`` values that name a local server
+SERVERS: dict[str, type[LocalServer]] = {"postgresql-server": LocalPostgres, "mariadb-server": LocalMariaDB}
