@@ -94,3 +94,36 @@ def run_distill(args: list[str], cwd: Path, env: dict[str, str] | None = None) -
                             text=True, timeout=300, env={**os.environ, **(env or {})})
     assert "Traceback" not in result.stderr + result.stdout
     return result
+
+
+# a small history of common operations (tables, constraints, data, column changes), written
+# for every dialect
+SHELF = [
+    {"revision": "f1", "message": "tables", "body": '''
+def upgrade():
+    op.create_table("shelf", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("label", sa.String(40), nullable=False, server_default="none"),
+                    sa.Column("note", sa.Text), sa.UniqueConstraint("label", name="uq_shelf_label"),
+                    sa.CheckConstraint("id > 0", name="ck_shelf_id"))
+    op.create_index("ix_shelf_note", "shelf", ["label", "id"])
+
+def downgrade():
+    op.drop_index("ix_shelf_note", table_name="shelf")
+    op.drop_table("shelf")
+'''},
+    {"revision": "f2", "down": "f1", "message": "data and changes", "body": '''
+def upgrade():
+    shelf = sa.table("shelf", sa.column("id", sa.Integer), sa.column("label", sa.String))
+    op.bulk_insert(shelf, [{"id": 1, "label": "it's; -- a / label"}, {"id": 2, "label": "GO"}])
+    op.add_column("shelf", sa.Column("size", sa.Integer, nullable=True))
+    op.alter_column("shelf", "label", type_=sa.String(80), existing_type=sa.String(40),
+                    existing_nullable=False)
+    op.execute("UPDATE shelf SET size = 1 WHERE label <> 'x'")
+
+def downgrade():
+    op.alter_column("shelf", "label", type_=sa.String(40), existing_type=sa.String(80),
+                    existing_nullable=False)
+    op.drop_column("shelf", "size")
+    op.execute("DELETE FROM shelf")
+'''},
+]

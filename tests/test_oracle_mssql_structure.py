@@ -73,40 +73,9 @@ def test_sql_server_file(path):
             _parse(text, "tsql")
 
 
-FIXTURE = [
-    {"revision": "f1", "message": "tables", "body": '''
-def upgrade():
-    op.create_table("shelf", sa.Column("id", sa.Integer, primary_key=True),
-                    sa.Column("label", sa.String(40), nullable=False, server_default="none"),
-                    sa.Column("note", sa.Text), sa.UniqueConstraint("label", name="uq_shelf_label"),
-                    sa.CheckConstraint("id > 0", name="ck_shelf_id"))
-    op.create_index("ix_shelf_note", "shelf", ["label", "id"])
-
-def downgrade():
-    op.drop_index("ix_shelf_note", table_name="shelf")
-    op.drop_table("shelf")
-'''},
-    {"revision": "f2", "down": "f1", "message": "data and changes", "body": '''
-def upgrade():
-    shelf = sa.table("shelf", sa.column("id", sa.Integer), sa.column("label", sa.String))
-    op.bulk_insert(shelf, [{"id": 1, "label": "it's; -- a / label"}, {"id": 2, "label": "GO"}])
-    op.add_column("shelf", sa.Column("size", sa.Integer, nullable=True))
-    op.alter_column("shelf", "label", type_=sa.String(80), existing_type=sa.String(40),
-                    existing_nullable=False)
-    op.execute("UPDATE shelf SET size = 1 WHERE label <> 'x'")
-
-def downgrade():
-    op.alter_column("shelf", "label", type_=sa.String(40), existing_type=sa.String(80),
-                    existing_nullable=False)
-    op.drop_column("shelf", "size")
-    op.execute("DELETE FROM shelf")
-'''},
-]
-
-
 def test_a_fixture_history_bundle(tmp_path):
-    from projects import run_distill, write_project
-    project = write_project(tmp_path / "project", FIXTURE)
+    from projects import SHELF, run_distill, write_project
+    project = write_project(tmp_path / "project", SHELF)
     result = run_distill(["build", "--dialect", "oracle,mssql", "--out", str(tmp_path / "b")], project)
     assert result.returncode == 0, result.stderr
     files = sorted((tmp_path / "b").glob("*/**/*.sql"))

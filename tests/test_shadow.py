@@ -8,7 +8,7 @@ import re
 
 import pytest
 from helpers import assert_same_database, online
-from projects import run_distill, write_project
+from projects import SHELF, run_distill, write_project
 
 from distill.config import load
 
@@ -186,13 +186,12 @@ def _fixture_histories(root):
     from conftest import REPO
     from generate_history import generate
     from test_literals_real import BODY, CORPUS
-    from test_oracle_mssql_structure import FIXTURE
     from test_set_order import INDEXED
     from test_upgrade_only import REVISIONS as UPGRADE_ONLY
     from test_version_table_from_env import REVISIONS as OWN_VERSION_TABLE
     corpus = [{"revision": "c0ffee000001", "message": "literal corpus", "body": BODY.format(corpus=CORPUS)}]
     projects = {"example": REPO, "generated": generate(root / "generated", 24, "linear")}
-    for name, revisions in {"literals": corpus, "oracle-mssql": FIXTURE, "set-order": INDEXED,
+    for name, revisions in {"literals": corpus, "shelf": SHELF, "set-order": INDEXED,
                             "upgrade-only": UPGRADE_ONLY, "version-table": OWN_VERSION_TABLE}.items():
         projects[name] = write_project(root / name, revisions)
     return projects
@@ -200,8 +199,8 @@ def _fixture_histories(root):
 
 # fixtures whose offline SQL the database itself refuses (found by the shadow): revision, error
 REFUSED_BY_THE_SHADOW = {
-    ("oracle-mssql", "sqlite"): ("f2", 'near "ALTER": syntax error'),  # ALTER COLUMN ... TYPE
-    ("oracle-mssql", "mariadb"): ("f1", "'AUTO_INCREMENT' cannot be used in the CHECK clause"),
+    ("shelf", "sqlite"): ("f2", 'near "ALTER": syntax error'),  # ALTER COLUMN ... TYPE
+    ("shelf", "mariadb"): ("f1", "'AUTO_INCREMENT' cannot be used in the CHECK clause"),
 }
 
 

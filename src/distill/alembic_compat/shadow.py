@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.types import NullType
 
 from .impl import Precompiled
+from .versions import drops_the_version_table
 
 # statements that read: never written to the output
 _READ = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|VALUES|TABLE)\b", re.I)
@@ -109,7 +110,7 @@ def attach(environment: Any, migration_context: Any, link: ShadowLink,
     environment.context_opts["as_sql"] = False  # context.is_offline_mode() for the revisions
 
     def before_execute(conn, element, multiparams, params, execution_options):
-        if link.internal or _is_savepoint(element):
+        if link.internal or _is_savepoint(element) or drops_the_version_table(element, migration_context):
             return
         text = element if isinstance(element, str) else str(element.compile(dialect=conn.dialect))
         if is_read(text) or is_transaction_control(text):

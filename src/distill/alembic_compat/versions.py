@@ -70,14 +70,21 @@ def version_table_kept(migration_context: Any) -> None:
     if ALEMBIC >= (1, 19):
         return
     connection = migration_context.connection
-    execute, table = connection.execute, migration_context._version
+    execute = connection.execute
 
     def without_version_drop(construct: Any, *args: Any, **kw: Any) -> Any:
-        if isinstance(construct, DropTable) and construct.element is table:
+        if drops_the_version_table(construct, migration_context):
             return None
         return execute(construct, *args, **kw)
 
     connection.execute = without_version_drop
+
+
+def drops_the_version_table(construct: Any, migration_context: Any) -> bool:
+    """Whether ``construct`` is the DROP TABLE of the version table that Alembic < 1.19 sends at
+    the end of an offline downgrade to base (against a shadow, through the shadow connection)."""
+    return ALEMBIC < (1, 19) and isinstance(construct, DropTable) \
+        and construct.element is migration_context._version
 
 
 def comment_is_set(comment: Any) -> bool:

@@ -137,7 +137,7 @@ class LocalMariaDB(LocalServer):
                   "--skip-test-db", *as_user])
             self.process = subprocess.Popen(
                 [mariadbd, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
-                 "--skip-networking", f"--pid-file={self.directory / 'pid'}",
+                 "--skip-networking", f"--pid-file={self.directory / 'pid'}", f"--tmpdir={self.directory}",
                  f"--log-error={self.directory / 'err.log'}", "--character-set-server=utf8mb4",
                  "--collation-server=utf8mb4_unicode_ci", "--innodb-buffer-pool-size=64M",
                  "--innodb-flush-log-at-trx-commit=0", *as_user],
