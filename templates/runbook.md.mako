@@ -87,10 +87,33 @@ Each is also marked by a `-- DESTRUCTIVE:` comment right above its statement.
 % endfor
 
 % endif
+% if any(s['data_loss'] or s['data_not_restored'] or s['probable_renames'] for s in steps):
+${'##'} Data loss
+
+Statements that delete or overwrite existing rows (`-- DATA LOSS:` above each), steps whose
+downgrade does not write those rows back (a downgrade leaves the data as the upgrade left it:
+restore them from the backup), and drop + add pairs that look like a rename autogenerate did not
+recognise (the data of the dropped column or table is lost).
+
+% for s in steps:
+% for message, where in s['data_loss']:
+- step ${s['number']} `${s['revision']}`: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+% endfor
+% for message, where in s['data_not_restored']:
+- step ${s['number']} `${s['revision']}`: DATA NOT RESTORED: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+% endfor
+% for message, where in s['probable_renames']:
+- step ${s['number']} `${s['revision']}`: PROBABLE RENAME: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+% endfor
+% endfor
+
+% endif
 % if any(s['lock_risk'] for s in steps):
 ${'##'} Lock risks (hints)
 
 Statements that can block a busy table for long (`-- LOCK RISK:` above each): plan a quiet window.
+Statements on a table created earlier in the same range are not listed: that table is new and
+empty when they run.
 
 % for s in steps:
 % for message, where in s['lock_risk']:

@@ -40,7 +40,6 @@ WHERE alembic_version.version_num = '5e3f7b6c0d05';
 
 -- Running downgrade 4d2e8a7b1c04 -> 3c1d9e8f2a03
 
--- LOCK RISK: redefines authors.full_name: a type change copies the whole table and blocks writes (ALGORITHM=COPY)
 ALTER TABLE authors CHANGE full_name name VARCHAR(200) NOT NULL;
 
 UPDATE alembic_version

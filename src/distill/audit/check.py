@@ -18,6 +18,7 @@ from ..offline.reproducible import Job, Probe, step_texts
 from ..shadow import ShadowSpec
 from ..statements.findings import (
     DATA_DEPENDENT,
+    DATA_LOSS,
     DESTRUCTIVE,
     LOCK_RISK,
     MANUAL_STEPS,
@@ -25,14 +26,19 @@ from ..statements.findings import (
     WARNING,
     findings_of,
 )
+from ..statements.row_changes import changes, step_verdicts
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
-_FINDING_KEYS = (("destructive", DESTRUCTIVE), ("lock_risk", LOCK_RISK), ("manual_steps", MANUAL_STEPS),
-                 ("warnings", WARNING), ("not_reproducible", NOT_REPRODUCIBLE),
-                 ("data_dependent", DATA_DEPENDENT))
-_FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS),
-                   ("WARNINGS", WARNING), ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE),
-                   ("DATA-DEPENDENT", DATA_DEPENDENT))
+# (what comparing a step's upgrade with its downgrade finds: statements.row_changes)
+NOT_RESTORED, PROBABLE_RENAMES = "data_not_restored", "probable_renames"
+_FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
+                 (PROBABLE_RENAMES, PROBABLE_RENAMES), ("lock_risk", LOCK_RISK),
+                 ("manual_steps", MANUAL_STEPS), ("warnings", WARNING),
+                 ("not_reproducible", NOT_REPRODUCIBLE), ("data_dependent", DATA_DEPENDENT))
+_FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("DATA LOSS", DATA_LOSS),
+                   ("DATA NOT RESTORED", NOT_RESTORED), ("PROBABLE RENAME", PROBABLE_RENAMES),
+                   ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS), ("WARNINGS", WARNING),
+                   ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE), ("DATA-DEPENDENT", DATA_DEPENDENT))
 
 
 @dataclass
@@ -119,6 +125,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                     report.irreversible.setdefault(
                         (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
                         []).append(name)
+                _compare_directions(report, step.revision, up, down, dialect, name)
     for item in probe.differences(texts) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
@@ -138,6 +145,17 @@ def _rendered(report: CheckReport, texts: dict, step, direction: str, name: str,
         return None
     _collect(report, step.revision, direction, rendering.step_statements(0), name)
     return rendering
+
+
+def _compare_directions(report: CheckReport, revision: str, up: Rendering, down: Rendering, dialect,
+                        name: str) -> None:
+    """What the step's downgrade does not restore, and drop + add pairs that look like a rename."""
+    verdicts = step_verdicts(*(changes(r.step_statements(0), dialect, r.version_table.name)
+                               for r in (up, down)))
+    for kind, messages in ((NOT_RESTORED, verdicts.not_restored),
+                           (PROBABLE_RENAMES, verdicts.probable_renames)):
+        for message in messages:
+            report.findings.setdefault((revision, "upgrade", kind, message), []).append(name)
 
 
 def _unrenderable(report: CheckReport, step, direction: str, exc: OfflineRenderError, name: str) -> None:

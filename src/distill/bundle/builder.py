@@ -38,6 +38,7 @@ from ..resources import template
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import guard_statements, stop_statement
 from ..statements.model import SQL, Statement
+from ..statements.row_changes import StepChanges, changes, step_verdicts
 from ..statements.script_text import script_text
 from .files import HashingFile, write_file
 from .generator import generator_versions
@@ -62,6 +63,7 @@ class _Written:
     empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
     texts: dict[str, str] = field(default_factory=dict)  # revision -> its step as rendered
     shadow: dict[str, Any] | None = None  # the shadow database it was rendered against
+    changes: dict[str, StepChanges] = field(default_factory=dict)  # revision -> its row/schema changes
 
 
 def _slug(message: str) -> str:
@@ -202,6 +204,12 @@ class BundleBuilder:
             for revision, info in written.steps.items():
                 by_revision.setdefault(revision, {"revision": revision,
                                                   "number": self.numbers[revision]})[suffix] = info
+        for revision in down.changes.keys() & up.changes.keys():
+            verdicts = step_verdicts(up.changes[revision], down.changes[revision])
+            if verdicts.not_restored:
+                by_revision[revision]["data_not_restored"] = verdicts.not_restored
+            if verdicts.probable_renames:
+                by_revision[revision]["probable_renames"] = verdicts.probable_renames
         return {
             "title": dialect.title,
             "client": dialect.client.apply,
@@ -246,6 +254,8 @@ class BundleBuilder:
                 rendering.plan, step=label))
             info.update(findings_of(rendering.step_statements(index)))
             written.steps[step.revision] = info
+            written.changes[step.revision] = changes(rendering.step_statements(index), dialect,
+                                                     rendering.version_table.name)
         written.empty = reversibility.empty_steps(rendering)
         return written
 

@@ -7,7 +7,7 @@ from typing import Any
 from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
-from ..statements.findings import DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
+from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
 from .signing import verify_command
 
 
@@ -23,6 +23,20 @@ def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tu
             for kind in KINDS:
                 for message in step.get("up", {}).get(kind, []):
                     seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
+    return {key: list(messages.items()) for key, messages in seen.items()}
+
+
+STEP_VERDICTS = ("data_not_restored", "probable_renames")  # per dialect step, where found
+
+
+def _verdicts_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, list[str]]]]:
+    """(revision, verdict) -> [(message, dialects)] of what comparing a step's two directions found."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for name, entry in manifest["dialects"].items():
+        for step in entry["steps"]:
+            for key in STEP_VERDICTS:
+                for message in step.get(key, []):
+                    seen.setdefault((step["revision"], key), {}).setdefault(message, []).append(name)
     return {key: list(messages.items()) for key, messages in seen.items()}
 
 
@@ -55,6 +69,12 @@ def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
         notes.append("IRREVERSIBLE: " + step["irreversible_reason"])
     if findings[DESTRUCTIVE]:
         notes.append("DESTRUCTIVE")
+    if findings[DATA_LOSS]:
+        notes.append("DATA LOSS")
+    if findings["data_not_restored"]:
+        notes.append("DATA NOT RESTORED by the downgrade")
+    if findings["probable_renames"]:
+        notes.append("PROBABLE RENAME: data lost")
     return "; ".join(notes)
 
 
@@ -76,10 +96,10 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
              "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql"),
              "on_error": dialects.get(name).client.on_error}
             for name, entry in manifest["dialects"].items()]
-    by_message = _findings_by_step(manifest)
+    by_message = {**_findings_by_step(manifest), **_verdicts_by_step(manifest)}
     steps = []
     for step in manifest["steps"]:
-        findings = {kind: by_message.get((step["revision"], kind), []) for kind in KINDS}
+        findings = {kind: by_message.get((step["revision"], kind), []) for kind in (*KINDS, *STEP_VERDICTS)}
         steps.append({**step, "notes": _step_notes(step, findings), **findings})
     start, target = manifest["range"]["from"], manifest["range"]["to"]
     return template("runbook.md.mako", one_line=True).render(

@@ -24,7 +24,7 @@ _MAX_EXTENDS = 4  # a chain longer than this is a loop
 def _rules(raw: dict) -> list[Rule]:
     return [
         Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"))
-        for kind in ("destructive", "lock_risk")
+        for kind in ("destructive", "data_loss", "lock_risk")
         for rule in raw.get(kind, [])
     ]
 

@@ -34,9 +34,9 @@ class FormatProfile:
 
 @dataclass(frozen=True)
 class Rule:
-    """A finding about a statement: destructive, or a lock risk (see dialects/_common.toml)."""
+    """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
 
-    kind: str  # "destructive" or "lock_risk"
+    kind: str  # "destructive", "data_loss" or "lock_risk"
     pattern: re.Pattern[str]
     message: str
     on: str  # "full" or "top" (parenthesised parts elided)

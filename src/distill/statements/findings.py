@@ -17,15 +17,16 @@ from ..names import one_line
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
 from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
 
-DESTRUCTIVE, LOCK_RISK = "destructive", "lock_risk"
-KINDS = (DESTRUCTIVE, LOCK_RISK)  # every step lists these, empty or not
+DESTRUCTIVE, DATA_LOSS, LOCK_RISK = "destructive", "data_loss", "lock_risk"
+KINDS = (DESTRUCTIVE, DATA_LOSS, LOCK_RISK)  # every step lists these, empty or not
 MANUAL_STEPS, WARNING = "manual_steps", "warning"
 # a step rendered against a shadow that read rows of application tables (--shadow)
 DATA_DEPENDENT = "data_dependent"
 NOTICE_KINDS = (MANUAL_STEPS, WARNING, DATA_DEPENDENT)  # listed only where they occur
 # Not an annotation: found by rendering twice (offline.reproducible), listed where it occurs.
 NOT_REPRODUCIBLE = "not_reproducible"
-LABELS = {DESTRUCTIVE: "DESTRUCTIVE", LOCK_RISK: "LOCK RISK", MANUAL_STEPS: "MANUAL STEPS",
+LABELS = {DESTRUCTIVE: "DESTRUCTIVE", DATA_LOSS: "DATA LOSS", LOCK_RISK: "LOCK RISK",
+          MANUAL_STEPS: "MANUAL STEPS",
           WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
 _INNER_PARENS = re.compile(r"\([^()]*\)")
@@ -70,6 +71,7 @@ def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
             parts.append(piece)
     full = re.sub(r"\s+", " ", "".join(parts)).strip().rstrip(";").strip()
     full = re.sub(r" ?([(),]) ?", lambda m: {"(": " (", ")": ")", ",": ", "}[m[1]], full).strip()
+    full = re.sub(r"\)(?=\w)", ") ", full)  # "upper(kind) WHERE" keeps its space before WHERE
     top = full
     while _INNER_PARENS.search(top):
         top = _INNER_PARENS.sub("<>", top)
@@ -142,8 +144,8 @@ class _Annotator:
             dropped = full.upper().startswith("DROP TABLE")
             if kind == DESTRUCTIVE and dropped and table_name in batch_recreated:
                 continue  # SQLite batch mode: the table was copied and is renamed back
-            if kind == LOCK_RISK and table_name in self.created:
-                continue  # created earlier in this run: empty, nothing to lock
+            if kind in (LOCK_RISK, DATA_LOSS) and table_name in self.created:
+                continue  # created earlier in this run: nothing to lock, no earlier rows to lose
             if (kind, message) not in already:
                 found.append(annotation(self.dialect, kind, message))
         created = _CREATE_TABLE.match(full)

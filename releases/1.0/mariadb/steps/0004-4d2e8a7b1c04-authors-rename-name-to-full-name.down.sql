@@ -17,7 +17,6 @@ SET NAMES utf8mb4;
 
 -- Running downgrade 4d2e8a7b1c04 -> 3c1d9e8f2a03
 
--- LOCK RISK: redefines authors.full_name: a type change copies the whole table and blocks writes (ALGORITHM=COPY)
 ALTER TABLE authors CHANGE full_name name VARCHAR(200) NOT NULL;
 
 UPDATE alembic_version

@@ -17,6 +17,7 @@ SET NAMES utf8mb4;
 
 -- Running upgrade ef2c8e7f1a14 -> f03d6b5a4c15
 
+-- DATA LOSS: overwrites values in rows of orders
 UPDATE orders
 SET status = 'cancelled'
 WHERE status = 'pending'

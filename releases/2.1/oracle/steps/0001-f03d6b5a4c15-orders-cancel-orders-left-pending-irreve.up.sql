@@ -32,6 +32,7 @@ SET SQLBLANKLINES ON
 
 -- Running upgrade ef2c8e7f1a14 -> f03d6b5a4c15
 
+-- DATA LOSS: overwrites values in rows of orders
 UPDATE orders
 SET status = 'cancelled'
 WHERE status = 'pending'

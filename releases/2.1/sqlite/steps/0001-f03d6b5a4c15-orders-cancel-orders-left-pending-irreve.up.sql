@@ -14,6 +14,7 @@ SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WH
 
 -- Running upgrade ef2c8e7f1a14 -> f03d6b5a4c15
 
+-- DATA LOSS: overwrites values in rows of orders
 UPDATE orders
 SET status = 'cancelled'
 WHERE status = 'pending'

@@ -1,0 +1,121 @@
+"""What a step does to existing rows, judged from its two directions side by side:
+
+* ``not_restored``: the upgrade deletes or overwrites rows, and the downgrade writes nothing back
+  into that table, so a downgrade leaves the data as the upgrade left it;
+* ``probable_renames``: autogenerate's rename trap. A revision that drops a column and adds one
+  of the same type to the same table (or drops a table and creates one with the same columns)
+  is what autogenerate writes for a rename it did not recognise: the data is lost.
+
+Both read statements normalised by the lexer (``findings.normalise``); the patterns are the
+SQL every dialect writes for these operations (``COLUMN`` is optional in ADD and DROP).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..dialects import Dialect
+from .findings import normalise
+from .model import SQL, Statement
+
+_WRITE = re.compile(r"^(?P<verb>INSERT INTO|UPDATE|DELETE FROM|MERGE INTO|REPLACE INTO) (?P<table>[^\s(]+)"
+                    r"(?P<where>.* WHERE )?", re.I)
+_ADD = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN |PRIMARY "
+                  r"|CHECK |UNIQUE )(?P<column>\S+) (?P<definition>.+)$", re.I)
+_DROP = re.compile(r"^ALTER TABLE (?P<table>\S+) DROP (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN "
+                   r"|PRIMARY |CHECK |DEFAULT |UNIQUE )(?P<column>[^\s,]+)$", re.I)
+_CREATE = re.compile(r"^CREATE TABLE (?P<table>\S+) \((?P<body>.*)\)$", re.I)
+_DROP_TABLE = re.compile(r"^DROP TABLE (IF EXISTS )?(?P<table>\S+)$", re.I)
+# where a column's type ends in its definition
+_AFTER_TYPE = re.compile(r" (NOT NULL|NULL|DEFAULT|CONSTRAINT|REFERENCES|COLLATE|CHECK|PRIMARY|UNIQUE|"
+                         r"GENERATED|AUTO_INCREMENT|IDENTITY|COMMENT)\b.*$", re.I)
+
+
+def _key(name: str) -> str:
+    return name.lower()
+
+
+@dataclass
+class StepChanges:
+    """The row writes and schema changes of one step in one direction."""
+
+    lost: dict[str, str] = field(default_factory=dict)  # table -> "deletes rows from" / "overwrites"
+    # (rows of a table created earlier in the same step were not there before it: not lost)
+    written: set[str] = field(default_factory=set)  # tables it inserts into or updates
+    added: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, column) -> type
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (table, column)
+    created: dict[str, str] = field(default_factory=dict)  # table -> its columns, names left out
+    dropped_tables: list[str] = field(default_factory=list)
+
+
+def _column_type(definition: str) -> str:
+    return _AFTER_TYPE.sub("", definition).strip().upper().replace(" (", "(")
+
+
+def _columns_shape(body: str) -> str:
+    """A CREATE TABLE's column list without the column names (and without constraint names)."""
+    parts = [p.strip() for p in re.split(r",(?![^()]*\))", body)]
+    return ", ".join(sorted(p.split(" ", 1)[1].upper() if " " in p else "" for p in parts
+                            if not re.match(r"(CONSTRAINT|PRIMARY|UNIQUE|FOREIGN|CHECK)\b", p, re.I)))
+
+
+def changes(statements: Iterable[Statement], dialect: Dialect, version_table: str) -> StepChanges:
+    """What one direction of a step writes and changes. ``version_table``: its name (its rows
+    are bookkeeping, not data)."""
+    out = StepChanges()
+    for statement in statements:
+        if statement.kind != SQL:
+            continue
+        full, top = normalise(statement.text, dialect)
+        write = _WRITE.match(top)
+        if write and _key(write["table"]) != _key(version_table):
+            table, verb = _key(write["table"]), write["verb"].upper()
+            if verb in ("DELETE FROM", "UPDATE") and write["where"] and table not in out.created:
+                how = "deletes rows from" if verb == "DELETE FROM" else "overwrites rows of"
+                out.lost.setdefault(table, how)
+            if verb != "DELETE FROM":
+                out.written.add(table)
+            continue
+        if added := _ADD.match(full):
+            out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
+        elif dropped := _DROP.match(full):
+            out.dropped.append((_key(dropped["table"]), _key(dropped["column"])))
+        elif created := _CREATE.match(full):
+            out.created[_key(created["table"])] = _columns_shape(created["body"])
+        elif dropped_table := _DROP_TABLE.match(full):
+            out.dropped_tables.append(_key(dropped_table["table"]))
+    return out
+
+
+@dataclass(frozen=True)
+class StepVerdicts:
+    """What comparing a step's upgrade with its downgrade finds (messages, in statement order)."""
+
+    not_restored: list[str]
+    probable_renames: list[str]
+
+
+def step_verdicts(upgrade: StepChanges, downgrade: StepChanges) -> StepVerdicts:
+    """The data a step's downgrade does not restore, and the drop + add pairs that look like a
+    rename autogenerate did not recognise (``changes`` of each direction)."""
+    not_restored = [f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
+                    for table, how in upgrade.lost.items() if table not in downgrade.written]
+    renames = []
+    for table, column in upgrade.dropped:
+        old_type = downgrade.added.get((table, column))  # the downgrade adds it back: its type
+        for (added_table, new_column), new_type in upgrade.added.items():
+            if added_table == table and new_column != column and old_type and new_type == old_type:
+                renames.append(f"drop + add of {table}.{column}/{table}.{new_column}, same type "
+                               f"({new_type}): a rename? the data in {column} is lost. Usual fix: "
+                               f"op.alter_column(\"{table}\", \"{column}\", "
+                               f"new_column_name=\"{new_column}\")")
+    for table in upgrade.dropped_tables:
+        shape = downgrade.created.get(table)
+        for new_table, new_shape in upgrade.created.items():
+            if new_table != table and shape and new_shape == shape:
+                renames.append(f"drop + create of tables {table}/{new_table} with the same columns: a "
+                               f"rename? the rows of {table} are lost. Usual fix: op.rename_table("
+                               f"\"{table}\", \"{new_table}\")")
+    return StepVerdicts(not_restored, renames)
