@@ -114,6 +114,14 @@ ${'##'} Lock risks (hints)
 Statements that can block a busy table for long (`-- LOCK RISK:` above each): plan a quiet window.
 Statements on a table created earlier in the same range are not listed: that table is new and
 empty when they run.
+% if timeouts:
+Every file sets timeouts (${timeouts}) after its guard: a statement that waits for a lock longer
+fails, and the file stops there instead of queueing every query behind it; apply it again later.
+% else:
+These files set no timeouts: a statement waiting for a lock queues every later query on that
+table behind it. Consider building with `--lock-timeout 5s` (and `--statement-timeout`), which
+sets them at the top of every file.
+% endif
 
 % for s in steps:
 % for message, where in s['lock_risk']:

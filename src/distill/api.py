@@ -48,6 +48,7 @@ from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
 from .shadow import ShadowSpec
 from .statements.formatting import FormatStats
+from .statements.timeouts import NO_TIMEOUTS, Timeouts
 
 __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehearsal", "ReleaseExists",
            "SqlResult", "VerifyReport", "build", "check", "diff", "plan", "rehearse", "release",
@@ -83,6 +84,12 @@ class Project:
     def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
         """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
         return requested or (ShadowSpec() if self.settings.shadow else None)
+
+    def timeouts(self, requested: Timeouts) -> Timeouts:
+        """The timeouts asked for, each falling back on the configured one."""
+        configured = self.settings.timeouts
+        return Timeouts(requested.lock_ms or configured.lock_ms,
+                        requested.statement_ms or configured.statement_ms)
 
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""
@@ -132,14 +139,14 @@ class SqlResult:
 def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
         down: bool = False, style: str = "sqlparse", standalone: bool = False, guard: bool = True,
         allow_irreversible: bool = False, allow_base: bool = False, output: Path | None = None,
-        shadow: ShadowSpec | None = None) -> SqlResult:
+        shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> SqlResult:
     """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
     ``output`` when given; rendered against ``shadow`` when given (or configured)."""
     steps = plan(project, from_spec, to_spec, down=down)
     text, stats, notices = sql_script(project.history, steps, dialects.get(dialect), style=style,
                              standalone=project.standalone(standalone), guard=guard,
                              allow_irreversible=allow_irreversible, allow_base=allow_base,
-                             shadow=project.shadow(shadow))
+                             shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts))
     if output is not None:
         write_atomically(output, text.encode("utf-8"))
     return SqlResult(dialect, text, stats, tuple(notices))
@@ -171,14 +178,15 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
           standalone: bool = False, archive: bool = False, force: bool = False,
-          sign_key: str | Path | None = None, shadow: ShadowSpec | None = None) -> Published:
+          sign_key: str | Path | None = None, shadow: ShadowSpec | None = None,
+          timeouts: Timeouts = NO_TIMEOUTS) -> Published:
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
     rendered against ``shadow`` if given (or configured)."""
     reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone),
-                      shadow=project.shadow(shadow))
+                      shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts))
     return _publish(project, spec, out, force, archive, sign_key)
 
 
@@ -186,7 +194,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
             force: bool = False, sign_key: str | Path | None = None,
-            shadow: ShadowSpec | None = None) -> list[Published]:
+            shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     reproducible.start()
@@ -199,7 +207,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     for version in chosen:
         from_spec, to_spec = releases.release_range(settings, version, from_version)
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
-                          project.standalone(standalone), shadow=project.shadow(shadow))
+                          project.standalone(standalone), shadow=project.shadow(shadow),
+                          timeouts=project.timeouts(timeouts))
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
                                   force, archive, sign_key))
     return published

@@ -14,7 +14,7 @@ from .atomic import write_atomically
 from .audit.diff_report import as_html, as_json, as_text
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
-from .cli_options import needs_both_ends, range_options, shadow_options
+from .cli_options import needs_both_ends, range_options, shadow_options, timeout_options
 from .errors import DistillError
 from .history.scripts import display_revisions
 from .statements.formatting import STYLES
@@ -79,15 +79,16 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file (atomically) instead of stdout.")
 @shadow_options
+@timeout_options
 @click.pass_obj
 def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
-        allow_irreversible, allow_base, verbose, output, shadow) -> None:
+        allow_irreversible, allow_base, verbose, output, shadow, timeouts) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
     needs_both_ends(from_spec, to_spec, down)
     result = api.sql(project, dialect=dialect_name, from_spec=from_spec, to_spec=to_spec, down=down,
                      style=style, standalone=standalone, guard=not no_guard,
                      allow_irreversible=allow_irreversible, allow_base=allow_base, output=output,
-                     shadow=shadow)
+                     shadow=shadow, timeouts=timeouts)
     if verbose:
         click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     for notice in result.notices:
@@ -110,7 +111,7 @@ def _bundle_options(func):
                      help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
-    return shadow_options(func)
+    return shadow_options(timeout_options(func))
 
 
 def _display(path: Path) -> str:
@@ -132,11 +133,11 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force, sign_key, shadow) -> None:
+          force, sign_key, shadow, timeouts) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
-                      force=force, sign_key=sign_key, shadow=shadow))
+                      force=force, sign_key=sign_key, shadow=shadow, timeouts=timeouts))
 
 
 @main.command()
@@ -149,7 +150,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @_bundle_options
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
-            standalone, archive, force, sign_key, shadow) -> None:
+            standalone, archive, force, sign_key, shadow, timeouts) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -160,7 +161,8 @@ def release(project: api.Project, version, all_versions, from_version, releases_
     for each in versions or api.releases_of(project):
         for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
-                                  archive=archive, force=force, sign_key=sign_key, shadow=shadow):
+                                  archive=archive, force=force, sign_key=sign_key, shadow=shadow,
+                                  timeouts=timeouts):
             _report(result)
 
 

@@ -7,6 +7,7 @@ import functools
 import click
 
 from .shadow import ShadowSpec
+from .statements.timeouts import Timeouts, parse_duration
 
 
 def range_options(func):
@@ -46,3 +47,22 @@ def shadow_options(func):
         "--shadow", is_flag=True,
         help="Render against a throwaway shadow database instead of offline: for revisions that "
         "read the database while migrating.")(wrapper)
+
+
+def timeout_options(func):
+    """--lock-timeout / --statement-timeout, given to the command as one ``timeouts`` (Timeouts)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, lock_timeout: str | None, statement_timeout: str | None, **kwargs):
+        timeouts = Timeouts(*(None if text is None else parse_duration(text, option) for text, option in (
+            (lock_timeout, "--lock-timeout"), (statement_timeout, "--statement-timeout"))))
+        return func(*args, timeouts=timeouts, **kwargs)
+
+    wrapper = click.option(
+        "--statement-timeout", default=None, metavar="DURATION",
+        help="Stop a statement that runs longer (500ms, 5s, 2min), set at the top of every file "
+        "where the dialect has such a setting.")(wrapper)
+    return click.option(
+        "--lock-timeout", default=None, metavar="DURATION",
+        help="Stop a statement that waits longer for a lock (500ms, 5s, 2min) instead of queueing "
+        "every query behind it. Default: [tool.distill] lock_timeout, else none.")(wrapper)

@@ -19,12 +19,13 @@ from . import dialects, tomlfile
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name
 from .resources import data_dir
+from .statements.timeouts import Timeouts, parse_duration
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
 _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
-    "shadow",
+    "shadow", "lock_timeout", "statement_timeout",
 }
 
 
@@ -52,6 +53,7 @@ class Settings:
     releases: dict[str, str] = field(default_factory=dict)
     standalone: VersionTableOptions = VersionTableOptions()
     shadow: bool = False  # render against a throwaway shadow database by default (--shadow)
+    timeouts: Timeouts = Timeouts()  # lock_timeout / statement_timeout: the defaults of the options
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -136,6 +138,8 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     )
     if not isinstance(table.get("shadow", False), bool):
         raise ConfigError(f"{source}: shadow must be true or false")
+    timeouts = Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
+                          for key in ("lock_timeout", "statement_timeout")))
     return Settings(
         root=root,
         source=source,
@@ -146,6 +150,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         releases=dict(releases),
         standalone=standalone,
         shadow=table.get("shadow", False),
+        timeouts=timeouts,
     )
 
 

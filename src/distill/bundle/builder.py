@@ -278,7 +278,8 @@ class BundleBuilder:
     def _add(self, written: _Written, directory: Path, dialect: Dialect, rendering: Rendering,
              file: _File) -> dict[str, Any]:
         guard = guard_statements(dialect, rendering.version_table, file.guard_for)
-        data = (self._header(dialect, file) + "\n" + script_text(file.statements, dialect, guard=guard))
+        data = (self._header(dialect, file) + "\n"
+                + script_text(file.statements, dialect, guard=guard, timeouts=self.spec.timeouts))
         digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
         return {"file": file.path, "sha256": digest,
                 "statements": sum(1 for s in file.statements if s.kind == SQL)}

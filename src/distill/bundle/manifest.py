@@ -14,6 +14,7 @@ from ..history.plan import Plan
 from ..history.scripts import History
 from ..offline import reversibility
 from ..shadow import ShadowSpec
+from ..statements.timeouts import Timeouts
 from . import schema
 
 MANIFEST_FORMAT = "distill-bundle"
@@ -33,6 +34,7 @@ class BundleSpec:
     # a rebuild resolves the shipped revision ids but records the ends as they were asked for
     asked: tuple[str, str] | None = None
     shadow: ShadowSpec | None = None  # rendered against a shadow database instead of offline
+    timeouts: Timeouts = Timeouts()  # lock and statement timeouts set at the top of every file
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
@@ -49,6 +51,7 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
         # a rebuild renders against a throwaway shadow: a --shadow-url database is not at hand
         shadow=ShadowSpec() if any("shadow" in entry for entry in manifest.get("dialects", {}).values())
         else None,
+        timeouts=Timeouts(options.get("lock_timeout_ms"), options.get("statement_timeout_ms")),
     )
 
 
@@ -88,6 +91,8 @@ def manifest(history: History, spec: BundleSpec, up: Plan, dialect_entries: dict
             "format": spec.style,
             "mode": "standalone" if spec.standalone else "project",
             "dialects": list(spec.dialects),
+            **({"lock_timeout_ms": spec.timeouts.lock_ms} if spec.timeouts.lock_ms else {}),
+            **({"statement_timeout_ms": spec.timeouts.statement_ms} if spec.timeouts.statement_ms else {}),
         },
         "steps": [_step(history, number, step) for number, step in enumerate(up.steps, 1)],
         "dialects": dialect_entries,

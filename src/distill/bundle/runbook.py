@@ -8,6 +8,7 @@ from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
 from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
+from ..statements.timeouts import Timeouts
 from .signing import verify_command
 
 
@@ -109,6 +110,8 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
         all_dialects=len(manifest["dialects"]), notices=_notices(manifest),
         signature_command=verify_command(), shadows=_shadows(manifest),
+        timeouts=Timeouts(manifest["options"].get("lock_timeout_ms"),
+                          manifest["options"].get("statement_timeout_ms")).describe(),
     )
 
 

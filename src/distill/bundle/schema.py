@@ -19,7 +19,7 @@ _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 # keywords that only describe
 _ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 _CHECKED = {"type", "const", "enum", "required", "properties", "additionalProperties", "items",
-            "minItems", "minLength", "minimum", "pattern", "$ref", "oneOf"}
+            "minItems", "minLength", "minimum", "maximum", "pattern", "$ref", "oneOf"}
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -129,6 +129,8 @@ def _scalar_ok(value: Any, schema: dict[str, Any], where: str, found: list[str])
             found.append(f"{where}: {json.dumps(value)[:80]} does not match {schema['pattern']}")
     if _TYPES["number"](value) and "minimum" in schema and value < schema["minimum"]:
         found.append(f"{where}: must be at least {schema['minimum']}")
+    if _TYPES["number"](value) and "maximum" in schema and value > schema["maximum"]:
+        found.append(f"{where}: must be at most {schema['maximum']}")
     return True
 
 

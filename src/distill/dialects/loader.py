@@ -16,7 +16,18 @@ from typing import Any
 from .. import tomlfile
 from ..errors import ConfigError
 from ..resources import data_dir
-from .model import Catalog, Client, Dialect, FormatProfile, GuardTemplates, LexerRules, Rule, Server, Shadow
+from .model import (
+    Catalog,
+    Client,
+    Dialect,
+    FormatProfile,
+    GuardTemplates,
+    LexerRules,
+    Rule,
+    Server,
+    Shadow,
+    TimeoutSettings,
+)
 
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
@@ -119,6 +130,8 @@ def _parse(name: str, raw: dict) -> Dialect:
         server=Server(**raw.get("server", {})),
         shadow=Shadow(**raw.get("shadow", {})),
         catalog=_catalog(raw.get("catalog", {})),
+        timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
+                                    for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
     )
 

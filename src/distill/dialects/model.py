@@ -107,6 +107,17 @@ class Shadow:
 
 
 @dataclass(frozen=True)
+class TimeoutSettings:
+    """The session settings for --lock-timeout and --statement-timeout (lines with {ms},
+    {seconds}, {seconds_decimal}); where there are none, why."""
+
+    lock: tuple[str, ...] = ()
+    statement: tuple[str, ...] = ()
+    lock_missing: str = ""
+    statement_missing: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Queries a schema snapshot runs beyond SQLAlchemy's inspector (triggers, functions ...)."""
 
@@ -142,6 +153,7 @@ class Dialect:
     server: Server = field(default_factory=Server)
     shadow: Shadow = field(default_factory=Shadow)
     catalog: Catalog = field(default_factory=Catalog)
+    timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
 
     def comment_line(self, text: str) -> str:

@@ -19,6 +19,7 @@ from ..statements.formatting import FormatStats
 from ..statements.guards import guard_statements
 from ..statements.model import Statement
 from ..statements.script_text import script_text
+from ..statements.timeouts import NO_TIMEOUTS, Timeouts
 from . import reversibility
 from .produce import produce
 
@@ -36,8 +37,8 @@ class _Script:
     """One plan's script, rendered on both cores, with the steps to skip so far."""
 
     def __init__(self, history: History, plan: Plan, dialect: Dialect, style: str, standalone: bool,
-                 guard: bool, shadow: ShadowSpec | None = None) -> None:
-        self.history, self.plan, self.dialect = history, plan, dialect
+                 guard: bool, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> None:
+        self.history, self.plan, self.dialect, self.timeouts = history, plan, dialect, timeouts
         self.options = {"style": style, "standalone": standalone, "shadow": shadow}
         self.guard = guard
         self.skip: dict[str, Statement] = {}
@@ -54,7 +55,8 @@ class _Script:
                         for index, step in enumerate(self.plan.steps)
                         for kind, messages in findings_of(rendering.step_statements(index)).items()
                         if kind in NOTICE_KINDS for message in messages]
-        return script_text(rendering.statements(), self.dialect, guard=guards), stats, empty
+        text = script_text(rendering.statements(), self.dialect, guard=guards, timeouts=self.timeouts)
+        return text, stats, empty
 
     def skipping(self, found: list[reversibility.Irreversible]) -> None:
         self.skip.update({i.step.revision: reversibility.not_restored_note(self.dialect, i) for i in found})
@@ -77,14 +79,14 @@ class _Script:
 
 def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
                standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
-               allow_base: bool = False, shadow: ShadowSpec | None = None
+               allow_base: bool = False, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS
                ) -> tuple[str, FormatStats, list[str]]:
     """The guarded script of ``plan`` for ``dialect``, its formatting counts, and its notices
     (``revision (message): MANUAL STEPS: ...`` / ``WARNING: ...``, for stderr); rendered
     against ``shadow`` when given (a --shadow-url database must be where ``plan`` starts)."""
     if shadow is not None:
         shadow = dataclasses.replace(shadow, at=tuple(plan.start))
-    script = _Script(history, plan, dialect, style, standalone, guard, shadow)
+    script = _Script(history, plan, dialect, style, standalone, guard, shadow, timeouts)
     if plan.direction != DOWN:
         text, stats, _ = script.text()
         return text, stats, script.notices

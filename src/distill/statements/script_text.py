@@ -13,11 +13,13 @@ from ..dialects import Dialect
 from .delimiters import client_ready
 from .findings import about_the_step
 from .model import ANNOTATION, Statement
+from .timeouts import NO_TIMEOUTS, Timeouts, timeout_lines
 
 
 def script_text(statements: Iterable[Statement], dialect: Dialect, *,
-                guard: Sequence[Statement] = ()) -> str:
-    """The whole text of a script: stop-on-error, guard, session settings, then ``statements``."""
+                guard: Sequence[Statement] = (), timeouts: Timeouts = NO_TIMEOUTS) -> str:
+    """The whole text of a script: stop-on-error, guard, session settings (with ``timeouts``),
+    then ``statements``."""
     blocks: list[str] = []
     if dialect.guard.stop_on_error:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: stop at the first error"),
@@ -29,6 +31,8 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     if dialect.preamble:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program} session settings"),
                                  *dialect.preamble]))
+    if timeouts:
+        blocks.append("\n".join(timeout_lines(dialect, timeouts)))
     pending: list[str] = []
     for statement in client_ready(list(statements), dialect):
         if statement.kind == ANNOTATION and not about_the_step(statement):
