@@ -4,6 +4,12 @@
 -- apply with: mariadb --default-character-set=utf8mb4 DATABASE < mariadb/downgrade.sql
 -- WARNING: this downgrade goes back to base: it drops everything the history created, data included
 
+-- mariadb session settings
+SET NAMES utf8mb4;
+
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+SET SESSION sql_mode = IF(GET_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)), 86400) = 1, @@SESSION.sql_mode, 'distill guard: another session is applying a distill file to this database');
+
 -- guard: stop unless the database is at the expected revision
 SET @distill_found = IF(EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'alembic_version'), NULL, '(no alembic_version table)');
 SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(version_num ORDER BY version_num SEPARATOR '',''), ''(empty)'') INTO @distill_found FROM alembic_version', 'SELECT 1 INTO @distill_none');
@@ -11,9 +17,6 @@ PREPARE distill_guard FROM @distill_sql;
 EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
 SET SESSION sql_mode = IF(BINARY @distill_found IN ('6f4a6c5d9e06'), @@SESSION.sql_mode, CONCAT('distill guard: expected alembic_version at ', REPLACE('6f4a6c5d9e06', ',', ' '), '; found ', REPLACE(@distill_found, ',', ' ')));
-
--- mariadb session settings
-SET NAMES utf8mb4;
 
 -- Running downgrade 6f4a6c5d9e06 -> 5e3f7b6c0d05
 
@@ -81,3 +84,5 @@ DROP TABLE authors;
 DELETE
 FROM alembic_version
 WHERE alembic_version.version_num = '1a0f3c5e7b01';
+
+DO RELEASE_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)));

@@ -7,6 +7,9 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+BEGIN IMMEDIATE;
+
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at 6f4a6c5d9e06, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at 6f4a6c5d9e06, found (no alembic_version table)' END) = 'never';
 
@@ -113,3 +116,5 @@ FROM alembic_version
 WHERE alembic_version.version_num = '1a0f3c5e7b01';
 
 SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
+COMMIT;

@@ -4,6 +4,12 @@
 -- apply with: mysql --default-character-set=utf8mb4 DATABASE < mysql/downgrade.sql
 -- POINT OF NO RETURN: f03d6b5a4c15 (orders: cancel orders left pending (irreversible data migration)): its downgrade() does nothing (pass). This file reverts the steps above it, then stops with an error.
 
+-- mysql session settings
+SET NAMES utf8mb4;
+
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+SET SESSION sql_mode = IF(GET_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)), 86400) = 1, @@SESSION.sql_mode, 'distill guard: another session is applying a distill file to this database');
+
 -- guard: stop unless the database is at the expected revision
 SET @distill_found = IF(EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'alembic_version'), NULL, '(no alembic_version table)');
 SET @distill_sql = IF(@distill_found IS NULL, 'SELECT IFNULL(GROUP_CONCAT(version_num ORDER BY version_num SEPARATOR '',''), ''(empty)'') INTO @distill_found FROM alembic_version', 'SELECT 1 INTO @distill_none');
@@ -12,7 +18,6 @@ EXECUTE distill_guard;
 DEALLOCATE PREPARE distill_guard;
 SET SESSION sql_mode = IF(BINARY @distill_found IN ('f03d6b5a4c15'), @@SESSION.sql_mode, CONCAT('distill guard: expected alembic_version at ', REPLACE('f03d6b5a4c15', ',', ' '), '; found ', REPLACE(@distill_found, ',', ' ')));
 
--- mysql session settings
-SET NAMES utf8mb4;
-
 SET SESSION sql_mode = REPLACE('distill: cannot revert f03d6b5a4c15: restore from a backup', ',', ' ');
+
+DO RELEASE_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)));

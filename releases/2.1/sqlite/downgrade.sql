@@ -7,9 +7,14 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+BEGIN IMMEDIATE;
+
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at f03d6b5a4c15, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at f03d6b5a4c15, found (no alembic_version table)' END) = 'never';
 
 SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WHEN typeof(version_num) = 'text' THEN version_num ELSE '(a ' || typeof(version_num) || ' value)' END AS v FROM alembic_version ORDER BY version_num)), '(empty)') AS found) WHERE json_extract('[]', CASE WHEN found IN ('f03d6b5a4c15') THEN '$' ELSE 'distill guard: expected alembic_version at f03d6b5a4c15, found ' || found END) = 'never';
 
 SELECT json_extract('[]', 'distill: cannot revert f03d6b5a4c15: restore from a backup');
+
+COMMIT;

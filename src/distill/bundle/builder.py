@@ -36,7 +36,7 @@ from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, step_texts
 from ..resources import template
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
-from ..statements.guards import guard_statements, stop_statement
+from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.row_changes import StepChanges, changes, step_verdicts
 from ..statements.script_text import script_text
@@ -278,8 +278,9 @@ class BundleBuilder:
     def _add(self, written: _Written, directory: Path, dialect: Dialect, rendering: Rendering,
              file: _File) -> dict[str, Any]:
         guard = guard_statements(dialect, rendering.version_table, file.guard_for)
+        lock = applier_lock(dialect, rendering.version_table, self.spec.timeouts.lock_ms)
         data = (self._header(dialect, file) + "\n"
-                + script_text(file.statements, dialect, guard=guard, timeouts=self.spec.timeouts))
+                + script_text(file.statements, dialect, guard=guard, timeouts=self.spec.timeouts, lock=lock))
         digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
         return {"file": file.path, "sha256": digest,
                 "statements": sum(1 for s in file.statements if s.kind == SQL)}

@@ -82,6 +82,9 @@ def _guard(raw: dict) -> GuardTemplates:
         construct=raw["construct"],
         documented_by=tuple(raw["documented_by"]),
         version_row_check=raw.get("version_row_check", "").strip(),
+        lock=raw.get("lock", "").strip(),
+        lock_place=raw.get("lock_place", ""),
+        lock_release=raw.get("lock_release", "").strip(),
     )
 
 

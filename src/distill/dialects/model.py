@@ -58,6 +58,14 @@ class GuardTemplates:
     # after the version UPDATE / DELETE: stops unless it changed exactly one row, as online
     # Alembic checks ("" where the guard and the bookkeeping cannot disagree)
     version_row_check: str = ""
+    # Two appliers at once: ``lock`` is taken before the guard reads the version table, so a second
+    # session waits (or fails) until the first is done, then its guard stops it. Where: "after_begin"
+    # (right after the file's first BEGIN: the transaction holds it), "top" (a session lock before
+    # the guard, ``lock_release`` at the end), "wrap" (``lock`` begins one transaction around the
+    # whole file, ``lock_release`` commits it); "" (no lock). {wait_seconds}: how long to wait.
+    lock: str = ""
+    lock_place: str = ""
+    lock_release: str = ""
 
 
 @dataclass(frozen=True)

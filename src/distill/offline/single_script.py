@@ -16,7 +16,7 @@ from ..history.scripts import History, display_revisions
 from ..shadow import ShadowSpec
 from ..statements.findings import LABELS, NOTICE_KINDS, findings_of
 from ..statements.formatting import FormatStats
-from ..statements.guards import guard_statements
+from ..statements.guards import applier_lock, guard_statements
 from ..statements.model import Statement
 from ..statements.script_text import script_text
 from ..statements.timeouts import NO_TIMEOUTS, Timeouts
@@ -50,12 +50,14 @@ class _Script:
                                    **self.options)
         table = rendering.version_table
         guards = guard_statements(self.dialect, table, self.plan.start) if self.guard else ()
+        lock = applier_lock(self.dialect, table, self.timeouts.lock_ms) if self.guard else None
         empty = reversibility.empty_steps(rendering) if self.plan.direction == DOWN else set()
         self.notices = [f"{step.label}: {LABELS[kind]}: {message}"
                         for index, step in enumerate(self.plan.steps)
                         for kind, messages in findings_of(rendering.step_statements(index)).items()
                         if kind in NOTICE_KINDS for message in messages]
-        text = script_text(rendering.statements(), self.dialect, guard=guards, timeouts=self.timeouts)
+        text = script_text(rendering.statements(), self.dialect, guard=guards, timeouts=self.timeouts,
+                           lock=lock)
         return text, stats, empty
 
     def skipping(self, found: list[reversibility.Irreversible]) -> None:

@@ -6,6 +6,8 @@ The SQL itself is in each dialect's data file (``[guard]``); this module only fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..dialects import Dialect
 from .model import GUARD, Statement, VersionTable
 
@@ -34,9 +36,8 @@ def _schema_expression(dialect: Dialect, table: VersionTable) -> str:
     return dialect.guard.schema_default
 
 
-def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str, ...]) -> list[Statement]:
-    """The statements that stop a script unless ``table`` holds exactly ``revisions``."""
-    values = {
+def _values(dialect: Dialect, table: VersionTable, revisions: tuple[str, ...]) -> dict[str, str]:
+    return {
         "table_name": _literal(table.name),
         "table_sql": table.sql,
         "table_in_literal": _literal(table.sql),
@@ -46,6 +47,11 @@ def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str
         "schema_expression": _schema_expression(dialect, table),
         "create_version_table_if_absent": table.create + dialect.terminator,
     }
+
+
+def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str, ...]) -> list[Statement]:
+    """The statements that stop a script unless ``table`` holds exactly ``revisions``."""
+    values = _values(dialect, table, revisions)
     guard = dialect.guard
     if not revisions and guard.base_prepare:
         texts = [guard.base_prepare.format(**values), guard.check_revisions.format(**values)]
@@ -54,6 +60,31 @@ def guard_statements(dialect: Dialect, table: VersionTable, revisions: tuple[str
         if revisions and guard.check_revisions:
             texts.append(guard.check_revisions.format(**values))
     return [Statement(GUARD, text) for text in texts]
+
+
+@dataclass(frozen=True)
+class ApplierLock:
+    """What keeps two sessions from applying files to one database at once (dialect ``[guard]
+    lock``): taken before the guard, released at the end where it is not the transaction's."""
+
+    place: str  # "after_begin", "top" or "wrap"
+    take: Statement
+    release: Statement | None
+
+
+DEFAULT_LOCK_WAIT_SECONDS = 86_400  # without --lock-timeout, a second applier waits (up to a day)
+
+
+def applier_lock(dialect: Dialect, table: VersionTable, wait_ms: int | None) -> ApplierLock | None:
+    """The dialect's applier lock for files of ``table``, waiting ``wait_ms`` (None: the dialect's
+    own lock wait, or a day); None where the dialect has none."""
+    guard = dialect.guard
+    if not guard.lock:
+        return None
+    wait_seconds = DEFAULT_LOCK_WAIT_SECONDS if wait_ms is None else max(1, -(-wait_ms // 1000))
+    values = {**_values(dialect, table, ()), "wait_seconds": str(wait_seconds)}
+    release = Statement(GUARD, guard.lock_release.format(**values)) if guard.lock_release else None
+    return ApplierLock(guard.lock_place, Statement(GUARD, guard.lock.format(**values)), release)
 
 
 def version_row_check(dialect: Dialect, table_name: str, revision: str) -> Statement | None:

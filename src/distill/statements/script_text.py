@@ -1,8 +1,10 @@
 """Turning statements into the text of a SQL script for the dialect's client.
 
 Order: the client's stop-on-error command, the guard (before any other statement), the session
-settings, then the statements, each followed by a blank line as Alembic writes them. An
-annotation comment sits right above the statement it is about.
+settings, then the statements, each followed by a blank line as Alembic writes them; where the
+dialect takes a lock against a second applier, the settings come first and the lock and guard
+where the lock can be held (``script_text``). An annotation comment sits right above the
+statement it is about.
 """
 
 from __future__ import annotations
@@ -12,36 +14,71 @@ from collections.abc import Iterable, Sequence
 from ..dialects import Dialect
 from .delimiters import client_ready
 from .findings import about_the_step
-from .model import ANNOTATION, Statement
+from .guards import ApplierLock
+from .model import ANNOTATION, SQL, Statement
 from .timeouts import NO_TIMEOUTS, Timeouts, timeout_lines
 
 
+def _is_begin(statement: Statement) -> bool:
+    text = statement.text.strip().rstrip(";").strip().upper()
+    return statement.kind == SQL and text in ("BEGIN", "START TRANSACTION")
+
+
 def script_text(statements: Iterable[Statement], dialect: Dialect, *,
-                guard: Sequence[Statement] = (), timeouts: Timeouts = NO_TIMEOUTS) -> str:
-    """The whole text of a script: stop-on-error, guard, session settings (with ``timeouts``),
-    then ``statements``."""
+                guard: Sequence[Statement] = (), timeouts: Timeouts = NO_TIMEOUTS,
+                lock: ApplierLock | None = None) -> str:
+    """The whole text of a script: stop-on-error, session settings (with ``timeouts``), the
+    applier ``lock`` where the dialect takes it, the guard, then ``statements``.
+
+    Without a lock the guard comes first of all; with one, the timeouts come before it (they
+    bound the wait for the lock), and the guard right after it: at the top ("top"), after the
+    file's first BEGIN ("after_begin"; without a BEGIN there is nothing to hold it: no lock), or
+    inside the one transaction the lock begins around the whole file ("wrap"; not where the
+    statements bring their own BEGIN)."""
+    statements = client_ready(list(statements), dialect)
+    begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
+    if lock is not None and (lock.place == "after_begin") != (begin is not None):
+        lock = None
     blocks: list[str] = []
     if dialect.guard.stop_on_error:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: stop at the first error"),
                                  *dialect.guard.stop_on_error]))
-    if guard:
-        blocks.append("\n".join([dialect.comment_line("guard: stop unless the database is at the "
-                                                      "expected revision"), guard[0].text]))
-        blocks.extend(g.text for g in guard[1:])
+    guard_blocks = _guard_blocks(dialect, guard, lock)
+    if lock is None:
+        blocks += guard_blocks
     if dialect.preamble:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program} session settings"),
                                  *dialect.preamble]))
     if timeouts:
         blocks.append("\n".join(timeout_lines(dialect, timeouts)))
+    if lock is not None and lock.place != "after_begin":
+        blocks += guard_blocks
     pending: list[str] = []
-    for statement in client_ready(list(statements), dialect):
+    for index, statement in enumerate(statements):
         if statement.kind == ANNOTATION and not about_the_step(statement):
             pending.append(statement.text)
             continue
         blocks.append("\n".join([*pending, statement.text]))
         pending = []
+        if lock is not None and lock.place == "after_begin" and index == begin:
+            blocks += guard_blocks
     blocks.extend(pending)
+    if lock is not None and lock.release is not None and blocks:
+        blocks.append(lock.release.text)
     if dialect.postamble and blocks:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
                                  *dialect.postamble]))
     return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _guard_blocks(dialect: Dialect, guard: Sequence[Statement], lock: ApplierLock | None) -> list[str]:
+    """The lock (with its comment) and the guard, one block per statement."""
+    blocks = []
+    if lock is not None:
+        blocks.append("\n".join([dialect.comment_line("lock: one applier at a time; a second one waits "
+                                                      "here, then its guard stops it"), lock.take.text]))
+    if guard:
+        blocks.append("\n".join([dialect.comment_line("guard: stop unless the database is at the "
+                                                      "expected revision"), guard[0].text]))
+        blocks.extend(g.text for g in guard[1:])
+    return blocks

@@ -7,6 +7,9 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+BEGIN IMMEDIATE;
+
 -- guard: stop unless the database is at the expected revision
 CREATE TABLE IF NOT EXISTS alembic_version (
     version_num VARCHAR(32) NOT NULL, 
@@ -33,3 +36,5 @@ CREATE TABLE authors (
 
 INSERT INTO alembic_version (version_num)
 VALUES ('1a0f3c5e7b01');
+
+COMMIT;

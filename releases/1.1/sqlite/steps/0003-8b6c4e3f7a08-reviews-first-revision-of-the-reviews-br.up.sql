@@ -7,6 +7,9 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+BEGIN IMMEDIATE;
+
 -- guard: stop unless the database is at the expected revision
 SELECT 1 FROM (SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version') AS present) WHERE json_extract('[]', CASE WHEN present = 1 THEN '$' WHEN present THEN 'distill guard: expected alembic_version at 9c7d3f2a6b09, found an existing alembic_version table' ELSE 'distill guard: expected alembic_version at 9c7d3f2a6b09, found (no alembic_version table)' END) = 'never';
 
@@ -28,3 +31,5 @@ CREATE INDEX ix_reviews_book_id ON reviews (book_id);
 
 INSERT INTO alembic_version (version_num)
 VALUES ('8b6c4e3f7a08');
+
+COMMIT;

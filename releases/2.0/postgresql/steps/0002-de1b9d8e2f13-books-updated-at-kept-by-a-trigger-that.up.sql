@@ -7,6 +7,21 @@
 -- psql: stop at the first error
 \set ON_ERROR_STOP on
 
+-- psql session settings
+SET client_encoding = 'UTF8';
+
+BEGIN;
+
+-- lock: one applier at a time; a second one waits here, then its guard stops it
+DO $distill_lock$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('distill alembic_version'));
+    IF to_regclass('alembic_version') IS NOT NULL THEN
+        EXECUTE 'LOCK TABLE alembic_version IN SHARE ROW EXCLUSIVE MODE';
+    END IF;
+END
+$distill_lock$;
+
 -- guard: stop unless the database is at the expected revision
 DO $distill_guard$
 DECLARE
@@ -22,11 +37,6 @@ BEGIN
     END IF;
 END
 $distill_guard$;
-
--- psql session settings
-SET client_encoding = 'UTF8';
-
-BEGIN;
 
 -- MANUAL STEPS: the revision prints 1 line(s) for offline mode, to read before applying: NOTE: books.updated_at is maintained by trigger trg_books_touch
 
