@@ -47,6 +47,7 @@ from .offline.single_script import sql_script
 from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
 from .shadow import ShadowSpec
+from .statements.applied_record import RecordTarget
 from .statements.formatting import FormatStats
 from .statements.timeouts import NO_TIMEOUTS, Timeouts
 
@@ -90,6 +91,10 @@ class Project:
         configured = self.settings.timeouts
         return Timeouts(requested.lock_ms or configured.lock_ms,
                         requested.statement_ms or configured.statement_ms)
+
+    def record_table(self, requested: bool) -> str | None:
+        """The table files record themselves in, when asked for or configured (record_applied)."""
+        return self.settings.record_table if requested or self.settings.record_applied else None
 
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""
@@ -139,17 +144,24 @@ class SqlResult:
 def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
         down: bool = False, style: str = "sqlparse", standalone: bool = False, guard: bool = True,
         allow_irreversible: bool = False, allow_base: bool = False, output: Path | None = None,
-        shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> SqlResult:
+        shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
+        record_applied: bool = False) -> SqlResult:
     """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
     ``output`` when given; rendered against ``shadow`` when given (or configured)."""
     steps = plan(project, from_spec, to_spec, down=down)
     text, stats, notices = sql_script(project.history, steps, dialects.get(dialect), style=style,
                              standalone=project.standalone(standalone), guard=guard,
                              allow_irreversible=allow_irreversible, allow_base=allow_base,
-                             shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts))
+                             shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts),
+                             record=_sql_record(project, record_applied))
     if output is not None:
         write_atomically(output, text.encode("utf-8"))
     return SqlResult(dialect, text, stats, tuple(notices))
+
+
+def _sql_record(project: Project, requested: bool) -> RecordTarget | None:
+    table = project.record_table(requested)
+    return None if table is None else RecordTarget(table, project.settings.project)
 
 
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
@@ -179,14 +191,15 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
           standalone: bool = False, archive: bool = False, force: bool = False,
           sign_key: str | Path | None = None, shadow: ShadowSpec | None = None,
-          timeouts: Timeouts = NO_TIMEOUTS) -> Published:
+          timeouts: Timeouts = NO_TIMEOUTS, record_applied: bool = False) -> Published:
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
     rendered against ``shadow`` if given (or configured)."""
     reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone),
-                      shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts))
+                      shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts),
+                      record_table=project.record_table(record_applied))
     return _publish(project, spec, out, force, archive, sign_key)
 
 
@@ -194,7 +207,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             releases_dir: Path | None = None, dialect_names: Iterable[str] | str | None = None,
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
             force: bool = False, sign_key: str | Path | None = None,
-            shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> list[Published]:
+            shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
+            record_applied: bool = False) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     reproducible.start()
@@ -208,7 +222,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
         from_spec, to_spec = releases.release_range(settings, version, from_version)
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
                           project.standalone(standalone), shadow=project.shadow(shadow),
-                          timeouts=project.timeouts(timeouts))
+                          timeouts=project.timeouts(timeouts),
+                          record_table=project.record_table(record_applied))
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
                                   force, archive, sign_key))
     return published

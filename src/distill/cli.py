@@ -14,7 +14,7 @@ from .atomic import write_atomically
 from .audit.diff_report import as_html, as_json, as_text
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
-from .cli_options import needs_both_ends, range_options, shadow_options, timeout_options
+from .cli_options import needs_both_ends, range_options, record_option, shadow_options, timeout_options
 from .errors import DistillError
 from .history.scripts import display_revisions
 from .statements.formatting import STYLES
@@ -80,15 +80,16 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
               help="Write to this file (atomically) instead of stdout.")
 @shadow_options
 @timeout_options
+@record_option
 @click.pass_obj
 def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone, style, no_guard,
-        allow_irreversible, allow_base, verbose, output, shadow, timeouts) -> None:
+        allow_irreversible, allow_base, verbose, output, shadow, timeouts, record_applied) -> None:
     """Print the SQL of a range (with the alembic_version updates) for one dialect."""
     needs_both_ends(from_spec, to_spec, down)
     result = api.sql(project, dialect=dialect_name, from_spec=from_spec, to_spec=to_spec, down=down,
                      style=style, standalone=standalone, guard=not no_guard,
                      allow_irreversible=allow_irreversible, allow_base=allow_base, output=output,
-                     shadow=shadow, timeouts=timeouts)
+                     shadow=shadow, timeouts=timeouts, record_applied=record_applied)
     if verbose:
         click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     for notice in result.notices:
@@ -111,7 +112,7 @@ def _bundle_options(func):
                      help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
-    return shadow_options(timeout_options(func))
+    return shadow_options(timeout_options(record_option(func)))
 
 
 def _display(path: Path) -> str:
@@ -133,11 +134,12 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force, sign_key, shadow, timeouts) -> None:
+          force, sign_key, shadow, timeouts, record_applied) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
-                      force=force, sign_key=sign_key, shadow=shadow, timeouts=timeouts))
+                      force=force, sign_key=sign_key, shadow=shadow, timeouts=timeouts,
+                      record_applied=record_applied))
 
 
 @main.command()
@@ -150,7 +152,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @_bundle_options
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
-            standalone, archive, force, sign_key, shadow, timeouts) -> None:
+            standalone, archive, force, sign_key, shadow, timeouts, record_applied) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -162,7 +164,7 @@ def release(project: api.Project, version, all_versions, from_version, releases_
         for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
                                   archive=archive, force=force, sign_key=sign_key, shadow=shadow,
-                                  timeouts=timeouts):
+                                  timeouts=timeouts, record_applied=record_applied):
             _report(result)
 
 

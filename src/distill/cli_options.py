@@ -49,6 +49,14 @@ def shadow_options(func):
         "read the database while migrating.")(wrapper)
 
 
+def record_option(func):
+    """--record-applied."""
+    return click.option(
+        "--record-applied", is_flag=True,
+        help="End every file with an INSERT into the record of applied files (distill_applied, or "
+        "[tool.distill] record_table), created if absent. Default: [tool.distill] record_applied.")(func)
+
+
 def timeout_options(func):
     """--lock-timeout / --statement-timeout, given to the command as one ``timeouts`` (Timeouts)."""
 

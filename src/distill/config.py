@@ -19,13 +19,14 @@ from . import dialects, tomlfile
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name
 from .resources import data_dir
+from .statements.applied_record import DEFAULT_TABLE, check_record_table
 from .statements.timeouts import Timeouts, parse_duration
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
 _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
-    "shadow", "lock_timeout", "statement_timeout",
+    "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table",
 }
 
 
@@ -54,6 +55,8 @@ class Settings:
     standalone: VersionTableOptions = VersionTableOptions()
     shadow: bool = False  # render against a throwaway shadow database by default (--shadow)
     timeouts: Timeouts = Timeouts()  # lock_timeout / statement_timeout: the defaults of the options
+    record_applied: bool = False  # every file records itself in the database (--record-applied)
+    record_table: str = DEFAULT_TABLE  # ... in this table
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -140,6 +143,9 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         raise ConfigError(f"{source}: shadow must be true or false")
     timeouts = Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
                           for key in ("lock_timeout", "statement_timeout")))
+    if not isinstance(table.get("record_applied", False), bool):
+        raise ConfigError(f"{source}: record_applied must be true or false")
+    record_table = check_record_table(table.get("record_table", DEFAULT_TABLE), source)
     return Settings(
         root=root,
         source=source,
@@ -151,6 +157,8 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         standalone=standalone,
         shadow=table.get("shadow", False),
         timeouts=timeouts,
+        record_applied=table.get("record_applied", False),
+        record_table=record_table,
     )
 
 

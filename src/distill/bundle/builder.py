@@ -35,6 +35,7 @@ from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, step_texts
 from ..resources import template
+from ..statements.applied_record import RecordTarget, record_statements
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
@@ -43,7 +44,7 @@ from ..statements.script_text import script_text
 from .files import HashingFile, write_file
 from .generator import generator_versions
 from .json_writer import write_json
-from .manifest import BundleSpec, manifest
+from .manifest import BundleSpec, bundle_identity, manifest, manifest_core
 from .publish import read_tree
 from .runbook import runbook
 
@@ -80,6 +81,7 @@ class _File:
     direction: str
     guard_for: tuple[str, ...]
     shown_range: Plan
+    reaches: tuple[str, ...] = ()  # the revisions the database is at once the file has run
     step: str | None = None
     point: reversibility.Irreversible | None = None
 
@@ -109,6 +111,9 @@ class BundleBuilder:
         self.down = make_plan(history, ",".join(self.up.target), self.up.start[0] if self.up.start
                               else "base", down=True)
         self.numbers = {step.revision: n for n, step in enumerate(self.up.steps, 1)}
+        self.core = manifest_core(history, spec, self.up)
+        self.record = None if spec.record_table is None else RecordTarget(
+            spec.record_table, history.settings.project, spec.release, bundle_identity(self.core))
         # a --shadow-url database is where the bundle starts, for both directions
         self.shadow = dataclasses.replace(spec.shadow, at=self.up.start) if spec.shadow else None
         # refused before anything is written: a revision id that is no plain file name part
@@ -143,7 +148,7 @@ class BundleBuilder:
             hashes.update(down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
         version_table = done[self.spec.dialects[0], "upgrade"].version_table
-        data = manifest(self.history, self.spec, self.up, entries, self.versions)
+        data = manifest(self.core, entries, self.versions)
         del entries, done  # the manifest holds what is still needed
         with HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
             write_json(data, out.write)
@@ -242,7 +247,7 @@ class BundleBuilder:
         whole_range = self.up if direction == "upgrade" else self.down
         written.main = self._add(written, directory, dialect, rendering, _File(
             f"{dialect.name}/{direction}.sql", statements, direction, whole_range.start, whole_range,
-            point=point))
+            reaches=tuple(plan.target), point=point))
         suffix = "up" if direction == "upgrade" else "down"
         for index, step in enumerate(plan.steps):
             number = self.numbers[step.revision]
@@ -251,7 +256,7 @@ class BundleBuilder:
                 f"{dialect.name}/steps/{number:04d}-{self.file_parts[step.revision]}-{_slug(step.message)}"
                 f".{suffix}.sql",
                 rendering.step_file_statements(index), direction, rendering.heads_before(index),
-                rendering.plan, step=label))
+                rendering.plan, reaches=rendering.heads_after[index], step=label))
             info.update(findings_of(rendering.step_statements(index)))
             written.steps[step.revision] = info
             written.changes[step.revision] = changes(rendering.step_statements(index), dialect,
@@ -279,8 +284,10 @@ class BundleBuilder:
              file: _File) -> dict[str, Any]:
         guard = guard_statements(dialect, rendering.version_table, file.guard_for)
         lock = applier_lock(dialect, rendering.version_table, self.spec.timeouts.lock_ms)
-        data = (self._header(dialect, file) + "\n"
-                + script_text(file.statements, dialect, guard=guard, timeouts=self.spec.timeouts, lock=lock))
+        record = () if self.record is None else record_statements(
+            dialect, self.record, file.path, file.direction, file.guard_for, file.reaches)
+        data = (self._header(dialect, file) + "\n" + script_text(
+            file.statements, dialect, guard=guard, timeouts=self.spec.timeouts, lock=lock, record=record))
         digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
         return {"file": file.path, "sha256": digest,
                 "statements": sum(1 for s in file.statements if s.kind == SQL)}

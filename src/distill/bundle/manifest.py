@@ -7,6 +7,8 @@ own, and the versions of what generated it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ class BundleSpec:
     asked: tuple[str, str] | None = None
     shadow: ShadowSpec | None = None  # rendered against a shadow database instead of offline
     timeouts: Timeouts = Timeouts()  # lock and statement timeouts set at the top of every file
+    record_table: str | None = None  # record_applied: every file adds its row to this table
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
@@ -52,6 +55,7 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
         shadow=ShadowSpec() if any("shadow" in entry for entry in manifest.get("dialects", {}).values())
         else None,
         timeouts=Timeouts(options.get("lock_timeout_ms"), options.get("statement_timeout_ms")),
+        record_table=options.get("record_table"),
     )
 
 
@@ -73,9 +77,9 @@ def _step(history: History, number: int, step) -> dict[str, Any]:
     }
 
 
-def manifest(history: History, spec: BundleSpec, up: Plan, dialect_entries: dict[str, Any],
-             versions: dict[str, str]) -> dict[str, Any]:
-    """The manifest of the bundle ``spec``, whose upgrade plan is ``up``."""
+def manifest_core(history: History, spec: BundleSpec, up: Plan) -> dict[str, Any]:
+    """What the bundle is, known before anything is rendered: everything in the manifest but the
+    dialects' files and the generator's versions."""
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
@@ -93,11 +97,28 @@ def manifest(history: History, spec: BundleSpec, up: Plan, dialect_entries: dict
             "dialects": list(spec.dialects),
             **({"lock_timeout_ms": spec.timeouts.lock_ms} if spec.timeouts.lock_ms else {}),
             **({"statement_timeout_ms": spec.timeouts.statement_ms} if spec.timeouts.statement_ms else {}),
+            **({"record_table": spec.record_table} if spec.record_table else {}),
         },
         "steps": [_step(history, number, step) for number, step in enumerate(up.steps, 1)],
-        "dialects": dialect_entries,
-        "generator": versions,
     }
+
+
+_CORE_KEYS = ("format", "format_version", "project", "release", "range", "options", "steps")
+
+
+def bundle_identity(manifest: dict[str, Any]) -> str:
+    """The bundle's identity, as the record of applied files names it: the SHA-256 of the canonical
+    JSON of its manifest's core (``manifest_core``). Not the manifest's own SHA-256: the manifest
+    lists every file's digest, so no file can hold the manifest's."""
+    core = {key: manifest.get(key) for key in _CORE_KEYS}
+    text = json.dumps(core, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def manifest(core: dict[str, Any], dialect_entries: dict[str, Any],
+             versions: dict[str, str]) -> dict[str, Any]:
+    """The manifest: its ``core`` (``manifest_core``), each dialect's files and the versions."""
+    return {**core, "dialects": dialect_entries, "generator": versions}
 
 
 def file_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:

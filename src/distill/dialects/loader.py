@@ -23,6 +23,7 @@ from .model import (
     FormatProfile,
     GuardTemplates,
     LexerRules,
+    RecordSQL,
     Rule,
     Server,
     Shadow,
@@ -133,6 +134,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         server=Server(**raw.get("server", {})),
         shadow=Shadow(**raw.get("shadow", {})),
         catalog=_catalog(raw.get("catalog", {})),
+        record=RecordSQL(**{k: v.strip() for k, v in raw.get("record", {}).items()}),
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),

@@ -126,6 +126,16 @@ class TimeoutSettings:
 
 
 @dataclass(frozen=True)
+class RecordSQL:
+    """The record of applied files (record_applied): the table's CREATE if absent and the INSERT,
+    with {table}, {bundle}, {release}, {file}, {direction}, {from_revisions}, {to_revisions},
+    {bundle_sha256} (SQL literals or NULL); empty where distill cannot record yet."""
+
+    create: str = ""
+    insert: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Queries a schema snapshot runs beyond SQLAlchemy's inspector (triggers, functions ...)."""
 
@@ -162,6 +172,7 @@ class Dialect:
     shadow: Shadow = field(default_factory=Shadow)
     catalog: Catalog = field(default_factory=Catalog)
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
+    record: RecordSQL = field(default_factory=RecordSQL)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
 
     def comment_line(self, text: str) -> str:

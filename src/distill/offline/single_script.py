@@ -14,6 +14,7 @@ from ..errors import OfflineRenderError, RangeError
 from ..history.plan import DOWN, Plan, plan_of_steps, single_steps
 from ..history.scripts import History, display_revisions
 from ..shadow import ShadowSpec
+from ..statements.applied_record import RecordTarget, record_statements
 from ..statements.findings import LABELS, NOTICE_KINDS, findings_of
 from ..statements.formatting import FormatStats
 from ..statements.guards import applier_lock, guard_statements
@@ -37,8 +38,10 @@ class _Script:
     """One plan's script, rendered on both cores, with the steps to skip so far."""
 
     def __init__(self, history: History, plan: Plan, dialect: Dialect, style: str, standalone: bool,
-                 guard: bool, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS) -> None:
+                 guard: bool, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
+                 record: RecordTarget | None = None) -> None:
         self.history, self.plan, self.dialect, self.timeouts = history, plan, dialect, timeouts
+        self.record = record
         self.options = {"style": style, "standalone": standalone, "shadow": shadow}
         self.guard = guard
         self.skip: dict[str, Statement] = {}
@@ -56,8 +59,11 @@ class _Script:
                         for index, step in enumerate(self.plan.steps)
                         for kind, messages in findings_of(rendering.step_statements(index)).items()
                         if kind in NOTICE_KINDS for message in messages]
+        record = () if self.record is None else record_statements(
+            self.dialect, self.record, "(distill sql)", self.plan.direction, tuple(self.plan.start),
+            tuple(self.plan.target))
         text = script_text(rendering.statements(), self.dialect, guard=guards, timeouts=self.timeouts,
-                           lock=lock)
+                           lock=lock, record=record)
         return text, stats, empty
 
     def skipping(self, found: list[reversibility.Irreversible]) -> None:
@@ -81,14 +87,14 @@ class _Script:
 
 def sql_script(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
                standalone: bool = False, guard: bool = True, allow_irreversible: bool = False,
-               allow_base: bool = False, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS
-               ) -> tuple[str, FormatStats, list[str]]:
+               allow_base: bool = False, shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
+               record: RecordTarget | None = None) -> tuple[str, FormatStats, list[str]]:
     """The guarded script of ``plan`` for ``dialect``, its formatting counts, and its notices
     (``revision (message): MANUAL STEPS: ...`` / ``WARNING: ...``, for stderr); rendered
     against ``shadow`` when given (a --shadow-url database must be where ``plan`` starts)."""
     if shadow is not None:
         shadow = dataclasses.replace(shadow, at=tuple(plan.start))
-    script = _Script(history, plan, dialect, style, standalone, guard, shadow, timeouts)
+    script = _Script(history, plan, dialect, style, standalone, guard, shadow, timeouts, record)
     if plan.direction != DOWN:
         text, stats, _ = script.text()
         return text, stats, script.notices

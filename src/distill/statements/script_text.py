@@ -24,9 +24,22 @@ def _is_begin(statement: Statement) -> bool:
     return statement.kind == SQL and text in ("BEGIN", "START TRANSACTION")
 
 
+def _with_record(statements: list[Statement], record: Sequence[Statement]) -> list[Statement]:
+    """``record`` after the last statement: inside the file's last transaction, when it ends one."""
+    if not record:
+        return statements
+    last = next((i for i in range(len(statements) - 1, -1, -1) if statements[i].kind == SQL), None)
+    at = last if last is not None and _is_commit(statements[last]) else len(statements)
+    return statements[:at] + list(record) + statements[at:]
+
+
+def _is_commit(statement: Statement) -> bool:
+    return statement.text.strip().rstrip(";").strip().upper() == "COMMIT"
+
+
 def script_text(statements: Iterable[Statement], dialect: Dialect, *,
                 guard: Sequence[Statement] = (), timeouts: Timeouts = NO_TIMEOUTS,
-                lock: ApplierLock | None = None) -> str:
+                lock: ApplierLock | None = None, record: Sequence[Statement] = ()) -> str:
     """The whole text of a script: stop-on-error, session settings (with ``timeouts``), the
     applier ``lock`` where the dialect takes it, the guard, then ``statements``.
 
@@ -34,8 +47,9 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     bound the wait for the lock), and the guard right after it: at the top ("top"), after the
     file's first BEGIN ("after_begin"; without a BEGIN there is nothing to hold it: no lock), or
     inside the one transaction the lock begins around the whole file ("wrap"; not where the
-    statements bring their own BEGIN)."""
-    statements = client_ready(list(statements), dialect)
+    statements bring their own BEGIN). The ``record`` of the applied file comes after the last
+    statement, before the file's final COMMIT."""
+    statements = client_ready(_with_record(list(statements), record), dialect)
     begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
     if lock is not None and (lock.place == "after_begin") != (begin is not None):
         lock = None

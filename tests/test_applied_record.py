@@ -1,0 +1,93 @@
+"""record_applied: each file a DBA applies leaves one row in the record table (bundle, release,
+file, direction, revisions, the bundle's identity, the database user and time), in the same
+transaction where the dialect has one; a file that fails leaves none."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from projects import run_distill, write_project
+
+from distill.bundle.manifest import bundle_identity
+
+TABLE = {"revision": "a1", "message": "a table", "body": '''
+    def upgrade():
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}
+COLUMN = {"revision": "b2", "down": "a1", "message": "a column", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("note", sa.String(20)))
+
+    def downgrade():
+        op.drop_column("t", "note")
+'''}
+FAILING = {"revision": "c3", "down": "b2", "message": "fails on purpose", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("size", sa.Integer))
+        op.execute("INSERT INTO t (id) VALUES (1)")
+        op.execute("INSERT INTO t (id) VALUES (1)")
+
+    def downgrade():
+        op.drop_column("t", "size")
+'''}
+
+
+def _rows(url: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        if "distill_applied" not in sa.inspect(connection).get_table_names():
+            rows = []
+        else:
+            rows = [tuple(r) for r in connection.exec_driver_sql(
+                "SELECT bundle_name, bundle_release, file_path, direction, from_revisions, to_revisions, "
+                "bundle_sha256, applied_by IS NOT NULL, applied_at IS NOT NULL FROM distill_applied ORDER BY id")]
+    engine.dispose()
+    return rows
+
+
+def test_each_applied_file_leaves_one_row_and_a_failed_one_none(tmp_path, databases):
+    project = write_project(tmp_path / "project", [TABLE, COLUMN, FAILING],
+                            distill_toml='project = "shop"\nrecord_applied = true\n')
+    out = tmp_path / "bundle"
+    dialect = databases.dialect
+    result = run_distill(["build", "--dialect", dialect, "--to", "b2", "--out", str(out), "--name", "1.0"],
+                         project)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["record_table"] == "distill_applied"
+    identity = bundle_identity(manifest)
+    database = databases.create()
+    steps = sorted((out / dialect / "steps").glob("*.up.sql"))
+    for step in steps:
+        database.apply(step.read_text())
+    database.apply((out / dialect / "downgrade.sql").read_text())
+    user_known = dialect != "sqlite"  # SQLite has no users: applied_by is NULL
+    expected = [
+        ("shop", "1.0", f"{dialect}/steps/{steps[0].name}", "upgrade", "", "a1", identity, user_known, True),
+        ("shop", "1.0", f"{dialect}/steps/{steps[1].name}", "upgrade", "a1", "b2", identity, user_known, True),
+        ("shop", "1.0", f"{dialect}/downgrade.sql", "downgrade", "b2", "", identity, user_known, True),
+    ]
+    assert _rows(database.url) == expected
+    # the file that fails half-way: no row (PostgreSQL and SQLite roll the file back; on MySQL and
+    # MariaDB the record is the file's last statement)
+    database.apply((out / dialect / "upgrade.sql").read_text())
+    failing = run_distill(["sql", "--dialect", dialect, "--from", "b2", "--to", "c3", "--record-applied"], project)
+    assert failing.returncode == 0, failing.stderr
+    assert "-- record: this file as applied, in distill_applied" in failing.stdout
+    assert database.apply(failing.stdout, check=False).returncode != 0
+    rows = _rows(database.url)
+    assert len(rows) == 4 and rows[-1][2] == f"{dialect}/upgrade.sql"
+    verified = run_distill(["verify", str(out), "--rebuild"], project)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_record_table_that_is_no_plain_name_is_refused(tmp_path):
+    project = write_project(tmp_path / "project", [TABLE], distill_toml='record_applied = true\n'
+                                                                       'record_table = "x; DROP TABLE t"\n')
+    result = run_distill(["sql", "--dialect", "sqlite"], project)
+    assert result.returncode == 1 and not result.stdout
+    assert "record_table must be a plain table name" in result.stderr
