@@ -29,6 +29,8 @@ from .atomic import write_atomically
 from .audit.bundle_diff import DiffReport, Side, compare, load_side, side_from_files
 from .audit.check import CheckReport
 from .audit.check import check as check_range
+from .audit.status import StatusReport
+from .audit.status import status as status_of
 from .audit.verify import Report as VerifyReport
 from .audit.verify import verify as verify_bundle
 from .bundle import signing
@@ -36,14 +38,13 @@ from .bundle.archive import UnsafeArchive
 from .bundle.builder import build_files, build_into
 from .bundle.manifest import BundleSpec, spec_from_manifest
 from .bundle.publish import Published, ReleaseExists, publish
-from .config import Settings, embedded_example, load
 from .errors import CouldNotRun, DistillError, RangeError
 from .history import releases
 from .history.plan import Plan, make_plan
-from .history.scripts import History
 from .names import check_release_name
 from .offline import reproducible
 from .offline.single_script import sql_script
+from .project import Project
 from .rehearsal.rehearse import Rehearsal, record_path
 from .rehearsal.rehearse import rehearse as rehearse_bundle
 from .shadow import ShadowSpec
@@ -56,51 +57,6 @@ __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehears
            "releases_of", "sign", "sql", "verify"]
 
 _Result = TypeVar("_Result")
-
-
-class Project:
-    """The project distill works on: its settings, and its history loaded on first use."""
-
-    def __init__(self, directory: Path | None = None, config_file: Path | None = None, *,
-                 example: bool = False) -> None:
-        """``example``: the bookshop example that ships with distill, whatever the directory."""
-        self.directory = directory
-        self.config_file = config_file
-        self.example = example
-
-    @functools.cached_property
-    def settings(self) -> Settings:
-        """The project's settings (``[tool.distill]``, alembic.ini ...), read once."""
-        return embedded_example() if self.example else load(self.directory, self.config_file)
-
-    @functools.cached_property
-    def history(self) -> History:
-        """The loaded revision history (every revision script executed once)."""
-        return History(self.settings)
-
-    def standalone(self, requested: bool) -> bool:
-        """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
-        return requested or self.settings.mode == "standalone"
-
-    def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
-        """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
-        return requested or (ShadowSpec() if self.settings.shadow else None)
-
-    def timeouts(self, requested: Timeouts) -> Timeouts:
-        """The timeouts asked for, each falling back on the configured one."""
-        configured = self.settings.timeouts
-        return Timeouts(requested.lock_ms or configured.lock_ms,
-                        requested.statement_ms or configured.statement_ms)
-
-    def record_table(self, requested: bool) -> str | None:
-        """The table files record themselves in, when asked for or configured (record_applied)."""
-        return self.settings.record_table if requested or self.settings.record_applied else None
-
-    def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
-        """The dialects asked for (names or a comma-separated string), or the configured ones."""
-        if isinstance(chosen, str):
-            chosen = chosen.split(",") if chosen else None
-        return tuple(d.name for d in dialects.parse_list(list(chosen or self.settings.dialects)))
 
 
 def _could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
@@ -247,6 +203,22 @@ def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool 
     return verify_bundle(Path(bundle), rebuild_with=(lambda: project.history) if rebuild else None,
                          allowed_signers=Path(allowed_signers) if allowed_signers else None,
                          identity=identity)
+
+
+@_could_not_run
+def status(project: Project, url: str, bundle: str | Path | None = None, *, drift: bool = False,
+           standalone: bool = False) -> StatusReport:
+    """Where the database at ``url`` is, read-only (``distill status``): its revisions, release,
+    applied files, which bundle applies next (``bundle``: a path or a release version); with
+    ``drift``, how its schema differs from the history's at that revision."""
+    given = None
+    if bundle is not None:
+        path = Path(bundle)
+        if not path.exists() and str(bundle) in project.settings.releases:
+            path = releases.default_releases_dir(project.settings) / str(bundle)
+        given = path
+    return status_of(project.history, url, bundle=given, with_drift=drift,
+                     standalone=project.standalone(standalone))
 
 
 def sign(bundle: str | Path, key: str | Path) -> Path:

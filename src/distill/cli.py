@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__, api, dialects
+from . import __version__, api, cli_audit, dialects
 from . import alembic_compat as compat
-from .atomic import write_atomically
-from .audit.diff_report import as_html, as_json, as_text
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
-from .cli_options import needs_both_ends, range_options, record_option, shadow_options, timeout_options
+from .cli_options import (
+    json_text,
+    needs_both_ends,
+    range_options,
+    record_option,
+    shadow_options,
+    timeout_options,
+)
 from .errors import DistillError
 from .history.scripts import display_revisions
 from .statements.formatting import STYLES
-
-
-def _json(value) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +46,7 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
     needs_both_ends(from_spec, to_spec, down)
     result = api.plan(project, from_spec, to_spec, down=down)
     if as_json:
-        click.echo(_json(result.to_json()))
+        click.echo(json_text(result.to_json()))
         return
     click.echo(f"{result.direction} {display_revisions(result.start)} -> {display_revisions(result.target)}: "
                f"{len(result.steps)} step(s)")
@@ -168,101 +168,8 @@ def release(project: api.Project, version, all_versions, from_version, releases_
             _report(result)
 
 
-@main.command("verify")
-@click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
-@click.option("--allowed-signers", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Require a valid signature by a key in this OpenSSH allowed_signers file.")
-@click.option("--identity", default=None, help="The signer to require (default: any allowed).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_obj
-def verify_command(project: api.Project, bundle, rebuild, allowed_signers, identity, as_json) -> None:
-    """Check a bundle or archive: checksums, manifest, signature, (--rebuild) the sources.
-
-    Exit 0 verified, 1 not verified, 2 could not run."""
-    report = api.verify(bundle, project=project, rebuild=rebuild, allowed_signers=allowed_signers,
-                        identity=identity)
-    click.echo(_json(report.to_json()) if as_json else report.text())
-    if not report.verified:
-        raise SystemExit(1)
-
-
-@main.command("sign")
-@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--key", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The SSH private key to sign with (ssh-keygen -Y sign).")
-def sign_command(bundle, key) -> None:
-    """Sign a bundle's SHA256SUMS (writes SHA256SUMS.sig next to it)."""
-    click.echo(f"{api.sign(bundle, key)}: signed")
-
-
-@main.command("check")
-@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.")
-@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.")
-@click.option("--dialect", "dialect_spec", default=None,
-              help="Comma-separated dialects. Default: [tool.distill] dialects.")
-@click.option("--standalone", is_flag=True, help="Do not run env.py.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@shadow_options
-@click.pass_obj
-def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, as_json,
-                  shadow) -> None:
-    """Render every revision on its own, per dialect, up and down; report all that cannot render
-    offline, and the irreversible, destructive and lock-risk findings. Exit 1 on any problem."""
-    report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
-                       standalone=standalone, shadow=shadow)
-    click.echo(_json(report.to_json()) if as_json else report.text())
-    if not report.ok:
-        raise SystemExit(1)
-
-
-@main.command("diff")
-@click.argument("old")
-@click.argument("new", required=False)
-@click.option("--rebuild", is_flag=True, help="Compare OLD with a fresh build from the current sources.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
-              show_default=True)
-@click.option("--ignore-formatting", is_flag=True, help="Compare SQL token by token: layout changes vanish.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report to this file (atomically) instead of stdout.")
-@click.pass_obj
-def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_formatting, output) -> None:
-    """Compare two bundles (directories, archives or release versions), or one with --rebuild.
-
-    Exit 0 no differences, 1 differences, 2 could not run.
-    """
-    if bool(new) == rebuild:
-        raise click.UsageError("give OLD and NEW, or one bundle with --rebuild")
-    report = api.diff(old, new, project=project, rebuild=rebuild, ignore_formatting=ignore_formatting)
-    text = {"text": as_text, "json": as_json, "html": as_html}[output_format](report)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomically(output, click.unstyle(text).encode("utf-8"))
-    if report.differs:
-        raise SystemExit(1)
-
-
-@main.command("rehearse")
-@click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--dialect", "dialect_name", default=None,
-              help="Which of the bundle's dialects. Default: sqlite, or the --url's.")
-@click.option("--url", default=None,
-              help="A server (SQLAlchemy URL) on which distill creates and drops scratch databases. "
-              "Default: temporary SQLite files.")
-@click.option("--standalone", is_flag=True, help="Run online Alembic without env.py.")
-@click.option("--record", is_flag=True, help="Write the report next to the bundle (VERSION.rehearsal.json).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_obj
-def rehearse_command(project: api.Project, bundle, dialect_name, url, standalone, record, as_json) -> None:
-    """Apply a bundle's exact files with the real client on scratch databases, up, down, up again
-    and once more (the guard must refuse), whole and step by step, comparing each phase with
-    online Alembic. Exit 0 passed, 1 failed, 2 could not run."""
-    report = api.rehearse(project, bundle, dialect=dialect_name, url=url, standalone=standalone,
-                          record=record)
-    click.echo(_json(report.to_json()) + "\n" if as_json else report.text(), nl=not as_json)
-    if not report.passed:
-        raise SystemExit(1)
+for _command in cli_audit.COMMANDS:  # verify, status, sign, check, diff, rehearse
+    main.add_command(_command)
 
 
 def run() -> int:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import click
 
 from .shadow import ShadowSpec
 from .statements.timeouts import Timeouts, parse_duration
+
+
+def json_text(value) -> str:
+    """What --json prints: indented, keys sorted."""
+    return json.dumps(value, indent=2, sort_keys=True)
 
 
 def range_options(func):

@@ -42,6 +42,13 @@ class History:
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
         self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
 
+    def has(self, revision: str) -> bool:
+        """Whether ``revision`` (a full id) is a revision of this history."""
+        try:
+            return self.script.revision_map.get_revision(revision) is not None
+        except Exception:  # noqa: BLE001 - Alembic raises several kinds for an unknown id
+            return False
+
     def get(self, revision: str) -> Script:
         """The loaded Script of ``revision`` (a full id)."""
         script = self.script.revision_map.get_revision(revision)

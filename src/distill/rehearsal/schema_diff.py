@@ -34,6 +34,8 @@ def _show(section: str, value: Any) -> str:
         return "(" + ", ".join(repr(v) for v in value) + ")"
     if isinstance(value, (list, tuple)) and section == "primary_key":
         return _names(value)
+    if isinstance(value, str) and section not in ("rows", "row"):  # a type, a default: as the database says
+        return value
     if isinstance(value, tuple) and section != "table_ddl":  # a catalog row: "citext", "trg ..."
         return " ".join(str(v) for v in value)
     return repr(value)

@@ -1,6 +1,6 @@
 """Rendering against a shadow database (``--shadow``): what offline mode cannot render."""
 
-from .databases import ShadowDatabase, ShadowError, ShadowSpec, open_shadow
+from .databases import ShadowDatabase, ShadowError, ShadowSpec, open_shadow, throwaway_database
 from .reads import tables_read
 
-__all__ = ["ShadowDatabase", "ShadowError", "ShadowSpec", "open_shadow", "tables_read"]
+__all__ = ["ShadowDatabase", "ShadowError", "ShadowSpec", "open_shadow", "tables_read", "throwaway_database"]

@@ -183,12 +183,13 @@ def _in_transaction(url: sa.URL, what: str) -> Iterator[sa.engine.Connection]:
 
 
 @contextlib.contextmanager
-def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
+def throwaway_database(dialect: Dialect) -> Iterator[tuple[sa.URL, str]]:
+    """An empty database of ``dialect`` that distill makes and removes: (its URL, how the SQL
+    comments name it). A temp SQLite file, or a database on a temporary local server."""
     if dialect.shadow.throwaway == "file":
         with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory:
-            with _throwaway_on(dialect, sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
-                               f"a throwaway {dialect.title} database") as shadow:
-                yield shadow
+            yield (sa.engine.make_url(f"sqlite:///{Path(directory) / 'shadow.db'}"),
+                   f"a throwaway {dialect.title} database")
         return
     server_kind = SERVERS.get(dialect.shadow.throwaway)
     if server_kind is None:
@@ -205,8 +206,13 @@ def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
             admin.exec_driver_sql(dialect.server.create_database.format(name=dialect.quote_identifier(name)))
         described = f"a throwaway {server.title} database" + (
             "" if server.title == dialect.title else f" (standing in for {dialect.title})")
-        with _throwaway_on(dialect, server.url(name), described) as shadow:
-            yield shadow
+        yield server.url(name), described
+
+
+@contextlib.contextmanager
+def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
+    with throwaway_database(dialect) as (url, described), _throwaway_on(dialect, url, described) as shadow:
+        yield shadow
 
 
 _GIVE_URL = ("give one with --shadow-url URL (an empty scratch database, or a restored copy of "

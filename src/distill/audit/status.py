@@ -1,0 +1,178 @@
+"""distill status: where a live database is, read-only. Its revision(s), the release that matches,
+the files distill recorded as applied (record_applied), which bundle applies next; with
+``drift``, how its schema differs from what online Alembic builds at the same revision on a
+throwaway database of the same dialect (the version and record tables are not drift)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..config import Settings
+from ..errors import CouldNotRun
+from ..history import releases
+from ..history.scripts import History, display_revisions
+from ..history.specs import resolve
+from ..names import one_line
+from ..rehearsal.clients import dialect_of, driver_url
+from ..rehearsal.online import migrate
+from ..rehearsal.schema_diff import differences, readable
+from ..rehearsal.snapshot import snapshot
+from ..shadow import throwaway_database
+from .bundle_diff import load_side
+
+_RECORD_COLUMNS = ("bundle_name", "bundle_release", "file_path", "direction", "from_revisions",
+                   "to_revisions", "bundle_sha256", "applied_by", "applied_at")
+_NOT_SCHEMA = ("rows", "table_ddl")  # data, and stored CREATE TABLE text that repeats the columns
+
+
+@dataclass
+class NextBundle:
+    path: str
+    release: str
+    starts_at: tuple[str, ...]
+    applies: bool
+
+
+@dataclass
+class StatusReport:
+    dialect: str
+    heads: tuple[str, ...] | None  # None: no version table
+    known: bool  # every head is a revision of the history
+    release: str | None  # the release version the database is at
+    record_table: str
+    applied: list[dict[str, Any]] | None  # None: no record table
+    next_bundles: list[NextBundle] = field(default_factory=list)
+    given_bundle: bool = False
+    drift: list[str] | None = None  # None: not asked
+
+    @property
+    def ok(self) -> bool:
+        return (self.known and not self.drift
+                and (not self.given_bundle or all(b.applies for b in self.next_bundles)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "dialect": self.dialect,
+                "revisions": None if self.heads is None else list(self.heads), "in_history": self.known,
+                "release": self.release, "record_table": self.record_table, "applied": self.applied,
+                "next": [{"bundle": b.path, "release": b.release, "starts_at": list(b.starts_at),
+                          "applies": b.applies} for b in self.next_bundles],
+                **({} if self.drift is None else {"drift": self.drift})}
+
+    def text(self) -> str:
+        at = "no version table (an empty database)" if self.heads is None else \
+            display_revisions(self.heads) or "base (an empty version table)"
+        lines = [f"distill status ({self.dialect}): the database is at {at}"
+                 + (f": release {self.release}" if self.release else "")]
+        if not self.known:
+            lines.append("  NOT IN THE HISTORY: a revision the project's history does not have")
+        if self.applied is None:
+            lines.append(f"applied files: no {self.record_table} table (nothing applied with record_applied)")
+        else:
+            lines.append(f"applied files ({self.record_table}): {len(self.applied)}")
+            lines += [f"  {r['applied_at']}  {r['bundle_name']} {r['bundle_release'] or ''}  "
+                      f"{r['file_path']}  {r['direction']} {r['from_revisions'] or 'base'} -> "
+                      f"{r['to_revisions'] or 'base'}  by {r['applied_by'] or '?'}" for r in self.applied]
+        for bundle in self.next_bundles:
+            verdict = "applies next" if bundle.applies else \
+                f"does NOT apply here: it starts at {display_revisions(bundle.starts_at) or 'base'}"
+            lines.append(f"bundle {bundle.path} (release {bundle.release}): {verdict}")
+        if not self.next_bundles and not self.given_bundle:
+            lines.append("next: no bundle under releases/ starts here")
+        if self.drift is not None:
+            lines.append(f"DRIFT: {len(self.drift)}" if self.drift else
+                         "no drift: the schema is what online Alembic builds at this revision")
+            lines += [f"  {d}" for d in self.drift]
+        return "\n".join(lines)
+
+
+def _read(connection: sa.Connection, table: str) -> list[tuple] | None:
+    if table not in sa.inspect(connection).get_table_names():
+        return None
+    quoted = connection.dialect.identifier_preparer.quote(table)
+    return [tuple(r) for r in connection.exec_driver_sql(f"SELECT version_num FROM {quoted}")]
+
+
+def _live(url: sa.URL, version_table: str, record_table: str) -> tuple[tuple[str, ...] | None, list | None]:
+    engine = sa.create_engine(driver_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            with connection.begin() as transaction:
+                versions = _read(connection, version_table)
+                heads = None if versions is None else tuple(sorted(one_line(str(r[0])) for r in versions))
+                applied = None
+                if record_table in sa.inspect(connection).get_table_names():
+                    query = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM {record_table} ORDER BY id"  # noqa: S608
+                    applied = [{k: (one_line(str(v)) if v is not None else None)  # the database's text
+                                for k, v in zip(_RECORD_COLUMNS, row, strict=True)}
+                               for row in connection.exec_driver_sql(query)]
+                transaction.rollback()  # read-only: nothing to keep
+            return heads, applied
+    except sa.exc.DBAPIError as exc:
+        raise CouldNotRun(f"cannot read {url.render_as_string(hide_password=True)}: "
+                          f"{str(exc.orig).strip().splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+
+
+def _release_at(history: History, settings: Settings, heads: tuple[str, ...]) -> str | None:
+    for version in releases.versions(settings):
+        if tuple(sorted(resolve(history, settings.releases[version]))) == heads:
+            return version
+    return None
+
+
+def _bundles(paths: list[Path], heads: tuple[str, ...]) -> list[NextBundle]:
+    found = []
+    for path in paths:
+        manifest = load_side(path).manifest  # a directory or an archive, its manifest checked
+        starts = tuple(sorted(manifest["range"]["from"]))
+        found.append(NextBundle(str(path), manifest["release"], starts, starts == heads))
+    return found
+
+
+def drift(history: History, url: sa.URL, heads: tuple[str, ...], version_table: str,
+          record_table: str, standalone: bool) -> list[str]:
+    """How the live schema at ``url`` differs from online Alembic's at ``heads``."""
+    dialect = dialect_of(url)
+    with throwaway_database(dialect) as (throwaway, _):
+        reference = driver_url(throwaway)
+        if heads:
+            migrate(history, reference, "upgrade", ",".join(heads), standalone=standalone)
+        expected, actual = (_schema(snapshot(u), version_table, record_table)
+                            for u in (reference, driver_url(url)))
+    return [readable(d, ("the history", "the database")) for d in differences(expected, actual)]
+
+
+def _schema(snap: dict[str, Any], *ignored_tables: str) -> dict[str, Any]:
+    out = {k: v for k, v in snap.items() if k not in _NOT_SCHEMA}
+    out["tables"] = {k: v for k, v in snap["tables"].items() if k not in ignored_tables}
+    return out
+
+
+def status(history: History, url: str, *, bundle: Path | None = None, with_drift: bool = False,
+           standalone: bool = False) -> StatusReport:
+    """The status of the database at ``url`` (see the module)."""
+    try:
+        parsed = sa.engine.make_url(url)
+        dialect = dialect_of(parsed)
+    except Exception:  # noqa: BLE001 - any malformed URL or unknown dialect is the same answer
+        raise CouldNotRun("--url is not a database URL of a dialect distill knows "
+                          "(dialect://user:password@host/database)") from None
+    settings = history.settings
+    version_table, record_table = settings.standalone.version_table, settings.record_table
+    heads, applied = _live(parsed, version_table, record_table)
+    at = heads or ()
+    known = all(history.has(h) for h in at)
+    report = StatusReport(dialect.name, heads, known, _release_at(history, settings, at) if known else None,
+                          record_table, applied, given_bundle=bundle is not None)
+    candidates = [bundle] if bundle is not None else sorted(
+        p for p in releases.default_releases_dir(settings).glob("*") if (p / "manifest.json").is_file())
+    report.next_bundles = [b for b in _bundles(candidates, at) if bundle is not None or b.applies]
+    if with_drift and known:
+        report.drift = drift(history, parsed, at, version_table, record_table, standalone)
+    return report
+

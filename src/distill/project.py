@@ -1,0 +1,58 @@
+"""The project a distill command works on, and the defaults its configuration gives the options."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import dialects
+from .config import Settings, embedded_example, load
+from .history.scripts import History
+from .shadow import ShadowSpec
+from .statements.timeouts import Timeouts
+
+
+class Project:
+    """The project distill works on: its settings, and its history loaded on first use."""
+
+    def __init__(self, directory: Path | None = None, config_file: Path | None = None, *,
+                 example: bool = False) -> None:
+        """``example``: the bookshop example that ships with distill, whatever the directory."""
+        self.directory = directory
+        self.config_file = config_file
+        self.example = example
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """The project's settings (``[tool.distill]``, alembic.ini ...), read once."""
+        return embedded_example() if self.example else load(self.directory, self.config_file)
+
+    @functools.cached_property
+    def history(self) -> History:
+        """The loaded revision history (every revision script executed once)."""
+        return History(self.settings)
+
+    def standalone(self, requested: bool) -> bool:
+        """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
+        return requested or self.settings.mode == "standalone"
+
+    def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
+        """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
+        return requested or (ShadowSpec() if self.settings.shadow else None)
+
+    def timeouts(self, requested: Timeouts) -> Timeouts:
+        """The timeouts asked for, each falling back on the configured one."""
+        configured = self.settings.timeouts
+        return Timeouts(requested.lock_ms or configured.lock_ms,
+                        requested.statement_ms or configured.statement_ms)
+
+    def record_table(self, requested: bool) -> str | None:
+        """The table files record themselves in, when asked for or configured (record_applied)."""
+        return self.settings.record_table if requested or self.settings.record_applied else None
+
+    def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
+        """The dialects asked for (names or a comma-separated string), or the configured ones."""
+        if isinstance(chosen, str):
+            chosen = chosen.split(",") if chosen else None
+        return tuple(d.name for d in dialects.parse_list(list(chosen or self.settings.dialects)))

@@ -1,0 +1,97 @@
+"""distill status: read-only; the database's revision and release, the applied files it recorded,
+which bundle applies next; --drift reports a database changed by hand, exactly, in a DBA's words."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from helpers import online
+from projects import run_distill, write_project
+
+from distill.config import load
+
+ORDERS = {"revision": "a1", "message": "orders", "body": '''
+    def upgrade():
+        op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("status", sa.String(20), server_default="new"),
+                        sa.Column("customer_id", sa.Integer))
+        op.create_index("ix_orders_status_customer", "orders", ["status", "customer_id"])
+
+    def downgrade():
+        op.drop_table("orders")
+'''}
+NOTE = {"revision": "b2", "down": "a1", "message": "a note", "body": '''
+    def upgrade():
+        op.add_column("orders", sa.Column("note", sa.String(60)))
+
+    def downgrade():
+        op.drop_column("orders", "note")
+'''}
+CONFIG = 'project = "shop"\nrecord_applied = true\n\n[releases]\n"1.0" = "a1"\n"1.1" = "b2"\n'
+# what a DBA changed by hand, per dialect: an added column, a dropped index, a changed default
+BY_HAND = {
+    "postgresql": ["ALTER TABLE orders ADD COLUMN extra INTEGER", "DROP INDEX ix_orders_status_customer",
+                   "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'old'"],
+    "mariadb": ["ALTER TABLE orders ADD COLUMN extra INTEGER", "DROP INDEX ix_orders_status_customer ON orders",
+                "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'old'"],
+}
+BY_HAND["mysql"] = BY_HAND["mariadb"]
+# SQLite cannot change a column's default without recreating the table
+BY_HAND["sqlite"] = ["ALTER TABLE orders ADD COLUMN extra INTEGER", "DROP INDEX ix_orders_status_customer"]
+
+
+def _status(project, url, *args):
+    result = run_distill(["status", "--url", url, *args, "--json"], project)
+    return result.returncode, (json.loads(result.stdout) if result.stdout else None), result.stderr
+
+
+def test_status_reads_revision_release_applied_files_and_the_next_bundle(tmp_path, databases):
+    project = write_project(tmp_path / "project", [ORDERS, NOTE], distill_toml=CONFIG)
+    built = run_distill(["release", "--all", "--dialect", databases.dialect], project)
+    assert built.returncode == 0, built.stderr
+    database = databases.create()
+    code, report, _ = _status(project, database.url)
+    assert code == 0 and report["revisions"] is None and report["applied"] is None
+    assert [b["release"] for b in report["next"]] == ["1.0"]
+    database.apply((project / "releases" / "1.0" / databases.dialect / "upgrade.sql").read_text())
+    before = database.dump()
+    code, report, _ = _status(project, database.url)
+    assert database.dump() == before  # read-only
+    assert code == 0 and report["revisions"] == ["a1"] and report["release"] == "1.0"
+    assert [(r["bundle_name"], r["bundle_release"], r["file_path"], r["to_revisions"]) for r in report["applied"]] \
+        == [("shop", "1.0", f"{databases.dialect}/upgrade.sql", "a1")]
+    assert [b["release"] for b in report["next"]] == ["1.1"]
+    code, report, _ = _status(project, database.url, "1.0")  # a bundle that does not apply here
+    assert code == 1 and report["next"] == [{"bundle": str(project / "releases" / "1.0"), "release": "1.0",
+                                             "starts_at": [], "applies": False}]
+    text = run_distill(["status", "--url", database.url], project)
+    assert text.returncode == 0 and "the database is at a1: release 1.0" in text.stdout
+    assert f"shop 1.0  {databases.dialect}/upgrade.sql  upgrade base -> a1" in text.stdout
+
+
+def test_drift_reports_what_was_changed_by_hand_and_nothing_otherwise(tmp_path, databases):
+    project = write_project(tmp_path / "project", [ORDERS, NOTE], distill_toml=CONFIG)
+    database = databases.create()
+    online(load(project), database.url, "upgrade", "b2")
+    code, report, stderr = _status(project, database.url, "--drift")
+    assert code == 0 and report["drift"] == [], stderr
+    engine = sa.create_engine(database.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        for statement in BY_HAND[databases.dialect]:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    code, report, _ = _status(project, database.url, "--drift")
+    assert code == 1
+    expected = [
+        "table orders: column extra " + ("INTEGER(11)" if databases.dialect in ("mysql", "mariadb") else "INTEGER")
+        + ": in the database, not in the history",
+        "table orders: column status default 'new'::character varying in the history, "
+        "'old'::character varying in the database" if databases.dialect == "postgresql" else
+        "table orders: column status default 'new' in the history, 'old' in the database",
+        "table orders: index ix_orders_status_customer (status, customer_id): in the history, not in the "
+        "database",
+    ]
+    if databases.dialect == "sqlite":
+        del expected[1]
+    assert report["drift"] == expected
