@@ -139,13 +139,6 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     standalone = VersionTableOptions(
         **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
     )
-    if not isinstance(table.get("shadow", False), bool):
-        raise ConfigError(f"{source}: shadow must be true or false")
-    timeouts = Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
-                          for key in ("lock_timeout", "statement_timeout")))
-    if not isinstance(table.get("record_applied", False), bool):
-        raise ConfigError(f"{source}: record_applied must be true or false")
-    record_table = check_record_table(table.get("record_table", DEFAULT_TABLE), source)
     return Settings(
         root=root,
         source=source,
@@ -155,11 +148,22 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         mode=mode,
         releases=dict(releases),
         standalone=standalone,
-        shadow=table.get("shadow", False),
-        timeouts=timeouts,
-        record_applied=table.get("record_applied", False),
-        record_table=record_table,
+        **_option_defaults(table, source),
     )
+
+
+def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
+    """The keys that give command options their defaults: shadow, timeouts, record_applied."""
+    for key in ("shadow", "record_applied"):
+        if not isinstance(table.get(key, False), bool):
+            raise ConfigError(f"{source}: {key} must be true or false")
+    return {
+        "shadow": table.get("shadow", False),
+        "timeouts": Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
+                               for key in ("lock_timeout", "statement_timeout"))),
+        "record_applied": table.get("record_applied", False),
+        "record_table": check_record_table(table.get("record_table", DEFAULT_TABLE), source),
+    }
 
 
 def _display(path: Path, root: Path) -> str:

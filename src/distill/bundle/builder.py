@@ -39,7 +39,7 @@ from ..statements.applied_record import RecordTarget, record_statements
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
-from ..statements.row_changes import StepChanges, changes, step_verdicts
+from ..statements.row_changes import StepChanges, changes, verdicts_by_revision
 from ..statements.script_text import script_text
 from .files import HashingFile, write_file
 from .generator import generator_versions
@@ -209,12 +209,8 @@ class BundleBuilder:
             for revision, info in written.steps.items():
                 by_revision.setdefault(revision, {"revision": revision,
                                                   "number": self.numbers[revision]})[suffix] = info
-        for revision in down.changes.keys() & up.changes.keys():
-            verdicts = step_verdicts(up.changes[revision], down.changes[revision])
-            if verdicts.not_restored:
-                by_revision[revision]["data_not_restored"] = verdicts.not_restored
-            if verdicts.probable_renames:
-                by_revision[revision]["probable_renames"] = verdicts.probable_renames
+        for revision, verdicts in verdicts_by_revision(up.changes, down.changes).items():
+            by_revision[revision].update(verdicts)
         return {
             "title": dialect.title,
             "client": dialect.client.apply,

@@ -119,3 +119,16 @@ def step_verdicts(upgrade: StepChanges, downgrade: StepChanges) -> StepVerdicts:
                                f"rename? the rows of {table} are lost. Usual fix: op.rename_table("
                                f"\"{table}\", \"{new_table}\")")
     return StepVerdicts(not_restored, renames)
+
+
+def verdicts_by_revision(up: dict[str, StepChanges],
+                         down: dict[str, StepChanges]) -> dict[str, dict[str, list[str]]]:
+    """For each revision rendered both ways, what comparing its directions found, as the
+    manifest's step keys (``data_not_restored``, ``probable_renames``; only those with entries)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for revision in sorted(up.keys() & down.keys()):
+        verdicts = step_verdicts(up[revision], down[revision])
+        found = {"data_not_restored": verdicts.not_restored, "probable_renames": verdicts.probable_renames}
+        if any(found.values()):
+            out[revision] = {key: value for key, value in found.items() if value}
+    return out

@@ -67,6 +67,21 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
         blocks.append("\n".join(timeout_lines(dialect, timeouts)))
     if lock is not None and lock.place != "after_begin":
         blocks += guard_blocks
+    blocks += _statement_blocks(statements, lock, begin, guard_blocks)
+    if dialect.postamble and blocks:
+        blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
+                                 *dialect.postamble]))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, begin: int | None,
+                      guard_blocks: list[str]) -> list[str]:
+    """One block per statement (annotations joined to the statement below them); the lock and
+    guard after the BEGIN ("after_begin"); the lock's release right after the last SQL statement,
+    so that a stop after it (a point of no return) does not undo what the file did."""
+    last_sql = max((i for i, s in enumerate(statements) if s.kind == SQL), default=None)
+    release = lock.release.text if lock is not None and lock.release is not None else None
+    blocks: list[str] = []
     pending: list[str] = []
     for index, statement in enumerate(statements):
         if statement.kind == ANNOTATION and not about_the_step(statement):
@@ -76,13 +91,13 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
         pending = []
         if lock is not None and lock.place == "after_begin" and index == begin:
             blocks += guard_blocks
+        if release is not None and index == last_sql:
+            blocks.append(release)
+            release = None
     blocks.extend(pending)
-    if lock is not None and lock.release is not None and blocks:
-        blocks.append(lock.release.text)
-    if dialect.postamble and blocks:
-        blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
-                                 *dialect.postamble]))
-    return "\n\n".join(blocks) + "\n" if blocks else ""
+    if release is not None and (blocks or guard_blocks):
+        blocks.append(release)
+    return blocks
 
 
 def _guard_blocks(dialect: Dialect, guard: Sequence[Statement], lock: ApplierLock | None) -> list[str]:

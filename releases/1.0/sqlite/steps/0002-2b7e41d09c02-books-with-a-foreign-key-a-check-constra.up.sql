@@ -33,6 +33,6 @@ UPDATE alembic_version
 SET version_num='2b7e41d09c02'
 WHERE alembic_version.version_num = '1a0f3c5e7b01';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

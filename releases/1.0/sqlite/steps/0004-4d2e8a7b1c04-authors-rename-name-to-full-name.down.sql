@@ -23,6 +23,6 @@ UPDATE alembic_version
 SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '4d2e8a7b1c04';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 4d2e8a7b1c04 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 4d2e8a7b1c04 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -24,6 +24,6 @@ UPDATE alembic_version
 SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '7a5b5d4e8f07';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -24,6 +24,6 @@ DELETE
 FROM alembic_version
 WHERE alembic_version.version_num = '8b6c4e3f7a08';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 8b6c4e3f7a08 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 8b6c4e3f7a08 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

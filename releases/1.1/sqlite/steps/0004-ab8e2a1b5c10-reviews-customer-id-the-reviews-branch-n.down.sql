@@ -30,6 +30,6 @@ UPDATE alembic_version
 SET version_num='9c7d3f2a6b09'
 WHERE alembic_version.version_num = 'ab8e2a1b5c10';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab8e2a1b5c10 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ab8e2a1b5c10 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

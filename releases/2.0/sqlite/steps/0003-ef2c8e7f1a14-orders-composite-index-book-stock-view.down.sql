@@ -25,6 +25,6 @@ UPDATE alembic_version
 SET version_num='de1b9d8e2f13'
 WHERE alembic_version.version_num = 'ef2c8e7f1a14';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ef2c8e7f1a14 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from ef2c8e7f1a14 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';

@@ -31,6 +31,6 @@ UPDATE alembic_version
 SET version_num='ef2c8e7f1a14'
 WHERE alembic_version.version_num = 'de1b9d8e2f13';
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from de1b9d8e2f13 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
-
 COMMIT;
+
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from de1b9d8e2f13 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
