@@ -165,6 +165,27 @@ Or step by step: the files in `<dialect>/steps/` in number order, `NNNN-*.up.sql
 command. Each step file updates `${version_table}` itself, so a run can stop between steps and
 resume at the next one.
 
+% if timeouts:
+Every file sets timeouts (${timeouts}) before it takes its lock: a statement that waits for a lock
+or runs longer fails, and the file stops there.
+% endif
+
+Afterwards, check where the database is: `SELECT version_num FROM ${version_table};` must return
+**`${range_to}`**.
+% if record_table:
+Each file also recorded itself: `SELECT file_path, direction, to_revisions, applied_by, applied_at
+FROM ${record_table} ORDER BY id DESC;` lists the files applied, the last one first (a file that
+failed left no row). `distill status --url URL` shows the same.
+% endif
+
+${'##'} If a file stops half-way
+
+| dialect | what stays, and how to go on |
+|---|---|
+% for d in dialects:
+| ${d['title']} | ${d['resume'] | md} |
+% endfor
+
 ${'##'} Roll back
 
 % if starts_at_base:
@@ -195,6 +216,8 @@ further, restore the backup taken before the upgrade.
 
 Or step by step: the `NNNN-*.down.sql` files in *reverse* number order (there is one only for
 the steps a downgrade can revert).
+
+Afterwards, `SELECT version_num FROM ${version_table};` must return ${point}.
 
 ${'##'} Steps
 

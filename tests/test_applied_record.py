@@ -59,6 +59,12 @@ def test_each_applied_file_leaves_one_row_and_a_failed_one_none(tmp_path, databa
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["options"]["record_table"] == "distill_applied"
+    runbook = (out / "README.md").read_text()
+    assert "`SELECT version_num FROM alembic_version;` must return\n**`b2`**" in runbook
+    assert "SELECT file_path, direction, to_revisions, applied_by, applied_at\nFROM distill_applied" in runbook
+    assert "## If a file stops half-way" in runbook
+    assert "Afterwards, `SELECT version_num FROM alembic_version;` must return nothing (an empty version " \
+           "table: base)." in runbook
     identity = bundle_identity(manifest)
     database = databases.create()
     steps = sorted((out / dialect / "steps").glob("*.up.sql"))

@@ -95,7 +95,8 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
     rows = [{"title": entry["title"],
              "upgrade_command": entry["client"].format(file=f"{name}/upgrade.sql"),
              "downgrade_command": entry["client"].format(file=f"{name}/downgrade.sql"),
-             "on_error": dialects.get(name).client.on_error}
+             "on_error": dialects.get(name).client.on_error,
+             "resume": dialects.get(name).client.resume.format(version_table=version_table)}
             for name, entry in manifest["dialects"].items()]
     by_message = {**_findings_by_step(manifest), **_verdicts_by_step(manifest)}
     steps = []
@@ -112,7 +113,19 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         signature_command=verify_command(), shadows=_shadows(manifest),
         timeouts=Timeouts(manifest["options"].get("lock_timeout_ms"),
                           manifest["options"].get("statement_timeout_ms")).describe(),
+        record_table=manifest["options"].get("record_table"), point=_downgrade_end(manifest),
     )
+
+
+def _downgrade_end(manifest: dict[str, Any]) -> str:
+    """Where the downgrade leaves the version table: the range's start, or (at a point of no return
+    in every dialect) the revision it stops at."""
+    points = {entry["point_of_no_return"]["revision"] for entry in manifest["dialects"].values()
+              if entry["point_of_no_return"]}
+    if len(points) == 1:
+        return f"`{points.pop()}` (the point of no return)"
+    start = manifest["range"]["from"]
+    return f"`{display_revisions(start)}`" if start else "nothing (an empty version table: base)"
 
 
 def _shadows(manifest: dict[str, Any]) -> str:

@@ -92,6 +92,7 @@ def _guard(raw: dict) -> GuardTemplates:
 def _client(raw: dict) -> Client:
     return Client(
         program=raw["program"], package=raw["package"], apply=raw["apply"], on_error=raw["on_error"],
+        resume=raw.get("resume", ""),
         alternatives=tuple(raw.get("alternatives", ())),
         arguments=tuple(raw.get("arguments", ())),
         password_variable=raw.get("password_variable", ""),

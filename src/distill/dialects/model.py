@@ -76,6 +76,7 @@ class Client:
     package: str
     apply: str  # the runbook's command line, {file} filled in
     on_error: str = ""  # what the runbook says the client does at the first error
+    resume: str = ""  # what the runbook says to do when a file stopped half-way
     alternatives: tuple[str, ...] = ()  # other names the same client is installed under
     # Arguments that run a script read on stdin, {uri} {username} {host} {port} {socket}
     # {database} filled in from a URL; an argument whose placeholder is empty is left out.
