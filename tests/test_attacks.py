@@ -74,7 +74,7 @@ def test_force_never_replaces_what_is_not_a_bundle(tmp_path, where):
     before = _tree(tmp_path)
     result = run_distill(["build", "--out", str(out), "--force"], project)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.startswith(f"distill: error: --out {out} ")
+    assert result.stderr.startswith(f"distill: error: {out} ")
     assert _tree(tmp_path) == before
 
 

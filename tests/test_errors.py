@@ -219,3 +219,35 @@ def test_output_file_is_never_half_written(tmp_path):
     assert ok.returncode == 0 and ok.stdout == ""
     assert "CREATE TABLE books" in target.read_text()
     assert sorted(p.name for p in target.parent.iterdir()) == ["upgrade.sql"]
+
+
+def test_output_into_a_missing_folder_is_refused_not_created(tmp_path):
+    target = tmp_path / "typo" / "deeper" / "upgrade.sql"
+    assert_error(run(["sql", "--dialect", "sqlite", "-o", str(target)], REPO),
+                 f"the folder {target.parent} does not exist")
+    assert not (tmp_path / "typo").exists()
+
+
+def test_an_empty_range_says_so_on_stderr(tmp_path):
+    result = run(["sql", "--dialect", "sqlite", "--from", "1.0", "--to", "1.0"], REPO)
+    assert result.returncode == 0 and "distill guard" in result.stdout
+    assert result.stderr == ("distill: the range 1.0 -> 1.0 has no steps: the script only checks that "
+                             "the database is where the range starts (its guard)\n")
+
+
+def test_a_release_that_changed_names_the_edited_revision_and_releases_dir(tmp_path):
+    project = write_project(tmp_path / "project", [
+        {"revision": "a1", "message": "t", "body": '''
+    def upgrade():
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}], distill_toml='[releases]\n"1.0" = "a1"\n')
+    assert run(["release", "1.0", "--dialect", "sqlite"], project).returncode == 0
+    script = next((project / "migrations" / "versions").glob("*.py"))
+    script.write_text(script.read_text().replace('"t"', '"t2"'))
+    message = assert_error(run(["release", "1.0", "--dialect", "sqlite"], project),
+                           "revision(s) a1 were edited after this bundle was built",
+                           "choose another --releases-dir")
+    assert "--out" not in message

@@ -95,6 +95,7 @@ class SqlResult:
     text: str
     stats: FormatStats
     notices: tuple[str, ...] = ()  # per step: manual steps to read, warnings raised while rendering
+    steps: int = 0  # how many steps the range has (none: the script is only its guard)
 
 
 def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec: str | None = None,
@@ -112,7 +113,7 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
                              record=_sql_record(project, record_applied))
     if output is not None:
         write_atomically(output, text.encode("utf-8"))
-    return SqlResult(dialect, text, stats, tuple(notices))
+    return SqlResult(dialect, text, stats, tuple(notices), len(steps.steps))
 
 
 def _sql_record(project: Project, requested: bool) -> RecordTarget | None:
@@ -133,14 +134,14 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
-             sign_key: str | Path | None = None) -> Published:
+             sign_key: str | Path | None = None, option: str = "--out") -> Published:
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
     if sign_key is not None and not Path(sign_key).is_file():
         raise DistillError(f"the signing key {sign_key} does not exist")
     signer = (lambda directory: signing.sign(directory, Path(sign_key))) if sign_key is not None else None
     return publish(lambda directory: build_into(history, spec, directory), target,
-                   force=force, archive=archive, protected=protected, sign=signer)
+                   force=force, archive=archive, protected=protected, sign=signer, option=option)
 
 
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",
@@ -181,7 +182,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
                           timeouts=project.timeouts(timeouts),
                           record_table=project.record_table(record_applied))
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
-                                  force, archive, sign_key))
+                                  force, archive, sign_key, option="--releases-dir"))
     return published
 
 

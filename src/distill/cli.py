@@ -94,6 +94,9 @@ def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone
         click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     for notice in result.notices:
         click.echo(f"distill: revision {notice}", err=True)
+    if not result.steps:
+        click.echo(f"distill: the range {from_spec or 'base'} -> {to_spec or 'heads'} has no steps: the "
+                   "script only checks that the database is where the range starts (its guard)", err=True)
     if output is None:
         sys.stdout.write(result.text)
 

@@ -9,7 +9,9 @@ import click
 
 from . import api
 from .atomic import write_atomically
+from .audit import check_policy
 from .audit.diff_report import as_html, as_json, as_text
+from .audit.fail_on import KINDS as FAIL_ON_KINDS
 from .cli_options import json_text, shadow_options
 
 
@@ -68,17 +70,37 @@ def sign_command(bundle, key) -> None:
 @click.option("--dialect", "dialect_spec", default=None,
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--fail-on", "fail_on", default=None, metavar="KINDS",
+              help=f"Comma-separated kinds of findings that make the check fail (exit 1): "
+              f"{', '.join(FAIL_ON_KINDS)}, or all. Default: [tool.distill] fail_on, else unrenderable.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="github: one ::error (a failing kind) or ::warning line per finding, "
+              "at the revision script's line, for GitHub Actions annotations.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @shadow_options
 @click.pass_obj
-def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, as_json,
-                  shadow) -> None:
-    """Render every revision on its own, per dialect, up and down; report all that cannot render
-    offline, and the irreversible, destructive and lock-risk findings. Exit 1 on any problem."""
+def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, fail_on,
+                  output_format, as_json, shadow) -> None:
+    """Render every revision on its own, per dialect, up and down, and report at once what
+    cannot render, what is irreversible, destructive, loses data, risks locks, is not
+    reproducible, asks for manual steps.
+
+    Exit 1 when a finding of a --fail-on kind is found (by default only a revision that cannot
+    render), 0 otherwise, 2 when the check could not run."""
+    kinds = project.fail_on(fail_on)
     report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
                        standalone=standalone, shadow=shadow)
-    click.echo(json_text(report.to_json()) if as_json else report.text())
-    if not report.ok:
+    failed = check_policy.failing(report, kinds)
+    output_format = "json" if as_json else output_format
+    if output_format == "github":
+        click.echo("\n".join(check_policy.github_lines(report, project.history, kinds)))
+    elif output_format == "json":
+        click.echo(json_text({**report.to_json(), "fail_on": sorted(kinds), "failed": bool(failed)}))
+    else:
+        click.echo(report.text())
+        if failed and kinds != check_policy.DEFAULT:
+            click.echo(f"FAILED (--fail-on {','.join(sorted(kinds))}): {len(failed)} finding(s)")
+    if failed:
         raise SystemExit(1)
 
 

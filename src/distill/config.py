@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
+from .audit.fail_on import parse_fail_on
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name
 from .resources import data_dir
@@ -26,7 +27,7 @@ DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
 _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
-    "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table",
+    "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
 }
 
 
@@ -57,6 +58,7 @@ class Settings:
     timeouts: Timeouts = Timeouts()  # lock_timeout / statement_timeout: the defaults of the options
     record_applied: bool = False  # every file records itself in the database (--record-applied)
     record_table: str = DEFAULT_TABLE  # ... in this table
+    fail_on: tuple[str, ...] = ("unrenderable",)  # what makes `distill check` fail (--fail-on)
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -153,7 +155,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
 
 
 def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
-    """The keys that give command options their defaults: shadow, timeouts, record_applied."""
+    """The keys that give command options their defaults: shadow, timeouts, record_applied, fail_on."""
     for key in ("shadow", "record_applied"):
         if not isinstance(table.get(key, False), bool):
             raise ConfigError(f"{source}: {key} must be true or false")
@@ -163,6 +165,7 @@ def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
                                for key in ("lock_timeout", "statement_timeout"))),
         "record_applied": table.get("record_applied", False),
         "record_table": check_record_table(table.get("record_table", DEFAULT_TABLE), source),
+        "fail_on": tuple(sorted(parse_fail_on(table.get("fail_on", "unrenderable"), f"{source}: fail_on"))),
     }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import dialects
+from .audit.fail_on import parse_fail_on
 from .config import Settings, embedded_example, load
 from .history.scripts import History
 from .shadow import ShadowSpec
@@ -56,3 +57,9 @@ class Project:
         if isinstance(chosen, str):
             chosen = chosen.split(",") if chosen else None
         return tuple(d.name for d in dialects.parse_list(list(chosen or self.settings.dialects)))
+
+    def fail_on(self, requested: str | None) -> frozenset[str]:
+        """The kinds that make `distill check` fail: --fail-on, else the configured fail_on."""
+        if requested is not None:
+            return parse_fail_on(requested, "--fail-on")
+        return frozenset(self.settings.fail_on)

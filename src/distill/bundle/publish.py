@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DistillError
+from ..names import one_line
 from .archive import write_archive
 from .files import BundleTree
 from .signing import SIGNATURE
@@ -91,18 +92,18 @@ class UnsafeTarget(DistillError):
     exit_code = 2
 
 
-def _refuse_unsafe(target: Path, protected: Sequence[Path]) -> None:
+def _refuse_unsafe(target: Path, protected: Sequence[Path], option: str) -> None:
     """Refuse a target that is ``/``, the home directory, a protected directory (the project,
     its script location) or one of their parents, or a directory holding a ``.git``."""
     resolved = target.resolve()
     for keep in (Path("/"), Path.home(), *protected):
         keep = keep.resolve()
         if keep == resolved or keep.is_relative_to(resolved):
-            raise UnsafeTarget(f"--out {target} is {'' if keep == resolved else 'a parent of '}{keep}: "
-                               "distill writes a bundle only into a folder of its own; choose another --out")
+            raise UnsafeTarget(f"{target} is {'' if keep == resolved else 'a parent of '}{keep}: distill "
+                               f"writes a bundle only into a folder of its own; choose another {option}")
     if (resolved / ".git").exists():
-        raise UnsafeTarget(f"--out {target} holds a .git folder: distill never replaces it; "
-                           "choose another --out")
+        raise UnsafeTarget(f"{target} holds a .git folder: distill never replaces it; "
+                           f"choose another {option}")
 
 
 def archive_of(target: Path) -> Path:
@@ -110,17 +111,17 @@ def archive_of(target: Path) -> Path:
     return target.parent / f"{target.name}.tar.gz"
 
 
-def _check_target(target: Path, force: bool, protected: Sequence[Path]) -> None:
+def _check_target(target: Path, force: bool, protected: Sequence[Path], option: str) -> None:
     """Refuse an unsafe target, and with ``force`` one that exists but is no distill bundle."""
-    _refuse_unsafe(target, protected)
+    _refuse_unsafe(target, protected, option)
     a_bundle = target.is_dir() and not target.is_symlink() and is_bundle(target)
     archive_path = archive_of(target)
     if (archive_path.exists() or archive_path.is_symlink()) and not a_bundle:
         raise UnsafeTarget(f"{archive_path} exists but {target} is not its distill bundle: distill "
-                           "never replaces a file it did not write; move it, or choose another --out")
+                           f"never replaces a file it did not write; move it, or choose another {option}")
     if force and (target.exists() or target.is_symlink()) and not a_bundle:
-        raise UnsafeTarget(f"--out {target} exists and is not a distill bundle (no manifest.json made by "
-                           "distill): --force replaces only distill's own bundles; choose another --out")
+        raise UnsafeTarget(f"{target} exists and is not a distill bundle (no manifest.json made by "
+                           f"distill): --force replaces only distill's own bundles; choose another {option}")
 
 
 def is_bundle(path: Path) -> bool:
@@ -135,18 +136,19 @@ def is_bundle(path: Path) -> bool:
 
 def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
             archive: bool = False, protected: Sequence[Path] = (),
-            sign: Callable[[Path], None] | None = None) -> Published:
+            sign: Callable[[Path], None] | None = None, option: str = "--out") -> Published:
     """Build the bundle with ``write(directory)`` into a temp dir next to ``target`` and put it
     in place (and ``target``.tar.gz with ``archive``). ``protected``: directories that ``target``
     may neither be nor contain (the project, its script location); ``/``, the home directory and
     a folder holding ``.git`` are always refused. Only a distill bundle is ever replaced.
+    ``option``: the command's option that chose the target, as errors name it.
     ``sign(directory)`` signs the new bundle, or an unchanged one in place (signatures of the same
     SHA256SUMS with the same key are the same bytes). One build per target at a time (a lock
     file); what a killed build left next to the target is removed first."""
     target = Path(target)
-    _check_target(target, force, protected)
+    _check_target(target, force, protected, option)
     try:
-        return _publish_locked(write, target, force=force, archive=archive, sign=sign)
+        return _publish_locked(write, target, force=force, archive=archive, sign=sign, option=option)
     except OSError as exc:  # a read-only folder, a full disk: one sentence, the temp files gone
         where = exc.filename or target
         raise DistillError(f"cannot write the bundle {target}: {exc.strerror or exc} ({where}); "
@@ -154,7 +156,7 @@ def publish(write: Callable[[Path], None], target: Path, *, force: bool = False,
 
 
 def _publish_locked(write: Callable[[Path], None], target: Path, *, force: bool, archive: bool,
-                    sign: Callable[[Path], None] | None) -> Published:
+                    sign: Callable[[Path], None] | None, option: str) -> Published:
     target.parent.mkdir(parents=True, exist_ok=True)
     archive_path = archive_of(target)
     with _only_build_of(target):
@@ -162,7 +164,8 @@ def _publish_locked(write: Callable[[Path], None], target: Path, *, force: bool,
         new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
         try:
             _fill(new, write, sign)
-            status = _put_in_place(new, target, archive_path, force=force, archive=archive, sign=sign)
+            status = _put_in_place(new, target, archive_path, force=force, archive=archive, sign=sign,
+                                   option=option)
         except BaseException:
             shutil.rmtree(new, ignore_errors=True)
             raise
@@ -210,7 +213,7 @@ def _fill(new: Path, write: Callable[[Path], None], sign: Callable[[Path], None]
 
 
 def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, archive: bool,
-                  sign: Callable[[Path], None] | None) -> str:
+                  sign: Callable[[Path], None] | None, option: str) -> str:
     """"written", "unchanged" (``new`` removed) or "replaced"; ReleaseExists without ``force``."""
     if not (target.exists() or target.is_symlink()):
         os.replace(new, target)
@@ -227,12 +230,28 @@ def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, a
     if not force:
         if archive_differs:
             changed.append(archive_path.name)
+        edited = _edited_revisions(target, new)
+        cause = (f" The cause: revision(s) {', '.join(edited)} were edited after this bundle was built "
+                 "(their scripts' SHA-256 differ from the manifest's); a shipped release should not "
+                 "change: revert the edit, or ship it in a new release." if edited else "")
         raise ReleaseExists(
             f"{target} already exists and differs from this build in {len(changed)} file(s) "
             f"({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}); it is not "
-            "overwritten. Use --force to replace it, or choose another --out.")
+            f"overwritten.{cause} Use --force to replace it, or choose another {option}.")
     _swap(new, target)
     return "replaced"
+
+
+def _edited_revisions(old: Path, new: Path) -> list[str]:
+    """Revisions whose script SHA-256 differs between two bundles' manifests (sorted; none when a
+    manifest cannot be read)."""
+    try:
+        scripts = [{s["revision"]: s["script_sha256"] for s in json.loads(
+            (bundle / "manifest.json").read_text(encoding="utf-8"))["steps"]} for bundle in (old, new)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return sorted(one_line(str(r)) for r in scripts[0].keys() & scripts[1].keys()
+                  if scripts[0][r] != scripts[1][r])
 
 
 def _swap(new: Path, target: Path) -> None:

@@ -1,0 +1,105 @@
+"""Applying a ``distill check`` policy (``fail_on``: which kinds of findings fail it), and the
+findings as GitHub Actions annotations (``--format github``).
+
+Kinds a policy names, and which findings each covers:
+
+* ``unrenderable``: a revision that cannot render (the default, alone);
+* ``irreversible``: a downgrade that does nothing or raises;
+* ``destructive``: dropped tables, columns, constraints, every row deleted or updated;
+* ``data-loss``: rows deleted or overwritten, a downgrade that does not write them back, a
+  probable rename (drop + add of the same type);
+* ``lock-risk``, ``not-reproducible``, ``manual-steps``, ``warnings``, ``data-dependent``;
+* ``all``: every one of them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..history.scripts import History
+from ..statements.findings import (
+    DATA_DEPENDENT,
+    DATA_LOSS,
+    DESTRUCTIVE,
+    LOCK_RISK,
+    MANUAL_STEPS,
+    NOT_REPRODUCIBLE,
+    WARNING,
+)
+from .check import NOT_RESTORED, PROBABLE_RENAMES, CheckReport
+from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
+
+# a finding's kind in the report -> the policy kind that covers it
+_POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",
+              PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", NOT_REPRODUCIBLE: "not-reproducible",
+              MANUAL_STEPS: "manual-steps", WARNING: "warnings", DATA_DEPENDENT: "data-dependent"}
+_LINE = re.compile(r", line (\d+)\b")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One finding of a check report, whatever its kind."""
+
+    kind: str  # a policy kind
+    title: str  # as the text report heads it
+    revision: str
+    direction: str
+    message: str
+    dialects: tuple[str, ...]
+    location: str = ""  # "path, line N (...)" where the report knows it
+
+
+def items(report: CheckReport) -> Iterator[Item]:
+    for (revision, _, direction, location, cause, fix), names in report.unrenderable.items():
+        yield Item(UNRENDERABLE, "CANNOT RENDER", revision, direction, f"{cause}. {fix}", tuple(names),
+                   location)
+    for (revision, _, reason), names in report.irreversible.items():
+        yield Item(IRREVERSIBLE, "IRREVERSIBLE", revision, "downgrade", reason, tuple(names))
+    for (revision, direction, kind, message), names in report.findings.items():
+        yield Item(_POLICY_OF.get(kind, kind), kind.replace("_", " ").upper(), revision, direction,
+                   message, tuple(names))
+
+
+__all__ = ["DEFAULT", "Item", "failing", "github_lines", "items"]
+
+
+def failing(report: CheckReport, kinds: frozenset[str]) -> list[Item]:
+    """The findings that make the check fail under ``kinds``."""
+    return [item for item in items(report) if item.kind in kinds]
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub's workflow-command escaping: % CR LF always, : and , in a property's value."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def _function_line(path: str, direction: str) -> int:
+    """The line of the script's upgrade() or downgrade() (1 when it has none)."""
+    name = "upgrade" if direction == "upgrade" else "downgrade"
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return 1
+    return next((node.lineno for node in tree.body
+                 if isinstance(node, ast.FunctionDef) and node.name == name), 1)
+
+
+def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -> list[str]:
+    """One ``::error`` (a kind that fails the check) or ``::warning`` line per finding, at the
+    revision script's line: the failing operation's, or its upgrade()'s / downgrade()'s."""
+    lines = []
+    for item in items(report):
+        path = history.get(item.revision).path
+        found = _LINE.search(item.location)
+        line = int(found[1]) if found else _function_line(path, item.direction)
+        level = "error" if item.kind in kinds else "warning"
+        where = f"file={_escape(history.relpath(path), property_value=True)},line={line}"
+        title = _escape(f"distill {item.title}", property_value=True)
+        message = _escape(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: {item.message}")
+        lines.append(f"::{level} {where},title={title}::{message}")
+    return lines
