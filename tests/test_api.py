@@ -89,6 +89,7 @@ def test_plan_downgrade(project):
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_sql_is_the_body_of_the_shipped_upgrade(project, tmp_path, dialect):
     output = tmp_path / "out" / "upgrade.sql"
+    output.parent.mkdir()  # an output's folder must exist
     result = api.sql(project, dialect=dialect, from_spec="1.0", to_spec="1.1", output=output)
     assert result.dialect == dialect
     stop = dialects.get(dialect).guard.stop_on_error
@@ -170,7 +171,7 @@ def test_build_names_and_dialects(project, tmp_path):
     built = api.build(project, tmp_path / "nightly", to_spec="2b7e", dialect_names="sqlite")
     data = json.loads((built.path / "manifest.json").read_text())
     assert data["release"] == "nightly" and data["options"]["dialects"] == ["sqlite"]
-    assert sorted(p.name for p in built.path.iterdir() if p.is_dir()) == ["sqlite"]
+    assert sorted(p.name for p in built.path.iterdir() if p.is_dir()) == ["sources", "sqlite"]
     with pytest.raises(DistillError, match="plain release name"):
         api.build(project, tmp_path / "ok", to_spec="2b7e", name="../x")
     assert not (tmp_path / "ok").exists()

@@ -96,7 +96,7 @@ def test_force_replaces_a_bundle_but_not_another_folder(tmp_path):
 def test_out_root_is_refused_at_once(tmp_path):
     project, _ = _bundle(tmp_path)
     result = run_distill(["build", "--out", "/", "--name", "x"], project)
-    assert result.returncode == 2 and result.stderr.startswith("distill: error: --out / is /")
+    assert result.returncode == 2 and result.stderr.startswith("distill: error: / is /")
 
 
 REPO = Path(__file__).resolve().parent.parent

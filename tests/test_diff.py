@@ -91,11 +91,19 @@ def test_edited_revision_script(project, tmp_path):
         edited = report["edited_after_release"][0]
         assert edited["script"] == "migrations/versions/ef2c8e7f1a14_order_index_and_view.py"
         assert edited["old_sha256"] != edited["new_sha256"]
+        # the Python itself: the bundles ship their revision scripts (sources/)
+        assert (shipped / "sources" / "versions" / script.name).read_text() == original
+        assert f"sources/versions/{script.name}" in (shipped / "SHA256SUMS").read_text()
+        assert '+        "SELECT b.id, b.title, b.stock, b.price, a.full_name AS author "' in edited["source_diff"]
+        assert '-        "SELECT b.id, b.title, b.stock, a.full_name AS author "' in edited["source_diff"]
         whats = {(d["dialect"], d["what"]) for d in report["sql"]}
         assert ("postgresql", "ef2c8e7f1a14 up") in whats and ("postgresql", "upgrade.sql") in whats
         assert any("b.price" in line and line.startswith("+") for d in report["sql"] for line in d["diff"])
         text = cli("diff", str(shipped), str(rebuilt), cwd=project)
         assert text.returncode == 1 and "EDITED AFTER RELEASE" in text.stdout
+        python_line = text.stdout.index("+        \"SELECT b.id, b.title, b.stock, b.price")
+        assert text.stdout.index("EDITED AFTER RELEASE") < python_line < text.stdout.index("SQL differences")
+        assert edited["new_sha256"] in text.stdout  # in full, not shortened
         assert "\x1b[" not in text.stdout  # colour only on a terminal
         html = tmp_path / "report.html"
         assert cli("diff", str(shipped), str(rebuilt), "--format", "html", "-o", str(html),
@@ -160,6 +168,9 @@ def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
     assert top < page.index("SQL differences")  # the edited revisions come first
     assert "ef2c8e7f1a14" in page[top:page.index("</div>", top)]
     assert "b.price" in page and 'class="ins"' in page
+    source = page.index('class="source-diff"')  # the Python diff, inside the edited block, first
+    assert top < source < page.index("</div>", top) < page.index("SQL differences")
+    assert 'class="add">+        "SELECT b.id, b.title, b.stock, b.price' in page[source:]
     shot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
                    capture_output=True, timeout=120)

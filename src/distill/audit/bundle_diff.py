@@ -158,7 +158,8 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
         if before and before.get("script_sha256") != step.get("script_sha256"):
             report.edited.append({"revision": revision, "message": step.get("message"),
                                   "script": step.get("script"), "old_sha256": before.get("script_sha256"),
-                                  "new_sha256": step.get("script_sha256")})
+                                  "new_sha256": step.get("script_sha256"),
+                                  "source_diff": _source_diff(old, before, new, step)})
     for key, title in (("generator", "generator"), ("options", "options")):
         a, b = old.manifest.get(key, {}), new.manifest.get(key, {})
         for name in sorted(set(a) | set(b)):
@@ -170,6 +171,18 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
     report.runbook = [line for line in difflib.unified_diff(_runbook(old), _runbook(new), lineterm="", n=1)
                       if not line.startswith(("---", "+++"))]
     return report
+
+
+def _source_diff(old: Side, before: dict[str, Any], new: Side, after: dict[str, Any]) -> list[str]:
+    """The unified diff of a revision script as shipped in ``old`` and in ``new`` (``sources/``);
+    empty when a bundle does not carry it (built before bundles shipped their sources)."""
+    shipped, now = old.files.get(before.get("source", "")), new.files.get(after.get("source", ""))
+    if shipped is None or now is None:
+        return []
+    script = str(after.get("script") or before.get("script") or "script")
+    return list(difflib.unified_diff(shipped.decode("utf-8", "replace").splitlines(),
+                                     now.decode("utf-8", "replace").splitlines(),
+                                     f"{old.label}/{script}", f"{new.label}/{script}", lineterm=""))
 
 
 def _runbook(side: Side) -> list[str]:

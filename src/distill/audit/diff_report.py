@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..history.scripts import display_revisions
+from ..names import one_line
 from ..resources import template
 from .bundle_diff import DiffReport
 
@@ -33,9 +34,12 @@ def as_text(report: DiffReport) -> str:
     if report.edited:
         lines.append(red(f"EDITED AFTER RELEASE: {len(report.edited)} revision script(s) changed "
                          "after they were shipped"))
-        lines += [red(f"  {e['revision']} ({e['message']}) {e['script']}: sha256 "
-                      f"{(e['old_sha256'] or '')[:12]}... -> {(e['new_sha256'] or '')[:12]}...")
-                  for e in report.edited]
+        for e in report.edited:
+            lines.append(red(f"  {e['revision']} ({e['message']}) {e['script']}: sha256 "
+                             f"{e['old_sha256'] or ''} -> {e['new_sha256'] or ''}"))
+            for line in map(one_line, e.get("source_diff", [])):  # the Python, above the SQL it changed
+                colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+                lines.append("    " + (click.style(line, fg=colour) if colour else line))
     for title, items, mark, colour in (("revisions added", report.added, "+", "green"),
                                        ("revisions removed", report.removed, "-", "red")):
         if items:
@@ -51,7 +55,7 @@ def as_text(report: DiffReport) -> str:
                      + (" (ignoring formatting)" if report.ignore_formatting else ""))
         for d in report.sql:
             lines.append(click.style(f"  {d.dialect} {d.what}:", bold=True))
-            for line in d.unified:
+            for line in map(one_line, d.unified):  # a crafted bundle's text: no control characters
                 colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
                 lines.append("    " + (click.style(line, fg=colour) if colour else line))
     if report.runbook:

@@ -18,6 +18,7 @@ from ..bundle.files import BundleTree, sha256
 from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
 from ..errors import DistillError
 from ..history.scripts import History
+from ..names import one_line
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _SHOWN_AT_MOST = 16 << 20  # a differing file larger than this is named, not diffed
@@ -45,7 +46,8 @@ class Report:
         return not self.findings
 
     def add(self, kind: str, path: str, detail: str) -> None:
-        self.findings.append(Finding(kind, path, detail))
+        # a path and a detail may quote a crafted bundle: one line, no terminal control characters
+        self.findings.append(Finding(kind, one_line(path), one_line(detail)))
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "verified": self.verified, "files": self.files,
@@ -134,9 +136,12 @@ def _rebuild(files: BundleTree, manifest: dict[str, Any], history: History, repo
             report.add("edited", script, f"revision {revision} is no longer in the history")
             continue
         if current != step.get("script_sha256"):
-            report.add("edited", history.relpath(history.get(revision).path),
+            path = history.get(revision).path
+            shipped = files[step["source"]] if step.get("source") in files else None
+            change = (": " + _unified(shipped, Path(path).read_bytes(), step["source"])) if shipped else ""
+            report.add("edited", history.relpath(path),
                        f"EDITED AFTER RELEASE: revision {revision} ({step.get('message', '')}) "
-                       "differs from the script that was shipped")
+                       f"differs from the script that was shipped{change}")
     try:
         rebuilt = build_files(history, spec_from_manifest(manifest))
     except DistillError as exc:

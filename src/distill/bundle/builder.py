@@ -47,6 +47,7 @@ from .json_writer import write_json
 from .manifest import BundleSpec, bundle_identity, manifest, manifest_core
 from .publish import read_tree
 from .runbook import runbook
+from .sources import source_bytes
 
 DIRECTIONS = ("upgrade", "downgrade")
 
@@ -147,6 +148,9 @@ class BundleBuilder:
             hashes.update(up.files)
             hashes.update(down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
+        for step in self.core["steps"]:  # the revision scripts, as shipped
+            hashes[step["source"]] = write_file(directory, step["source"],
+                                                source_bytes(self.history, step["revision"]))
         version_table = done[self.spec.dialects[0], "upgrade"].version_table
         data = manifest(self.core, entries, self.versions)
         del entries, done  # the manifest holds what is still needed

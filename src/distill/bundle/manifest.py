@@ -18,6 +18,7 @@ from ..offline import reversibility
 from ..shadow import ShadowSpec
 from ..statements.timeouts import Timeouts
 from . import schema
+from .sources import source_path
 
 MANIFEST_FORMAT = "distill-bundle"
 MANIFEST_VERSION = 1
@@ -69,6 +70,7 @@ def _step(history: History, number: int, step) -> dict[str, Any]:
         "message": step.message,
         "script": step.script_path,
         "script_sha256": history.script_sha256(step.revision),
+        "source": source_path(history, step.revision),
         "branch_labels": list(step.branch_labels),
         "merge_point": step.is_merge,
         "branch_point": step.is_branch_point,
