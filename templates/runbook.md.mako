@@ -115,7 +115,7 @@ Statements that can block a busy table for long (`-- LOCK RISK:` above each): pl
 Statements on a table created earlier in the same range are not listed: that table is new and
 empty when they run.
 % if timeouts:
-Every file sets timeouts (${timeouts}) after its guard: a statement that waits for a lock longer
+Every file sets timeouts (${timeouts}) at its top: a statement that waits for a lock longer
 fails, and the file stops there instead of queueing every query behind it; apply it again later.
 % else:
 These files set no timeouts: a statement waiting for a lock queues every later query on that
@@ -166,8 +166,8 @@ command. Each step file updates `${version_table}` itself, so a run can stop bet
 resume at the next one.
 
 % if timeouts:
-Every file sets timeouts (${timeouts}) before it takes its lock: a statement that waits for a lock
-or runs longer fails, and the file stops there.
+Every file sets timeouts (${timeouts}) at its top, before its lock and guard where it takes a lock:
+a statement that waits for a lock or runs longer fails, and the file stops there.
 % endif
 
 Afterwards, check where the database is: `SELECT version_num FROM ${version_table};` must return

@@ -96,4 +96,21 @@ def test_a_record_table_that_is_no_plain_name_is_refused(tmp_path):
                                                                        'record_table = "x; DROP TABLE t"\n')
     result = run_distill(["sql", "--dialect", "sqlite"], project)
     assert result.returncode == 1 and not result.stdout
-    assert "record_table must be a plain table name" in result.stderr
+    assert "record_table must be a plain lower-case table name" in result.stderr
+
+
+def test_a_record_table_named_like_a_reserved_word_is_quoted(tmp_path, sqlite_files):
+    project = write_project(tmp_path / "project", [TABLE], distill_toml='record_applied = true\n'
+                                                                       'record_table = "order"\n')
+    result = run_distill(["sql", "--dialect", "sqlite"], project)
+    assert result.returncode == 0, result.stderr
+    database = sqlite_files.create()
+    database.apply(result.stdout)
+    engine = sa.create_engine(database.url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql('SELECT to_revisions FROM "order"').scalar() == "a1"
+    engine.dispose()
+    for name in ("Distill_Applied", "alembic_version"):
+        bad = write_project(tmp_path / name, [TABLE], distill_toml=f'record_table = "{name}"\n')
+        refused = run_distill(["sql", "--dialect", "sqlite"], bad)
+        assert refused.returncode == 1 and "record_table" in refused.stderr, refused.stderr

@@ -545,3 +545,24 @@ def test_archives_with_odd_names_or_another_compression_are_refused(tmp_path):
     for archive, code in ((gz, (1, 2)), (xz, (2,))):
         result = run_distill(["verify", str(archive)], REPO)
         assert result.returncode in code, (archive, result.stderr)
+
+
+@pytest.mark.parametrize("where, value", [
+    ("env", "v$distill_lock$ \\\\! touch PWNED #"),
+    ("toml", "x\\\\' \\\\! touch PWNED2 #"),
+])
+def test_a_version_table_name_that_is_no_plain_name_is_refused(tmp_path, where, value):
+    """A version table name (env.py's context.configure, or [tool.distill]) reaches SQL, string
+    literals and the runbook: a '$', a backslash or a quote there could end a guard's block or a
+    literal and hand the rest of the line to psql's or mariadb's meta-commands."""
+    toml = f'mode = "standalone"\nversion_table_schema = "{value}"\n' if where == "toml" else ""
+    project = write_project(tmp_path / "project", [CREATE_T], distill_toml=toml)
+    if where == "env":
+        env = project / "migrations" / "env.py"
+        env.write_text(env.read_text().replace("literal_binds=True,", f"literal_binds=True, version_table={value!r},"))
+        assert "version_table=" in env.read_text()
+    for dialect in ("postgresql", "mysql"):
+        result = run_distill(["sql", "--dialect", dialect], project)
+        assert result.returncode != 0 and not result.stdout, result.stdout
+        assert "is not a plain table name" in result.stderr
+    assert not list(tmp_path.rglob("PWNED*"))

@@ -4,6 +4,7 @@ which bundle applies next; --drift reports a database changed by hand, exactly, 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from helpers import online
@@ -51,6 +52,10 @@ def test_status_reads_revision_release_applied_files_and_the_next_bundle(tmp_pat
     built = run_distill(["release", "--all", "--dialect", databases.dialect], project)
     assert built.returncode == 0, built.stderr
     database = databases.create()
+    if databases.dialect == "sqlite":  # status opens an existing file read-only, never creates one
+        missing = run_distill(["status", "--url", database.url], project)
+        assert missing.returncode == 2 and "names no SQLite file that exists" in missing.stderr
+        Path(database.url.removeprefix("sqlite:///")).touch()
     code, report, _ = _status(project, database.url)
     assert code == 0 and report["revisions"] is None and report["applied"] is None
     assert [b["release"] for b in report["next"]] == ["1.0"]

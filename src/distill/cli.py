@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -177,6 +178,8 @@ for _command in cli_audit.COMMANDS:  # verify, status, sign, check, diff, rehear
 
 def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
+    # SIGTERM unwinds like Ctrl-C: temporary servers and temp files are removed on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     warning = compat.compatibility_warning()
     if warning:
         click.echo(warning, err=True)

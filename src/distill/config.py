@@ -18,7 +18,7 @@ from . import alembic_compat as compat
 from . import dialects, tomlfile
 from .audit.fail_on import parse_fail_on
 from .errors import ConfigError, DistillError, NoProjectError
-from .names import check_release_name
+from .names import check_release_name, check_table_name
 from .resources import data_dir
 from .statements.applied_record import DEFAULT_TABLE, check_record_table
 from .statements.timeouts import Timeouts, parse_duration
@@ -141,6 +141,12 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     standalone = VersionTableOptions(
         **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
     )
+    for key in ("version_table", "version_table_schema"):
+        if table.get(key) is not None:
+            try:
+                check_table_name(table[key], key)
+            except DistillError as exc:
+                raise ConfigError(f"{source}: {exc.message}") from None
     return Settings(
         root=root,
         source=source,
@@ -154,6 +160,13 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     )
 
 
+def _record_table(table: dict[str, Any], source: str) -> str:
+    name = check_record_table(table.get("record_table", DEFAULT_TABLE), source)
+    if name.lower() == str(table.get("version_table", "alembic_version")).lower():
+        raise ConfigError(f"{source}: record_table {name!r} is the version table; name another table")
+    return name
+
+
 def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
     """The keys that give command options their defaults: shadow, timeouts, record_applied, fail_on."""
     for key in ("shadow", "record_applied"):
@@ -164,7 +177,7 @@ def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
         "timeouts": Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
                                for key in ("lock_timeout", "statement_timeout"))),
         "record_applied": table.get("record_applied", False),
-        "record_table": check_record_table(table.get("record_table", DEFAULT_TABLE), source),
+        "record_table": _record_table(table, source),
         "fail_on": tuple(sorted(parse_fail_on(table.get("fail_on", "unrenderable"), f"{source}: fail_on"))),
     }
 

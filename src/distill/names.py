@@ -38,3 +38,17 @@ def check_release_name(name: str) -> str:
             "starting with a letter or digit, no '..'), not a path, spaces or control characters"
         )
     return name
+
+
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def check_table_name(value: object, what: str) -> str:
+    """``value`` if it is a plain SQL name (letters, digits, _; at most 63; not starting with a
+    digit): such a name is safe in every dialect's SQL, literal and client. DistillError naming
+    ``what`` (where it came from) otherwise."""
+    if not isinstance(value, str) or not _TABLE_NAME.fullmatch(value):
+        raise DistillError(f"{what} {one_line(str(value))[:80]!r} is not a plain table name: distill writes "
+                           "it into SQL, into string literals and into the runbook, so it takes letters, "
+                           "digits and _ only (at most 63, not starting with a digit)")
+    return value

@@ -89,23 +89,35 @@ class StatusReport:
         return "\n".join(lines)
 
 
-def _read(connection: sa.Connection, table: str) -> list[tuple] | None:
-    if table not in sa.inspect(connection).get_table_names():
+def _found(connection: sa.Connection, table: str, schema: str | None) -> str | None:
+    """The quoted name of ``table`` (in ``schema``) as the database spells it, matched without
+    regard to case; None when it has no such table."""
+    names = sa.inspect(connection).get_table_names(schema=schema)
+    actual = next((n for n in names if n == table), None) or next(
+        (n for n in names if n.lower() == table.lower()), None)
+    if actual is None:
         return None
-    quoted = connection.dialect.identifier_preparer.quote(table)
-    return [tuple(r) for r in connection.exec_driver_sql(f"SELECT version_num FROM {quoted}")]
+    quote = connection.dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(actual)}" if schema else quote(actual)
 
 
-def _live(url: sa.URL, version_table: str, record_table: str) -> tuple[tuple[str, ...] | None, list | None]:
-    engine = sa.create_engine(driver_url(url), poolclass=sa.pool.NullPool)
+def _live(url: sa.URL, version_table: str, schema: str | None,
+          record_table: str) -> tuple[tuple[str, ...] | None, list | None]:
+    try:
+        engine = sa.create_engine(driver_url(url), poolclass=sa.pool.NullPool)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, TypeError) as exc:
+        raise CouldNotRun(f"--url cannot be used: {one_line(str(exc))[:300]}") from None
     try:
         with engine.connect() as connection:
             with connection.begin() as transaction:
-                versions = _read(connection, version_table)
-                heads = None if versions is None else tuple(sorted(one_line(str(r[0])) for r in versions))
+                versions = _found(connection, version_table, schema)
+                rows = [] if versions is None else connection.exec_driver_sql(
+                    f"SELECT version_num FROM {versions}")  # noqa: S608 - a quoted, checked name
+                heads = None if versions is None else tuple(sorted(one_line(str(r[0])) for r in rows))
                 applied = None
-                if record_table in sa.inspect(connection).get_table_names():
-                    query = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM {record_table} ORDER BY id"  # noqa: S608
+                records = _found(connection, record_table, None)
+                if records is not None:
+                    query = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM {records} ORDER BY id"  # noqa: S608
                     applied = [{k: (one_line(str(v)) if v is not None else None)  # the database's text
                                 for k, v in zip(_RECORD_COLUMNS, row, strict=True)}
                                for row in connection.exec_driver_sql(query)]
@@ -116,6 +128,14 @@ def _live(url: sa.URL, version_table: str, record_table: str) -> tuple[tuple[str
                           f"{str(exc.orig).strip().splitlines()[0]}") from None
     finally:
         engine.dispose()
+
+
+def _sqlite_read_only(url: sa.URL) -> sa.URL:
+    """An existing SQLite file, opened read-only: status never creates or changes one."""
+    path = Path(url.database or "")
+    if not url.database or not path.is_file():
+        raise CouldNotRun(f"--url names no SQLite file that exists ({one_line(url.database or 'in memory')})")
+    return url.set(database=f"file:{path.resolve().as_posix()}", query={"mode": "ro", "uri": "true"})
 
 
 def _release_at(history: History, settings: Settings, heads: tuple[str, ...]) -> str | None:
@@ -130,7 +150,7 @@ def _bundles(paths: list[Path], heads: tuple[str, ...]) -> list[NextBundle]:
     for path in paths:
         manifest = load_side(path).manifest  # a directory or an archive, its manifest checked
         starts = tuple(sorted(manifest["range"]["from"]))
-        found.append(NextBundle(str(path), manifest["release"], starts, starts == heads))
+        found.append(NextBundle(one_line(str(path)), one_line(manifest["release"]), starts, starts == heads))
     return found
 
 
@@ -142,14 +162,19 @@ def drift(history: History, url: sa.URL, heads: tuple[str, ...], version_table: 
         reference = driver_url(throwaway)
         if heads:
             migrate(history, reference, "upgrade", ",".join(heads), standalone=standalone)
-        expected, actual = (_schema(snapshot(u), version_table, record_table)
-                            for u in (reference, driver_url(url)))
-    return [readable(d, ("the history", "the database")) for d in differences(expected, actual)]
+        try:
+            expected, actual = (_schema(snapshot(u, rows=False), version_table, record_table)
+                                for u in (reference, driver_url(url)))
+        except sa.exc.DBAPIError as exc:  # a role that may not read the catalog, a table it cannot see
+            raise CouldNotRun(f"cannot read the schema of {url.render_as_string(hide_password=True)}: "
+                              f"{one_line(str(exc.orig).strip())[:300]}") from None
+    return [one_line(readable(d, ("the history", "the database"))) for d in differences(expected, actual)]
 
 
 def _schema(snap: dict[str, Any], *ignored_tables: str) -> dict[str, Any]:
     out = {k: v for k, v in snap.items() if k not in _NOT_SCHEMA}
-    out["tables"] = {k: v for k, v in snap["tables"].items() if k not in ignored_tables}
+    ignored = {name.lower() for name in ignored_tables}
+    out["tables"] = {k: v for k, v in snap["tables"].items() if k.lower() not in ignored}
     return out
 
 
@@ -162,9 +187,11 @@ def status(history: History, url: str, *, bundle: Path | None = None, with_drift
     except Exception:  # noqa: BLE001 - any malformed URL or unknown dialect is the same answer
         raise CouldNotRun("--url is not a database URL of a dialect distill knows "
                           "(dialect://user:password@host/database)") from None
+    if dialect.name == "sqlite":
+        parsed = _sqlite_read_only(parsed)
     settings = history.settings
     version_table, record_table = settings.standalone.version_table, settings.record_table
-    heads, applied = _live(parsed, version_table, record_table)
+    heads, applied = _live(parsed, version_table, settings.standalone.version_table_schema, record_table)
     at = heads or ()
     known = all(history.has(h) for h in at)
     report = StatusReport(dialect.name, heads, known, _release_at(history, settings, at) if known else None,

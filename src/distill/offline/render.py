@@ -28,6 +28,7 @@ from ..dialects import Dialect
 from ..errors import DistillError
 from ..history.plan import Plan
 from ..history.scripts import History, display_revisions
+from ..names import check_table_name
 from ..shadow import ShadowDatabase, ShadowError, tables_read
 from ..statements.findings import DATA_DEPENDENT, WARNING, annotation, annotator
 from ..statements.formatting import FormatStats, Formatter
@@ -150,6 +151,9 @@ def quiet_alembic() -> Iterator[None]:
 def _version_table(context: Any, dialect: Dialect) -> VersionTable:
     """The version table as the configured context will write it."""
     table = compat.version_table_of(context)
+    check_table_name(table.name, "the version table (env.py's or [tool.distill]'s version_table)")
+    if table.schema is not None:
+        check_table_name(table.schema, "the version table's schema (version_table_schema)")
     sql_dialect = context.impl.dialect
     quoted = sql_dialect.identifier_preparer.format_table(table)
     plain = literals_kept(str(sa.schema.CreateTable(table).compile(dialect=sql_dialect)), dialect).strip()

@@ -128,8 +128,9 @@ def _catalog_rows(conn: sa.Connection, dialect: Dialect, tables: list[str]) -> d
                         key=repr) for key, rows in result.items()}
 
 
-def snapshot(url: str | sa.URL) -> dict[str, Any]:
-    """The schema and data of the database at ``url``, as plain sorted data."""
+def snapshot(url: str | sa.URL, *, rows: bool = True) -> dict[str, Any]:
+    """The schema and data of the database at ``url``, as plain sorted data (without ``rows``:
+    the schema only; not a single row is read)."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
@@ -144,9 +145,10 @@ def snapshot(url: str | sa.URL) -> dict[str, Any]:
             if dialect.catalog.enums:
                 result["enums"] = sorted((e["name"], tuple(e["labels"])) for e in insp.get_enums())
             result.update(_catalog_rows(conn, dialect, tables))
-            metadata = sa.MetaData()
-            result["rows"] = {name: _rows(conn, sa.Table(name, metadata, autoload_with=conn))
-                              for name in tables}
+            if rows:
+                metadata = sa.MetaData()
+                result["rows"] = {name: _rows(conn, sa.Table(name, metadata, autoload_with=conn))
+                                  for name in tables}
             return result
     finally:
         engine.dispose()

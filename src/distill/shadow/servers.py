@@ -30,7 +30,10 @@ class ServerUnavailable(DistillError):
 def _run(command: list[str], *, user: str | None = None) -> None:
     if user and IS_ROOT:
         command = ["runuser", "-u", user, "--", *command]
-    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    except OSError as exc:  # runuser or the program itself missing, not executable
+        raise ServerUnavailable(f"cannot run {Path(command[0]).name}: {exc.strerror or exc}") from None
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip().splitlines()
         raise ServerUnavailable(f"{Path(command[0]).name} failed: {output[-1] if output else 'no output'}")
@@ -87,7 +90,7 @@ class LocalPostgres(LocalServer):
                   "-w", "-t", str(START_TIMEOUT), "-o",
                   f"-k {self.directory} -p {self.port} -c listen_addresses='' -c fsync=off", "start"],
                  user="postgres")
-        except ServerUnavailable:
+        except BaseException:  # Ctrl-C or SIGTERM half-way too: nothing of the server stays
             self.stop()
             raise
 
@@ -135,15 +138,15 @@ class LocalMariaDB(LocalServer):
         try:
             _run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
                   "--skip-test-db", *as_user])
-            self.process = subprocess.Popen(
+            self.process = _started(
                 [mariadbd, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
                  "--skip-networking", f"--pid-file={self.directory / 'pid'}", f"--tmpdir={self.directory}",
                  f"--log-error={self.directory / 'err.log'}", "--character-set-server=utf8mb4",
                  "--collation-server=utf8mb4_unicode_ci", "--innodb-buffer-pool-size=64M",
                  "--innodb-flush-log-at-trx-commit=0", *as_user],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
             self._wait_until_up()
-        except ServerUnavailable:
+        except BaseException:  # Ctrl-C or SIGTERM half-way too: nothing of the server stays
             self.stop()
             raise
 
@@ -183,6 +186,14 @@ class LocalMariaDB(LocalServer):
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _started(command: list[str]) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise ServerUnavailable(f"cannot run {Path(command[0]).name}: {exc.strerror or exc}") from None
 
 
 # the dialect files' ``[shadow] throwaway`` values that name a local server

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from ..dialects import Dialect
 from ..errors import ConfigError
+from ..names import one_line
 from .model import COMMENT, SQL, Statement
 
 DEFAULT_TABLE = "distill_applied"
-_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # lower case: PostgreSQL folds, others may not
 _TEXT = re.compile(r"[A-Za-z0-9(][A-Za-z0-9 ._+:/()-]{0,199}")  # names and paths written as literals
 _REVISIONS = re.compile(r"[A-Za-z0-9_]{1,64}(,[A-Za-z0-9_]{1,64})*|")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -36,8 +37,8 @@ class RecordTarget:
 
 def check_record_table(name: str, where: str) -> str:
     if not isinstance(name, str) or not _TABLE.fullmatch(name):
-        raise ConfigError(f"{where}: record_table must be a plain table name (letters, digits and _, "
-                          f"at most 63, not starting with a digit), not {str(name)[:40]!r}")
+        raise ConfigError(f"{where}: record_table must be a plain lower-case table name (a-z, 0-9 and _, "
+                          f"at most 63, not starting with a digit), not {one_line(str(name))[:40]!r}")
     return name
 
 
@@ -68,7 +69,8 @@ def record_statements(dialect: Dialect, target: RecordTarget, file: str, directi
     if target.bundle_sha256 is not None and not _SHA256.fullmatch(target.bundle_sha256):
         raise ConfigError("record_applied: the bundle's identity is not a SHA-256")
     values = {
-        "table": check_record_table(target.table, "record_applied"),
+        # quoted: a name that is a reserved word ("order") is still a name
+        "table": dialect.quote_identifier(check_record_table(target.table, "record_applied")),
         "bundle": _literal(_text(target.bundle, "project name")),
         "release": _literal(None if target.release is None else _text(target.release, "release")),
         "file": _literal(_text(file, "file name")),

@@ -149,7 +149,8 @@ class _Annotator:
             if (kind, message) not in already:
                 found.append(annotation(self.dialect, kind, message))
         created = _CREATE_TABLE.match(full)
-        if created and not created["table"].startswith("_alembic_tmp_"):
+        # IF NOT EXISTS may find the table there already, rows and all: not a new table
+        if created and not created[1] and not created["table"].startswith("_alembic_tmp_"):
             self.created.add(created["table"])
         return found
 

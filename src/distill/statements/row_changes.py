@@ -26,7 +26,7 @@ _ADD = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(?!CONSTRAINT |IND
                   r"|CHECK |UNIQUE )(?P<column>\S+) (?P<definition>.+)$", re.I)
 _DROP = re.compile(r"^ALTER TABLE (?P<table>\S+) DROP (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN "
                    r"|PRIMARY |CHECK |DEFAULT |UNIQUE )(?P<column>[^\s,]+)$", re.I)
-_CREATE = re.compile(r"^CREATE TABLE (?P<table>\S+) \((?P<body>.*)\)$", re.I)
+_CREATE = re.compile(r"^CREATE TABLE (?!IF NOT EXISTS )(?P<table>\S+) \((?P<body>.*)\)$", re.I)
 _DROP_TABLE = re.compile(r"^DROP TABLE (IF EXISTS )?(?P<table>\S+)$", re.I)
 # where a column's type ends in its definition
 _AFTER_TYPE = re.compile(r" (NOT NULL|NULL|DEFAULT|CONSTRAINT|REFERENCES|COLLATE|CHECK|PRIMARY|UNIQUE|"
@@ -54,9 +54,20 @@ def _column_type(definition: str) -> str:
     return _AFTER_TYPE.sub("", definition).strip().upper().replace(" (", "(")
 
 
+def _top_level_parts(body: str) -> list[str]:
+    """``body`` split at the commas outside parentheses, in one pass."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(body):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(body[start:index].strip())
+            start = index + 1
+    return [*parts, body[start:].strip()]
+
+
 def _columns_shape(body: str) -> str:
     """A CREATE TABLE's column list without the column names (and without constraint names)."""
-    parts = [p.strip() for p in re.split(r",(?![^()]*\))", body)]
+    parts = _top_level_parts(body)
     return ", ".join(sorted(p.split(" ", 1)[1].upper() if " " in p else "" for p in parts
                             if not re.match(r"(CONSTRAINT|PRIMARY|UNIQUE|FOREIGN|CHECK)\b", p, re.I)))
 
