@@ -566,3 +566,15 @@ def test_a_version_table_name_that_is_no_plain_name_is_refused(tmp_path, where, 
         assert result.returncode != 0 and not result.stdout, result.stdout
         assert "is not a plain table name" in result.stderr
     assert not list(tmp_path.rglob("PWNED*"))
+
+
+@pytest.mark.parametrize("args", [
+    ["sql", "--dialect", "mysql", "--shadow-url", "mysql+nosuchdriver://x/y"],
+    ["status", "--url", "postgresql+nosuchdriver://x/y"],
+    ["status", "--url", "oracle://a"],
+])
+def test_an_unusable_database_url_is_a_clear_error(tmp_path, args):
+    project = write_project(tmp_path / "project", [CREATE_T])
+    result = run_distill(args, project)
+    assert result.returncode in (1, 2) and not result.stdout
+    assert result.stderr.startswith("distill: error: ") and len(result.stderr.splitlines()) == 1

@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from ..dialects import Dialect
 from ..errors import DistillError
+from ..names import one_line
 from .servers import SERVERS, ServerUnavailable
 
 
@@ -160,9 +161,12 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
 def _connected(url: sa.URL, what: str, *, autocommit: bool = False) -> Iterator[sa.engine.Connection]:
     try:
         engine = _engine(url, autocommit=autocommit)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, TypeError) as exc:
+        raise ShadowError(f"cannot use {what}: {one_line(str(exc))[:300]}") from None
+    try:
         connection = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise ShadowError(f"cannot connect to {what}: {str(exc.orig).strip().splitlines()[0]}") from None
+        raise ShadowError(f"cannot connect to {what}: {one_line(str(exc.orig).strip())[:300]}") from None
     try:
         yield connection
     finally:
