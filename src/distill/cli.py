@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api, cli_audit, dialects
+from . import __version__, api, cli_audit, dialects, workers
 from . import alembic_compat as compat
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
@@ -32,9 +32,12 @@ from .statements.formatting import STYLES
 @click.option("-C", "--directory", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Run as if started in this directory.")
 @click.option("--example", is_flag=True, help="Run on the bookshop example that ships with distill.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line, even on a terminal.")
 @click.pass_context
-def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None, example: bool) -> None:
+def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None, example: bool,
+         quiet: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
+    workers.QUIET = quiet
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 

@@ -3,6 +3,7 @@ options parsed, the API called, results printed. ``cli`` adds them to its group.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -123,8 +124,8 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
         raise click.UsageError("give OLD and NEW, or one bundle with --rebuild")
     report = api.diff(old, new, project=project, rebuild=rebuild, ignore_formatting=ignore_formatting)
     text = {"text": as_text, "json": as_json, "html": as_html}[output_format](report)
-    if output is None:
-        click.echo(text, nl=False)
+    if output is None:  # colour only on a terminal (click), and never with NO_COLOR set
+        click.echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False)
     else:
         write_atomically(output, click.unstyle(text).encode("utf-8"))
     if report.differs:

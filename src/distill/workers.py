@@ -6,7 +6,7 @@ submission order. Output bytes never depend on which worker ran what. Where fork
 with one core, or with DISTILL_JOBS=1, the jobs run one after the other in this process.
 
 A job is called with ``tick``, which it calls once per step done; on a terminal, a progress line
-on stderr shows the steps done per job.
+on stderr (``Progress``) shows what is rendering, the steps done, elapsed time and an estimate.
 """
 
 from __future__ import annotations
@@ -79,31 +79,50 @@ def usable_cores(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
-class _Progress:
-    """One line on stderr, redrawn, only when stderr is a terminal."""
+QUIET = False  # --quiet: no progress line even on a terminal
 
-    def __init__(self, labels: Sequence[str], totals: Sequence[int]) -> None:
-        self.labels, self.totals = labels, totals
-        self.enabled = sys.stderr.isatty() and sum(totals) > 0
+
+def _duration(seconds: float) -> str:
+    return f"{int(seconds)}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def _width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80  # 0: a terminal that says nothing
+    except OSError:
+        return 80
+
+
+class Progress:
+    """One line on stderr, redrawn, only when stderr is a terminal (and not --quiet): the phase and
+    what is running in it, steps done, elapsed time and an estimate, cut to the terminal's width."""
+
+    def __init__(self, phase: str, labels: Sequence[str], totals: Sequence[int]) -> None:
+        self.phase, self.labels, self.totals = phase, labels, totals
+        self.enabled = not QUIET and sys.stderr.isatty() and sum(totals) > 0
         self.last = 0.0
+        self.start = time.monotonic()
 
     def draw(self, counts: Sequence[int], final: bool = False) -> None:
         if not self.enabled or (not final and time.monotonic() - self.last < 0.2):
             return
-        self.last = time.monotonic()
+        self.last = now = time.monotonic()
         done, total = sum(counts), sum(self.totals)
-        filled = int(30 * done / total)
-        parts = ", ".join(f"{label} {c}/{t}" for label, c, t in zip(self.labels, counts, self.totals,
-                                                                     strict=True))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} steps: {parts}\x1b[K")
-        if final:
-            sys.stderr.write("\n")
+        running = [label for label, c, t in zip(self.labels, counts, self.totals, strict=True) if c < t]
+        elapsed = now - self.start
+        line = f"{self.phase}: {done}/{total} steps, {_duration(elapsed)}"  # first: what a cut keeps
+        if done and not final:
+            line += f", ~{_duration(elapsed * (total - done) / done)} left"
+        if running and not final and len(self.labels) > 1:  # which jobs are still running
+            line += f" ({', '.join(running)})"
+        sys.stderr.write("\r" + line[:max(10, _width() - 1)] + "\x1b[K" + ("\n" if final else ""))
         sys.stderr.flush()
 
 
 def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence[int] = ()) -> list[Any]:
     """Run ``jobs`` (in parallel where it helps); their results in order."""
-    progress = _Progress(labels or [f"job {i}" for i in range(len(jobs))], totals or [0] * len(jobs))
+    progress = Progress("rendering", labels or [f"job {i}" for i in range(len(jobs))],
+                        totals or [0] * len(jobs))
     count = usable_cores(len(jobs))
     if count < 2:
         counts = [0] * len(jobs)

@@ -27,6 +27,7 @@ from ..statements.findings import (
     findings_of,
 )
 from ..statements.row_changes import changes, step_verdicts
+from ..workers import Progress
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 # (what comparing a step's upgrade with its downgrade finds: statements.row_changes)
@@ -110,9 +111,12 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
                   standalone=standalone) if shadow is None else None
     texts: dict[tuple[str, str, str], str] = {}
+    progress, done = Progress("checking", ["revisions"], [len(plan.steps)]), [0]
     for up_plan, down_plan in single_steps(history, plan):
         step = up_plan.steps[0]
         verdict = reversibility.verdict(history, step.revision)
+        done[0] += 1
+        progress.draw(done)
         for name in dialect_names:
             dialect = dialects.get(name)
             up = _rendered(report, texts, step, "upgrade", name, history, up_plan, options)
@@ -126,6 +130,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                         (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
                         []).append(name)
                 _compare_directions(report, step.revision, up, down, dialect, name)
+    progress.draw(done, final=True)
     for item in probe.differences(texts) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
