@@ -12,6 +12,7 @@ from . import __version__, api, cli_audit, dialects, workers
 from . import alembic_compat as compat
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
+from .cli_completion import complete_dialects, complete_revision, completion_command
 from .cli_options import (
     json_text,
     needs_both_ends,
@@ -108,7 +109,7 @@ def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone
 def _bundle_options(func):
     """Options shared by build and release."""
     for option in reversed([
-        click.option("--dialect", "dialect_spec", default=None,
+        click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
                      help="Comma-separated dialects. Default: [tool.distill] dialects."),
         click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse",
                      show_default=True, help="How statements are laid out."),
@@ -133,8 +134,10 @@ def _report(result: Published) -> None:
 
 
 @main.command()
-@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.")
-@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.")
+@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.",
+              shell_complete=complete_revision)
+@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.",
+              shell_complete=complete_revision)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The bundle directory to create.")
 @click.option("--name", default=None, help="Release name recorded in the bundle. Default: --out's name.")
@@ -150,7 +153,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 
 
 @main.command()
-@click.argument("version", required=False)
+@click.argument("version", required=False, shell_complete=complete_revision)
 @click.option("--all", "all_versions", is_flag=True, help="Every version of [tool.distill.releases].")
 @click.option("--from", "from_version", default=None,
               help="A cumulative bundle from this earlier release version.")
@@ -175,7 +178,7 @@ def release(project: api.Project, version, all_versions, from_version, releases_
             _report(result)
 
 
-for _command in cli_audit.COMMANDS:  # verify, status, sign, check, diff, rehearse
+for _command in (*cli_audit.COMMANDS, completion_command):  # verify, status, sign, check, diff, rehearse
     main.add_command(_command)
 
 
@@ -187,7 +190,7 @@ def run() -> int:
     if warning:
         click.echo(warning, err=True)
     try:
-        main.main(standalone_mode=False)
+        main.main(standalone_mode=False, complete_var="_DISTILL_COMPLETE")
     except UnsafeArchive as exc:  # verify: a crafted archive is a bundle that does not verify
         click.echo(f"distill: NOT VERIFIED: {exc.message}", err=True)
         return 1

@@ -13,6 +13,7 @@ from .atomic import write_atomically
 from .audit import check_policy
 from .audit.diff_report import as_html, as_json, as_text
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
+from .cli_completion import complete_dialects, complete_revision
 from .cli_options import json_text, shadow_options
 
 
@@ -66,9 +67,11 @@ def sign_command(bundle, key) -> None:
 
 
 @click.command("check")
-@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.")
-@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.")
-@click.option("--dialect", "dialect_spec", default=None,
+@click.option("--from", "from_spec", default="base", show_default=True, help="Where the range starts.",
+              shell_complete=complete_revision)
+@click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.",
+              shell_complete=complete_revision)
+@click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--fail-on", "fail_on", default=None, metavar="KINDS",

@@ -7,6 +7,7 @@ import json
 
 import click
 
+from .cli_completion import complete_revision
 from .shadow import ShadowSpec
 from .statements.timeouts import Timeouts, parse_duration
 
@@ -20,11 +21,11 @@ def range_options(func):
     """--from, --to and --down."""
     func = click.option("--down", is_flag=True, help="Walk the range downwards (a downgrade).")(func)
     func = click.option(
-        "--to", "to_spec", default=None,
+        "--to", "to_spec", default=None, shell_complete=complete_revision,
         help="Where the range ends. Default: heads (upgrade); required with --down.",
     )(func)
     func = click.option(
-        "--from", "from_spec", default=None,
+        "--from", "from_spec", default=None, shell_complete=complete_revision,
         help="Where the range starts: revision(s), comma-separated; a label, head(s), base, "
         "or a release version. Default: base (upgrade); required with --down.",
     )(func)
