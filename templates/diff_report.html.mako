@@ -45,6 +45,30 @@
 % endfor
   <tr><td>result</td><td>${'differences found' if report.differs else 'no differences'}${' (formatting ignored)' if report.ignore_formatting else ''}</td></tr>
 </table>
+<% added_title, removed_title = report.titles() %>\
+<% changes = report.changes() %>\
+<nav id="contents">
+<h2>Contents</h2>
+<ul>
+% if report.edited:
+<li><a href="#edited-after-release">Edited after release: ${len(report.edited)} revision(s)</a></li>
+% endif
+% if report.added or report.removed:
+<li><a href="#revisions">${added_title | h}: ${len(report.added)}; ${removed_title | h}: ${len(report.removed)}</a></li>
+% endif
+% if report.generator or report.options:
+<li><a href="#generator">Generator versions and options: ${len(report.generator) + len(report.options)}</a></li>
+% endif
+% if changes:
+<li><a href="#sql">SQL: ${len(changes)} distinct change(s)</a>
+<ul>
+% for dialect in sorted({d.dialect for d in report.sql}):
+<li><a href="#sql-${dialect | h}">${dialect | h}: ${sum(1 for d in report.sql if d.dialect == dialect)} file(s) changed</a></li>
+% endfor
+</ul></li>
+% endif
+</ul>
+</nav>
 % if report.edited:
 <div class="edited" id="edited-after-release">
 <h2>EDITED AFTER RELEASE</h2>
@@ -69,18 +93,18 @@ old version. Write a new revision instead of editing an applied one.</p>
 </div>
 % endif
 % if report.added or report.removed:
-<h2>Revisions</h2>
+<h2 id="revisions">Revisions</h2>
 <ul>
 % for s in report.added:
-<li class="added">added <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
+<li class="added">${added_title | h}: <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
 % endfor
 % for s in report.removed:
-<li class="removed">removed <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
+<li class="removed">${removed_title | h}: <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
 % endfor
 </ul>
 % endif
 % if report.generator or report.options:
-<h2>Generator versions and options</h2>
+<h2 id="generator">Generator versions and options</h2>
 <table>
 <tr><th>what</th><th>old</th><th>new</th></tr>
 % for c in report.generator + report.options:
@@ -89,9 +113,14 @@ old version. Write a new revision instead of editing an applied one.</p>
 </table>
 % endif
 % if report.sql:
-<h2>SQL differences</h2>
-% for d in report.sql:
-<h3>${d.dialect | h}: ${d.what | h}</h3>
+<h2 id="sql">SQL differences: each distinct change once</h2>
+<% anchored = set() %>\
+% for change in changes:
+<% d = change['first'] %>\
+% for dialect in [n for n in change['dialects'] if n not in anchored]:
+<a id="sql-${dialect | h}"></a><% anchored.add(dialect) %>\
+% endfor
+<h3 class="change">${change['places'] | h}</h3>
 <table class="sbs">
 <colgroup><col style="width:3.5em"><col><col style="width:3.5em"><col></colgroup>
 <tr><th class="no"></th><th><code>${d.old_path or '(none)' | h}</code></th><th class="no"></th><th><code>${d.new_path or '(none)' | h}</code></th></tr>

@@ -168,6 +168,9 @@ def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
     assert top < page.index("SQL differences")  # the edited revisions come first
     assert "ef2c8e7f1a14" in page[top:page.index("</div>", top)]
     assert "b.price" in page and 'class="ins"' in page
+    contents = page.index('id="contents"')  # a table of contents first, linking to each part
+    assert contents < top and 'href="#edited-after-release"' in page and 'href="#sql-postgresql"' in page
+    assert 'id="sql-postgresql"' in page and 'id="sql-sqlite"' in page
     source = page.index('class="source-diff"')  # the Python diff, inside the edited block, first
     assert top < source < page.index("</div>", top) < page.index("SQL differences")
     assert 'class="add">+        "SELECT b.id, b.title, b.stock, b.price' in page[source:]
@@ -176,3 +179,36 @@ def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
     shutil.copy(shot, Path(tempfile.gettempdir()) / "distill-diff-report.png")  # to look at
+
+
+def test_releases_of_different_ranges_compare_what_they_share():
+    code, report = diff_json(REPO / "releases" / "1.1", REPO / "releases" / "2.0")
+    assert code == 1
+    only_old = {s["revision"] for s in report["removed_revisions"]}
+    only_new = {s["revision"] for s in report["added_revisions"]}
+    assert only_old and only_new and not only_old & only_new
+    # no step of one range is compared with nothing in the other: those are listed, not diffed
+    assert not [d for d in report["sql"] if d["old_file"] is None or d["new_file"] is None]
+    text = cli("diff", "releases/1.1", "releases/2.0")
+    assert "revisions only in 1.1: " in text.stdout and "revisions only in 2.0: " in text.stdout
+    assert "revisions removed" not in text.stdout
+
+
+def test_a_change_repeated_across_dialects_and_files_is_shown_once(project, tmp_path):
+    shipped = build(tmp_path / "shipped", "--from", "bc9f", "--to", "ef2c", cwd=project)
+    script = project / "migrations" / "versions" / "ef2c8e7f1a14_order_index_and_view.py"
+    original = script.read_text()
+    try:
+        script.write_text(original.replace('"SELECT b.id, b.title, b.stock, a.full_name AS author "',
+                                           '"SELECT b.id, b.title, b.stock, b.price, a.full_name AS author "'))
+        rebuilt = build(tmp_path / "rebuilt", "--from", "bc9f", "--to", "ef2c", cwd=project)
+        code, report = diff_json(shipped, rebuilt, cwd=project)
+        changes = report["sql_changes"]
+        assert len(changes) < len(report["sql"])
+        assert sum(c["occurrences"] for c in changes) == len(report["sql"])
+        view = [c for c in changes if any("b.price" in line for line in c["diff"])]
+        assert view and all(", " in c["places"] or "upgrade.sql, ef2c8e7f1a14 up" in c["places"] for c in view)
+        text = cli("diff", str(shipped), str(rebuilt), cwd=project).stdout
+        assert f"SQL differences: {len(report['sql'])} in {len(changes)} distinct change(s)" in text
+    finally:
+        script.write_text(original)

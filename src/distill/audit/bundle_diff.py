@@ -94,6 +94,41 @@ class DiffReport:
         return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql,
                     self.runbook))
 
+    @property
+    def same_range(self) -> bool:
+        return self.old.manifest.get("range") == self.new.manifest.get("range")
+
+    def titles(self) -> tuple[str, str]:
+        """How the revisions of only one side are titled: added/removed for two builds of one
+        range, 'only in <release>' for releases that cover different ranges."""
+        old_steps, new_steps = set(self.old.steps), set(self.new.steps)
+        if self.same_range or old_steps <= new_steps or new_steps <= old_steps:
+            return "revisions added", "revisions removed"
+        return (f"revisions only in {self.new.manifest.get('release')}",
+                f"revisions only in {self.old.manifest.get('release')}")
+
+    def changes(self) -> list[dict[str, Any]]:
+        """The SQL differences, each distinct change once with the places it occurs ("mysql,
+        mariadb: upgrade.sql, ef2c8e7f1a14 up"): the same edit repeats across dialects and in a
+        whole file and its step file."""
+        groups: dict[tuple[str, ...], list[SqlDifference]] = {}
+        for difference in self.sql:
+            body = tuple(line for line in difference.unified[2:] if not line.startswith("@@"))
+            groups.setdefault(body, []).append(difference)
+        out = []
+        for members in groups.values():
+            by_what: dict[str, list[str]] = {}
+            for member in members:
+                by_what.setdefault(member.what, []).append(member.dialect)
+            by_dialects: dict[tuple[str, ...], list[str]] = {}
+            for what, names in by_what.items():
+                by_dialects.setdefault(tuple(names), []).append(what)
+            places = "; ".join(f"{', '.join(names)}: {', '.join(whats)}"
+                               for names, whats in by_dialects.items())
+            out.append({"places": places, "first": members[0], "count": len(members),
+                        "dialects": sorted({member.dialect for member in members})})
+        return out
+
     def summary(self) -> dict[str, int]:
         return {"added_revisions": len(self.added), "removed_revisions": len(self.removed),
                 "edited_after_release": len(self.edited), "generator_changes": len(self.generator),
@@ -117,6 +152,8 @@ class DiffReport:
             "generator": self.generator,
             "options": self.options,
             "sql": [d.to_json() for d in self.sql],
+            "sql_changes": [{"places": c["places"], "occurrences": c["count"], "diff": c["first"].unified}
+                            for c in self.changes()],
             "runbook": self.runbook,
         }
 
@@ -216,7 +253,11 @@ def _compare_sql(report: DiffReport, old: Side, new: Side) -> None:
             pairs += [(name, None, f"{dialect}/{name}", f"{dialect}/{name}")
                       for name in ("upgrade.sql", "downgrade.sql")]
         old_files, new_files = _files_by_step(old, dialect), _files_by_step(new, dialect)
-        for revision in order:
+        # one range holds the other (a release grown by revisions): their SQL is new SQL, shown;
+        # ranges that only overlap (1.1 and 2.0): what they share (the rest is listed as "only in")
+        nested = set(old.steps) <= set(new.steps) or set(new.steps) <= set(old.steps)
+        shared = order if nested else [r for r in order if r in old.steps and r in new.steps]
+        for revision in shared:
             for direction in ("up", "down"):
                 key = (revision, direction)
                 if key in old_files or key in new_files:

@@ -40,8 +40,9 @@ def as_text(report: DiffReport) -> str:
             for line in map(one_line, e.get("source_diff", [])):  # the Python, above the SQL it changed
                 colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
                 lines.append("    " + (click.style(line, fg=colour) if colour else line))
-    for title, items, mark, colour in (("revisions added", report.added, "+", "green"),
-                                       ("revisions removed", report.removed, "-", "red")):
+    added_title, removed_title = report.titles()
+    for title, items, mark, colour in ((added_title, report.added, "+", "green"),
+                                       (removed_title, report.removed, "-", "red")):
         if items:
             lines.append(f"{title}: {len(items)}")
             lines += [click.style(f"  {mark} {s['revision']} {s['message']}", fg=colour) for s in items]
@@ -51,11 +52,12 @@ def as_text(report: DiffReport) -> str:
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {c['key']}: {c['old']} -> {c['new']}" for c in items]
     if report.sql:
-        lines.append(f"SQL differences: {len(report.sql)}"
-                     + (" (ignoring formatting)" if report.ignore_formatting else ""))
-        for d in report.sql:
-            lines.append(click.style(f"  {d.dialect} {d.what}:", bold=True))
-            for line in map(one_line, d.unified):  # a crafted bundle's text: no control characters
+        changes = report.changes()
+        lines.append(f"SQL differences: {len(report.sql)} in {len(changes)} distinct change(s), each "
+                     "shown once" + (" (ignoring formatting)" if report.ignore_formatting else ""))
+        for change in changes:
+            lines.append(click.style(f"  {one_line(change['places'])}:", bold=True))
+            for line in map(one_line, change["first"].unified[2:]):  # a crafted bundle's text
                 colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
                 lines.append("    " + (click.style(line, fg=colour) if colour else line))
     if report.runbook:
