@@ -56,6 +56,9 @@
 % if report.added or report.removed:
 <li><a href="#revisions">${added_title | h}: ${len(report.added)}; ${removed_title | h}: ${len(report.removed)}</a></li>
 % endif
+% if report.schema:
+<li><a href="#schema">What each release does to the schema</a></li>
+% endif
 % if report.generator or report.options:
 <li><a href="#generator">Generator versions and options: ${len(report.generator) + len(report.options)}</a></li>
 % endif
@@ -102,6 +105,20 @@ old version. Write a new revision instead of editing an applied one.</p>
 <li class="removed">${removed_title | h}: <code>${s['revision'] | h}</code> ${s['message'] | h}</li>
 % endfor
 </ul>
+% endif
+% if report.schema:
+<h2 id="schema">What each release does to the schema</h2>
+% for release, by_dialect in report.schema.items():
+<h3>release ${release | h}</h3>
+<table>
+<tr><th>dialect</th><th>change</th><th>names</th></tr>
+% for dialect, categories in by_dialect.items():
+% for category, names in categories.items():
+<tr><td>${dialect | h}</td><td>${category | h}</td><td>${', '.join(names) | h}</td></tr>
+% endfor
+% endfor
+</table>
+% endfor
 % endif
 % if report.generator or report.options:
 <h2 id="generator">Generator versions and options</h2>

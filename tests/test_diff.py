@@ -212,3 +212,18 @@ def test_a_change_repeated_across_dialects_and_files_is_shown_once(project, tmp_
         assert f"SQL differences: {len(report['sql'])} in {len(changes)} distinct change(s)" in text
     finally:
         script.write_text(original)
+
+
+def test_consecutive_releases_show_what_each_does_to_the_schema():
+    code, report = diff_json(REPO / "releases" / "1.1", REPO / "releases" / "2.0")
+    summaries = report["schema_summaries"]
+    assert set(summaries) == {"1.1", "2.0"}
+    for dialect in ("postgresql", "mysql", "mariadb", "oracle", "mssql"):
+        assert summaries["1.1"][dialect]["tables added"] == ["customers", "genres", "reviews"], dialect
+        assert summaries["2.0"][dialect]["columns dropped"] == ["authors.bio"], dialect
+        assert summaries["2.0"][dialect]["views added or replaced"] == ["book_stock"], dialect
+    assert summaries["1.1"]["sqlite"]["tables recreated (batch mode)"] == ["orders"]
+    text = cli("diff", "releases/1.1", "releases/2.0").stdout
+    assert "schema changes of release 2.0:" in text and "  postgresql: columns dropped: authors.bio" in text
+    _, same = diff_json(REPO / "releases" / "2.0", REPO / "releases" / "2.0")
+    assert same["schema_summaries"] == {}  # not consecutive: no summary

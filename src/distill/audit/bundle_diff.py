@@ -22,6 +22,7 @@ from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..statements.formatting import significant_tokens
 from ..statements.lexer import tokenize
+from .schema_summary import release_summaries
 
 DIFF_FORMAT = "distill-diff"
 DIFF_VERSION = 1
@@ -88,6 +89,8 @@ class DiffReport:
     options: list[dict[str, Any]] = field(default_factory=list)
     sql: list[SqlDifference] = field(default_factory=list)
     runbook: list[str] = field(default_factory=list)  # unified diff of the two README.md
+    # consecutive releases: what each does to the schema, per dialect (release -> dialect -> ...)
+    schema: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
 
     @property
     def differs(self) -> bool:
@@ -155,6 +158,7 @@ class DiffReport:
             "sql_changes": [{"places": c["places"], "occurrences": c["count"], "diff": c["first"].unified}
                             for c in self.changes()],
             "runbook": self.runbook,
+            "schema_summaries": self.schema,
         }
 
 
@@ -205,6 +209,12 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
             if a.get(name) != b.get(name):
                 getattr(report, title).append({"key": name, "old": a.get(name), "new": b.get(name)})
     _compare_sql(report, old, new)
+    if old.manifest.get("range", {}).get("to") == new.manifest.get("range", {}).get("from") != \
+            old.manifest.get("range", {}).get("from"):  # consecutive releases: what each does
+        for side in (old, new):
+            report.schema[str(side.manifest.get("release"))] = release_summaries(
+                side.manifest, side.files, ("alembic_version", side.manifest.get("options", {}).get(
+                    "record_table", "distill_applied")))
     report.runbook = [line for line in difflib.unified_diff(_runbook(old), _runbook(new), lineterm="", n=1)
                       if not line.startswith(("---", "+++"))]
     return report

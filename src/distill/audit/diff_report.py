@@ -51,6 +51,11 @@ def as_text(report: DiffReport) -> str:
         if items:
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {c['key']}: {c['old']} -> {c['new']}" for c in items]
+    for release, by_dialect in report.schema.items():
+        lines.append(f"schema changes of release {one_line(release)}:")
+        for dialect, categories in by_dialect.items():
+            lines += [f"  {dialect}: {category}: {', '.join(map(one_line, names))}"
+                      for category, names in categories.items()] or [f"  {dialect}: none"]
     if report.sql:
         changes = report.changes()
         lines.append(f"SQL differences: {len(report.sql)} in {len(changes)} distinct change(s), each "
