@@ -108,7 +108,7 @@ def test_edited_revision_script(project, tmp_path):
         html = tmp_path / "report.html"
         assert cli("diff", str(shipped), str(rebuilt), "--format", "html", "-o", str(html),
                    cwd=project).returncode == 1
-        _check_html_in_chromium(html, tmp_path)
+        _check_html_in_chromium(html, tmp_path, changes=len(report["sql_changes"]))
     finally:
         script.write_text(original)
 
@@ -150,7 +150,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
+def _check_html_in_chromium(html: Path, tmp_path: Path, changes: int) -> None:
     browser = _chromium()
     if browser is None:
         if REQUIRE:
@@ -168,6 +168,7 @@ def _check_html_in_chromium(html: Path, tmp_path: Path) -> None:
     assert top < page.index("SQL differences")  # the edited revisions come first
     assert "ef2c8e7f1a14" in page[top:page.index("</div>", top)]
     assert "b.price" in page and 'class="ins"' in page
+    assert page.count('<h3 class="change">') == changes  # each distinct SQL change once
     contents = page.index('id="contents"')  # a table of contents first, linking to each part
     assert contents < top and 'href="#edited-after-release"' in page and 'href="#sql-postgresql"' in page
     assert 'id="sql-postgresql"' in page and 'id="sql-sqlite"' in page
