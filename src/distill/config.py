@@ -138,15 +138,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
             check_release_name(version)
         except DistillError as exc:
             raise ConfigError(f"{source}: [tool.distill.releases]: {exc.message}") from None
-    standalone = VersionTableOptions(
-        **{k: table[k] for k in VersionTableOptions.__dataclass_fields__ if k in table}
-    )
-    for key in ("version_table", "version_table_schema"):
-        if table.get(key) is not None:
-            try:
-                check_table_name(table[key], key)
-            except DistillError as exc:
-                raise ConfigError(f"{source}: {exc.message}") from None
+    standalone = _version_table_options(table, source)
     return Settings(
         root=root,
         source=source,
@@ -158,6 +150,17 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         standalone=standalone,
         **_option_defaults(table, source),
     )
+
+
+def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:
+    for key in ("version_table", "version_table_schema"):  # they reach SQL, literals, the runbook
+        if table.get(key) is not None:
+            try:
+                check_table_name(table[key], key)
+            except DistillError as exc:
+                raise ConfigError(f"{source}: {exc.message}") from None
+    return VersionTableOptions(**{k: table[k] for k in VersionTableOptions.__dataclass_fields__
+                                  if k in table})
 
 
 def _record_table(table: dict[str, Any], source: str) -> str:

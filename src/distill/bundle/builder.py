@@ -47,7 +47,7 @@ from .json_writer import write_json
 from .manifest import BundleSpec, bundle_identity, manifest, manifest_core
 from .publish import read_tree
 from .runbook import runbook
-from .sources import source_bytes
+from .sources import write_sources
 
 DIRECTIONS = ("upgrade", "downgrade")
 
@@ -141,16 +141,12 @@ class BundleBuilder:
             done[name, "downgrade"] = self._down_to_point(name, directory, done)
         if probe is not None:
             self._note_not_reproducible(probe, done)
-        hashes: dict[str, str] = {}
+        hashes = write_sources(self.history, self.core["steps"], directory)  # the scripts, as shipped
         entries = {}
         for name in self.spec.dialects:
             up, down = done[name, "upgrade"], done[name, "downgrade"]
-            hashes.update(up.files)
-            hashes.update(down.files)
+            hashes.update(up.files | down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
-        for step in self.core["steps"]:  # the revision scripts, as shipped
-            hashes[step["source"]] = write_file(directory, step["source"],
-                                                source_bytes(self.history, step["revision"]))
         version_table = done[self.spec.dialects[0], "upgrade"].version_table
         data = manifest(self.core, entries, self.versions)
         del entries, done  # the manifest holds what is still needed

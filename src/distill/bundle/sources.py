@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import DistillError
 from ..history.scripts import History
+from .files import write_file
 
 SOURCES = "sources"
 # a plain relative path: every part starts with a letter, digit or _ (so no '..' part, no absolute
@@ -30,5 +31,8 @@ def source_path(history: History, revision: str) -> str:
     return f"{SOURCES}/{relative}"
 
 
-def source_bytes(history: History, revision: str) -> bytes:
-    return Path(history.get(revision).path).read_bytes()
+def write_sources(history: History, steps: list[dict], directory: Path) -> dict[str, str]:
+    """Each step's script into ``directory`` at its manifest ``source``; path -> SHA-256."""
+    return {step["source"]: write_file(directory, step["source"],
+                                       Path(history.get(step["revision"]).path).read_bytes())
+            for step in steps}
