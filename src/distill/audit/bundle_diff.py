@@ -97,15 +97,10 @@ class DiffReport:
         return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql,
                     self.runbook))
 
-    @property
-    def same_range(self) -> bool:
-        return self.old.manifest.get("range") == self.new.manifest.get("range")
-
     def titles(self) -> tuple[str, str]:
-        """How the revisions of only one side are titled: added/removed for two builds of one
-        range, 'only in <release>' for releases that cover different ranges."""
-        old_steps, new_steps = set(self.old.steps), set(self.new.steps)
-        if self.same_range or old_steps <= new_steps or new_steps <= old_steps:
+        """How the revisions of only one side are titled: added/removed when one range holds the
+        other (the same range included), 'only in <release>' for ranges that only overlap."""
+        if _nested(self.old, self.new):
             return "revisions added", "revisions removed"
         return (f"revisions only in {self.new.manifest.get('release')}",
                 f"revisions only in {self.old.manifest.get('release')}")
@@ -250,6 +245,12 @@ def _files_by_step(side: Side, dialect: str) -> dict[tuple[str, str], str]:
     return out
 
 
+def _nested(old: Side, new: Side) -> bool:
+    """Whether one bundle's steps hold the other's (two builds of one range included)."""
+    old_steps, new_steps = set(old.steps), set(new.steps)
+    return old_steps <= new_steps or new_steps <= old_steps
+
+
 def _compare_sql(report: DiffReport, old: Side, new: Side) -> None:
     old_dialects = set(old.manifest.get("dialects", {}))
     new_dialects = set(new.manifest.get("dialects", {}))
@@ -257,6 +258,7 @@ def _compare_sql(report: DiffReport, old: Side, new: Side) -> None:
         and old.manifest.get("range", {}).get("to") == new.manifest.get("range", {}).get("to")
     order = [s["revision"] for s in new.manifest.get("steps", [])] + [
         s["revision"] for s in old.manifest.get("steps", []) if s["revision"] not in new.steps]
+    nested = _nested(old, new)
     for dialect in sorted(old_dialects | new_dialects):
         pairs: list[tuple[str, str | None, str | None, str | None]] = []
         if same_range:
@@ -265,7 +267,6 @@ def _compare_sql(report: DiffReport, old: Side, new: Side) -> None:
         old_files, new_files = _files_by_step(old, dialect), _files_by_step(new, dialect)
         # one range holds the other (a release grown by revisions): their SQL is new SQL, shown;
         # ranges that only overlap (1.1 and 2.0): what they share (the rest is listed as "only in")
-        nested = set(old.steps) <= set(new.steps) or set(new.steps) <= set(old.steps)
         shared = order if nested else [r for r in order if r in old.steps and r in new.steps]
         for revision in shared:
             for direction in ("up", "down"):

@@ -26,12 +26,10 @@ from ..statements.findings import (
     WARNING,
     findings_of,
 )
-from ..statements.row_changes import changes, step_verdicts
+from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
 from ..workers import Progress
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
-# (what comparing a step's upgrade with its downgrade finds: statements.row_changes)
-NOT_RESTORED, PROBABLE_RENAMES = "data_not_restored", "probable_renames"
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
                  (PROBABLE_RENAMES, PROBABLE_RENAMES), ("lock_risk", LOCK_RISK),
                  ("manual_steps", MANUAL_STEPS), ("warnings", WARNING),

@@ -14,11 +14,9 @@ Kinds a policy names, and which findings each covers:
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..history.scripts import History
 from ..statements.findings import (
@@ -30,7 +28,8 @@ from ..statements.findings import (
     NOT_REPRODUCIBLE,
     WARNING,
 )
-from .check import NOT_RESTORED, PROBABLE_RENAMES, CheckReport
+from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES
+from .check import CheckReport
 from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
 
 # a finding's kind in the report -> the policy kind that covers it
@@ -78,15 +77,12 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-def _function_line(path: str, direction: str) -> int:
-    """The line of the script's upgrade() or downgrade() (1 when it has none)."""
-    name = "upgrade" if direction == "upgrade" else "downgrade"
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return 1
-    return next((node.lineno for node in tree.body
-                 if isinstance(node, ast.FunctionDef) and node.name == name), 1)
+def _function_line(module: object, direction: str) -> int:
+    """The line of the loaded script's upgrade() or downgrade() (1 when it has none): the
+    history has the module already, nothing is read or parsed again."""
+    function = getattr(module, "upgrade" if direction == "upgrade" else "downgrade", None)
+    code = getattr(function, "__code__", None)
+    return code.co_firstlineno if code is not None else 1
 
 
 def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -> list[str]:
@@ -94,9 +90,10 @@ def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -
     revision script's line: the failing operation's, or its upgrade()'s / downgrade()'s."""
     lines = []
     for item in items(report):
-        path = history.get(item.revision).path
+        script = history.get(item.revision)
+        path = script.path
         found = _LINE.search(item.location)
-        line = int(found[1]) if found else _function_line(path, item.direction)
+        line = int(found[1]) if found else _function_line(script.module, item.direction)
         level = "error" if item.kind in kinds else "warning"
         where = f"file={_escape(history.relpath(path), property_value=True)},line={line}"
         title = _escape(f"distill {item.title}", property_value=True)

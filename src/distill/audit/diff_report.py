@@ -25,6 +25,15 @@ def as_json(report: DiffReport) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _diff_lines(unified: list[str]) -> list[str]:
+    """Unified diff lines, indented and coloured; a crafted bundle's text without control characters."""
+    out = []
+    for line in map(one_line, unified):
+        colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+        out.append("    " + (click.style(line, fg=colour) if colour else line))
+    return out
+
+
 def as_text(report: DiffReport) -> str:
     """The report as text for a terminal (click strips the colour elsewhere)."""
     red = lambda t: click.style(t, fg="red", bold=True)  # noqa: E731
@@ -37,9 +46,7 @@ def as_text(report: DiffReport) -> str:
         for e in report.edited:
             lines.append(red(f"  {e['revision']} ({e['message']}) {e['script']}: sha256 "
                              f"{e['old_sha256'] or ''} -> {e['new_sha256'] or ''}"))
-            for line in map(one_line, e.get("source_diff", [])):  # the Python, above the SQL it changed
-                colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
-                lines.append("    " + (click.style(line, fg=colour) if colour else line))
+            lines += _diff_lines(e.get("source_diff", []))  # the Python, above the SQL it changed
     added_title, removed_title = report.titles()
     for title, items, mark, colour in ((added_title, report.added, "+", "green"),
                                        (removed_title, report.removed, "-", "red")):
@@ -62,9 +69,7 @@ def as_text(report: DiffReport) -> str:
                      "shown once" + (" (ignoring formatting)" if report.ignore_formatting else ""))
         for change in changes:
             lines.append(click.style(f"  {one_line(change['places'])}:", bold=True))
-            for line in map(one_line, change["first"].unified[2:]):  # a crafted bundle's text
-                colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
-                lines.append("    " + (click.style(line, fg=colour) if colour else line))
+            lines += _diff_lines(change["first"].unified[2:])
     if report.runbook:
         lines.append("runbook (README.md) differs:")
         lines += ["    " + line for line in report.runbook]

@@ -17,7 +17,7 @@ from ..history import releases
 from ..history.scripts import History, display_revisions
 from ..history.specs import resolve
 from ..names import one_line
-from ..rehearsal.clients import dialect_of, driver_url
+from ..rehearsal.clients import UNUSABLE_URL, dialect_of, driver_url, first_line
 from ..rehearsal.online import migrate
 from ..rehearsal.schema_diff import differences, readable
 from ..rehearsal.snapshot import snapshot
@@ -105,7 +105,7 @@ def _live(url: sa.URL, version_table: str, schema: str | None,
           record_table: str) -> tuple[tuple[str, ...] | None, list | None]:
     try:
         engine = sa.create_engine(driver_url(url), poolclass=sa.pool.NullPool)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, TypeError) as exc:
+    except UNUSABLE_URL as exc:
         raise CouldNotRun(f"--url cannot be used: {one_line(str(exc))[:300]}") from None
     try:
         with engine.connect() as connection:
@@ -125,7 +125,7 @@ def _live(url: sa.URL, version_table: str, schema: str | None,
             return heads, applied
     except sa.exc.DBAPIError as exc:
         raise CouldNotRun(f"cannot read {url.render_as_string(hide_password=True)}: "
-                          f"{str(exc.orig).strip().splitlines()[0]}") from None
+                          f"{first_line(exc)}") from None
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
 from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
+from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
 from ..statements.timeouts import Timeouts
 from .signing import verify_command
 
@@ -25,9 +26,6 @@ def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tu
                 for message in step.get("up", {}).get(kind, []):
                     seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
     return {key: list(messages.items()) for key, messages in seen.items()}
-
-
-STEP_VERDICTS = ("data_not_restored", "probable_renames")  # per dialect step, where found
 
 
 def _verdicts_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, list[str]]]]:
@@ -72,9 +70,9 @@ def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
         notes.append("DESTRUCTIVE")
     if findings[DATA_LOSS]:
         notes.append("DATA LOSS")
-    if findings["data_not_restored"]:
+    if findings[NOT_RESTORED]:
         notes.append("DATA NOT RESTORED by the downgrade")
-    if findings["probable_renames"]:
+    if findings[PROBABLE_RENAMES]:
         notes.append("PROBABLE RENAME: data lost")
     return "; ".join(notes)
 

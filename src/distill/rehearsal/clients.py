@@ -22,6 +22,15 @@ from ..errors import DistillError
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+# what creating an engine raises for a URL distill cannot use (unknown driver, bad arguments)
+UNUSABLE_URL = (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, TypeError)
+
+
+def first_line(exc: sa.exc.DBAPIError) -> str:
+    """The first line of what the database (or its driver) said."""
+    return (str(exc.orig).strip().splitlines() or [""])[0]
+
+
 def dialect_of(url: sa.URL) -> Dialect:
     """The dialect of a server URL (``postgresql://``, ``mariadb+pymysql://`` ...)."""
     return dialects.get(url.get_backend_name())

@@ -13,11 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ..errors import DistillError
-from .clients import dialect_of
-
-
-def _first_line(exc: sa.exc.DBAPIError) -> str:
-    return str(exc.orig).strip().splitlines()[0]
+from .clients import dialect_of, first_line
 
 
 class Scratch:
@@ -39,7 +35,7 @@ class Scratch:
                 self.admin.dispose()
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 raise DistillError(f"cannot reach {url.render_as_string(hide_password=True)}: "
-                                   f"{_first_line(exc)}") from None
+                                   f"{first_line(exc)}") from None
 
     def create(self) -> sa.URL:
         """A new, empty database."""
@@ -55,7 +51,7 @@ class Scratch:
             raise DistillError(
                 "rehearse creates its own scratch databases and drops them afterwards, but "
                 f"CREATE DATABASE failed on {self.url.render_as_string(hide_password=True)}: "
-                f"{_first_line(exc)}. Grant that privilege, or rehearse on SQLite."
+                f"{first_line(exc)}. Grant that privilege, or rehearse on SQLite."
             ) from None
         self.created.append(name)
         return self.url.set(database=name)

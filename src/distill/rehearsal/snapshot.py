@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from .. import dialects
 from ..dialects import Dialect
-from ..statements.lexer import WS, tokenize
+from ..statements.lexer import WS, tokenize, top_level_parts
 
 _SPACE = re.compile(r"\s+")
 
@@ -93,15 +93,7 @@ def _create_table_parts(sql: str) -> Any:
     start, end = sql.find("("), sql.rfind(")")
     if not sql.upper().startswith("CREATE TABLE") or start < 0 or end < start:
         return sql
-    parts, depth, current = [], 0, ""
-    for char in sql[start + 1 : end]:
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    parts.append(current.strip())
+    parts = top_level_parts(sql[start + 1 : end])
     # SQLite keeps the name as written: a table renamed by batch mode reads CREATE TABLE "t"
     name = sql[:start].strip().replace('"', "").replace("`", "")
     return (name, tuple(sorted(parts)), sql[end + 1:].strip())

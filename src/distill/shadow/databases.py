@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from ..dialects import Dialect
 from ..errors import DistillError
 from ..names import one_line
+from ..rehearsal.clients import UNUSABLE_URL, first_line
 from .servers import SERVERS, ServerUnavailable
 
 
@@ -161,7 +162,7 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
 def _connected(url: sa.URL, what: str, *, autocommit: bool = False) -> Iterator[sa.engine.Connection]:
     try:
         engine = _engine(url, autocommit=autocommit)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, TypeError) as exc:
+    except UNUSABLE_URL as exc:
         raise ShadowError(f"cannot use {what}: {one_line(str(exc))[:300]}") from None
     try:
         connection = engine.connect()
@@ -256,7 +257,7 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
         except sa.exc.DBAPIError as exc:
             raise ShadowError(f"cannot create a scratch database next to the --shadow-url database "
                               f"(DDL commits on {dialect.title}, so distill copies it): "
-                              f"{str(exc.orig).strip().splitlines()[0]}") from None
+                              f"{first_line(exc)}") from None
         try:
             _copy_tables(admin, source, scratch, quote)
             with _in_transaction(url.set(database=scratch), "the scratch copy") as connection:
@@ -267,7 +268,7 @@ def _scratch_copy(url: sa.URL, dialect: Dialect, at: tuple[str, ...]) -> Iterato
                 admin.exec_driver_sql(dialect.server.drop_database.format(name=quote(scratch)))
             except sa.exc.DBAPIError as exc:
                 raise ShadowError(f"distill could not drop its scratch database {scratch} on the "
-                                  f"--shadow-url server ({str(exc.orig).strip().splitlines()[0]}): "
+                                  f"--shadow-url server ({first_line(exc)}): "
                                   f"drop it by hand") from None
 
 

@@ -129,3 +129,15 @@ def expand_layout_tabs(text: str, rules: LexerRules) -> str:
         piece.replace("\t", "    ") if kind not in OPAQUE else piece
         for kind, piece in tokenize(text, rules)
     )
+
+
+def top_level_parts(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses, each part stripped, in one pass (a
+    CREATE TABLE's column and constraint clauses)."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    return [*parts, text[start:].strip()]

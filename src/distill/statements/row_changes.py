@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..dialects import Dialect
 from .findings import normalise
+from .lexer import top_level_parts
 from .model import SQL, Statement
 
 _WRITE = re.compile(r"^(?P<verb>INSERT INTO|UPDATE|DELETE FROM|MERGE INTO|REPLACE INTO) (?P<table>[^\s(]+)"
@@ -54,20 +55,9 @@ def _column_type(definition: str) -> str:
     return _AFTER_TYPE.sub("", definition).strip().upper().replace(" (", "(")
 
 
-def _top_level_parts(body: str) -> list[str]:
-    """``body`` split at the commas outside parentheses, in one pass."""
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(body):
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            parts.append(body[start:index].strip())
-            start = index + 1
-    return [*parts, body[start:].strip()]
-
-
 def _columns_shape(body: str) -> str:
     """A CREATE TABLE's column list without the column names (and without constraint names)."""
-    parts = _top_level_parts(body)
+    parts = top_level_parts(body)
     return ", ".join(sorted(p.split(" ", 1)[1].upper() if " " in p else "" for p in parts
                             if not re.match(r"(CONSTRAINT|PRIMARY|UNIQUE|FOREIGN|CHECK)\b", p, re.I)))
 
@@ -98,6 +88,11 @@ def changes(statements: Iterable[Statement], dialect: Dialect, version_table: st
         elif dropped_table := _DROP_TABLE.match(full):
             out.dropped_tables.append(_key(dropped_table["table"]))
     return out
+
+
+# what comparing a step's two directions finds: the manifest's step keys, check's finding kinds
+NOT_RESTORED, PROBABLE_RENAMES = "data_not_restored", "probable_renames"
+STEP_VERDICTS = (NOT_RESTORED, PROBABLE_RENAMES)
 
 
 @dataclass(frozen=True)
@@ -139,7 +134,7 @@ def verdicts_by_revision(up: dict[str, StepChanges],
     out: dict[str, dict[str, list[str]]] = {}
     for revision in sorted(up.keys() & down.keys()):
         verdicts = step_verdicts(up[revision], down[revision])
-        found = {"data_not_restored": verdicts.not_restored, "probable_renames": verdicts.probable_renames}
+        found = {NOT_RESTORED: verdicts.not_restored, PROBABLE_RENAMES: verdicts.probable_renames}
         if any(found.values()):
             out[revision] = {key: value for key, value in found.items() if value}
     return out

@@ -19,9 +19,13 @@ from .model import ANNOTATION, SQL, Statement
 from .timeouts import NO_TIMEOUTS, Timeouts, timeout_lines
 
 
+def _bare(statement: Statement) -> str:
+    """A SQL statement's text without its terminator, upper case ("" for anything else)."""
+    return statement.text.strip().rstrip(";").strip().upper() if statement.kind == SQL else ""
+
+
 def _is_begin(statement: Statement) -> bool:
-    text = statement.text.strip().rstrip(";").strip().upper()
-    return statement.kind == SQL and text in ("BEGIN", "START TRANSACTION")
+    return _bare(statement) in ("BEGIN", "START TRANSACTION")
 
 
 def _with_record(statements: list[Statement], record: Sequence[Statement]) -> list[Statement]:
@@ -34,7 +38,7 @@ def _with_record(statements: list[Statement], record: Sequence[Statement]) -> li
 
 
 def _is_commit(statement: Statement) -> bool:
-    return statement.text.strip().rstrip(";").strip().upper() == "COMMIT"
+    return _bare(statement) == "COMMIT"
 
 
 def script_text(statements: Iterable[Statement], dialect: Dialect, *,
