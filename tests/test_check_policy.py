@@ -86,3 +86,18 @@ def test_github_annotations_parse_and_point_into_the_revision_scripts(project):
     assert destructive[0][5] == "a1 downgrade [postgresql]: drops table t and every row in it"
     assert (project / destructive[0][2]).read_text().splitlines()[int(destructive[0][3]) - 1].startswith(
         "def downgrade")
+
+
+def test_a_revision_id_with_control_characters_stays_on_its_annotation_line(tmp_path):
+    hostile = write_project(tmp_path / "hostile", [{"revision": "a1\x1b[31m", "message": "a table", "body": '''
+    def upgrade():
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}])
+    result = run_distill(["check", "--dialect", "sqlite", "--fail-on", "destructive", "--format", "github"],
+                         hostile)
+    assert result.returncode == 1, result.stderr
+    assert "\x1b" not in result.stdout and len(result.stdout.splitlines()) == 1
+    assert result.stdout.startswith("::error file=") and "::a1 [31m downgrade [sqlite]: drops table t" in result.stdout

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..history.scripts import History
+from ..names import one_line
 from ..statements.findings import (
     DATA_DEPENDENT,
     DATA_LOSS,
@@ -97,6 +98,8 @@ def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -
         level = "error" if item.kind in kinds else "warning"
         where = f"file={_escape(history.relpath(path), property_value=True)},line={line}"
         title = _escape(f"distill {item.title}", property_value=True)
-        message = _escape(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: {item.message}")
+        # a revision id is the history's own text: no control character reaches the CI log
+        message = _escape(one_line(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: "
+                                   f"{item.message}"))
         lines.append(f"::{level} {where},title={title}::{message}")
     return lines
