@@ -1,6 +1,6 @@
-"""The progress line: on stderr when it is a terminal of 80 columns (the phase and what runs,
-steps done, elapsed time, an estimate; never wider than the terminal), nothing when piped or with
---quiet."""
+"""The progress line: on stderr when it is a terminal of 80 columns (the stage and what runs in
+it, units done, elapsed time, an estimate; never wider than the terminal; erased when a phase
+ends), nothing when piped or with --quiet."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ import sys
 import termios
 from pathlib import Path
 
+from projects import CREATE_T, write_project
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _on_a_terminal(args: list[str], columns: int = 80) -> tuple[int, str]:
+def _on_a_terminal(args: list[str], columns: int = 80, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``args`` with stderr on a pseudo-terminal of ``columns`` columns: (exit code, stderr)."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     try:
-        shown = subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=terminal, timeout=300)
+        shown = subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=terminal, timeout=300, env=env)
         os.close(terminal)
         output = b""
         while True:
@@ -43,24 +45,70 @@ def _lines(text: str) -> list[str]:
     return [part.replace("\x1b[K", "") for part in re.split(r"[\r\n]+", text) if part.strip()]
 
 
-def test_progress_fits_an_80_column_terminal_and_names_its_phase(tmp_path):
-    code, text = _on_a_terminal([sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect",
-                                 "postgresql,mysql,sqlite,mariadb", "--out", str(tmp_path / "b")])
-    assert code == 0
+PHASES = ["loading scripts ", "rendering postgresql up ", "formatting postgresql up ", "writing postgresql up ",
+          "rendering sqlite down ", "formatting sqlite down ", "writing sqlite down ", "writing bundle ",
+          "archiving files "]
+
+
+def _run_on_a_terminal(args: list[str], columns: int = 80, jobs: str | None = None) -> tuple[int, str]:
+    env = {key: value for key, value in os.environ.items() if key != "DISTILL_JOBS"}
+    if jobs:
+        env["DISTILL_JOBS"] = jobs
+    return _on_a_terminal(args, columns, env)
+
+
+def test_progress_names_every_phase_and_fits_an_80_column_terminal(tmp_path):
+    # one process: every stage of every job is drawn (a stage change always redraws)
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect",
+                                     "postgresql,sqlite", "--archive", "--out", str(tmp_path / "one")], jobs="1")
     lines = _lines(text)
-    assert lines and all(len(line) < 80 for line in lines), lines
-    assert lines[-1].startswith("rendering: 48/48 steps, ") and lines[-1].endswith("s")
-    code, text = _on_a_terminal([sys.executable, "-m", "distill", "check", "--to", "6f4a", "--dialect",
-                                 "sqlite"])
-    assert code == 0 and "checking: 6/6 steps, " in text
-    code, text = _on_a_terminal([sys.executable, "-m", "distill", "--quiet", "build", "--to", "6f4a",
-                                 "--dialect", "sqlite", "--out", str(tmp_path / "q")])
+    assert code == 0 and lines and all(len(line) < 80 for line in lines), lines
+    for phase in PHASES:
+        assert any(line.startswith(phase) and re.search(r" \d+/\d+\b", line) and re.search(r", \d+s\b", line)
+                   for line in lines), (phase, lines)
+    assert text.endswith("\r\x1b[K")  # the last phase erased its line: the terminal is left clean
+    # both cores, four dialects: several jobs on one line, cut to the width
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect",
+                                     "postgresql,mysql,sqlite,mariadb", "--out", str(tmp_path / "b")])
+    lines = _lines(text)
+    assert code == 0 and all(len(line) < 80 for line in lines), lines
+    assert any(re.match(r"(rendering|formatting|writing) \w+ (up|down) \d+/6", line) for line in lines), lines
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "check", "--to", "6f4a", "--dialect",
+                                     "sqlite"])
+    assert code == 0 and "checking revisions 1/6, " in text
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "sql", "--to", "6f4a", "--dialect",
+                                     "sqlite", "-o", str(tmp_path / "s.sql")])
+    assert code == 0 and "rendering sqlite 1/6, " in text and "formatting sqlite " in text
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "--quiet", "build", "--to", "6f4a",
+                                     "--dialect", "sqlite", "--out", str(tmp_path / "q")])
     assert code == 0 and text == ""
 
 
 def test_progress_only_on_a_terminal(tmp_path):
-    args = [sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect", "postgresql,sqlite"]
+    args = [sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect", "postgresql,sqlite",
+            "--archive"]
     quiet = subprocess.run([*args, "--out", str(tmp_path / "a")], cwd=REPO, capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == ""
-    code, text = _on_a_terminal([*args, "--out", str(tmp_path / "b")], columns=0)  # a size-less terminal
-    assert code == 0 and "rendering: 24/24 steps, " in text
+    code, text = _run_on_a_terminal([*args, "--out", str(tmp_path / "b")], columns=0)  # a size-less terminal
+    assert code == 0 and "loading scripts 1/15, " in text and "archiving files " in text
+
+
+def test_an_error_starts_on_a_clean_line(tmp_path):
+    """A build that stops on an error while a job is rendering: the line is erased before the
+    message (the job never ended its phase)."""
+    failing = {"revision": "a2", "down": "a1", "message": "reads the database", "body": '''
+        def upgrade():
+            op.get_bind().execute(sa.text("SELECT 1")).fetchall()
+
+        def downgrade():
+            pass
+    '''}
+    write_project(tmp_path, [CREATE_T, failing])
+    controller_env = {key: value for key, value in os.environ.items() if key != "DISTILL_JOBS"}
+    code, text = _on_a_terminal([sys.executable, "-m", "distill", "-C", str(tmp_path), "build",
+                                 "--dialect", "sqlite", "--out", str(tmp_path / "b")], 80,
+                                {**controller_env, "DISTILL_JOBS": "1"})
+    assert code != 0 and "rendering sqlite up 1/2" in text, text
+    before, _, after = text.partition("distill: error: ")
+    assert after and before.endswith("\r\x1b[K"), text
+    assert not (tmp_path / "b").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api, cli_audit, dialects, workers
+from . import __version__, api, cli_audit, dialects, progress
 from . import alembic_compat as compat
 from .bundle.archive import UnsafeArchive
 from .bundle.publish import Published
@@ -38,7 +38,7 @@ from .statements.formatting import STYLES
 def main(click_ctx: click.Context, config_file: Path | None, directory: Path | None, example: bool,
          quiet: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
-    workers.QUIET = quiet
+    progress.QUIET = quiet
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 
@@ -190,7 +190,10 @@ def run() -> int:
     if warning:
         click.echo(warning, err=True)
     try:
-        main.main(standalone_mode=False, complete_var="_DISTILL_COMPLETE")
+        try:
+            main.main(standalone_mode=False, complete_var="_DISTILL_COMPLETE")
+        finally:
+            progress.erase()  # a phase cut short by an error leaves its line: the error starts clean
     except UnsafeArchive as exc:  # verify: a crafted archive is a bundle that does not verify
         click.echo(f"distill: NOT VERIFIED: {exc.message}", err=True)
         return 1

@@ -15,6 +15,7 @@ from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, step_texts
+from ..progress import Progress
 from ..shadow import ShadowSpec
 from ..statements.findings import (
     DATA_DEPENDENT,
@@ -27,7 +28,6 @@ from ..statements.findings import (
     findings_of,
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
-from ..workers import Progress
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -109,7 +109,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
                   standalone=standalone) if shadow is None else None
     texts: dict[tuple[str, str, str], str] = {}
-    progress, done = Progress("checking", ["revisions"], [len(plan.steps)]), [0]
+    progress, done = Progress(["revisions"], [len(plan.steps)], ("checking",)), [0]
     for up_plan, down_plan in single_steps(history, plan):
         step = up_plan.steps[0]
         verdict = reversibility.verdict(history, step.revision)

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ..errors import DistillError
+from ..progress import Progress
 
 
 class UnsafeArchive(DistillError):
@@ -140,12 +141,16 @@ class _WrittenBehind:
 def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
     """Stream a .tar.gz of every file below ``directory``, under the top directory ``top``."""
     mtime = source_date_epoch()
+    entries = _entries(directory, top)
+    progress, done = Progress(["files"], [len(entries)], ("archiving",)), [0]
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
         write = _WrittenBehind(gz.write)
         try:
             pending: list[bytes] = []
             size = offset = 0
-            for name, path in _entries(directory, top):
+            for name, path in entries:
+                done[0] += 1
+                progress.draw(done)
                 if path is None:
                     pending.append(ustar_header(name, size=0, mtime=mtime, directory=True))
                     size += _BLOCK
@@ -164,6 +169,7 @@ def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
             write(b"".join(pending))
         finally:
             write.close()
+            progress.draw(done, final=True)
 
 
 # Limits, each a few times the largest plausible bundle (10,000 revisions x 6 dialects x 2 files

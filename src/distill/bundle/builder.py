@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,11 @@ from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.row_changes import StepChanges, changes, verdicts_by_revision
 from ..statements.script_text import script_text
-from .files import HashingFile, write_file
+from .files import write_file
 from .generator import generator_versions
-from .json_writer import write_json
-from .manifest import BundleSpec, bundle_identity, manifest, manifest_core
+from .index_files import write_index_files
+from .manifest import BundleSpec, bundle_identity, manifest_core
 from .publish import read_tree
-from .runbook import runbook
-from .sources import write_sources
 
 DIRECTIONS = ("upgrade", "downgrade")
 
@@ -141,22 +138,15 @@ class BundleBuilder:
             done[name, "downgrade"] = self._down_to_point(name, directory, done)
         if probe is not None:
             self._note_not_reproducible(probe, done)
-        hashes = write_sources(self.history, self.core["steps"], directory)  # the scripts, as shipped
+        hashes: dict[str, str] = {}
         entries = {}
         for name in self.spec.dialects:
             up, down = done[name, "upgrade"], done[name, "downgrade"]
             hashes.update(up.files | down.files)
             entries[name] = self._entry(dialects.get(name), up, down)
         version_table = done[self.spec.dialects[0], "upgrade"].version_table
-        data = manifest(self.core, entries, self.versions)
-        del entries, done  # the manifest holds what is still needed
-        with HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
-            write_json(data, out.write)
-            out.write("\n")
-        hashes["manifest.json"] = out.digest
-        hashes["README.md"] = write_file(directory, "README.md", runbook(data, version_table).encode("utf-8"))
-        sums = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes)).encode("utf-8")
-        write_file(directory, "SHA256SUMS", sums)
+        del done  # the entries hold what is still needed
+        write_index_files(directory, self.history, self.core, entries, self.versions, version_table, hashes)
 
     def _point_by_script(self) -> reversibility.Irreversible | None:
         """The first step of the downgrade whose script says it cannot be reverted."""
@@ -186,7 +176,8 @@ class BundleBuilder:
         jobs = [functools.partial(self._direction, name, direction, directory,
                                   point if direction == "downgrade" else None) for name, direction in order]
         labels = [f"{name} {'up' if direction == 'upgrade' else 'down'}" for name, direction in order]
-        results = workers.run_all(jobs, labels=labels, totals=[len(self.up.steps)] * len(jobs))
+        results = workers.run_all(jobs, labels=labels, totals=[len(self.up.steps)] * len(jobs),
+                                  stages=("rendering", "formatting", "writing"))
         return dict(zip(order, results, strict=True))
 
     def _down_to_point(self, name: str, directory: Path, done: dict[tuple[str, str], _Written]) -> _Written:
@@ -199,7 +190,7 @@ class BundleBuilder:
             if not found:
                 return down
             stale = set(down.files)
-            down = self._direction(name, "downgrade", directory, found[0], lambda: None)
+            down = self._direction(name, "downgrade", directory, found[0], None)
             for path in stale - set(down.files):
                 (directory / path).unlink()
 
@@ -223,14 +214,14 @@ class BundleBuilder:
         }
 
     def _direction(self, name: str, direction: str, directory: Path,
-                   point: reversibility.Irreversible | None, tick: Callable[[], None]) -> _Written:
+                   point: reversibility.Irreversible | None, tick: workers.Tick | None) -> _Written:
         """Render one dialect in one direction and write its files (runs in a worker)."""
         dialect = dialects.get(name)
         plan = self.up if direction == "upgrade" else self._down_plan(point)
         texts: dict[str, str] = {}  # each step before formatting, for the reproducibility probe
         keep = (lambda raw: texts.update(step_texts(raw))) if self.probe else None
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
-                                   standalone=self.spec.standalone, on_step=tick, on_rendered=keep,
+                                   standalone=self.spec.standalone, tick=tick, on_rendered=keep,
                                    shadow=self.shadow)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
                            shadow=rendering.shadow,
@@ -241,6 +232,8 @@ class BundleBuilder:
             statements.append(stop_statement(
                 dialect, f"distill: cannot revert {point.step.revision}: restore from a backup"))
         whole_range = self.up if direction == "upgrade" else self.down
+        if tick is not None:
+            tick.stage("writing")
         written.main = self._add(written, directory, dialect, rendering, _File(
             f"{dialect.name}/{direction}.sql", statements, direction, whole_range.start, whole_range,
             reaches=tuple(plan.target), point=point))
@@ -257,6 +250,8 @@ class BundleBuilder:
             written.steps[step.revision] = info
             written.changes[step.revision] = changes(rendering.step_statements(index), dialect,
                                                      rendering.version_table.name)
+            if tick is not None:
+                tick()
         written.empty = reversibility.empty_steps(rendering)
         return written
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.machinery
 import os
 import re
 import traceback
@@ -22,6 +23,7 @@ from alembic.util import CommandError
 from .. import alembic_compat as compat
 from ..config import Settings
 from ..errors import ConfigError, ScriptLoadError
+from ..progress import Progress
 from .parallel_compile import compiled_on_second_core, script_files
 
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
@@ -93,7 +95,7 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
         # Alembic loads each script by its resolved path: list them the same way
         files = script_files([Path(p).resolve() for p in compat.version_locations(script)],
                              script.recursive_version_locations)
-        with compiled_on_second_core(files) as handover, _exits_raise(), \
+        with compiled_on_second_core(files) as handover, _exits_raise(), _loads_shown(files), \
                 warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
             script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
@@ -110,6 +112,39 @@ def _alembic_warnings(warned: list[warnings.WarningMessage] | None) -> list[str]
     """What Alembic warned about while loading the history (duplicates, missing parents)."""
     return [" ".join(str(w.message).split()) for w in warned or []
             if issubclass(w.category, UserWarning) and compat.warned_by_alembic(w.filename)]
+
+
+@contextlib.contextmanager
+def _loads_shown(files: list[str]) -> Iterator[None]:
+    """While inside, each of ``files`` that the import system executes counts on the progress
+    line ("loading scripts"). Alembic executes each script through importlib's file loaders."""
+    progress = Progress(["scripts"], [len(files)], ("loading",))
+    if not progress.enabled:
+        yield
+        return
+    wanted, done = set(files), [0]
+    loaders = (importlib.machinery.SourceFileLoader,)
+    originals = {loader: loader.__dict__.get("exec_module") for loader in loaders}
+
+    def counted(run):  # noqa: ANN001, ANN202
+        def exec_module(self, module) -> None:  # noqa: ANN001 - importlib's signature
+            run(self, module)
+            if self.path in wanted:
+                done[0] += 1
+                progress.draw(done)
+        return exec_module
+
+    for loader in loaders:
+        loader.exec_module = counted(loader.exec_module)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for loader, original in originals.items():
+            if original is None:
+                del loader.exec_module
+            else:
+                loader.exec_module = original  # type: ignore[method-assign]
+        progress.draw(done, final=True)
 
 
 @contextlib.contextmanager

@@ -10,34 +10,43 @@ from ..history.scripts import History
 from ..shadow import ShadowSpec, open_shadow
 from ..statements.formatting import FormatStats
 from ..statements.model import Statement
+from ..workers import Tick
 from .render import Rendering, render
 from .two_cores import render_formatted
 
 
 def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sqlparse",
             standalone: bool = False, skip: dict[str, Statement] | None = None,
-            on_step: Callable[[], None] | None = None,
+            tick: Tick | None = None,
             on_rendered: Callable[[Rendering], None] | None = None,
             both_cores: bool = False, shadow: ShadowSpec | None = None) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
     annotations, and the formatting counts. ``on_rendered`` is given the rendering as Alembic
     wrote it, before formatting. ``both_cores``: a long plan is rendered and formatted in two
     halves at once (not from inside a worker; then there is no ``on_rendered``). ``shadow``:
-    rendered against that shadow database instead of offline (never in two halves)."""
+    rendered against that shadow database instead of offline (never in two halves). ``tick``
+    hears of each step rendered, then (stage ``formatting``) of each step formatted."""
     if shadow is not None:
         with open_shadow(dialect, shadow) as database:
-            rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step,
+            rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=tick,
                                shadow=database)
         if on_rendered is not None:
             on_rendered(rendering)
-        formatted, stats = rendering.formatted(style)
+        formatted, stats = _formatted(rendering, style, tick)
     elif both_cores:
         formatted, stats = render_formatted(history, plan, dialect, style=style,
                                             standalone=standalone, skip=skip)
     else:
-        rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=on_step)
+        rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=tick)
         if on_rendered is not None:
             on_rendered(rendering)
-        formatted, stats = rendering.formatted(style)
+        formatted, stats = _formatted(rendering, style, tick)
         del rendering  # one copy of the statements at a time
     return formatted.annotated(), stats
+
+
+def _formatted(rendering: Rendering, style: str, tick: Tick | None) -> tuple[Rendering, FormatStats]:
+    if tick is None:
+        return rendering.formatted(style)
+    tick.stage("formatting")
+    return rendering.formatted(style, on_step=tick)

@@ -107,10 +107,17 @@ class Rendering:
         segments = [Segment(seg.step, change(seg.statements)) for seg in self.segments]
         return dataclasses.replace(self, segments=segments)
 
-    def formatted(self, style: str) -> tuple[Rendering, FormatStats]:
-        """A copy with every statement formatted, and the counts."""
+    def formatted(self, style: str,
+                  on_step: Callable[[], None] | None = None) -> tuple[Rendering, FormatStats]:
+        """A copy with every statement formatted, and the counts; ``on_step`` is called after each
+        step's statements."""
         formatter = Formatter(self.dialect, style)
-        return self.map_statements(formatter.statements), formatter.stats
+        segments = []
+        for seg in self.segments:
+            segments.append(Segment(seg.step, formatter.statements(seg.statements)))
+            if on_step is not None and seg.step is not None:
+                on_step()
+        return dataclasses.replace(self, segments=segments), formatter.stats
 
     def annotated(self) -> Rendering:
         """A copy with an annotation right above every destructive or lock-risky statement."""

@@ -11,7 +11,6 @@ rendered in one piece. Tests compare both ways byte for byte.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 from .. import alembic_compat as compat
 from .. import workers
@@ -47,38 +46,47 @@ class _Half:
     heads_after: list[tuple[str, ...]]
 
 
-def _formatted_half(raw: Rendering, style: str) -> _Half:
+def _formatted_half(raw: Rendering, style: str, tick: workers.Tick) -> _Half:
     """Format the half's groups one after the other with one formatter, counting each apart:
     the stitched whole keeps only some groups, and counts only what it keeps."""
     formatter = Formatter(raw.dialect, style)
     groups, stats = [], []
+    tick.stage("formatting")
     for group in _split(raw.segments):
         formatter.stats = FormatStats()
-        groups.append([Segment(seg.step, formatter.statements(seg.statements)) for seg in group])
+        groups.append([])
+        for seg in group:
+            groups[-1].append(Segment(seg.step, formatter.statements(seg.statements)))
+            if seg.step is not None:
+                tick()
         stats.append(formatter.stats)
     return _Half(tuple(groups), tuple(stats), raw.version_table, raw.heads_after)
 
 
 def render_formatted(history: History, plan: Plan, dialect: Dialect, *, style: str, standalone: bool,
-                     skip: dict[str, Statement] | None = None,
-                     on_step: Callable[[], None] | None = None) -> tuple[Rendering, FormatStats]:
+                     skip: dict[str, Statement] | None = None) -> tuple[Rendering, FormatStats]:
     """render + format, on both cores for a long plan (same bytes as in one piece)."""
+    stages = ("rendering", "formatting")
+
     def whole() -> tuple[Rendering, FormatStats]:
-        return render(history, plan, dialect, standalone=standalone, skip=skip,
-                      on_step=on_step).formatted(style)
+        def job(tick: workers.Tick) -> tuple[Rendering, FormatStats]:
+            rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=tick)
+            tick.stage("formatting")
+            return rendering.formatted(style, on_step=tick)
+        return workers.run_all([job], labels=[dialect.name], totals=[len(plan.steps)], stages=stages)[0]
 
     if len(plan.steps) < MIN_STEPS or workers.usable_cores(2) < 2:
         return whole()
     cut = len(plan.steps) // 2
     parts = [_part(plan, 0, cut), _part(plan, cut, len(plan.steps))]
 
-    def job(part: Plan) -> Callable[[Callable[[], None]], _Half]:
+    def job(part: Plan) -> workers.Job:
         return lambda tick: _formatted_half(
-            render(history, part, dialect, standalone=standalone, skip=skip, on_step=tick), style)
+            render(history, part, dialect, standalone=standalone, skip=skip, on_step=tick), style, tick)
 
-    labels = [f"{dialect.name} 1/2", f"{dialect.name} 2/2"]
+    labels = [f"{dialect.name} half 1", f"{dialect.name} half 2"]
     first, second = workers.run_all([job(p) for p in parts], labels=labels,
-                                    totals=[len(p.steps) for p in parts])
+                                    totals=[len(p.steps) for p in parts], stages=stages)
     steps_a, steps_b = first.groups[1], second.groups[1]
     if any(seg.statements for seg in steps_a + steps_b if seg.step is None):
         return whole()  # transaction per migration: not stitched
