@@ -14,7 +14,8 @@
   .edited { border: 3px solid #b00; background: #fff0f0; padding: .6em 1em; margin: 1em 0; }
   .edited h2 { color: #b00; border: none; margin-top: .2em; }
   pre.source-diff { background: #fff; border: 1px solid #ccc; padding: .4em; white-space: pre-wrap; }
-  pre.source-diff span { display: block; }
+  pre.source-diff span { display: block; min-height: 1.2em; }
+  td.sha { word-break: break-all; min-width: 12em; }
   pre.source-diff .add { background: #e0ffe0; }
   pre.source-diff .del { background: #ffe0e0; }
   table { border-collapse: collapse; margin: .3em 0; }
@@ -80,7 +81,7 @@ old version. Write a new revision instead of editing an applied one.</p>
 <table>
 <tr><th>revision</th><th>message</th><th>script</th><th>sha256 shipped</th><th>sha256 now</th></tr>
 % for e in report.edited:
-<tr><td><code>${e['revision'] | h}</code></td><td>${e['message'] | h}</td><td><code>${e['script'] | h}</code></td><td><code>${(e['old_sha256'] or '') | h}</code></td><td><code>${(e['new_sha256'] or '') | h}</code></td></tr>
+<tr><td><code>${e['revision'] | h}</code></td><td>${e['message'] | h}</td><td><code>${e['script'] | h}</code></td><td class="sha"><code>${(e['old_sha256'] or '') | h}</code></td><td class="sha"><code>${(e['new_sha256'] or '') | h}</code></td></tr>
 % endfor
 </table>
 % for e in report.edited:
@@ -88,7 +89,7 @@ old version. Write a new revision instead of editing an applied one.</p>
 <h3 class="source-diff-title">Python source of <code>${e['revision'] | h}</code> (<code>${e['script'] | h}</code>)</h3>
 <pre class="source-diff">\
 % for line in e['source_diff']:
-<span class="${'add' if line.startswith('+') else 'del' if line.startswith('-') else 'ctx'}">${line | h}</span>
+<span class="${'add' if line.startswith('+') else 'del' if line.startswith('-') else 'ctx'}">${line | h}</span>\
 % endfor
 </pre>
 % endif

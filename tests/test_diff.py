@@ -79,6 +79,8 @@ def test_added_revision(tmp_path):
 
 def test_edited_revision_script(project, tmp_path):
     shipped = build(tmp_path / "shipped", "--from", "bc9f", "--to", "ef2c", cwd=project)
+    released = cli("release", "2.0", "--dialect", "postgresql,sqlite", cwd=project)  # releases/2.0
+    assert released.returncode == 0, released.stderr
     script = project / "migrations" / "versions" / "ef2c8e7f1a14_order_index_and_view.py"
     original = script.read_text()
     try:
@@ -105,10 +107,14 @@ def test_edited_revision_script(project, tmp_path):
         assert text.stdout.index("EDITED AFTER RELEASE") < python_line < text.stdout.index("SQL differences")
         assert edited["new_sha256"] in text.stdout  # in full, not shortened
         assert "\x1b[" not in text.stdout  # colour only on a terminal
+        # what an auditor runs: the shipped release against a rebuild from today's sources
+        result = cli("diff", "2.0", "--rebuild", "--format", "json", cwd=project)
+        against_sources = json.loads(result.stdout)
+        assert result.returncode == 1, result.stderr
+        assert [e["revision"] for e in against_sources["edited_after_release"]] == ["ef2c8e7f1a14"]
         html = tmp_path / "report.html"
-        assert cli("diff", str(shipped), str(rebuilt), "--format", "html", "-o", str(html),
-                   cwd=project).returncode == 1
-        _check_html_in_chromium(html, tmp_path, changes=len(report["sql_changes"]))
+        assert cli("diff", "2.0", "--rebuild", "--format", "html", "-o", str(html), cwd=project).returncode == 1
+        _check_html_in_chromium(html, tmp_path, changes=len(against_sources["sql_changes"]))
     finally:
         script.write_text(original)
 
@@ -175,6 +181,8 @@ def _check_html_in_chromium(html: Path, tmp_path: Path, changes: int) -> None:
     source = page.index('class="source-diff"')  # the Python diff, inside the edited block, first
     assert top < source < page.index("</div>", top) < page.index("SQL differences")
     assert 'class="add">+        "SELECT b.id, b.title, b.stock, b.price' in page[source:]
+    block = page[source:page.index("</pre>", source)]
+    assert block.count("<span") > 8 and "</span>\n<span" not in block  # one line per line, no blank between
     shot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
                    capture_output=True, timeout=120)

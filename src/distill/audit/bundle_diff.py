@@ -224,7 +224,7 @@ def _source_diff(old: Side, before: dict[str, Any], new: Side, after: dict[str, 
     script = str(after.get("script") or before.get("script") or "script")
     return list(difflib.unified_diff(shipped.decode("utf-8", "replace").splitlines(),
                                      now.decode("utf-8", "replace").splitlines(),
-                                     f"{old.label}/{script}", f"{new.label}/{script}", lineterm=""))
+                                     f"{old.label}: {script}", f"{new.label}: {script}", lineterm=""))
 
 
 def _runbook(side: Side) -> list[str]:
