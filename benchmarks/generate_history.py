@@ -1,16 +1,19 @@
 """Synthetic Alembic histories for benchmarks (and for tests of large histories).
 
-    python benchmarks/generate_history.py OUT_DIR --revisions 1000 --shape linear|merges|depends
+    python benchmarks/generate_history.py OUT_DIR --revisions 1000 --shape linear|merges|depends|varied
 
 linear: a chain. merges: every third revision merges two one-step branches. depends: two
 parallel branches whose revisions depend_on the other branch's previous revision, merged at the
-end. Revisions create tables, add columns, create indexes, alter types and run data updates.
+end. Their revisions repeat five kinds: create tables, add columns, create indexes, alter types
+and run data updates. varied: a chain whose revisions all differ (``varied_revisions``).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from varied_revisions import State, varied_body
 
 ENV_PY = '''from alembic import context
 from sqlalchemy import engine_from_config, pool
@@ -43,6 +46,9 @@ else:
 '''
 
 REVISION = '''"""{message}"""
+import datetime
+import decimal
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -104,14 +110,17 @@ def body(i: int) -> tuple[str, str]:
                 f"tbl = {table}",
                 f"op.execute(tbl.update().where(tbl.c.name == 'n{i}').values(note=None))",
             ]
-    indent = lambda lines: "\n".join("    " + line for line in lines)  # noqa: E731
-    return indent(up), indent(down)
+    return _indent(up), _indent(down)
+
+
+def _indent(lines: list[str]) -> str:
+    return "\n".join("    " + line for line in lines)
 
 
 def topology(n: int, shape: str) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
     """(revision number, down revisions, depends_on) for each revision, parents first."""
     out: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
-    if shape == "linear":
+    if shape in ("linear", "varied"):
         for i in range(n):
             out.append((i, (i - 1,) if i else (), ()))
     elif shape == "merges":
@@ -145,8 +154,12 @@ def generate(root: Path, n: int, shape: str = "linear") -> Path:
         "sqlalchemy.url = sqlite://\n"
     )
     (root / "migrations" / "env.py").write_text(ENV_PY)
+    state = State()
     for i, downs, deps in topology(n, shape):
-        up, down = body(i)
+        if shape == "varied":
+            up, down = (_indent(lines) for lines in varied_body(i, state))
+        else:
+            up, down = body(i)
         down_rev = None if not downs else (rev_id(downs[0]) if len(downs) == 1 else tuple(map(rev_id, downs)))
         depends = None if not deps else tuple(map(rev_id, deps))
         (versions / f"{rev_id(i)}_r{i}.py").write_text(REVISION.format(
@@ -160,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
     parser.add_argument("--revisions", type=int, default=1000)
-    parser.add_argument("--shape", choices=("linear", "merges", "depends"), default="linear")
+    parser.add_argument("--shape", choices=("linear", "merges", "depends", "varied"), default="linear")
     args = parser.parse_args()
     generate(args.out, args.revisions, args.shape)
 
