@@ -123,7 +123,9 @@ def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence
     gc.freeze()
     try:
         with context.Pool(count, initializer=_die_with_parent) as pool:
-            pending = pool.map_async(_run, range(len(jobs)), chunksize=1)
+            # contiguous runs of jobs per worker: the caller orders them so that neighbours
+            # share work (a worker's formatted shapes serve its next dialect)
+            pending = pool.map_async(_run, range(len(jobs)), chunksize=-(-len(jobs) // count))
             while not pending.ready():
                 pending.wait(0.2)
                 progress.draw(list(_COUNTS), [min(s, len(stages)) for s in _STAGES])

@@ -169,10 +169,12 @@ class BundleBuilder:
 
     def _run_jobs(self, directory: Path, point: reversibility.Irreversible | None
                   ) -> dict[tuple[str, str], _Written]:
-        """Every dialect in both directions. Every upgrade, then every downgrade: jobs that run
-        side by side then write to different dialects' steps/ folders (creating files in one
-        folder takes the folder's lock)."""
-        order = [(name, direction) for direction in DIRECTIONS for name in self.spec.dialects]
+        """Every dialect in both directions: every upgrade, then every downgrade in the reverse
+        order of dialects. With two workers, each runs one direction (its dialects share
+        formatted shapes), and they start in different dialects' steps/ folders (creating files
+        in one folder takes the folder's lock)."""
+        names = self.spec.dialects
+        order = [(name, "upgrade") for name in names] + [(name, "downgrade") for name in reversed(names)]
         jobs = [functools.partial(self._direction, name, direction, directory,
                                   point if direction == "downgrade" else None) for name, direction in order]
         labels = [f"{name} {'up' if direction == 'upgrade' else 'down'}" for name, direction in order]

@@ -8,8 +8,11 @@ strings that end in a backslash, upper-cases identifiers that look like keywords
    dollar body, block comment, number and every word that is not a structural keyword is replaced
    by a placeholder (``q0x``, ``q1x`` ...). What is left is the statement's *shape*.
 2. sqlparse formats the shape (reindent; keyword case where the dialect folds unquoted names).
-   Shapes repeat (every version UPDATE, every INSERT row has the same one), so each distinct shape
-   is formatted once and cached; a shape whose formatting is not a fixpoint is not formatted.
+   Shapes repeat (every version UPDATE, every INSERT row has the same one, and most statements
+   have the same shape in every dialect), so each distinct shape is formatted once per process
+   and cached for every dialect with the same settings; a shape whose formatting is not a
+   fixpoint is not formatted (where sqlparse's output, spaces collapsed, is its input again,
+   that is proven without formatting it twice).
 3. The placeholders are put back, and the result is accepted only if the lexer sees the same
    tokens as in the original (case-insensitively for unquoted words only where the dialect folds
    them). Otherwise, and for statements over the size cap, with line comments, or that sqlparse
@@ -96,7 +99,9 @@ class Formatter:
         self.stats = FormatStats()
         self._fold = self.profile.keyword_case == "upper"
         self._keep_layout = tuple(p.upper() for p in self.profile.keep_layout)
-        self._shape = lru_cache(maxsize=_CACHE_SIZE)(self._format_shape)
+        self._layouts = {(keep, upper): _Layout(keep, upper, self.profile.reindent, self.profile.indent_width)
+                         for keep in (False, True) for upper in (False, True)}
+        self.fixpoints_by_identity = 0
 
     # ---- public ---------------------------------------------------------------------------
     def statements(self, statements: list[Statement]) -> list[Statement]:
@@ -132,7 +137,8 @@ class Formatter:
         keep_layout = _ANY_SPACE.sub(" ", sql.lstrip()[:40]).upper().startswith(self._keep_layout)
         if not keep_layout and self.profile.reindent:
             shape = _ANY_SPACE.sub(" ", shape).strip()
-        formatted_shape = self._shape(shape, keep_layout)
+        layout = self._layouts[keep_layout, self._fold and _needs_upper(shape)]
+        formatted_shape = _formatted_shape(shape, layout)
         if formatted_shape is None:
             raise _Rejected("sqlparse failed or is not stable")
         result = _PLACEHOLDER.sub(lambda m: masked[int(m[1])], formatted_shape)
@@ -162,25 +168,52 @@ class Formatter:
             previous_masked = is_masked
         return "".join(parts), masked
 
-    def _format_once(self, shape: str, keep_layout: bool) -> str:
-        if keep_layout:
-            out = sqlparse.format(shape, keyword_case="upper") if self._fold else shape
-        else:
-            out = sqlparse.format(
-                shape,
-                reindent=self.profile.reindent,
-                indent_width=self.profile.indent_width,
-                keyword_case="upper" if self._fold else None,
-            )
-        return _TRAILING_SPACE.sub("", out).strip()
 
-    def _format_shape(self, shape: str, keep_layout: bool) -> str | None:
-        """sqlparse's layout of a shape, only if formatting it again changes nothing."""
-        try:
-            first = self._format_once(shape, keep_layout)
-            second = self._format_once(
-                first if keep_layout else _ANY_SPACE.sub(" ", first), keep_layout
-            )
-        except Exception:  # sqlparse's token cap, recursion, or anything else it cannot take
-            return None
-        return first if first == second else None
+# The layout sqlparse gives a shape depends only on the shape and these settings, not on the
+# dialect: one cache for every dialect, direction and job that runs in this process, so that a
+# bundle's second and third dialects find most of their shapes formatted already.
+@dataclass(frozen=True)
+class _Layout:
+    keep_layout: bool
+    upper: bool  # keyword_case="upper"
+    reindent: bool
+    indent_width: int
+
+
+def _format_once(shape: str, layout: _Layout) -> str:
+    if layout.keep_layout:
+        out = sqlparse.format(shape, keyword_case="upper") if layout.upper else shape
+    else:
+        out = sqlparse.format(shape, reindent=layout.reindent, indent_width=layout.indent_width,
+                              keyword_case="upper" if layout.upper else None)
+    return _TRAILING_SPACE.sub("", out).strip()
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _formatted_shape(shape: str, layout: _Layout) -> str | None:
+    """sqlparse's layout of a shape, only if formatting it again changes nothing."""
+    try:
+        first = _format_once(shape, layout)
+        again = first if layout.keep_layout else _ANY_SPACE.sub(" ", first)
+        if again == shape:
+            # formatting the result again would hand sqlparse the very text it was just given:
+            # the same output (a pure function), so a fixpoint without a second pass
+            return first
+        second = _format_once(again, layout)
+    except Exception:  # sqlparse's token cap, recursion, or anything else it cannot take
+        return None
+    return first if first == second else None
+
+
+def clear_shape_cache() -> None:
+    """Forget every formatted shape (for benchmarks that measure cold caches)."""
+    _formatted_shape.cache_clear()
+
+
+def _needs_upper(shape: str) -> bool:
+    """Whether keyword_case="upper" could change ``shape``. sqlparse applies ``str.upper`` to the
+    text of keyword tokens only, and no keyword token holds a placeholder (``\\bq12x\\b``): a
+    shape whose other characters all stay the same under ``upper`` comes out the same with and
+    without it, and both dialects share one cache entry."""
+    rest = _PLACEHOLDER.sub("", shape)
+    return rest != rest.upper()
