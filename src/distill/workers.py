@@ -80,7 +80,11 @@ def _run(index: int) -> Any:
 
 def _die_with_parent() -> None:
     """In a worker: be killed when the distill process dies (Linux prctl PR_SET_PDEATHSIG), so a
-    killed build does not go on writing files for seconds."""
+    killed build does not go on writing files for seconds; and die on SIGTERM, as the pool
+    expects when it ends its workers (the distill process's own handler turns SIGTERM into an
+    exit that unwinds: in an idle worker that can leave the pool's shared queue lock held, and
+    the pool then waits for ever for the worker blocked on it)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
