@@ -17,65 +17,54 @@ as opposed to a result that says "not verified", "differs" or "failed".
 
 from __future__ import annotations
 
-import functools
+import importlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import dialects
 from .atomic import write_atomically
-from .audit.bundle_diff import DiffReport, Side, compare, load_side, side_from_files
-from .audit.check import CheckReport
-from .audit.check import check as check_range
-from .audit.status import StatusReport
-from .audit.status import status as status_of
-from .audit.verify import Report as VerifyReport
-from .audit.verify import verify as verify_bundle
-from .bundle import signing
-from .bundle.archive import UnsafeArchive
-from .bundle.builder import build_files, build_into
-from .bundle.manifest import BundleSpec, spec_from_manifest
-from .bundle.publish import Published, ReleaseExists, publish
-from .errors import CouldNotRun, DistillError, RangeError
+from .errors import CouldNotRun, DistillError, RangeError, could_not_run
 from .history import releases
 from .history.plan import Plan, make_plan
 from .names import check_release_name
-from .offline import reproducible
-from .offline.single_script import sql_script
 from .project import Project
-from .rehearsal.rehearse import Rehearsal, record_path
-from .rehearsal.rehearse import rehearse as rehearse_bundle
-from .shadow import ShadowSpec
-from .statements.applied_record import RecordTarget
-from .statements.formatting import FormatStats
 from .statements.timeouts import NO_TIMEOUTS, Timeouts
+
+# Each command imports what only it needs (building, auditing, rehearsing: sqlparse, mako, the
+# database drivers) when it runs: ``distill plan`` starts as fast as ``alembic history``.
+if TYPE_CHECKING:
+    from .audit.bundle_diff import DiffReport, Side
+    from .audit.check import CheckReport
+    from .audit.status import StatusReport
+    from .audit.verify import Report as VerifyReport
+    from .bundle.manifest import BundleSpec
+    from .bundle.publish import Published, ReleaseExists
+    from .rehearsal.rehearse import Rehearsal
+    from .shadow import ShadowSpec
+    from .statements.applied_record import RecordTarget
+    from .statements.formatting import FormatStats
 
 __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehearsal", "ReleaseExists",
            "SqlResult", "VerifyReport", "build", "check", "diff", "plan", "rehearse", "release",
            "releases_of", "sign", "sql", "verify"]
 
-_Result = TypeVar("_Result")
+# the result types named in __all__, imported when first named
+_RESULT_TYPES = {"CheckReport": ("audit.check", "CheckReport"),
+                 "DiffReport": ("audit.bundle_diff", "DiffReport"),
+                 "Published": ("bundle.publish", "Published"),
+                 "ReleaseExists": ("bundle.publish", "ReleaseExists"),
+                 "Rehearsal": ("rehearsal.rehearse", "Rehearsal"),
+                 "VerifyReport": ("audit.verify", "Report")}
 
 
-def _could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
-    """verify, diff and rehearse: an error that keeps the check from running is CouldNotRun (exit
-    2), not a "no" (exit 1). To verify, a crafted archive is an answer (not verified), so it
-    passes; to diff or rehearse, it is one more reason they cannot run."""
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> _Result:
-        try:
-            return function(*args, **kwargs)
-        except CouldNotRun:
-            raise
-        except UnsafeArchive as exc:
-            if function.__name__ == "verify":
-                raise
-            raise CouldNotRun(exc.message) from None
-        except DistillError as exc:
-            raise CouldNotRun(exc.message) from None
-    return wrapper
+def __getattr__(name: str) -> Any:
+    if name not in _RESULT_TYPES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _RESULT_TYPES[name]
+    return getattr(importlib.import_module(f".{module}", __package__), attribute)
 
 
 def plan(project: Project, from_spec: str | None = None, to_spec: str | None = None, *,
@@ -105,6 +94,8 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
         record_applied: bool = False) -> SqlResult:
     """The guarded SQL of a range for one dialect (``distill sql``); written atomically to
     ``output`` when given; rendered against ``shadow`` when given (or configured)."""
+    from .offline.single_script import sql_script
+
     steps = plan(project, from_spec, to_spec, down=down)
     text, stats, notices = sql_script(project.history, steps, dialects.get(dialect), style=style,
                              standalone=project.standalone(standalone), guard=guard,
@@ -117,6 +108,8 @@ def sql(project: Project, *, dialect: str, from_spec: str | None = None, to_spec
 
 
 def _sql_record(project: Project, requested: bool) -> RecordTarget | None:
+    from .statements.applied_record import RecordTarget
+
     table = project.record_table(requested)
     return None if table is None else RecordTarget(table, project.settings.project)
 
@@ -126,6 +119,9 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
           shadow: ShadowSpec | None = None) -> CheckReport:
     """Every revision of a range rendered on its own, per dialect, up and down (``distill check``),
     offline or against ``shadow`` (or the configured one)."""
+    from .audit.check import check as check_range
+    from .offline import reproducible
+
     shadow = project.shadow(shadow)
     if shadow is None:
         reproducible.start()  # the second rendering's process imports while the history loads
@@ -135,6 +131,10 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
              sign_key: str | Path | None = None, option: str = "--out") -> Published:
+    from .bundle import signing
+    from .bundle.builder import build_into
+    from .bundle.publish import publish
+
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
     if sign_key is not None and not Path(sign_key).is_file():
@@ -151,6 +151,9 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
           timeouts: Timeouts = NO_TIMEOUTS, record_applied: bool = False) -> Published:
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
     rendered against ``shadow`` if given (or configured)."""
+    from .bundle.manifest import BundleSpec
+    from .offline import reproducible
+
     reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
@@ -168,6 +171,9 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             record_applied: bool = False) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
+    from .bundle.manifest import BundleSpec
+    from .offline import reproducible
+
     reproducible.start()
     settings = project.settings
     if isinstance(versions, str):
@@ -191,12 +197,14 @@ def releases_of(project: Project) -> list[str]:
     return releases.versions(project.settings)
 
 
-@_could_not_run
+@could_not_run
 def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool = False,
            allowed_signers: str | Path | None = None, identity: str | None = None) -> VerifyReport:
     """Checksums and manifest of a bundle or archive; with ``rebuild``, also a rebuild from
     ``project``'s current sources; with ``allowed_signers``, a valid signature by one of them
     (``distill verify``)."""
+    from .audit.verify import verify as verify_bundle
+
     if rebuild and project is None:
         raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")
     if allowed_signers is not None and not Path(allowed_signers).is_file():
@@ -206,12 +214,14 @@ def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool 
                          identity=identity)
 
 
-@_could_not_run
+@could_not_run
 def status(project: Project, url: str, bundle: str | Path | None = None, *, drift: bool = False,
            standalone: bool = False) -> StatusReport:
     """Where the database at ``url`` is, read-only (``distill status``): its revisions, release,
     applied files, which bundle applies next (``bundle``: a path or a release version); with
     ``drift``, how its schema differs from the history's at that revision."""
+    from .audit.status import status as status_of
+
     given = None
     if bundle is not None:
         path = Path(bundle)
@@ -225,29 +235,32 @@ def status(project: Project, url: str, bundle: str | Path | None = None, *, drif
 def sign(bundle: str | Path, key: str | Path) -> Path:
     """Sign a bundle directory's SHA256SUMS with an SSH private key (``distill sign``); the path
     of SHA256SUMS.sig."""
+    from .bundle import signing
+
     return signing.sign(Path(bundle), Path(key))
 
 
 def _side(project: Project | None, spec: str | Path) -> Side:
+    from .audit.bundle_diff import load_side
+
     path = Path(spec)
     if path.exists() or project is None:
         return load_side(path, str(spec))
-    settings = project.settings
-    if str(spec) in settings.releases:
-        base = releases.default_releases_dir(settings) / str(spec)
-        for candidate in (base, base.parent / f"{spec}.tar.gz"):
-            if candidate.exists():
-                return load_side(candidate, f"releases/{spec}")
-        raise DistillError(f"release {spec} has not been built: no {base} (run distill release {spec})")
+    if str(spec) in project.settings.releases:
+        return load_side(releases.built_bundle(project.settings, str(spec)), f"releases/{spec}")
     raise DistillError(f"{spec} is neither a bundle directory, an archive nor a release version "
-                       f"({', '.join(settings.releases) or 'no releases configured'})")
+                       f"({', '.join(project.settings.releases) or 'no releases configured'})")
 
 
-@_could_not_run
+@could_not_run
 def diff(old: str | Path, new: str | Path | None = None, *, project: Project | None = None,
          rebuild: bool = False, ignore_formatting: bool = False) -> DiffReport:
     """Compare two bundles (directories, archives or release versions of ``project``), or one
     with a fresh build from ``project``'s sources (``distill diff``)."""
+    from .audit.bundle_diff import compare, side_from_files
+    from .bundle.builder import build_files
+    from .bundle.manifest import spec_from_manifest
+
     if (new is None) != rebuild:
         raise DistillError("give OLD and NEW, or one bundle with --rebuild")
     old_side = _side(project, old)
@@ -261,11 +274,14 @@ def diff(old: str | Path, new: str | Path | None = None, *, project: Project | N
     return compare(old_side, new_side, ignore_formatting=ignore_formatting)
 
 
-@_could_not_run
+@could_not_run
 def rehearse(project: Project, bundle: Path, *, dialect: str | None = None, url: str | None = None,
              standalone: bool = False, record: bool = False) -> Rehearsal:
     """Apply a bundle's exact files with the real client on scratch databases and compare each
     phase with online Alembic (``distill rehearse``); ``record`` writes the report next to it."""
+    from .rehearsal.rehearse import record_path
+    from .rehearsal.rehearse import rehearse as rehearse_bundle
+
     report = rehearse_bundle(Path(bundle), project.history, dialect_name=dialect, url=url,
                              standalone=standalone)
     if record:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, api, cli_audit, dialects, progress
-from . import alembic_compat as compat
-from .bundle.archive import UnsafeArchive
-from .bundle.publish import Published
+from . import __version__, cli_audit, dialects, progress
 from .cli_completion import complete_dialects, complete_revision, completion_command
 from .cli_options import (
     json_text,
@@ -21,9 +19,17 @@ from .cli_options import (
     shadow_options,
     timeout_options,
 )
-from .errors import DistillError
-from .history.scripts import display_revisions
-from .statements.formatting import STYLES
+from .errors import DistillError, UnsafeArchive
+from .lazy import LazyModule
+from .names import display_revisions
+from .statements.styles import STYLES
+
+if TYPE_CHECKING:
+    from .bundle.publish import Published
+
+# imported by the command that runs: --help and --version import neither Alembic nor SQLAlchemy
+api = LazyModule("distill.api")
+compat = LazyModule("distill.alembic_compat")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +45,11 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
          quiet: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
     progress.QUIET = quiet
+    if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
+        return
+    warning = compat.compatibility_warning()
+    if warning:
+        click.echo(warning, err=True)
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 
@@ -186,9 +197,6 @@ def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
     # SIGTERM unwinds like Ctrl-C: temporary servers and temp files are removed on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    warning = compat.compatibility_warning()
-    if warning:
-        click.echo(warning, err=True)
     try:
         try:
             main.main(standalone_mode=False, complete_var="_DISTILL_COMPLETE")

@@ -8,13 +8,16 @@ from pathlib import Path
 
 import click
 
-from . import api
-from .atomic import write_atomically
-from .audit import check_policy
-from .audit.diff_report import as_html, as_json, as_text
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
 from .cli_completion import complete_dialects, complete_revision
 from .cli_options import json_text, shadow_options
+from .lazy import LazyModule
+
+# imported by the command that runs (see cli)
+api = LazyModule("distill.api")
+atomic = LazyModule("distill.atomic")
+check_policy = LazyModule("distill.audit.check_policy")
+diff_report = LazyModule("distill.audit.diff_report")
 
 
 @click.command("verify")
@@ -126,11 +129,12 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
     if bool(new) == rebuild:
         raise click.UsageError("give OLD and NEW, or one bundle with --rebuild")
     report = api.diff(old, new, project=project, rebuild=rebuild, ignore_formatting=ignore_formatting)
-    text = {"text": as_text, "json": as_json, "html": as_html}[output_format](report)
+    text = {"text": diff_report.as_text, "json": diff_report.as_json,
+            "html": diff_report.as_html}[output_format](report)
     if output is None:  # colour only on a terminal (click), and never with NO_COLOR set
         click.echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False)
     else:
-        write_atomically(output, click.unstyle(text).encode("utf-8"))
+        atomic.write_atomically(output, click.unstyle(text).encode("utf-8"))
     if report.differs:
         raise SystemExit(1)
 

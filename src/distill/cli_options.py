@@ -8,7 +8,6 @@ import json
 import click
 
 from .cli_completion import complete_revision
-from .shadow import ShadowSpec
 from .statements.timeouts import Timeouts, parse_duration
 
 
@@ -43,6 +42,8 @@ def shadow_options(func):
 
     @functools.wraps(func)
     def wrapper(*args, shadow: bool, shadow_url: str | None, **kwargs):
+        from .shadow import ShadowSpec  # imports SQLAlchemy: only for a command that runs
+
         spec = ShadowSpec(url=shadow_url) if shadow or shadow_url else None
         return func(*args, shadow=spec, **kwargs)
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_Result = TypeVar("_Result")
+
 
 class DistillError(Exception):
     """Base of every error distill reports to the user instead of a traceback."""
@@ -54,3 +60,26 @@ class CouldNotRun(DistillError):
     """verify, diff and rehearse: the check itself could not run (exit 2, not 1)."""
 
     exit_code = 2
+
+
+class UnsafeArchive(DistillError):
+    """An archive entry that could write outside the extraction directory, or is not a file."""
+
+
+def could_not_run(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """verify, diff and rehearse: an error that keeps the check from running is CouldNotRun (exit
+    2), not a "no" (exit 1). To verify, a crafted archive is an answer (not verified), so it
+    passes; to diff or rehearse, it is one more reason they cannot run."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> _Result:
+        try:
+            return function(*args, **kwargs)
+        except CouldNotRun:
+            raise
+        except UnsafeArchive as exc:
+            if function.__name__ == "verify":
+                raise
+            raise CouldNotRun(exc.message) from None
+        except DistillError as exc:
+            raise CouldNotRun(exc.message) from None
+    return wrapper

@@ -8,6 +8,11 @@ import re
 
 from .errors import DistillError
 
+
+def display_revisions(revisions: tuple[str, ...] | list[str]) -> str:
+    """Revisions as messages and headers show them: comma-separated, or ``base``."""
+    return ", ".join(revisions) if revisions else "base"
+
 _RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _FILE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # C0 and C1 controls (newline, carriage return, NUL, escape ...) and Unicode line separators

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mako.template import Template
+if TYPE_CHECKING:
+    from mako.template import Template
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED = ("dialects", "templates", "examples")
@@ -27,6 +29,8 @@ def data_dir(name: str) -> Path:
 def template(name: str, *, one_line: bool = False) -> Template:
     """The Mako template ``templates/<name>``, compiled once (undefined names are errors);
     ``one_line``: every value it interpolates has its control characters made spaces."""
+    from mako.template import Template  # only for a command that writes with it (start-up)
+
     path = data_dir("templates") / name
     if one_line:  # every ${...} made one line: nothing interpolated can start a line of its own
         return Template(path.read_text(encoding="utf-8"), strict_undefined=True,

@@ -22,12 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..errors import DistillError
+from ..errors import DistillError, UnsafeArchive
 from ..progress import Progress
-
-
-class UnsafeArchive(DistillError):
-    """An archive entry that could write outside the extraction directory, or is not a file."""
 
 
 def source_date_epoch() -> int:

@@ -29,6 +29,7 @@ from .model import (
     Shadow,
     TimeoutSettings,
 )
+from .names import available
 
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
@@ -140,12 +141,6 @@ def _parse(name: str, raw: dict) -> Dialect:
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
     )
-
-
-@cache
-def available() -> tuple[str, ...]:
-    """Names of every dialect distill has a data file for, sorted."""
-    return tuple(sorted(p.stem for p in data_dir("dialects").glob("*.toml") if not p.stem.startswith("_")))
 
 
 @cache

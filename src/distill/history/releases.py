@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, DistillError
 from ..names import check_release_name
 
 
@@ -44,3 +44,13 @@ def default_releases_dir(settings: Settings) -> Path:
     if settings.source == "the embedded bookshop example":
         return Path.cwd() / "releases"
     return settings.root / "releases"
+
+
+def built_bundle(settings: Settings, version: str) -> Path:
+    """Where release ``version``'s bundle is: its directory under the releases folder, else its
+    archive next to it; a DistillError when it has not been built."""
+    base = default_releases_dir(settings) / version
+    for candidate in (base, base.parent / f"{version}.tar.gz"):
+        if candidate.exists():
+            return candidate
+    raise DistillError(f"release {version} has not been built: no {base} (run distill release {version})")

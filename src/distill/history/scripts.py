@@ -23,15 +23,11 @@ from alembic.util import CommandError
 from .. import alembic_compat as compat
 from ..config import Settings
 from ..errors import ConfigError, ScriptLoadError
+from ..names import display_revisions  # noqa: F401 - where the history modules take it from
 from ..progress import Progress
 from .parallel_compile import compiled_on_second_core, script_files
 
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
-
-
-def display_revisions(revisions: tuple[str, ...] | list[str]) -> str:
-    """Revisions as messages and headers show them: comma-separated, or ``base``."""
-    return ", ".join(revisions) if revisions else "base"
 
 
 class History:

@@ -31,8 +31,7 @@ import sqlparse
 from ..dialects import Dialect
 from .lexer import COMMENT, DOLLAR, ERROR, NUMBER, QIDENT, STRING, WORD, WS, Token, tokenize
 from .model import SQL, Statement
-
-STYLES = ("sqlparse", "none")
+from .styles import STYLES
 
 # Words sqlparse may see: they give a statement its structure. Everything else is masked.
 STRUCTURAL = frozenset("""

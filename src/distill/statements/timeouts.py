@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..dialects import Dialect
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..dialects import Dialect
 
 _DURATION = re.compile(r"(?P<amount>[0-9]{1,9}(?:\.[0-9]{1,3})?)(?P<unit>ms|s|min|h)")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
