@@ -4,6 +4,7 @@ result, on histories with branches, merges and depends_on."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,3 +56,50 @@ def test_bundles_built_in_workers_equal_one_process(history, monkeypatch, two_co
     in_workers = build_files(history, spec)
     monkeypatch.setattr(workers, "usable_cores", lambda jobs: 1)
     assert build_files(history, spec) == in_workers
+
+
+def test_check_in_workers_reports_what_one_pass_reports(tmp_path):
+    """check's jobs (a dialect and half the revisions each, on both cores) replay what they found
+    in revision and dialect order: the same report, byte for byte, as one pass in one process,
+    on a history with findings of every kind and a revision that cannot render in one dialect."""
+    import subprocess
+
+    from projects import SHELF, write_project
+
+    mysql_only = {"revision": "f3", "down": "f2", "message": "reads the database on mysql", "body": '''
+        def upgrade():
+            if op.get_context().dialect.name == "mysql":
+                op.get_bind().execute(sa.text("SELECT 1")).fetchall()
+            op.drop_column("shelf", "note")
+
+        def downgrade():
+            op.add_column("shelf", sa.Column("note", sa.Text))
+    '''}
+    write_project(tmp_path, [*SHELF, mysql_only])
+    outputs = []
+    for jobs in ("1", "2"):
+        for output in ("--json", "--format=text"):
+            result = subprocess.run([sys.executable, "-m", "distill", "-C", str(tmp_path), "check", output,
+                                     "--dialect", "postgresql,mysql,sqlite,mariadb"], capture_output=True,
+                                    text=True, timeout=300, env={**os.environ, "DISTILL_JOBS": jobs})
+            assert result.returncode == 1, result.stderr
+            outputs.append(result.stdout)
+    assert outputs[:2] == outputs[2:]
+    report = __import__("json").loads(outputs[0])
+    assert [c["dialects"] for c in report["cannot_render"]] == [["mysql"]]
+    assert "DESTRUCTIVE: 0" not in outputs[1]
+    assert "DATA LOSS: 0" not in outputs[1] and "reads the database on mysql" in outputs[1]
+
+
+def test_check_replays_findings_in_revision_then_dialect_order():
+    """What the second dialect finds at the first revision comes before what the first dialect
+    finds at the second: the order one pass over the revisions finds them in."""
+    from distill.audit.check import CheckReport, replay
+
+    report, texts = CheckReport(2, ("a", "b")), {}
+    shared = ("r1", "upgrade", "destructive", "drops t")
+    replay([{0: [("findings", shared, "a")], 1: [("findings", ("r2", "upgrade", "lock_risk", "x"), "a")]},
+            {0: [("findings", ("r1", "upgrade", "lock_risk", "y"), "b"), ("findings", shared, "b"),
+                 ("texts", ("b", "upgrade", "r1"), "SQL")]}], 2, report, texts)
+    assert list(report.findings) == [shared, ("r1", "upgrade", "lock_risk", "y"), ("r2", "upgrade", "lock_risk", "x")]
+    assert report.findings[shared] == ["a", "b"] and texts == {("b", "upgrade", "r1"): "SQL"}

@@ -72,10 +72,11 @@ def test_progress_names_every_phase_and_fits_an_80_column_terminal(tmp_path):
                                      "postgresql,mysql,sqlite,mariadb", "--out", str(tmp_path / "b")])
     lines = _lines(text)
     assert code == 0 and all(len(line) < 80 for line in lines), lines
-    assert any(re.match(r"(rendering|formatting|writing) \w+ (up|down) \d+/6", line) for line in lines), lines
+    # (how far the workers got at each 0.2 s redraw depends on the machine: only that one was drawn)
+    assert any(re.search(r"\d/8 done, \d+s", line) for line in lines), lines
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "check", "--to", "6f4a", "--dialect",
                                      "sqlite"])
-    assert code == 0 and "checking revisions 1/6, " in text
+    assert code == 0 and re.search(r"checking sqlite 1-3 \d/3", text), text
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "sql", "--to", "6f4a", "--dialect",
                                      "sqlite", "-o", str(tmp_path / "s.sql")])
     assert code == 0 and "rendering sqlite 1/6, " in text and "formatting sqlite " in text

@@ -104,11 +104,11 @@ _DONE = 127  # a job's stage once it has returned (more than any job has stages)
 
 
 def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence[int] = (),
-            stages: Sequence[str] = ("rendering",)) -> list[Any]:
-    """Run ``jobs`` (in parallel where it helps); their results in order. ``labels``, ``totals``
-    and ``stages`` are what the progress line says (see ``progress.Progress``)."""
+            stages: Sequence[str] = ("rendering",), parallel: bool = True) -> list[Any]:
+    """Run ``jobs`` (in parallel where it helps, unless not ``parallel``); their results in order.
+    ``labels``, ``totals`` and ``stages`` are what the progress line says (``progress.Progress``)."""
     progress = Progress(labels or [f"job {i}" for i in range(len(jobs))], totals or [0] * len(jobs), stages)
-    count = usable_cores(len(jobs))
+    count = usable_cores(len(jobs)) if parallel else 1
     if count < 2:
         counts, at = [0] * len(jobs), [0] * len(jobs)
         results = []

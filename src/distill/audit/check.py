@@ -4,10 +4,11 @@ all problems reported at once (not only the first), for a release manager's CI."
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import dialects
+from .. import dialects, workers
 from ..errors import OfflineRenderError
 from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
@@ -15,7 +16,6 @@ from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, step_texts
-from ..progress import Progress
 from ..shadow import ShadowSpec
 from ..statements.findings import (
     DATA_DEPENDENT,
@@ -100,7 +100,11 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
     whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
-    it would not see the same shadow); what is reported then fails even there."""
+    it would not see the same shadow); what is reported then fails even there.
+
+    The work runs as jobs of one dialect and half the revisions each, on both cores; each job
+    logs what it finds per revision, and the logs are replayed in revision and dialect order,
+    so the report is the same as one pass over the revisions would make."""
     plan = make_plan(history, from_spec, to_spec)
     report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None)
     options: dict[str, Any] = {"style": style, "standalone": standalone,
@@ -108,65 +112,88 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
                   standalone=standalone) if shadow is None else None
+    pairs = single_steps(history, plan)
+    cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
+    parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
+    jobs = [functools.partial(_check_part, history, pairs, start, stop, name, options)
+            for name in dialect_names for start, stop in parts]
+    logs = workers.run_all(jobs, labels=[f"{name} {start + 1}-{stop}" for name in dialect_names
+                                         for start, stop in parts],
+                           totals=[stop - start for _ in dialect_names for start, stop in parts],
+                           stages=("checking",), parallel=shadow is None)
     texts: dict[tuple[str, str, str], str] = {}
-    progress, done = Progress(["revisions"], [len(plan.steps)], ("checking",)), [0]
-    for up_plan, down_plan in single_steps(history, plan):
-        step = up_plan.steps[0]
-        verdict = reversibility.verdict(history, step.revision)
-        done[0] += 1
-        progress.draw(done)
-        for name in dialect_names:
-            dialect = dialects.get(name)
-            up = _rendered(report, texts, step, "upgrade", name, history, up_plan, options)
-            if not verdict.reversible:
-                report.irreversible.setdefault((step.revision, step.message, verdict.reason), []).append(name)
-                continue
-            down = _rendered(report, texts, step, "downgrade", name, history, down_plan, options)
-            if up is not None and down is not None:
-                for item in reversibility.by_rendering(down, up):
-                    report.irreversible.setdefault(
-                        (step.revision, step.message, item.reason.replace(dialect.title, "this dialect")),
-                        []).append(name)
-                _compare_directions(report, step.revision, up, down, dialect, name)
-    progress.draw(done, final=True)
+    per_dialect = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
+    replay([{index: events for log in logs for index, events in log.items()} for logs in per_dialect],
+           len(pairs), report, texts)
     for item in probe.differences(texts) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     return report
 
 
-def _rendered(report: CheckReport, texts: dict, step, direction: str, name: str, history: History,
-              plan, options: dict) -> Rendering | None:
-    """One step rendered alone in one direction, its findings collected; None if it cannot render."""
+_Log = list  # (report table or "texts", key, value) in the order found
+
+
+def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
+           texts: dict[tuple[str, str, str], str]) -> None:
+    """Enter what each dialect's jobs found (``by_dialect[d][revision index]``) into ``report``
+    and ``texts`` revision by revision, dialect by dialect: the order one pass over the
+    revisions finds them in, which orders the report."""
+    for index in range(steps):
+        for log in by_dialect:
+            for table, key, value in log.get(index, ()):
+                if table == "texts":
+                    texts[key] = value
+                else:
+                    getattr(report, table).setdefault(key, []).append(value)
+
+
+def _check_part(history: History, pairs: list, start: int, stop: int, name: str, options: dict,
+                tick: Any) -> dict[int, _Log]:
+    """One dialect's checks of the revisions ``pairs[start:stop]`` (in a worker): per revision,
+    what it found."""
+    dialect = dialects.get(name)
+    found: dict[int, _Log] = {}
+    for index in range(start, stop):
+        up_plan, down_plan = pairs[index]
+        step, log = up_plan.steps[0], found.setdefault(index, [])
+        verdict = reversibility.verdict(history, step.revision)
+        up = _rendered(log, step, "upgrade", name, history, up_plan, options)
+        if not verdict.reversible:
+            log.append(("irreversible", (step.revision, step.message, verdict.reason), name))
+        else:
+            down = _rendered(log, step, "downgrade", name, history, down_plan, options)
+            if up is not None and down is not None:
+                for item in reversibility.by_rendering(down, up):
+                    log.append(("irreversible", (step.revision, step.message,
+                                                 item.reason.replace(dialect.title, "this dialect")), name))
+                _compare_directions(log, step.revision, up, down, dialect, name)
+        tick()
+    return found
+
+
+def _rendered(log: _Log, step, direction: str, name: str, history: History, plan,
+              options: dict) -> Rendering | None:
+    """One step rendered alone in one direction, its findings logged; None if it cannot render."""
     def keep_text(raw: Rendering) -> None:
-        texts[name, direction, step.revision] = step_texts(raw)[step.revision]
+        log.append(("texts", (name, direction, step.revision), step_texts(raw)[step.revision]))
 
     try:
         rendering, _ = produce(history, plan, dialects.get(name), on_rendered=keep_text, **options)
     except OfflineRenderError as exc:
-        _unrenderable(report, step, direction, exc, name)
+        key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
+        log.append(("unrenderable", key, name))
         return None
-    _collect(report, step.revision, direction, rendering.step_statements(0), name)
+    for kind, messages in findings_of(rendering.step_statements(0)).items():
+        log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering
 
 
-def _compare_directions(report: CheckReport, revision: str, up: Rendering, down: Rendering, dialect,
+def _compare_directions(log: _Log, revision: str, up: Rendering, down: Rendering, dialect,
                         name: str) -> None:
     """What the step's downgrade does not restore, and drop + add pairs that look like a rename."""
     verdicts = step_verdicts(*(changes(r.step_statements(0), dialect, r.version_table.name)
                                for r in (up, down)))
     for kind, messages in ((NOT_RESTORED, verdicts.not_restored),
                            (PROBABLE_RENAMES, verdicts.probable_renames)):
-        for message in messages:
-            report.findings.setdefault((revision, "upgrade", kind, message), []).append(name)
-
-
-def _unrenderable(report: CheckReport, step, direction: str, exc: OfflineRenderError, name: str) -> None:
-    key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
-    report.unrenderable.setdefault(key, []).append(name)
-
-
-def _collect(report: CheckReport, revision: str, direction: str, statements, name: str) -> None:
-    for kind, messages in findings_of(statements).items():
-        for message in messages:
-            report.findings.setdefault((revision, direction, kind, message), []).append(name)
+        log += [("findings", (revision, "upgrade", kind, message), name) for message in messages]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
-from ..dialects import Dialect
+from ..dialects import Dialect, LexerRules
 from ..names import one_line
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
 from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
@@ -59,8 +60,15 @@ def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
 
     Words keep their case (rules match case-insensitively, names in messages read as written).
     """
+    return _normalised(text, dialect.lexer)
+
+
+# The annotations and the row-change analysis read each statement of a rendering in turn: kept
+# for as many statements as a long rendering holds, each is lexed once.
+@lru_cache(maxsize=16384)
+def _normalised(text: str, lexer: LexerRules) -> tuple[str, str]:
     parts = []
-    for kind, piece in tokenize(text, dialect.lexer):
+    for kind, piece in tokenize(text, lexer):
         if kind == WS or piece.startswith(("--", "/*", "#")) and kind != STRING:
             parts.append(" ")
         elif kind == QIDENT:
