@@ -1,6 +1,7 @@
 """Formatting throughput: distill's formatter vs plain sqlparse.format(reindent=True), one run.
 
-    python benchmarks/format_throughput.py [--revisions 1000] [--dialect postgresql]
+    python benchmarks/format_throughput.py [--revisions 1000] [--shape linear|varied] [--dialect postgresql]
+    python benchmarks/format_throughput.py --project DIR --json     (issue19.py: its varied history)
 
 Renders the Alembic output of a generated history once, then formats every statement with both,
 side by side, and prints MB/s, the ratio, how many statements each changed in meaning (tokens
@@ -11,6 +12,7 @@ the input (flat memory means the peak does not grow with the input).
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 import tracemalloc
@@ -25,13 +27,12 @@ from distill.config import load
 from distill.history.plan import make_plan
 from distill.history.scripts import History
 from distill.offline.render import render
-from distill.statements.formatting import Formatter, significant_tokens
+from distill.statements.formatting import Formatter, clear_shape_cache, significant_tokens
 from distill.statements.lexer import tokenize
 from distill.statements.model import SQL, Statement
 
 
-def statements_of(n: int, dialect_name: str) -> list[Statement]:
-    root = generate(Path(tempfile.mkdtemp(prefix="distill-bench-")), n, "linear")
+def statements_of(root: Path, dialect_name: str) -> list[Statement]:
     history = History(load(root))
     plan = make_plan(history, "base", "heads")
     return [s for s in render(history, plan, dialects.get(dialect_name)).statements() if s.kind == SQL]
@@ -70,20 +71,33 @@ def semantic_changes(before: list[str], after: list[str], dialect) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--revisions", type=int, default=1000)
+    parser.add_argument("--shape", default="linear", choices=("linear", "varied"))
     parser.add_argument("--dialect", default="postgresql")
+    parser.add_argument("--project", type=Path, help="format this project's output instead")
+    parser.add_argument("--json", action="store_true", help="only the throughput figures, as JSON")
     args = parser.parse_args()
     dialect = dialects.get(args.dialect)
-    statements = statements_of(args.revisions, args.dialect)
+    root = args.project or generate(Path(tempfile.mkdtemp(prefix="distill-bench-")), args.revisions,
+                                    args.shape)
+    statements = statements_of(root, args.dialect)
     texts = [s.text for s in statements]
     megabytes = sum(len(t.encode()) for t in texts) / 1e6
 
     def ours_cold() -> list[str]:
         global formatter
-        formatter = Formatter(dialect)  # a fresh cache every run
+        clear_shape_cache()  # cold: no shape formatted before
+        formatter = Formatter(dialect)
         return [formatter.statement(s).text for s in statements]
 
     ours_s, ours = timed(ours_cold)
     theirs_s, theirs = timed(lambda: [sqlparse.format(t, reindent=True) for t in texts])
+    if args.json:
+        print(json.dumps({"statements": len(texts), "megabytes": megabytes,
+                          "distill_mb_s": megabytes / ours_s, "sqlparse_mb_s": megabytes / theirs_s,
+                          "ratio": theirs_s / ours_s,
+                          "changed_in_meaning": semantic_changes(texts, ours, dialect),
+                          "counts": formatter.stats.summary()}))
+        return
 
     rows = ", ".join(f"({i}, 'name {i}', 'it''s row {i}; -- x', {i}.5)" for i in range(10_000))
     big = f"INSERT INTO t (id, name, note, amount) VALUES {rows};"
@@ -96,6 +110,7 @@ def main() -> None:
         big_sqlparse = f"raises SQLParseError ({exc})"
 
     def peak(copies: int) -> int:
+        clear_shape_cache()
         tracemalloc.start()
         f = Formatter(dialect)
         for _ in range(copies):
@@ -117,7 +132,7 @@ def main() -> None:
           f"cap); plain sqlparse {big_sqlparse}")
     varied = example_statements()
     varied_mb = sum(len(s.text.encode()) for _, sts in varied for s in sts) / 1e6
-    varied_ours, _ = timed(lambda: [Formatter(d).statements(sts) for d, sts in varied])
+    varied_ours, _ = timed(lambda: clear_shape_cache() or [Formatter(d).statements(sts) for d, sts in varied])
     varied_theirs, _ = timed(lambda: [sqlparse.format(s.text, reindent=True) for _, sts in varied
                                       for s in sts])
     print(f"varied input      : bookshop example, 6 dialects, {varied_mb:.3f} MB, cold caches: "
