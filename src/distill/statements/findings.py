@@ -64,8 +64,9 @@ def normalise(text: str, dialect: Dialect) -> tuple[str, str]:
 
 
 # The annotations and the row-change analysis read each statement of a rendering in turn: kept
-# for as many statements as a long rendering holds, each is lexed once.
-@lru_cache(maxsize=16384)
+# for 4,096 statements (a 1,000-revision rendering), each is lexed once; a longer one is lexed
+# twice rather than held twice in memory.
+@lru_cache(maxsize=4096)
 def _normalised(text: str, lexer: LexerRules) -> tuple[str, str]:
     parts = []
     for kind, piece in tokenize(text, lexer):
