@@ -35,7 +35,8 @@ CORNER_TESTS := tests/test_apply_real.py tests/test_literals_real.py tests/test_
                 tests/test_errors.py tests/test_notices.py tests/test_upgrade_only.py tests/test_set_order.py \
                 tests/test_version_table_from_env.py tests/test_alembic_compat.py tests/test_versions.py \
                 tests/test_shadow.py tests/test_two_appliers.py tests/test_timeouts.py \
-                tests/test_applied_record.py tests/test_status.py tests/test_data_loss.py
+                tests/test_applied_record.py tests/test_status.py tests/test_data_loss.py \
+                tests/test_startup.py tests/test_workers.py tests/test_progress.py
 
 corners:
 	set -e; for corner in $(CORNERS); do \
