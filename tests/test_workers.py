@@ -21,7 +21,7 @@ print("ended")
 def test_ending_the_pool_never_waits_for_ever():
     """The pool ends its idle workers with SIGTERM. A worker that inherited distill's handler (an
     exit that unwinds) could leave the pool's queue lock held, and the pool waited for ever for
-    the other worker: within 400 pools it hung before the workers were given the default."""
+    the other worker: within 400 pools it hung; a worker still starting when the pool ended it could too, under load before the workers were given the default."""
     result = subprocess.run([sys.executable, "-c", LOOP], cwd=REPO, capture_output=True, text=True,
                             timeout=240, env={"PATH": "/usr/bin:/bin", "DISTILL_JOBS": "2",
                                               "PYTHONPATH": str(REPO / "src")})

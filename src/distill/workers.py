@@ -16,6 +16,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -100,6 +101,20 @@ def usable_cores(jobs: int) -> int:
     return max(1, min(cores, jobs))
 
 
+def _pool(context: Any, count: int) -> Any:
+    """A pool of ``count`` forked workers that die on SIGTERM from their first instruction: they
+    are forked while SIGTERM has its default action here (a worker still starting when the pool
+    ends it would otherwise run distill's handler, an exit that unwinds, and can leave the
+    pool's queue lock held), and the initializer sets it again for workers forked later."""
+    if threading.current_thread() is not threading.main_thread():  # only there can it be set
+        return context.Pool(count, initializer=_die_with_parent)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        return context.Pool(count, initializer=_die_with_parent)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 _DONE = 127  # a job's stage once it has returned (more than any job has stages)
 
 
@@ -126,7 +141,7 @@ def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence
     # worker's collector walks (and copies, page by page) the whole inherited heap.
     gc.freeze()
     try:
-        with context.Pool(count, initializer=_die_with_parent) as pool:
+        with _pool(context, count) as pool:
             # contiguous runs of jobs per worker: the caller orders them so that neighbours
             # share work (a worker's formatted shapes serve its next dialect)
             pending = pool.map_async(_run, range(len(jobs)), chunksize=-(-len(jobs) // count))
