@@ -139,3 +139,16 @@ def test_shared_shapes_give_what_each_dialect_gives_alone(data):
             ours = None
         reference = _reference_text(sql, dialect)
         assert ours == reference or (reference is not None and ours is None), (name, sql, ours, reference)
+
+
+def test_a_kept_layout_in_a_folding_dialect_goes_through_sqlparse_whatever_its_letters():
+    """A CREATE FUNCTION body with CR LF line ends and no lower-case letter outside its masked
+    parts: PostgreSQL's kept layout passes through sqlparse's case step, which also turns CR LF
+    into LF, as it did before shapes were shared (found in review)."""
+    from distill.statements.formatting import clear_shape_cache
+
+    clear_shape_cache()
+    sql = "CREATE FUNCTION F() RETURNS INTEGER AS $$ SELECT 1 $$ LANGUAGE SQL;\r\nSELECT 1"
+    dialect = dialects.get("postgresql")
+    assert Formatter(dialect).text(sql) == _reference_text(sql, dialect)
+    assert "\r" not in Formatter(dialect).text(sql)

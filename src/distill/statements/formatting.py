@@ -100,7 +100,6 @@ class Formatter:
         self._keep_layout = tuple(p.upper() for p in self.profile.keep_layout)
         self._layouts = {(keep, upper): _Layout(keep, upper, self.profile.reindent, self.profile.indent_width)
                          for keep in (False, True) for upper in (False, True)}
-        self.fixpoints_by_identity = 0
 
     # ---- public ---------------------------------------------------------------------------
     def statements(self, statements: list[Statement]) -> list[Statement]:
@@ -136,7 +135,9 @@ class Formatter:
         keep_layout = _ANY_SPACE.sub(" ", sql.lstrip()[:40]).upper().startswith(self._keep_layout)
         if not keep_layout and self.profile.reindent:
             shape = _ANY_SPACE.sub(" ", shape).strip()
-        layout = self._layouts[keep_layout, self._fold and _needs_upper(shape)]
+        # a kept layout still goes through sqlparse where the dialect folds case: its output step
+        # also turns CR LF into LF and strips trailing Unicode spaces, whatever the letters
+        layout = self._layouts[keep_layout, self._fold and (keep_layout or _needs_upper(shape))]
         formatted_shape = _formatted_shape(shape, layout)
         if formatted_shape is None:
             raise _Rejected("sqlparse failed or is not stable")
