@@ -103,3 +103,34 @@ def test_check_replays_findings_in_revision_then_dialect_order():
                  ("texts", ("b", "upgrade", "r1"), "SQL")]}], 2, report, texts)
     assert list(report.findings) == [shared, ("r1", "upgrade", "lock_risk", "y"), ("r2", "upgrade", "lock_risk", "x")]
     assert report.findings[shared] == ["a", "b"] and texts == {("b", "upgrade", "r1"): "SQL"}
+
+
+def test_check_without_formatting_reports_what_it_reports_with_it(tmp_path):
+    """check renders without formatting (findings read each statement with its spaces and
+    comments normalised, and formatting keeps every token): the same report as with sqlparse,
+    here on SQL written in lower case, where keyword case differs between the two."""
+    from projects import write_project
+
+    from distill.audit.check import check
+
+    write_project(tmp_path, [
+        {"revision": "a1", "message": "create", "body": '''
+            def upgrade():
+                op.execute("create table t (id integer primary key, c varchar(10), d integer)")
+
+            def downgrade():
+                op.execute("drop table t")
+        '''},
+        {"revision": "a2", "down": "a1", "message": "lower", "body": '''
+            def upgrade():
+                op.execute("alter table t alter column c type text")
+                op.execute("update t set c = 'x' where d > 1")
+                op.execute("alter table t drop column d")
+
+            def downgrade():
+                op.execute("alter table t add column d integer")
+        '''}])
+    history = History(load(tmp_path))
+    names = ("postgresql", "oracle", "mysql")
+    plain, formatted = (check(history, "base", "heads", names, style=style).to_json() for style in ("none", "sqlparse"))
+    assert plain == formatted and plain["destructive"] and plain["data_loss"]
