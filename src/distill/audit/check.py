@@ -124,9 +124,9 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                            totals=[stop - start for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
     texts: dict[tuple[str, str, str], str] = {}
-    per_dialect = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
-    replay([{index: events for log in logs for index, events in log.items()} for logs in per_dialect],
-           len(pairs), report, texts)
+    dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
+    replay([{index: events for part in parts_found for index, events in part.items()}
+            for parts_found in dialect_logs], len(pairs), report, texts)
     for item in probe.differences(texts) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)

@@ -23,8 +23,8 @@ def write_index_files(directory: Path, history: History, core: dict[str, Any], e
     progress = Progress(["bundle"], [len(steps) + 3], ("writing",))
     done = [0]
 
-    def wrote(count: int = 1) -> None:
-        done[0] += count
+    def wrote() -> None:
+        done[0] += 1
         progress.draw(done)
 
     for step in steps:  # the scripts, as shipped

@@ -119,27 +119,24 @@ def _loads_shown(files: list[str]) -> Iterator[None]:
         yield
         return
     wanted, done = set(files), [0]
-    loaders = (importlib.machinery.SourceFileLoader,)
-    originals = {loader: loader.__dict__.get("exec_module") for loader in loaders}
+    loader = importlib.machinery.SourceFileLoader
+    original = loader.__dict__.get("exec_module")  # None: it inherits _LoaderBasics'
+    run = loader.exec_module
 
-    def counted(run):  # noqa: ANN001, ANN202
-        def exec_module(self, module) -> None:  # noqa: ANN001 - importlib's signature
-            run(self, module)
-            if self.path in wanted:
-                done[0] += 1
-                progress.draw(done)
-        return exec_module
+    def exec_module(self, module) -> None:  # noqa: ANN001 - importlib's signature
+        run(self, module)
+        if self.path in wanted:
+            done[0] += 1
+            progress.draw(done)
 
-    for loader in loaders:
-        loader.exec_module = counted(loader.exec_module)  # type: ignore[method-assign]
+    loader.exec_module = exec_module  # type: ignore[method-assign]
     try:
         yield
     finally:
-        for loader, original in originals.items():
-            if original is None:
-                del loader.exec_module
-            else:
-                loader.exec_module = original  # type: ignore[method-assign]
+        if original is None:
+            del loader.exec_module
+        else:
+            loader.exec_module = original  # type: ignore[method-assign]
         progress.draw(done, final=True)
 
 

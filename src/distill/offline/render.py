@@ -112,16 +112,23 @@ class Rendering:
         """A copy with every statement formatted, and the counts; ``on_step`` is called after each
         step's statements."""
         formatter = Formatter(self.dialect, style)
-        segments = []
-        for seg in self.segments:
-            segments.append(Segment(seg.step, formatter.statements(seg.statements)))
-            if on_step is not None and seg.step is not None:
-                on_step()
+        segments = formatted_segments(formatter, self.segments, on_step)
         return dataclasses.replace(self, segments=segments), formatter.stats
 
     def annotated(self) -> Rendering:
         """A copy with an annotation right above every destructive or lock-risky statement."""
         return self.map_statements(annotator(self.dialect, self.version_table))
+
+
+def formatted_segments(formatter: Formatter, segments: list[Segment],
+                       on_step: Callable[[], None] | None = None) -> list[Segment]:
+    """``segments`` with every statement formatted; ``on_step`` is called after each step's."""
+    out = []
+    for seg in segments:
+        out.append(Segment(seg.step, formatter.statements(seg.statements)))
+        if on_step is not None and seg.step is not None:
+            on_step()
+    return out
 
 
 def _forced_options(kw: dict[str, Any], dialect: Dialect, capture: StatementCapture,

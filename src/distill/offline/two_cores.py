@@ -20,7 +20,7 @@ from ..history.scripts import History
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.model import Statement
 from .capture import Segment
-from .render import Rendering, render
+from .render import Rendering, formatted_segments, render
 
 MIN_STEPS = 1000  # below this, forking costs more than it saves
 
@@ -54,11 +54,7 @@ def _formatted_half(raw: Rendering, style: str, tick: workers.Tick) -> _Half:
     tick.stage("formatting")
     for group in _split(raw.segments):
         formatter.stats = FormatStats()
-        groups.append([])
-        for seg in group:
-            groups[-1].append(Segment(seg.step, formatter.statements(seg.statements)))
-            if seg.step is not None:
-                tick()
+        groups.append(formatted_segments(formatter, group, tick))
         stats.append(formatter.stats)
     return _Half(tuple(groups), tuple(stats), raw.version_table, raw.heads_after)
 
