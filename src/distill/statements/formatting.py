@@ -7,7 +7,9 @@ strings that end in a backslash, upper-cases identifiers that look like keywords
 1. distill's own lexer (``statements.lexer``) splits the statement; every literal, quoted identifier,
    dollar body, block comment, number and every word that is not a structural keyword is replaced
    by a placeholder (``q0x``, ``q1x`` ...). What is left is the statement's *shape*.
-2. sqlparse formats the shape (reindent; keyword case where the dialect folds unquoted names).
+2. sqlparse formats the shape (reindent; keyword case where the dialect folds unquoted names),
+   or ``closed_forms`` gives sqlparse's layout directly for the commonest shapes (bulk inserts,
+   simple UPDATE and DELETE, a kept layout with nothing to upper-case).
    Shapes repeat (every version UPDATE, every INSERT row has the same one, and most statements
    have the same shape in every dialect), so each distinct shape is formatted once per process
    and cached for every dialect with the same settings; a shape whose formatting is not a
@@ -29,6 +31,7 @@ from functools import lru_cache
 import sqlparse
 
 from ..dialects import Dialect
+from . import closed_forms
 from .lexer import COMMENT, DOLLAR, ERROR, NUMBER, QIDENT, STRING, WORD, WS, Token, tokenize
 from .model import SQL, Statement
 from .styles import STYLES
@@ -181,11 +184,17 @@ class _Layout:
 
 
 def _format_once(shape: str, layout: _Layout) -> str:
-    if layout.keep_layout:
-        out = sqlparse.format(shape, keyword_case="upper") if layout.upper else shape
+    if layout.keep_layout and not layout.upper:
+        out = shape
+    elif layout.keep_layout:
+        out = closed_forms.kept_layout_upper(shape, _needs_upper(shape))
+        if out is None:
+            out = sqlparse.format(shape, keyword_case="upper")
     else:
-        out = sqlparse.format(shape, reindent=layout.reindent, indent_width=layout.indent_width,
-                              keyword_case="upper" if layout.upper else None)
+        out = closed_forms.reindented(shape, layout.indent_width) if layout.reindent else None
+        if out is None:
+            out = sqlparse.format(shape, reindent=layout.reindent, indent_width=layout.indent_width,
+                                  keyword_case="upper" if layout.upper else None)
     return _TRAILING_SPACE.sub("", out).strip()
 
 

@@ -1,0 +1,205 @@
+"""The layouts ``closed_forms`` computes are sqlparse's own, byte for byte: on thousands of
+generated shapes of each form, on near misses (which must be refused or still agree), and on
+whole rendered histories (the formatter gives the same text with and without the forms)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import sqlparse
+
+from distill import dialects
+from distill.config import load
+from distill.history.plan import make_plan
+from distill.history.scripts import History
+from distill.offline.render import render
+from distill.statements import closed_forms
+from distill.statements.formatting import _TRAILING_SPACE, Formatter, _needs_upper, clear_shape_cache
+from distill.statements.model import SQL
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from generate_history import generate  # noqa: E402
+
+
+def sqlparse_reindented(shape: str, width: int) -> str:
+    return _TRAILING_SPACE.sub("", sqlparse.format(shape, reindent=True, indent_width=width)).strip()
+
+
+def sqlparse_upper(shape: str) -> str:
+    return _TRAILING_SPACE.sub("", sqlparse.format(shape, keyword_case="upper")).strip()
+
+
+class Shapes:
+    """Shapes of the forms' grammars, with placeholders numbered as the formatter numbers them
+    (and now and then out of order), and near misses of them."""
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed)
+        self.count = 0
+
+    def p(self) -> str:
+        self.count += 1
+        return f"q{self.count if self.random.random() < 0.9 else self.random.randint(0, 2000)}x"
+
+    def name(self) -> str:
+        return self.p() + (f".{self.p()}" if self.random.random() < 0.4 else "")
+
+    def signed(self) -> str:
+        return ("-" if self.random.random() < 0.3 else "") + self.p()
+
+    def condition(self) -> str:
+        choice = self.random.choice
+        return choice([
+            lambda: f"{self.name()} {choice(['=', '!=', '<>', '<', '>', '<=', '>='])} {self.signed()}",
+            lambda: f"{self.name()} IS {choice(['', 'NOT '])}NULL",
+            lambda: f"{self.name()} BETWEEN {self.signed()} AND {self.signed()}",
+            lambda: f"{self.name()} {choice(['', 'NOT '])}LIKE {self.p()}",
+            lambda: f"{self.name()} IN ({', '.join(self.p() for _ in range(self.random.randint(1, 6)))})",
+        ])()
+
+    def where(self) -> str:
+        if self.random.random() < 0.2:
+            return ""
+        conditions = [self.condition() for _ in range(self.random.randint(1, 5))]
+        joined = conditions[0]
+        for condition in conditions[1:]:
+            joined += f" {self.random.choice(['AND', 'OR'])} {condition}"
+        return " WHERE " + joined
+
+    def shape(self) -> str:
+        self.count = -1
+        end = self.random.choice([";", ""])
+        kind = self.random.randrange(3)
+        if kind == 0:
+            columns = self.random.randint(1, 9)
+            head = f"INSERT INTO {self.name()}"
+            if self.random.random() < 0.8:
+                head += f" ({', '.join(self.p() for _ in range(columns))})"
+            value = lambda: self.random.choice([self.signed(), "NULL", self.signed()])  # noqa: E731
+            rows = ", ".join("(" + ", ".join(value() for _ in range(columns)) + ")"
+                             for _ in range(self.random.randint(1, 12)))
+            return f"{head} VALUES {rows}{end}"
+        if kind == 1:
+            sets = ", ".join(f"{self.p()}={self.random.choice([self.p(), 'NULL'])}"
+                             for _ in range(self.random.randint(1, 4)))
+            return f"UPDATE {self.name()} SET {sets}{self.where()}{end}"
+        return f"DELETE FROM {self.name()}{self.where()}{end}"
+
+    def near_miss(self, shape: str) -> str:
+        return self.random.choice([
+            lambda s: s.replace(", ", ",", 1), lambda s: s.replace(" AND ", " and ", 1),
+            lambda s: s.replace("(", "( ", 1), lambda s: s.replace("NULL", "-NULL", 1),
+            lambda s: s.replace(" WHERE ", " WHERE (", 1) + ")", lambda s: s.replace("=", "=-", 1),
+            lambda s: s.replace(" IN (", " IN (-", 1), lambda s: s + " RETURNING q9x",
+            lambda s: s.replace(";", "; q7x", 1), lambda s: s.replace("q", "Q", 1),
+            lambda s: s.replace(" VALUES ", " VALUES (q1x), ", 1), lambda s: s.replace(" ", "  ", 1),
+            lambda s: s.replace(" BETWEEN ", " BETWEEN (", 1), lambda s: s.replace(" OR ", " || ", 1),
+        ])(shape)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reindented_forms_are_sqlparse_s_layout(seed):
+    shapes = Shapes(seed)
+    matched = refused = 0
+    for _ in range(600):
+        shape = shapes.shape()
+        near = shapes.random.random() < 0.3
+        if near:
+            shape = shapes.near_miss(shape)
+        for width in (4, 2):
+            ours = closed_forms.reindented(shape, width)
+            if ours is None:
+                refused += 1
+                continue
+            matched += 1
+            assert ours == sqlparse_reindented(shape, width), shape
+    # the forms are used (most shapes of their grammar match) and refuse what they do not know
+    assert matched > 700 and refused > 100, (matched, refused)
+
+
+@pytest.mark.parametrize("shape", [
+    "UPDATE q0x SET q1x=-q2x, q3x=q4x WHERE q5x = q6x",  # sqlparse shifts the item after a negative
+    "DELETE FROM q0x WHERE q1x IN (q2x, -q3x)",  # not wrapped when an item is negative
+    "UPDATE q0x SET q1x=q2x WHERE (q3x = q4x OR q5x = q6x)",
+    "INSERT INTO q0x (q1x) VALUES (q2x) RETURNING q3x",
+    "INSERT INTO q0x (q1x) SELECT q2x",
+    "DELETE FROM q0x WHERE q1x = q2x; DELETE FROM q3x",
+    "INSERT INTO q0x VALUES (" + ", ".join(f"q{i}x" for i in range(1, 1800)) + ")",  # > MAX_SHAPE
+])
+def test_shapes_outside_the_grammars_are_left_to_sqlparse(shape):
+    assert closed_forms.reindented(shape, 4) is None
+
+
+def test_a_shape_over_the_cap_is_left_to_sqlparse_which_refuses_it():
+    rows = ", ".join(f"(q{i}x)" for i in range(1, 3400))
+    shape = f"INSERT INTO q0x VALUES {rows};"
+    assert len(shape) > closed_forms.MAX_SHAPE and closed_forms.reindented(shape, 4) is None
+    with pytest.raises(sqlparse.exceptions.SQLParseError):
+        sqlparse.format(shape, reindent=True)
+
+
+KEPT_PIECES = ["CREATE", "TABLE", "q1x", "q22x", "(", ")", ",", " ", "\n\t", "\n", "\t", "NOT NULL",
+               "PRIMARY KEY", "FOREIGN KEY", "REFERENCES", "CHECK", "DEFAULT", "ON", "DELETE", "CASCADE",
+               "UNIQUE", "CONSTRAINT", "  ", " \n", ".", "=", "-", "::", "q3x(", ">=", "AS", "IN", "[", "]"]
+# what sqlparse's case and output steps do something with: upper-casing, CR LF, Unicode spaces,
+# quotes, statements split at ';' and GO, comments
+ODD_PIECES = ["not null", "create", "\r\n", "\r", "\xa0", "\u2003", ";", "'", '"', "`", "$", "#", "q4x$",
+              "$q5x", "#q6x", "é", "ß", "GO", "go", "\x0c", "\x1c", "--", "/*", "*/", "$$", "Q7X", "x",
+              "table", "CASE", "END", "BEGIN"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kept_layout_form_is_sqlparse_s_case_step(seed):
+    rng = random.Random(seed)
+    matched = refused = 0
+    for _ in range(4000):
+        parts = [rng.choice(KEPT_PIECES) for _ in range(rng.randint(1, 40))]
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            parts.insert(rng.randrange(len(parts) + 1), rng.choice(ODD_PIECES))
+        shape = "".join(parts) + rng.choice(["", ";", ";\n", " "])
+        ours = closed_forms.kept_layout_upper(shape, _needs_upper(shape))
+        if ours is None:
+            refused += 1
+            continue
+        matched += 1
+        assert _TRAILING_SPACE.sub("", ours).strip() == sqlparse_upper(shape), repr(shape)
+    assert matched > 800 and refused > 1000, (matched, refused)
+
+
+@pytest.mark.parametrize("shape", ["CREATE TABLE q0x (q1x) GO  q2x", "CREATE TABLE q0x (\r\n\tq1x)",
+                                   "CREATE TABLE q0x (q1x\xa0\n)", "CREATE TABLE q0x (q1x); q2x"])
+def test_kept_layout_form_refuses_what_sqlparse_s_output_step_rewrites(shape):
+    assert closed_forms.kept_layout_upper(shape, False) is None
+    assert sqlparse_upper(shape) != _TRAILING_SPACE.sub("", shape).strip()
+
+
+@pytest.fixture(scope="module")
+def varied_history(tmp_path_factory) -> History:
+    return History(load(generate(tmp_path_factory.mktemp("varied"), 80, "varied")))
+
+
+@pytest.mark.parametrize("name", ["postgresql", "mysql", "sqlite", "mssql"])
+def test_formatting_a_varied_history_gives_the_same_text_without_the_forms(varied_history, name,
+                                                                           monkeypatch):
+    dialect = dialects.get(name)
+    texts = []
+    for plan in (make_plan(varied_history, "base", "heads"),
+                 make_plan(varied_history, "heads", "base", down=True)):
+        texts += [s for s in render(varied_history, plan, dialect).statements() if s.kind == SQL]
+    hits = []
+    for form in ("reindented", "kept_layout_upper"):
+        original = getattr(closed_forms, form)
+        monkeypatch.setattr(closed_forms, form, lambda *a, f=original: hits.append(f(*a)) or hits[-1])
+    clear_shape_cache()
+    with_forms = [s.text for s in Formatter(dialect).statements(texts)]
+    assert sum(hit is not None for hit in hits) > 50  # the forms did lay out many of these shapes
+    monkeypatch.setattr(closed_forms, "reindented", lambda shape, width: None)
+    monkeypatch.setattr(closed_forms, "kept_layout_upper", lambda shape, needs_upper: None)
+    clear_shape_cache()
+    without = [s.text for s in Formatter(dialect).statements(texts)]
+    clear_shape_cache()
+    assert with_forms == without
+    assert sum(a != s.text for a, s in zip(with_forms, texts, strict=True)) > len(texts) // 2
