@@ -15,7 +15,7 @@ from ..history.scripts import History
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
-from ..offline.reproducible import Job, Probe, step_texts
+from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..shadow import ShadowSpec
 from ..statements.findings import (
     DATA_DEPENDENT,
@@ -127,7 +127,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts)
-    for item in probe.differences(texts) if probe is not None else ():
+    for item in probe.differences([StepTexts(texts)]) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     return report

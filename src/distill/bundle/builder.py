@@ -32,7 +32,7 @@ from ..names import check_file_part
 from ..offline import reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
-from ..offline.reproducible import Job, Probe, step_texts
+from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..resources import template
 from ..statements.applied_record import RecordTarget, record_statements
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
@@ -60,7 +60,7 @@ class _Written:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
     empty: set[str] = field(default_factory=set)  # steps that render only version bookkeeping
-    texts: dict[str, str] = field(default_factory=dict)  # revision -> its step as rendered
+    texts: StepTexts | None = None  # each step as rendered, for the reproducibility probe
     shadow: dict[str, Any] | None = None  # the shadow database it was rendered against
     changes: dict[str, StepChanges] = field(default_factory=dict)  # revision -> its row/schema changes
 
@@ -161,8 +161,7 @@ class BundleBuilder:
     @staticmethod
     def _note_not_reproducible(probe: Probe, done: dict[tuple[str, str], _Written]) -> None:
         """Each step that the second rendering wrote differently gets a not_reproducible finding."""
-        reference = {(name, direction, revision): text for (name, direction), written in done.items()
-                     for revision, text in written.texts.items()}
+        reference = [written.texts for written in done.values() if written.texts is not None]
         for item in probe.differences(reference):
             info = done[item.dialect, item.direction].steps[item.revision]
             info.setdefault(NOT_REPRODUCIBLE, []).append(item.message)
@@ -220,15 +219,18 @@ class BundleBuilder:
         """Render one dialect in one direction and write its files (runs in a worker)."""
         dialect = dialects.get(name)
         plan = self.up if direction == "upgrade" else self._down_plan(point)
-        texts: dict[str, str] = {}  # each step before formatting, for the reproducibility probe
-        keep = (lambda raw: texts.update(step_texts(raw))) if self.probe else None
+        texts: dict[tuple[str, str, str], str] = {}  # each step before formatting, for the probe
+        keep = (lambda raw: texts.update({(name, direction, revision): text
+                                          for revision, text in step_texts(raw).items()})
+                ) if self.probe else None
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
                                    standalone=self.spec.standalone, tick=tick, on_rendered=keep,
                                    shadow=self.shadow)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
                            shadow=rendering.shadow,
                            point=None if point is None else {"revision": point.step.revision,
-                                                             "reason": point.reason}, texts=texts)
+                                                             "reason": point.reason},
+                           texts=StepTexts(texts) if self.probe else None)
         statements = rendering.statements()
         if point is not None:
             statements.append(stop_statement(

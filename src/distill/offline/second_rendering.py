@@ -1,6 +1,6 @@
 """The child side of the reproducibility probe (``reproducible``): render again, in a fresh
-interpreter with another PYTHONHASHSEED and the clock moved forward, and answer with the line
-hashes of every step as Alembic wrote it."""
+interpreter with another PYTHONHASHSEED and the clock moved forward, and answer with every step
+as Alembic wrote it (``StepTexts``: a digest each, the texts compressed)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..errors import OfflineRenderError
 from ..history.plan import make_plan, single_steps
 from ..history.scripts import History
 from .render import render
-from .reproducible import CLOCK_SHIFT, line_hashes, read_frame, step_texts, write_frame
+from .reproducible import CLOCK_SHIFT, StepTexts, read_frame, step_texts, write_frame
 
 
 def _shift_clock() -> None:
@@ -62,7 +62,7 @@ def _shift_clock() -> None:
 
 
 def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
-    steps: dict[tuple[str, str, str], list[str]] = {}
+    steps: dict[tuple[str, str, str], str] = {}
     failed: dict[tuple[str, str, str], str] = {}
     for job in request["jobs"]:
         down = job.direction == "downgrade"
@@ -82,8 +82,8 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
                 failed.update({(*key, step.revision): f"{type(exc).__name__}: {exc}" for step in one.steps})
                 continue
             for revision, text in step_texts(rendering).items():
-                steps[(*key, revision)] = line_hashes(text)
-    return {"steps": steps, "failed": failed}
+                steps[(*key, revision)] = text
+    return {"steps": StepTexts(steps), "failed": failed}
 
 
 def main() -> None:
