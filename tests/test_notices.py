@@ -121,3 +121,31 @@ def test_no_warning_leaks_to_stderr_raw(project):
     result = run_distill(["check", "--dialect", "sqlite", "--from", "a1", "--to", "b2"], project)
     assert "site-packages" not in result.stderr and "warnings.warn" not in result.stderr
     assert "UserWarning" not in result.stderr, result.stderr
+
+
+def test_check_s_second_rendering_renders_alone_the_steps_a_range_writes_otherwise():
+    """check's second rendering renders each dialect's range once; where a step written within
+    the range differs from the step alone (the example's branch points and merge), that step is
+    rendered alone again before anything is reported: nothing is reported for them."""
+    from distill import dialects
+    from distill.config import load
+    from distill.history.plan import make_plan, single_steps
+    from distill.history.scripts import History
+    from distill.offline.render import render
+    from distill.offline.reproducible import Job, Probe, StepTexts, step_texts
+
+    history = History(load(Path(__file__).resolve().parent.parent))
+    plan, dialect = make_plan(history, "base", "heads"), dialects.get("postgresql")
+    alone = {}
+    for up, down in single_steps(history, plan):
+        for direction, one in (("upgrade", up), ("downgrade", down)):
+            alone.update({("postgresql", direction, revision): text
+                          for revision, text in step_texts(render(history, one, dialect)).items()})
+    within = step_texts(render(history, plan, dialect))
+    assert any(within[revision] != alone["postgresql", "upgrade", revision] for revision in within)
+
+    probe = Probe(history.settings, [Job("postgresql", direction, plan.start, plan.target, single=True)
+                                     for direction in ("upgrade", "downgrade")], standalone=False)
+    asked = probe._child.asked
+    assert probe.differences([StepTexts(alone)]) == []
+    assert probe._child.asked == asked + 1  # one more request: those steps, each alone

@@ -12,6 +12,7 @@ the child does not format.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime
 import hashlib
 import marshal
@@ -34,13 +35,17 @@ CLOCK_SHIFT = datetime.timedelta(days=3, hours=7, minutes=11, seconds=13)
 @dataclass(frozen=True)
 class Job:
     """Plans to render again: one plan, or each step of an upgrade range alone in either direction
-    (``single``, as ``check`` does; then start and target are the upgrade's)."""
+    (``single``, as ``check`` does; then start and target are the upgrade's). A single job is
+    first rendered as the whole range, which writes each step as it is written alone in all but
+    a few places (the version table's creation, merges); the steps whose texts differ are then
+    rendered alone (``only``) before anything is reported."""
 
     dialect: str
     direction: str  # "upgrade" or "downgrade"
     start: tuple[str, ...]
     target: tuple[str, ...]
     single: bool = False
+    only: tuple[str, ...] = ()  # of a single job: render just these revisions, each alone
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,13 @@ class StepTexts:
     def __getstate__(self) -> dict[str, Any]:
         return {"digests": self.digests, "_packed": self._packed, "_opened": None}
 
-    def text(self, key: StepKey) -> str:
+    def texts(self) -> dict[StepKey, str]:
         if self._opened is None:
             self._opened = marshal.loads(zlib.decompress(self._packed))
-        return self._opened[key]
+        return self._opened
+
+    def text(self, key: StepKey) -> str:
+        return self.texts()[key]
 
 
 def _digest(text: str) -> bytes:
@@ -161,27 +169,46 @@ class Probe:
 
     def __init__(self, settings: Any, jobs: list[Job], *, standalone: bool) -> None:
         self._child = start()
-        self._number = self._child.send({"settings": settings, "jobs": jobs, "standalone": standalone})
+        self._request = {"settings": settings, "standalone": standalone}
+        self._jobs = jobs
+        self._number = self._child.send({**self._request, "jobs": jobs})
 
     def differences(self, reference: list[StepTexts]) -> list[NotReproducible]:
         """Every (dialect, direction, revision) step of ``reference`` (as the first rendering
         wrote it) that the second rendering wrote differently or could not render."""
         result = self._child.answer(self._number)
-        again: StepTexts = result["steps"]
         ours = {key: (texts, digest) for texts in reference for key, digest in texts.digests.items()}
+        again = {key: (result["steps"], digest) for key, digest in result["steps"].digests.items()}
+        failed = dict(result["failed"])
+        stand_ins = [key for key, (_, digest) in ours.items() if key not in failed
+                     and again.get(key, (None, None))[1] != digest and self._single(key)]
+        if stand_ins:  # rendered within the range: render those steps alone before judging them
+            retry = self._child.answer(self._child.send({**self._request, "jobs": self._alone(stand_ins)}))
+            again.update({key: (retry["steps"], digest) for key, digest in retry["steps"].digests.items()})
+            failed.update(retry["failed"])
         found = []
         for key in sorted(ours):
             dialect, direction, revision = key
-            failed = result["failed"].get(key)
-            if failed:
+            if key in failed:
                 found.append(NotReproducible(revision, direction, dialect,
-                                             f"the second rendering failed: {failed}"))
+                                             f"the second rendering failed: {failed[key]}"))
                 continue
             texts, digest = ours[key]
-            if again.digests.get(key, digest) != digest:
-                detail = _first_difference(texts.text(key), again.text(key))
+            if key in again and again[key][1] != digest:
+                detail = _first_difference(texts.text(key), again[key][0].text(key))
                 found.append(NotReproducible(revision, direction, dialect, detail))
         return found
+
+    def _single(self, key: StepKey) -> bool:
+        return any(job.single and (job.dialect, job.direction) == key[:2] for job in self._jobs)
+
+    def _alone(self, keys: list[StepKey]) -> list[Job]:
+        """Jobs rendering each of ``keys`` alone."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for dialect, direction, revision in keys:
+            wanted.setdefault((dialect, direction), []).append(revision)
+        return [dataclasses.replace(job, only=tuple(sorted(wanted[job.dialect, job.direction])))
+                for job in self._jobs if job.single and (job.dialect, job.direction) in wanted]
 
 
 def write_frame(stream: Any, value: Any) -> None:

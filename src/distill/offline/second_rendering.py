@@ -4,6 +4,7 @@ as Alembic wrote it (``StepTexts``: a digest each, the texts compressed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import pickle
 import sys
@@ -15,7 +16,7 @@ from ..errors import OfflineRenderError
 from ..history.plan import make_plan, single_steps
 from ..history.scripts import History
 from .render import render
-from .reproducible import CLOCK_SHIFT, StepTexts, read_frame, step_texts, write_frame
+from .reproducible import CLOCK_SHIFT, Job, StepTexts, read_frame, step_texts, write_frame
 
 
 def _shift_clock() -> None:
@@ -61,25 +62,38 @@ def _shift_clock() -> None:
     time.time_ns = lambda: real_time_ns() + int(seconds * 1_000_000_000)
 
 
+def _plans(history: History, job: Job) -> list[Any]:
+    """What to render for ``job``: its plan; for a ``single`` job, the whole range once, standing
+    in for each step alone (the parent renders alone again only the steps that differ), or, with
+    ``only``, each of those steps alone."""
+    down = job.direction == "downgrade"
+    ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
+    if not job.single:
+        return [make_plan(history, *ends, down=down)]
+    if not job.only:
+        return [make_plan(history, ends[1], ends[0], down=True) if down else make_plan(history, *ends)]
+    return [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *ends))
+            if pair[0].steps[0].revision in job.only]
+
+
 def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     steps: dict[tuple[str, str, str], str] = {}
     failed: dict[tuple[str, str, str], str] = {}
     for job in request["jobs"]:
-        down = job.direction == "downgrade"
-        ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
-        if job.single:  # start and target are the upgrade's; each step alone, in either direction
-            plans = [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *ends))]
-        else:
-            plans = [make_plan(history, *ends, down=down)]
-        for one in plans:
-            key = (job.dialect, job.direction)
+        key = (job.dialect, job.direction)
+        for one in _plans(history, job):
             try:
                 rendering = render(history, one, get_dialect(job.dialect), standalone=request["standalone"])
-            except OfflineRenderError as exc:
-                failed.update({(*key, step.revision): exc.cause or exc.message for step in one.steps})
-                continue
-            except Exception as exc:  # e.g. no downgrade(): compared only where the first rendered
-                failed.update({(*key, step.revision): f"{type(exc).__name__}: {exc}" for step in one.steps})
+            except Exception as exc:
+                if job.single and not job.only:  # the range failed somewhere: each step alone, then
+                    alone = dataclasses.replace(job, only=tuple(s.revision for s in one.steps))
+                    answer = _render_again(history, {**request, "jobs": [alone]})
+                    steps.update(answer["steps"].texts())
+                    failed.update(answer["failed"])
+                    continue
+                why = exc.cause or exc.message if isinstance(exc, OfflineRenderError) else \
+                    f"{type(exc).__name__}: {exc}"  # e.g. no downgrade(): compared where the first rendered
+                failed.update({(*key, step.revision): why for step in one.steps})
                 continue
             for revision, text in step_texts(rendering).items():
                 steps[(*key, revision)] = text
