@@ -49,6 +49,9 @@ _PLACEHOLDER = re.compile(r"\bq(\d+)x\b")
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 _ANY_SPACE = re.compile(r"\s+")
 _CACHE_SIZE = 4096  # distinct shapes kept: memory stays flat whatever the input size
+# closed_forms is sqlparse's layout as 0.5.0-0.6.1 write it (compared on thousands of shapes);
+# under any other version sqlparse lays out every shape itself
+_CLOSED_FORMS = sqlparse.__version__.startswith(("0.5.", "0.6."))
 
 
 @dataclass
@@ -187,11 +190,12 @@ def _format_once(shape: str, layout: _Layout) -> str:
     if layout.keep_layout and not layout.upper:
         out = shape
     elif layout.keep_layout:
-        out = closed_forms.kept_layout_upper(shape, _needs_upper(shape))
+        out = closed_forms.kept_layout_upper(shape, _needs_upper(shape)) if _CLOSED_FORMS else None
         if out is None:
             out = sqlparse.format(shape, keyword_case="upper")
     else:
-        out = closed_forms.reindented(shape, layout.indent_width) if layout.reindent else None
+        out = closed_forms.reindented(shape, layout.indent_width) if layout.reindent and _CLOSED_FORMS \
+            else None
         if out is None:
             out = sqlparse.format(shape, reindent=layout.reindent, indent_width=layout.indent_width,
                                   keyword_case="upper" if layout.upper else None)
