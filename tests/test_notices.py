@@ -149,3 +149,39 @@ def test_check_s_second_rendering_renders_alone_the_steps_a_range_writes_otherwi
     asked = probe._child.asked
     assert probe.differences([StepTexts(alone)]) == []
     assert probe._child.asked == asked + 1  # one more request: those steps, each alone
+
+
+def _branch_and_merge(root: Path) -> Path:
+    def table(name: str) -> str:
+        return (f'\ndef upgrade():\n    op.create_table("{name}", sa.Column("id", sa.Integer, primary_key=True))\n'
+                f'\ndef downgrade():\n    op.drop_table("{name}")\n')
+    return write_project(root, [
+        {"revision": "a1", "body": table("a")},
+        {"revision": "b1", "down": "a1", "body": table("b")},
+        {"revision": "c1", "down": "a1", "body": table("c")},
+        {"revision": "m1", "down": ("b1", "c1"), "body": "\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n"},
+    ])
+
+
+def test_check_from_two_heads_renders_each_step_alone_where_the_range_cannot_go_down(tmp_path):
+    """A range starting at two revisions has no downgrade as one plan (a downgrade goes to one
+    revision): the second rendering renders each of its steps alone (found in review: check
+    failed)."""
+    result = run_distill(["check", "--from", "b1,c1", "--to", "m1", "--dialect", "sqlite"],
+                         _branch_and_merge(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "NOT REPRODUCIBLE: 0" in result.stdout
+
+
+def test_check_of_an_empty_range_whose_second_rendering_fails_ends(tmp_path):
+    """The second rendering's range fails and has no step to render alone: nothing to compare,
+    no endless retry (found in review: RecursionError). env.py fails only under the hash seed the
+    second rendering gets (the first's plus one)."""
+    root = _branch_and_merge(tmp_path)
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text('import os\nif os.environ.get("PYTHONHASHSEED") == "8":\n'
+                      '    raise RuntimeError("not in the second rendering")\n' + env_py.read_text())
+    result = run_distill(["check", "--from", "a1", "--to", "a1", "--dialect", "sqlite"], root,
+                         env={"PYTHONHASHSEED": "7"})
+    assert result.returncode == 0, result.stderr
+    assert "NOT REPRODUCIBLE: 0" in result.stdout

@@ -127,7 +127,9 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts)
-    for item in probe.differences([StepTexts(texts)]) if probe is not None else ():
+    reference = StepTexts(texts)
+    del texts  # what is compared: a digest per step, the texts compressed
+    for item in probe.differences([reference]) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     return report

@@ -37,15 +37,17 @@ class Job:
     """Plans to render again: one plan, or each step of an upgrade range alone in either direction
     (``single``, as ``check`` does; then start and target are the upgrade's). A single job is
     first rendered as the whole range, which writes each step as it is written alone in all but
-    a few places (the version table's creation, merges); the steps whose texts differ are then
-    rendered alone (``only``) before anything is reported."""
+    a few places (the version table's creation, branch points, merges); the steps whose texts
+    differ or are missing are then rendered alone (``only``) before anything is reported. So a
+    step counts as reproducible when the range wrote it as the first rendering did alone: only a
+    revision whose SQL depends on where it stands within one run could pass that way and not alone."""
 
     dialect: str
     direction: str  # "upgrade" or "downgrade"
     start: tuple[str, ...]
     target: tuple[str, ...]
     single: bool = False
-    only: tuple[str, ...] = ()  # of a single job: render just these revisions, each alone
+    only: tuple[str, ...] | None = None  # of a single job: render just these revisions, each alone
 
 
 @dataclass(frozen=True)

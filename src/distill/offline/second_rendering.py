@@ -70,7 +70,7 @@ def _plans(history: History, job: Job) -> list[Any]:
     ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
     if not job.single:
         return [make_plan(history, *ends, down=down)]
-    if not job.only:
+    if job.only is None:
         return [make_plan(history, ends[1], ends[0], down=True) if down else make_plan(history, *ends)]
     return [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *ends))
             if pair[0].steps[0].revision in job.only]
@@ -81,12 +81,18 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     failed: dict[tuple[str, str, str], str] = {}
     for job in request["jobs"]:
         key = (job.dialect, job.direction)
-        for one in _plans(history, job):
+        try:
+            plans = _plans(history, job)
+        except Exception:  # no whole range to render (a downgrade to several revisions): each alone
+            if not job.single or job.only is not None:
+                raise
+            plans = _plans(history, dataclasses.replace(job, only=_revisions(history, job)))
+        for one in plans:
             try:
                 rendering = render(history, one, get_dialect(job.dialect), standalone=request["standalone"])
             except Exception as exc:
-                if job.single and not job.only:  # the range failed somewhere: each step alone, then
-                    alone = dataclasses.replace(job, only=tuple(s.revision for s in one.steps))
+                if job.single and job.only is None:  # the range failed somewhere: each step alone
+                    alone = dataclasses.replace(job, only=_revisions(history, job))
                     answer = _render_again(history, {**request, "jobs": [alone]})
                     steps.update(answer["steps"].texts())
                     failed.update(answer["failed"])
@@ -98,6 +104,12 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
             for revision, text in step_texts(rendering).items():
                 steps[(*key, revision)] = text
     return {"steps": StepTexts(steps), "failed": failed}
+
+
+def _revisions(history: History, job: Job) -> tuple[str, ...]:
+    """Every revision of a single job's upgrade range."""
+    ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
+    return tuple(step.revision for step in make_plan(history, *ends).steps)
 
 
 def main() -> None:

@@ -49,9 +49,9 @@ _PLACEHOLDER = re.compile(r"\bq(\d+)x\b")
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 _ANY_SPACE = re.compile(r"\s+")
 _CACHE_SIZE = 4096  # distinct shapes kept: memory stays flat whatever the input size
-# closed_forms is sqlparse's layout as 0.5.0-0.6.1 write it (compared on thousands of shapes);
-# under any other version sqlparse lays out every shape itself
-_CLOSED_FORMS = sqlparse.__version__.startswith(("0.5.", "0.6."))
+# closed_forms is sqlparse's layout as these versions write it (each compared on thousands of
+# shapes; patch releases have changed layout code); under any other sqlparse lays out every shape
+_CLOSED_FORMS = sqlparse.__version__ in ("0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.6.0", "0.6.1")
 
 
 @dataclass
