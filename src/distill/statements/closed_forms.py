@@ -63,7 +63,8 @@ _SELECT = re.compile(
 _ROW_BREAK = re.compile(r"\), (?=\()")
 _NEXT_ROW = "),\n" + " " * len("VALUES ")  # each further row under the first
 _IN_LIST = re.compile(rf"( IN \()({_P}(?:, {_P})*)\)")
-_LIST_ITEM = re.compile(r", (?![^(]*\))")  # a comma between items, not inside a call's parentheses
+# a comma between items, or a call's parentheses (kept whole): one pass, linear in the length
+_LIST_ITEM = re.compile(r"\([^()]*\)|, ")
 # No quote, no CR, a ';' only at the end, no GO (sqlparse ends a statement at each)
 _KEPT_LAYOUT_SAFE = re.compile(r"(?:[^'\"\r;gG]|[gG](?![oO]))*(?:;[ \t\n]*)?")
 
@@ -103,7 +104,8 @@ def reindented(shape: str, indent_width: int) -> str | None:
 
 def _aligned(items: str, keyword: str) -> str:
     """A list's items after ``keyword``, each further item on a line of its own under the first."""
-    return _LIST_ITEM.sub(",\n" + " " * len(keyword), items)
+    separator = ",\n" + " " * len(keyword)
+    return _LIST_ITEM.sub(lambda m: m[0] if m[0] != ", " else separator, items)
 
 
 def _assignments(assignments: str) -> str:
