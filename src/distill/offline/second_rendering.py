@@ -62,41 +62,52 @@ def _shift_clock() -> None:
     time.time_ns = lambda: real_time_ns() + int(seconds * 1_000_000_000)
 
 
+def _ends(job: Job) -> tuple[str, str]:
+    """A job's start and target as revision specs (start and target of a single job are the
+    upgrade's whatever its direction)."""
+    return ",".join(job.start) or "base", ",".join(job.target) or "base"
+
+
 def _plans(history: History, job: Job) -> list[Any]:
-    """What to render for ``job``: its plan; for a ``single`` job, the whole range once, standing
-    in for each step alone (the parent renders alone again only the steps that differ), or, with
-    ``only``, each of those steps alone."""
+    """What to render for ``job``: its plan, or for a ``single`` job with ``only``, each of those
+    steps alone."""
     down = job.direction == "downgrade"
-    ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
     if not job.single:
-        return [make_plan(history, *ends, down=down)]
-    if job.only is None:
-        return [make_plan(history, ends[1], ends[0], down=True) if down else make_plan(history, *ends)]
-    return [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *ends))
+        return [make_plan(history, *_ends(job), down=down)]
+    return [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *_ends(job)))
             if pair[0].steps[0].revision in job.only]
+
+
+def _whole_range(history: History, job: Job, standalone: bool) -> dict[tuple[str, str, str], str] | None:
+    """A single job's range rendered once, standing in for each step alone (the parent renders
+    alone again only the steps that differ); None if it cannot be planned (a downgrade to
+    several revisions) or rendered: then each step is rendered alone."""
+    start, target = _ends(job)
+    try:
+        plan = make_plan(history, target, start, down=True) if job.direction == "downgrade" \
+            else make_plan(history, start, target)
+        rendering = render(history, plan, get_dialect(job.dialect), standalone=standalone)
+    except Exception:
+        return None
+    return {(job.dialect, job.direction, revision): text for revision, text in step_texts(rendering).items()}
 
 
 def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     steps: dict[tuple[str, str, str], str] = {}
     failed: dict[tuple[str, str, str], str] = {}
     for job in request["jobs"]:
+        if job.single and job.only is None:
+            ranged = _whole_range(history, job, request["standalone"])
+            if ranged is not None:
+                steps.update(ranged)
+                continue
+            upgrade = make_plan(history, *_ends(job))
+            job = dataclasses.replace(job, only=tuple(step.revision for step in upgrade.steps))
         key = (job.dialect, job.direction)
-        try:
-            plans = _plans(history, job)
-        except Exception:  # no whole range to render (a downgrade to several revisions): each alone
-            if not job.single or job.only is not None:
-                raise
-            plans = _plans(history, dataclasses.replace(job, only=_revisions(history, job)))
-        for one in plans:
+        for one in _plans(history, job):
             try:
                 rendering = render(history, one, get_dialect(job.dialect), standalone=request["standalone"])
             except Exception as exc:
-                if job.single and job.only is None:  # the range failed somewhere: each step alone
-                    alone = dataclasses.replace(job, only=_revisions(history, job))
-                    answer = _render_again(history, {**request, "jobs": [alone]})
-                    steps.update(answer["steps"].texts())
-                    failed.update(answer["failed"])
-                    continue
                 why = exc.cause or exc.message if isinstance(exc, OfflineRenderError) else \
                     f"{type(exc).__name__}: {exc}"  # e.g. no downgrade(): compared where the first rendered
                 failed.update({(*key, step.revision): why for step in one.steps})
@@ -104,12 +115,6 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
             for revision, text in step_texts(rendering).items():
                 steps[(*key, revision)] = text
     return {"steps": StepTexts(steps), "failed": failed}
-
-
-def _revisions(history: History, job: Job) -> tuple[str, ...]:
-    """Every revision of a single job's upgrade range."""
-    ends = (",".join(job.start) or "base", ",".join(job.target) or "base")
-    return tuple(step.revision for step in make_plan(history, *ends).steps)
 
 
 def main() -> None:

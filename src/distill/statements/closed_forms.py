@@ -43,7 +43,7 @@ _CONDITION = re.compile(
 )
 _JOINER = re.compile(r" (AND|OR) ")
 _MAX_DEPTH = 20  # parentheses within parentheses (sqlparse gives up at 100)
-_WHERE = r"(?: WHERE (.+?))?"  # parsed by _Conditions
+_WHERE = r"(?: WHERE (.+?))?"  # parsed by _where_lines
 # A select list's items: names, calls, one arithmetic operation, each with an optional alias.
 _ITEM = rf"(?:{_NAME}|{_P}\((?:{_NAME}(?:, {_NAME})*)?\)|{_NAME} [-+*/] {_NAME})(?: AS {_P})?"
 _ORDER = rf"{_NAME}(?: ASC| DESC)?"

@@ -9,7 +9,8 @@ strings that end in a backslash, upper-cases identifiers that look like keywords
    by a placeholder (``q0x``, ``q1x`` ...). What is left is the statement's *shape*.
 2. sqlparse formats the shape (reindent; keyword case where the dialect folds unquoted names),
    or ``closed_forms`` gives sqlparse's layout directly for the commonest shapes (bulk inserts,
-   simple UPDATE and DELETE, a kept layout with nothing to upper-case).
+   UPDATE, DELETE and SELECT with plain conditions, views, a kept layout with nothing to
+   upper-case).
    Shapes repeat (every version UPDATE, every INSERT row has the same one, and most statements
    have the same shape in every dialect), so each distinct shape is formatted once per process
    and cached for every dialect with the same settings; a shape whose formatting is not a
