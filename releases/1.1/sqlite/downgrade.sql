@@ -6,6 +6,11 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- sqlite3 session settings
+PRAGMA foreign_keys = OFF;
+DROP TABLE IF EXISTS temp.distill_fk_violations;
+CREATE TEMP TABLE distill_fk_violations AS SELECT count(*) AS at_start FROM pragma_foreign_key_check;
+
 -- lock: one applier at a time; a second one waits here, then its guard stops it
 BEGIN IMMEDIATE;
 
@@ -92,6 +97,11 @@ UPDATE alembic_version
 SET version_num='6f4a6c5d9e06'
 WHERE alembic_version.version_num = '7a5b5d4e8f07';
 
+SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+
 COMMIT;
 
-SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 7a5b5d4e8f07 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
+-- sqlite3: end of the file
+-- foreign key enforcement stays off until this sqlite3 session ends

@@ -128,6 +128,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         delimiter_candidates=tuple(script.get("delimiter_candidates", ())),
         preamble=tuple(script["preamble"]),
         postamble=tuple(script.get("postamble", ())),
+        before_commit=tuple(text.strip() for text in script.get("before_commit", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
         rules=tuple(_rules(tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(

@@ -165,6 +165,7 @@ class Dialect:
     delimiter_candidates: tuple[str, ...]
     preamble: tuple[str, ...]
     postamble: tuple[str, ...]  # lines at the very end of every file (Oracle: COMMIT; EXIT)
+    before_commit: tuple[str, ...]  # statements before every COMMIT of a file (SQLite: foreign keys)
     format: FormatProfile
     guard: GuardTemplates
     rules: tuple[Rule, ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..dialects import Dialect
-from .model import GUARD, Statement, VersionTable
+from .model import CHECK, GUARD, Statement, VersionTable
 
 
 def _literal(text: str) -> str:
@@ -93,7 +93,7 @@ def version_row_check(dialect: Dialect, table_name: str, revision: str) -> State
     check = dialect.guard.version_row_check
     if not check:
         return None
-    return Statement(GUARD, check.format(table_name=_literal(table_name), revision=_literal(revision)))
+    return Statement(CHECK, check.format(table_name=_literal(table_name), revision=_literal(revision)))
 
 
 def stop_statement(dialect: Dialect, message: str) -> Statement:

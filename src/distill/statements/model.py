@@ -10,6 +10,9 @@ LOG = "log"
 # Written by distill itself: a guard or stop (never formatted or analysed), and an annotation
 # comment that belongs right above the statement after it.
 GUARD, ANNOTATION = "guard", "annotation"
+# Written by distill right after one of Alembic's statements, and belonging to it (the check that
+# a version UPDATE changed one row): it stays with that statement, inside its transaction.
+CHECK = "check"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ..dialects import Dialect
 from .delimiters import client_ready
 from .findings import about_the_step
 from .guards import ApplierLock
-from .model import ANNOTATION, SQL, Statement
+from .model import ANNOTATION, CHECK, GUARD, SQL, Statement
 from .timeouts import NO_TIMEOUTS, Timeouts, timeout_lines
 
 
@@ -41,6 +41,20 @@ def _is_commit(statement: Statement) -> bool:
     return _bare(statement) == "COMMIT"
 
 
+def _checked_before_commits(statements: list[Statement], dialect: Dialect) -> list[Statement]:
+    """The dialect's ``before_commit`` statements before each COMMIT of ``statements`` (SQLite:
+    stop, nothing committed, when the file would leave rows violating a foreign key)."""
+    if not dialect.before_commit:
+        return statements
+    checks = [Statement(GUARD, text) for text in dialect.before_commit]
+    result: list[Statement] = []
+    for statement in statements:
+        if _is_commit(statement):
+            result += checks
+        result.append(statement)
+    return result
+
+
 def script_text(statements: Iterable[Statement], dialect: Dialect, *,
                 guard: Sequence[Statement] = (), timeouts: Timeouts = NO_TIMEOUTS,
                 lock: ApplierLock | None = None, record: Sequence[Statement] = ()) -> str:
@@ -53,7 +67,8 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     inside the one transaction the lock begins around the whole file ("wrap"; not where the
     statements bring their own BEGIN). The ``record`` of the applied file comes after the last
     statement, before the file's final COMMIT."""
-    statements = client_ready(_with_record(list(statements), record), dialect)
+    statements = _checked_before_commits(_with_record(list(statements), record), dialect)
+    statements = client_ready(statements, dialect)
     begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
     if lock is not None and (lock.place == "after_begin") != (begin is not None):
         lock = None
@@ -71,7 +86,7 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
         blocks.append("\n".join(timeout_lines(dialect, timeouts)))
     if lock is not None and lock.place != "after_begin":
         blocks += guard_blocks
-    blocks += _statement_blocks(statements, lock, begin, guard_blocks)
+    blocks += _statement_blocks(statements, lock, begin, guard_blocks, dialect.before_commit)
     if dialect.postamble and blocks:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
                                  *dialect.postamble]))
@@ -79,12 +94,15 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
 
 
 def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, begin: int | None,
-                      guard_blocks: list[str]) -> list[str]:
+                      guard_blocks: list[str], before_commit: Sequence[str] = ()) -> list[str]:
     """One block per statement (annotations joined to the statement below them); the lock and
-    guard after the BEGIN ("after_begin"); the lock's release right after the last SQL statement,
-    so that a stop after it (a point of no return) does not undo what the file did."""
-    last_sql = max((i for i, s in enumerate(statements) if s.kind == SQL), default=None)
+    guard after the BEGIN ("after_begin"); the lock's release right after the last SQL statement
+    (and the check that belongs to it), so that a stop after it (a point of no return) does not
+    undo what the file did. A release that commits has ``before_commit`` before it."""
+    last_sql = max((i for i, s in enumerate(statements) if s.kind in (SQL, CHECK)), default=None)
     release = lock.release.text if lock is not None and lock.release is not None else None
+    if release is not None and _bare(Statement(SQL, release)) == "COMMIT":
+        release = "\n\n".join([*before_commit, release])
     blocks: list[str] = []
     pending: list[str] = []
     for index, statement in enumerate(statements):

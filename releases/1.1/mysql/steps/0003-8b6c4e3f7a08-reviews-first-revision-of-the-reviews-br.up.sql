@@ -6,6 +6,8 @@
 
 -- mysql session settings
 SET NAMES utf8mb4;
+SET @distill_sql_mode = @@SESSION.sql_mode;
+SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','));
 
 -- lock: one applier at a time; a second one waits here, then its guard stops it
 SET SESSION sql_mode = IF(GET_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)), 86400) = 1, @@SESSION.sql_mode, 'distill guard: another session is applying a distill file to this database');
@@ -36,3 +38,6 @@ INSERT INTO alembic_version (version_num)
 VALUES ('8b6c4e3f7a08');
 
 DO RELEASE_LOCK(CONCAT('distill:', LEFT(SHA1(DATABASE()), 40)));
+
+-- mysql: end of the file
+SET SESSION sql_mode = @distill_sql_mode;

@@ -7,6 +7,11 @@
 -- sqlite3: stop at the first error
 .bail on
 
+-- sqlite3 session settings
+PRAGMA foreign_keys = OFF;
+DROP TABLE IF EXISTS temp.distill_fk_violations;
+CREATE TEMP TABLE distill_fk_violations AS SELECT count(*) AS at_start FROM pragma_foreign_key_check;
+
 -- lock: one applier at a time; a second one waits here, then its guard stops it
 BEGIN IMMEDIATE;
 
@@ -32,4 +37,9 @@ CREATE INDEX ix_reviews_book_id ON reviews (book_id);
 INSERT INTO alembic_version (version_num)
 VALUES ('8b6c4e3f7a08');
 
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+
 COMMIT;
+
+-- sqlite3: end of the file
+-- foreign key enforcement stays off until this sqlite3 session ends
