@@ -87,6 +87,8 @@ def _guard(raw: dict) -> GuardTemplates:
         lock=raw.get("lock", "").strip(),
         lock_place=raw.get("lock_place", ""),
         lock_release=raw.get("lock_release", "").strip(),
+        file_lock=raw.get("file_lock", "").strip(),
+        file_lock_release=raw.get("file_lock_release", "").strip(),
     )
 
 

@@ -66,6 +66,11 @@ class GuardTemplates:
     lock: str = ""
     lock_place: str = ""
     lock_release: str = ""
+    # A session lock on the same name held for the whole file, taken before the first BEGIN and
+    # released at the end: where a file commits in the middle (an autocommit block), the
+    # transaction's lock alone would let a second applier in before the file is done. "" if none.
+    file_lock: str = ""
+    file_lock_release: str = ""
 
 
 @dataclass(frozen=True)

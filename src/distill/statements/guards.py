@@ -70,6 +70,8 @@ class ApplierLock:
     place: str  # "after_begin", "top" or "wrap"
     take: Statement
     release: Statement | None
+    # held for the whole file, before its first BEGIN to its end (dialect ``file_lock``)
+    whole_file: tuple[Statement, Statement] | None = None
 
 
 DEFAULT_LOCK_WAIT_SECONDS = 86_400  # without --lock-timeout, a second applier waits (up to a day)
@@ -84,7 +86,9 @@ def applier_lock(dialect: Dialect, table: VersionTable, wait_ms: int | None) -> 
     wait_seconds = DEFAULT_LOCK_WAIT_SECONDS if wait_ms is None else max(1, -(-wait_ms // 1000))
     values = {**_values(dialect, table, ()), "wait_seconds": str(wait_seconds)}
     release = Statement(GUARD, guard.lock_release.format(**values)) if guard.lock_release else None
-    return ApplierLock(guard.lock_place, Statement(GUARD, guard.lock.format(**values)), release)
+    whole_file = (Statement(GUARD, guard.file_lock.format(**values)),
+                  Statement(GUARD, guard.file_lock_release.format(**values))) if guard.file_lock else None
+    return ApplierLock(guard.lock_place, Statement(GUARD, guard.lock.format(**values)), release, whole_file)
 
 
 def version_row_check(dialect: Dialect, table_name: str, revision: str) -> Statement | None:

@@ -65,7 +65,8 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     bound the wait for the lock), and the guard right after it: at the top ("top"), after the
     file's first BEGIN ("after_begin"; without a BEGIN there is nothing to hold it: no lock), or
     inside the one transaction the lock begins around the whole file ("wrap"; not where the
-    statements bring their own BEGIN). The ``record`` of the applied file comes after the last
+    statements bring their own BEGIN). A lock held for the ``whole_file`` is taken before all of
+    that and released at the end. The ``record`` of the applied file comes after the last
     statement, before the file's final COMMIT."""
     statements = _checked_before_commits(_with_record(list(statements), record), dialect)
     statements = client_ready(statements, dialect)
@@ -84,9 +85,15 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
                                  *dialect.preamble]))
     if timeouts:
         blocks.append("\n".join(timeout_lines(dialect, timeouts)))
+    whole_file = lock.whole_file if lock is not None else None
+    if whole_file is not None:
+        blocks.append("\n".join([dialect.comment_line("lock: held to the end of the file, whatever it "
+                                                      "commits on the way"), whole_file[0].text]))
     if lock is not None and lock.place != "after_begin":
         blocks += guard_blocks
     blocks += _statement_blocks(statements, lock, begin, guard_blocks, dialect.before_commit)
+    if whole_file is not None:
+        blocks.append(whole_file[1].text)
     if dialect.postamble and blocks:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
                                  *dialect.postamble]))
@@ -96,7 +103,8 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
 def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, begin: int | None,
                       guard_blocks: list[str], before_commit: Sequence[str] = ()) -> list[str]:
     """One block per statement (annotations joined to the statement below them); the lock and
-    guard after the BEGIN ("after_begin"); the lock's release right after the last SQL statement
+    guard after the BEGIN ("after_begin"; the lock again after each later BEGIN of a file that holds
+    a lock for its whole length); the lock's release right after the last SQL statement
     (and the check that belongs to it), so that a stop after it (a point of no return) does not
     undo what the file did. A release that commits has ``before_commit`` before it."""
     last_sql = max((i for i, s in enumerate(statements) if s.kind in (SQL, CHECK)), default=None)
@@ -113,6 +121,9 @@ def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, beg
         pending = []
         if lock is not None and lock.place == "after_begin" and index == begin:
             blocks += guard_blocks
+        elif lock is not None and lock.whole_file is not None and lock.place == "after_begin" \
+                and _is_begin(statement):
+            blocks.append(lock.take.text)
         if release is not None and index == last_sql:
             blocks.append(release)
             release = None

@@ -10,6 +10,15 @@
 -- psql session settings
 SET client_encoding = 'UTF8';
 
+-- lock: held to the end of the file, whatever it commits on the way
+DO $distill_file_lock$
+BEGIN
+    IF NOT pg_try_advisory_lock(hashtext('distill alembic_version')) THEN
+        RAISE EXCEPTION 'distill guard: another session is applying a distill file to this database: run this file again once it has ended (waiting for it could deadlock with a CREATE INDEX CONCURRENTLY)';
+    END IF;
+END
+$distill_file_lock$;
+
 BEGIN;
 
 -- lock: one applier at a time; a second one waits here, then its guard stops it
@@ -47,3 +56,9 @@ SET version_num='3c1d9e8f2a03'
 WHERE alembic_version.version_num = '4d2e8a7b1c04';
 
 COMMIT;
+
+DO $distill_file_unlock$
+BEGIN
+    PERFORM pg_advisory_unlock(hashtext('distill alembic_version'));
+END
+$distill_file_unlock$;

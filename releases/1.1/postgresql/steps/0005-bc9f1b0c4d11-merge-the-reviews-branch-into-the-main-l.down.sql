@@ -10,6 +10,15 @@
 -- psql session settings
 SET client_encoding = 'UTF8';
 
+-- lock: held to the end of the file, whatever it commits on the way
+DO $distill_file_lock$
+BEGIN
+    IF NOT pg_try_advisory_lock(hashtext('distill alembic_version')) THEN
+        RAISE EXCEPTION 'distill guard: another session is applying a distill file to this database: run this file again once it has ended (waiting for it could deadlock with a CREATE INDEX CONCURRENTLY)';
+    END IF;
+END
+$distill_file_lock$;
+
 BEGIN;
 
 -- lock: one applier at a time; a second one waits here, then its guard stops it
@@ -45,3 +54,9 @@ SET version_num='ab8e2a1b5c10'
 WHERE alembic_version.version_num = 'bc9f1b0c4d11';
 
 COMMIT;
+
+DO $distill_file_unlock$
+BEGIN
+    PERFORM pg_advisory_unlock(hashtext('distill alembic_version'));
+END
+$distill_file_unlock$;
