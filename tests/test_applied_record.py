@@ -114,3 +114,27 @@ def test_a_record_table_named_like_a_reserved_word_is_quoted(tmp_path, sqlite_fi
         bad = write_project(tmp_path / name, [TABLE], distill_toml=f'record_table = "{name}"\n')
         refused = run_distill(["sql", "--dialect", "sqlite"], bad)
         assert refused.returncode == 1 and "record_table" in refused.stderr, refused.stderr
+
+
+AUDIT = {"revision": "d4", "down": "a1", "message": "the application's own audit table", "body": '''
+    def upgrade():
+        op.create_table("audit", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("audit")
+'''}
+
+
+def test_a_record_table_the_history_uses_is_refused_before_anything_is_written(tmp_path):
+    """On MariaDB the whole upgrade applied, then the record's INSERT failed on the application's
+    table: a failure reported for a completed migration. Now refused when the bundle is built."""
+    project = write_project(tmp_path / "project", [TABLE, AUDIT],
+                            distill_toml='record_applied = true\nrecord_table = "audit"\n')
+    out = tmp_path / "bundle"
+    for args in (["build", "--dialect", "mariadb,sqlite", "--out", str(out), "--name", "1.0"],
+                 ["sql", "--dialect", "postgresql"]):
+        result = run_distill(args, project)
+        assert result.returncode == 1 and not result.stdout, result.stderr
+        assert "revision d4 itself uses the table 'audit' that record_applied writes to" in result.stderr
+        assert "002_d4.py" in result.stderr
+    assert not out.exists()

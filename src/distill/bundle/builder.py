@@ -34,7 +34,7 @@ from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..resources import template
-from ..statements.applied_record import RecordTarget, record_statements
+from ..statements.applied_record import RecordTarget, record_statements, refuse_a_history_table
 from ..statements.findings import NOT_REPRODUCIBLE, findings_of
 from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
@@ -226,6 +226,8 @@ class BundleBuilder:
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
                                    standalone=self.spec.standalone, tick=tick, on_rendered=keep,
                                    shadow=self.shadow)
+        if self.record is not None:
+            refuse_a_history_table(self.record.table, plan.steps, rendering.step_statements)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
                            shadow=rendering.shadow,
                            point=None if point is None else {"revision": point.step.revision,

@@ -14,7 +14,7 @@ from ..errors import OfflineRenderError, RangeError
 from ..history.plan import DOWN, Plan, plan_of_steps, single_steps
 from ..history.scripts import History, display_revisions
 from ..shadow import ShadowSpec
-from ..statements.applied_record import RecordTarget, record_statements
+from ..statements.applied_record import RecordTarget, record_statements, refuse_a_history_table
 from ..statements.findings import LABELS, NOTICE_KINDS, findings_of
 from ..statements.formatting import FormatStats
 from ..statements.guards import applier_lock, guard_statements
@@ -59,6 +59,8 @@ class _Script:
                         for index, step in enumerate(self.plan.steps)
                         for kind, messages in findings_of(rendering.step_statements(index)).items()
                         if kind in NOTICE_KINDS for message in messages]
+        if self.record is not None:
+            refuse_a_history_table(self.record.table, self.plan.steps, rendering.step_statements)
         record = () if self.record is None else record_statements(
             self.dialect, self.record, "(distill sql)", self.plan.direction, tuple(self.plan.start),
             tuple(self.plan.target))

@@ -11,7 +11,9 @@ with full matches first, so nothing a configuration says can change the statemen
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..dialects import Dialect
 from ..errors import ConfigError
@@ -40,6 +42,31 @@ def check_record_table(name: str, where: str) -> str:
         raise ConfigError(f"{where}: record_table must be a plain lower-case table name (a-z, 0-9 and _, "
                           f"at most 63, not starting with a digit), not {one_line(str(name))[:40]!r}")
     return name
+
+
+def _writes_to(table: str) -> re.Pattern[str]:
+    """A statement that creates, changes, renames into or writes rows of ``table`` (any schema,
+    quoted or not, in any case)."""
+    name = rf'(?:[`"\[]?[\w$]+[`"\]]?\s*\.\s*)?[`"\[]?{re.escape(table)}[`"\]]?(?![\w$])'
+    verbs = (r"CREATE\s+(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE|DROP\s+TABLE|ALTER\s+TABLE|INSERT\s+INTO|"
+             r"REPLACE\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|RENAME\s+TABLE")
+    return re.compile(rf"^\s*(?:{verbs})\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?{name}"
+                      rf"|\bRENAME\s+TO\s+{name}|^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\b.*?\bON\s+(?:ONLY\s+)?{name}",
+                      re.I | re.S)
+
+
+def refuse_a_history_table(table: str, steps: Sequence[Any],
+                           step_statements: Callable[[int], list[Statement]]) -> None:
+    """A ConfigError when a revision of ``steps`` creates, changes or writes ``table``: the
+    record would then fail after the whole migration applied (or mix with application rows)."""
+    writes = _writes_to(table)
+    for index, step in enumerate(steps):
+        for statement in step_statements(index):
+            if statement.kind == SQL and writes.search(statement.text):
+                raise ConfigError(
+                    f"{step.script_path}: revision {step.revision} itself uses the table {table!r} that "
+                    f"record_applied writes to ({one_line(statement.text)[:80]}): name another "
+                    "record_table in [tool.distill]")
 
 
 def _text(value: str, what: str) -> str:
