@@ -14,6 +14,13 @@ ${versions['sqlalchemy']}) and formatted ${'with sqlparse ' + versions['sqlparse
 % endif
 
 <% manual = [n for n in notices if n['kind'] == 'manual_steps'] %>\
+% if no_sql_rollback:
+${'##'} Read first: this release cannot be rolled back with SQL
+
+Restore the backup to go back: its steps cannot be reverted (see *Roll back*), so a backup taken
+right before the upgrade, and known to restore, is required.
+
+% endif
 <% warned = [n for n in notices if n['kind'] == 'warning'] %>\
 <% unstable = [n for n in notices if n['kind'] == 'not_reproducible'] %>\
 <% dependent = [n for n in notices if n['kind'] == 'data_dependent'] %>\
@@ -116,7 +123,8 @@ Statements on a table created earlier in the same range are not listed: that tab
 empty when they run.
 % if timeouts:
 Every file sets timeouts (${timeouts}) at its top: a statement that waits for a lock longer
-fails, and the file stops there instead of queueing every query behind it; apply it again later.
+fails, and the file stops there instead of queueing every query behind it. What of the file then
+stays applied depends on the dialect: see *If a file stops half-way* before applying it again.
 % else:
 These files set no timeouts: a statement waiting for a lock queues every later query on that
 table behind it. Consider building with `--lock-timeout 5s` (and `--statement-timeout`), which
@@ -136,7 +144,11 @@ ${'##'} Before you start
    `SELECT version_num FROM ${version_table};`${' (the table must not exist yet: this release starts from an empty database)' if starts_at_base else ''}.
    Every SQL file also checks this itself before it changes anything: its guard stops it with
    `distill guard: expected ... found ...` when the database is elsewhere.
+% if points:
+2. **Required:** take a backup and check that it restores. ${'This release cannot be rolled back with SQL: the backup is the only way back.' if no_sql_rollback else 'The downgrade stops at a point of no return: going back further needs the backup.'}
+% else:
 2. Take a backup you know how to restore.
+% endif
 3. Verify that the files are the ones that were reviewed:
 
    ```
@@ -193,7 +205,17 @@ ${'##'} Roll back
 everything the history created, data included.**
 
 % endif
-% if points:
+% if no_sql_rollback:
+**This release cannot be rolled back with SQL: restore the backup** taken before the upgrade.
+None of its steps can be reverted: `downgrade.sql` only stops with `distill: cannot revert
+<revision>: restore from a backup`, and there are no step files to go down with.
+
+| revision | why | dialects |
+|---|---|---|
+% for revision, reason, name in points:
+| `${revision}` | ${reason | md} | ${name} |
+% endfor
+% elif points:
 **Point of no return.** These steps cannot be reverted; `downgrade.sql` reverts the steps above
 them and then stops with `distill: cannot revert <revision>: restore from a backup`. To go back
 further, restore the backup taken before the upgrade.
@@ -207,6 +229,7 @@ further, restore the backup taken before the upgrade.
 % else:
 `downgrade.sql` reverts the whole release, back to `${range_from}`:
 % endif
+% if not no_sql_rollback:
 
 | dialect | command |
 |---|---|
@@ -218,6 +241,7 @@ Or step by step: the `NNNN-*.down.sql` files in *reverse* number order (there is
 the steps a downgrade can revert).
 
 Afterwards, `SELECT version_num FROM ${version_table};` must return ${point}.
+% endif
 
 ${'##'} Steps
 

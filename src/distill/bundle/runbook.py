@@ -112,7 +112,16 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         timeouts=Timeouts(manifest["options"].get("lock_timeout_ms"),
                           manifest["options"].get("statement_timeout_ms")).describe(),
         record_table=manifest["options"].get("record_table"), point=_downgrade_end(manifest),
+        no_sql_rollback=_nothing_reverts(manifest),
     )
+
+
+def _nothing_reverts(manifest: dict[str, Any]) -> bool:
+    """True when no dialect's downgrade reverts any step: each stops at its point of no return
+    before reverting anything (no step has a downgrade file)."""
+    entries = manifest["dialects"].values()
+    return all(entry["point_of_no_return"] for entry in entries) and \
+        not any("down" in step for entry in entries for step in entry["steps"])
 
 
 def _downgrade_end(manifest: dict[str, Any]) -> str:
