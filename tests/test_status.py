@@ -69,10 +69,53 @@ def test_status_reads_revision_release_applied_files_and_the_next_bundle(tmp_pat
     assert [b["release"] for b in report["next"]] == ["1.1"]
     code, report, _ = _status(project, database.url, "1.0")  # a bundle that does not apply here
     assert code == 1 and report["next"] == [{"bundle": str(project / "releases" / "1.0"), "release": "1.0",
-                                             "starts_at": [], "applies": False}]
+                                             "starts_at": [], "applies": False, "steps_applied": 0,
+                                             "steps": 0, "next_file": None}]
     text = run_distill(["status", "--url", database.url], project)
     assert text.returncode == 0 and "the database is at a1: release 1.0" in text.stdout
     assert f"shop 1.0  {databases.dialect}/upgrade.sql  upgrade base -> a1" in text.stdout
+    database.apply((project / "releases" / "1.1" / databases.dialect / "upgrade.sql").read_text())
+    latest = run_distill(["status", "--url", database.url], project)
+    assert latest.returncode == 0 and "next: none: the database is at the latest release, 1.1" in latest.stdout
+
+
+STEPS = [ORDERS, NOTE] + [
+    {"revision": f"{letter}{number}", "down": down, "message": f"column {letter}", "body": f'''
+    def upgrade():
+        op.add_column("orders", sa.Column("{letter}", sa.Integer))
+
+    def downgrade():
+        op.drop_column("orders", "{letter}")
+'''} for letter, number, down in (("c", 3, "b2"), ("d", 4, "c3"))]
+
+
+def test_status_places_a_database_inside_a_bundle_in_a_plain_alembic_project(tmp_path, databases):
+    """No [tool.distill.releases] map; the bundle was applied step by step and stopped after two
+    of four steps; a malformed bundle lies under releases/."""
+    project = write_project(tmp_path / "project", STEPS, distill_toml='project = "shop"\nrecord_applied = true\n')
+    bundle = tmp_path / "bundle"
+    built = run_distill(["build", "--dialect", databases.dialect, "--to", "d4", "--out", str(bundle),
+                         "--name", "1.0"], project)
+    assert built.returncode == 0, built.stderr
+    database = databases.create()
+    steps = sorted((bundle / databases.dialect / "steps").glob("*.up.sql"))
+    for step in steps[:2]:
+        database.apply(step.read_text())
+    (project / "releases" / "broken").mkdir(parents=True)
+    (project / "releases" / "broken" / "manifest.json").write_text("{not json")
+    code, report, stderr = _status(project, database.url, str(bundle))
+    assert code == 0, stderr
+    assert report["revisions"] == ["b2"] and report["release"] is None
+    assert report["next"][0]["steps_applied"] == 2 and report["next"][0]["steps"] == 4
+    assert report["next"][0]["next_file"] == f"{databases.dialect}/steps/{steps[2].name}"
+    text = run_distill(["status", "--url", database.url, str(bundle)], project)
+    assert text.returncode == 0, text.stderr
+    assert (f"steps 1-2 of 4 applied (last: {databases.dialect}/steps/{steps[1].name}, by "
+            in text.stdout) and f"; next: {databases.dialect}/steps/{steps[2].name}" in text.stdout
+    plain = run_distill(["status", "--url", database.url], project)  # the bundles under releases/
+    assert plain.returncode == 0, plain.stderr
+    assert "the database is at b2" in plain.stdout
+    assert "warning: " in plain.stdout and "broken: cannot be read" in plain.stdout
 
 
 def test_drift_reports_what_was_changed_by_hand_and_nothing_otherwise(tmp_path, databases):

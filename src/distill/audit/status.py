@@ -11,8 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..bundle.manifest import bundle_identity
 from ..config import Settings
-from ..errors import CouldNotRun
+from ..errors import CouldNotRun, DistillError
 from ..history import releases
 from ..history.scripts import History, display_revisions
 from ..history.specs import resolve
@@ -35,6 +36,23 @@ class NextBundle:
     release: str
     starts_at: tuple[str, ...]
     applies: bool
+    # the database is inside the bundle: its first ``steps_applied`` steps (of ``steps``) are
+    # applied, ``next_file`` (the database's dialect's step file) applies next
+    steps_applied: int = 0
+    steps: int = 0
+    next_file: str | None = None
+    last_record: dict[str, Any] | None = None  # the record of the last file applied of this bundle
+
+    def verdict(self) -> str:
+        if self.steps_applied:
+            last = self.last_record
+            by = f" (last: {last['file_path']}, by {last['applied_by'] or '?'} at {last['applied_at']})" \
+                if last else ""
+            return (f"steps 1-{self.steps_applied} of {self.steps} applied{by}; next: "
+                    f"{self.next_file or 'the next step file (this bundle has none for this dialect)'}")
+        if self.applies:
+            return "applies next"
+        return f"does NOT apply here: it starts at {display_revisions(self.starts_at) or 'base'}"
 
 
 @dataclass
@@ -48,18 +66,23 @@ class StatusReport:
     next_bundles: list[NextBundle] = field(default_factory=list)
     given_bundle: bool = False
     drift: list[str] | None = None  # None: not asked
+    latest_release: str | None = None  # the last version of [tool.distill.releases], if any
+    warnings: list[str] = field(default_factory=list)  # bundles that could not be read
 
     @property
     def ok(self) -> bool:
-        return (self.known and not self.drift
-                and (not self.given_bundle or all(b.applies for b in self.next_bundles)))
+        given_applies = bool(self.next_bundles) and all(b.applies for b in self.next_bundles)
+        return self.known and not self.drift and (not self.given_bundle or given_applies)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "dialect": self.dialect,
                 "revisions": None if self.heads is None else list(self.heads), "in_history": self.known,
                 "release": self.release, "record_table": self.record_table, "applied": self.applied,
                 "next": [{"bundle": b.path, "release": b.release, "starts_at": list(b.starts_at),
-                          "applies": b.applies} for b in self.next_bundles],
+                          "applies": b.applies, "steps_applied": b.steps_applied, "steps": b.steps,
+                          "next_file": b.next_file} for b in self.next_bundles],
+                "at_latest_release": self.release is not None and self.release == self.latest_release,
+                "warnings": self.warnings,
                 **({} if self.drift is None else {"drift": self.drift})}
 
     def text(self) -> str:
@@ -77,11 +100,12 @@ class StatusReport:
                       f"{r['file_path']}  {r['direction']} {r['from_revisions'] or 'base'} -> "
                       f"{r['to_revisions'] or 'base'}  by {r['applied_by'] or '?'}" for r in self.applied]
         for bundle in self.next_bundles:
-            verdict = "applies next" if bundle.applies else \
-                f"does NOT apply here: it starts at {display_revisions(bundle.starts_at) or 'base'}"
-            lines.append(f"bundle {bundle.path} (release {bundle.release}): {verdict}")
+            lines.append(f"bundle {bundle.path} (release {bundle.release}): {bundle.verdict()}")
         if not self.next_bundles and not self.given_bundle:
-            lines.append("next: no bundle under releases/ starts here")
+            lines.append(f"next: none: the database is at the latest release, {self.release}"
+                         if self.release is not None and self.release == self.latest_release
+                         else "next: no bundle under releases/ starts here")
+        lines += [f"warning: {w}" for w in self.warnings]
         if self.drift is not None:
             lines.append(f"DRIFT: {len(self.drift)}" if self.drift else
                          "no drift: the schema is what online Alembic builds at this revision")
@@ -139,19 +163,44 @@ def _sqlite_read_only(url: sa.URL) -> sa.URL:
 
 
 def _release_at(history: History, settings: Settings, heads: tuple[str, ...]) -> str | None:
-    for version in releases.versions(settings):
+    for version in settings.releases:  # none without a [tool.distill.releases] map
         if tuple(sorted(resolve(history, settings.releases[version]))) == heads:
             return version
     return None
 
 
-def _bundles(paths: list[Path], heads: tuple[str, ...]) -> list[NextBundle]:
+def _bundles(paths: list[Path], heads: tuple[str, ...], dialect: str,
+             applied: list[dict[str, Any]] | None, warnings: list[str]) -> list[NextBundle]:
+    """What each bundle of ``paths`` says of a database at ``heads``; a bundle that cannot be read
+    is a line in ``warnings``."""
     found = []
     for path in paths:
-        manifest = load_side(path).manifest  # a directory or an archive, its manifest checked
-        starts = tuple(sorted(manifest["range"]["from"]))
-        found.append(NextBundle(one_line(str(path)), one_line(manifest["release"]), starts, starts == heads))
+        try:
+            manifest = load_side(path).manifest  # a directory or an archive, its manifest checked
+            found.append(_placed(one_line(str(path)), manifest, heads, dialect, applied))
+        except (DistillError, KeyError, TypeError, ValueError) as exc:
+            reason = exc.message if isinstance(exc, DistillError) else f"its manifest lacks {exc}"
+            warnings.append(f"{one_line(str(path))}: cannot be read: {one_line(str(reason))[:300]}")
     return found
+
+
+def _placed(path: str, manifest: dict[str, Any], heads: tuple[str, ...], dialect: str,
+            applied: list[dict[str, Any]] | None) -> NextBundle:
+    """The bundle at ``path`` for a database at ``heads``: where it starts, and when the database
+    is at the end of one of its steps (not the last), how many are applied and which file is next."""
+    starts = tuple(sorted(manifest["range"]["from"]))
+    bundle = NextBundle(path, one_line(manifest["release"]), starts, starts == heads)
+    order = [step["revision"] for step in sorted(manifest["steps"], key=lambda s: s["number"])]
+    if len(heads) == 1 and heads[0] in order[:-1]:
+        done = order.index(heads[0]) + 1
+        files = manifest["dialects"].get(dialect, {}).get("steps", [])
+        following = next((s for s in files if s["revision"] == order[done]), {})
+        identity = bundle_identity(manifest)
+        mine = [r for r in applied or [] if r["bundle_sha256"] == identity]
+        bundle.steps_applied, bundle.steps, bundle.applies = done, len(order), True
+        bundle.next_file = one_line(following.get("up", {}).get("file", "")) or None
+        bundle.last_record = mine[-1] if mine else None
+    return bundle
 
 
 def drift(history: History, url: sa.URL, heads: tuple[str, ...], version_table: str,
@@ -195,10 +244,12 @@ def status(history: History, url: str, *, bundle: Path | None = None, with_drift
     at = heads or ()
     known = all(history.has(h) for h in at)
     report = StatusReport(dialect.name, heads, known, _release_at(history, settings, at) if known else None,
-                          record_table, applied, given_bundle=bundle is not None)
+                          record_table, applied, given_bundle=bundle is not None,
+                          latest_release=list(settings.releases)[-1] if settings.releases else None)
     candidates = [bundle] if bundle is not None else sorted(
         p for p in releases.default_releases_dir(settings).glob("*") if (p / "manifest.json").is_file())
-    report.next_bundles = [b for b in _bundles(candidates, at) if bundle is not None or b.applies]
+    report.next_bundles = [b for b in _bundles(candidates, at, dialect.name, applied, report.warnings)
+                           if bundle is not None or b.applies]
     if with_drift and known:
         report.drift = drift(history, parsed, at, version_table, record_table, standalone)
     return report
