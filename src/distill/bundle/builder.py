@@ -93,7 +93,7 @@ class BundleBuilder:
         self.history = history
         self.spec = spec
         # against a shadow, a second rendering would not see the same shadow: no probe
-        self.probe = probe and spec.shadow is None
+        self.probe = probe and spec.shadow is None and spec.reproducibility_check
         self.versions = generator_versions()
         self.up = make_plan(history, spec.from_spec, spec.to_spec)
         if len(self.up.start) > 1:

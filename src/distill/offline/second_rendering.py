@@ -9,6 +9,7 @@ clock moved below Python (``clock``, libfaketime). Each answer carries this proc
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 import sys
 import time
@@ -95,6 +96,8 @@ def _history(histories: dict[bytes, History | str], settings: Any) -> History | 
 
 def main() -> None:
     """Answer requests until the parent closes stdin; each history is loaded once."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # what a hook or script prints goes to stderr, never between the answers
     histories: dict[bytes, History | str] = {}
     while True:
         request = read_frame(sys.stdin.buffer)
@@ -102,7 +105,7 @@ def main() -> None:
             return
         history = _history(histories, request["settings"])
         answer = {"error": history} if isinstance(history, str) else _render_again(history, request)
-        write_frame(sys.stdout.buffer, {"id": request["id"], "clock": time.time(), **answer})
+        write_frame(answers, {"id": request["id"], "clock": time.time(), **answer})
 
 
 if __name__ == "__main__":
