@@ -170,7 +170,9 @@ class _Child:
             return self.failed
         self.errors.seek(0)
         said = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-        return "the second rendering ended: " + (one_line(said[0])[:300] if said else "no message")
+        if said:
+            return "the second rendering ended: " + one_line(said[0])[:300]
+        return f"the second rendering ended (exit status {self.process.wait()})"
 
     def _note_clock(self, child_time: float | None) -> None:
         if child_time is None:  # an answer to a request the child could not serve
