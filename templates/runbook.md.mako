@@ -60,16 +60,45 @@ Python warnings that Alembic, SQLAlchemy or the revision issued while its SQL wa
 % endfor
 
 % endif
+% if printed:
+${'##'} Printed while rendering
+
+What the revisions printed to stdout while their SQL was rendered, other than SQL comments:
+progress lines, loggers writing to stdout. This is console output, not instructions (a revision
+prints those as SQL comments: manual steps). Each line is also a comment in the step's SQL, with
+every time in it written `<time>`, so that the bundle rebuilds byte for byte.
+
+% for n in printed:
+- step ${n['number']} `${n['revision']}` (${n['direction']})${n['where']}:
+
+  ${n['fence']}
+% for line in n['lines']:
+  ${line}
+% endfor
+  ${n['fence']}
+
+% endfor
+% endif
 % if unstable:
 ${'##'} Not reproducible
 
 These steps rendered differently when rendered again (another hash seed, the clock moved
 forward): they write the time of rendering, a random value or an order that changes into their
-SQL. This bundle cannot be rebuilt byte for byte; review what those lines do.
+SQL. This bundle cannot be rebuilt byte for byte; review what those lines do. A step listed as
+"reproducibility not checked" could not be rendered again, for the reason given: nothing was
+compared.
 
 % for n in unstable:
 - step ${n['number']} `${n['revision']}` (${n['direction']})${n['where']}: ${n['message'] | md}
 % endfor
+
+% endif
+% if not reproducibility_check:
+${'##'} Reproducibility not checked
+
+This bundle was built with the reproducibility check turned off (`--no-reproducibility-check`,
+or `reproducibility_check = false` in `[tool.distill]`): no step was rendered a second time, so
+none is listed as not reproducible. `distill verify --rebuild` still compares every byte.
 
 % endif
 ${'##'} What this release changes

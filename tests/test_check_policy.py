@@ -33,7 +33,7 @@ REVISIONS = [
 '''},
     {"revision": "d4", "down": "c3", "message": "asks for a hand", "body": '''
     def upgrade():
-        print("run ANALYZE t by hand afterwards")
+        print("-- run ANALYZE t by hand afterwards")  # a SQL comment: a manual step
         op.add_column("t", sa.Column("size", sa.Integer))
 
     def downgrade():

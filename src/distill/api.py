@@ -116,17 +116,20 @@ def _sql_record(project: Project, requested: bool) -> RecordTarget | None:
 
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
           dialect_names: Iterable[str] | str | None = None, standalone: bool = False,
-          shadow: ShadowSpec | None = None) -> CheckReport:
+          shadow: ShadowSpec | None = None, reproducibility_check: bool | None = None) -> CheckReport:
     """Every revision of a range rendered on its own, per dialect, up and down (``distill check``),
-    offline or against ``shadow`` (or the configured one)."""
+    offline or against ``shadow`` (or the configured one); rendered a second time to find what
+    is not reproducible unless ``reproducibility_check`` is False (or configured so)."""
     from .audit.check import check as check_range
     from .offline import reproducible
 
     shadow = project.shadow(shadow)
-    if shadow is None:
+    second = project.reproducibility_check(reproducibility_check)
+    if shadow is None and second:
         reproducible.start()  # the second rendering's process imports while the history loads
     return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
-                       standalone=project.standalone(standalone), shadow=shadow)
+                       standalone=project.standalone(standalone), shadow=shadow,
+                       reproducibility_check=second)
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
@@ -148,18 +151,21 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
           name: str | None = None, dialect_names: Iterable[str] | str | None = None, style: str = "sqlparse",
           standalone: bool = False, archive: bool = False, force: bool = False,
           sign_key: str | Path | None = None, shadow: ShadowSpec | None = None,
-          timeouts: Timeouts = NO_TIMEOUTS, record_applied: bool = False) -> Published:
+          timeouts: Timeouts = NO_TIMEOUTS, record_applied: bool = False,
+          reproducibility_check: bool | None = None) -> Published:
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
     rendered against ``shadow`` if given (or configured)."""
     from .bundle.manifest import BundleSpec
     from .offline import reproducible
 
-    reproducible.start()
+    second = project.reproducibility_check(reproducibility_check)
+    if second:
+        reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone),
                       shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts),
-                      record_table=project.record_table(record_applied))
+                      record_table=project.record_table(record_applied), reproducibility_check=second)
     return _publish(project, spec, out, force, archive, sign_key)
 
 
@@ -168,13 +174,15 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
             force: bool = False, sign_key: str | Path | None = None,
             shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
-            record_applied: bool = False) -> list[Published]:
+            record_applied: bool = False, reproducibility_check: bool | None = None) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``)."""
     from .bundle.manifest import BundleSpec
     from .offline import reproducible
 
-    reproducible.start()
+    second = project.reproducibility_check(reproducibility_check)
+    if second:
+        reproducible.start()
     settings = project.settings
     if isinstance(versions, str):
         versions = [versions]
@@ -186,7 +194,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
                           project.standalone(standalone), shadow=project.shadow(shadow),
                           timeouts=project.timeouts(timeouts),
-                          record_table=project.record_table(record_applied))
+                          record_table=project.record_table(record_applied), reproducibility_check=second)
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
                                   force, archive, sign_key, option="--releases-dir"))
     return published

@@ -16,6 +16,8 @@ from .cli_options import (
     needs_both_ends,
     range_options,
     record_option,
+    reproducibility_notes,
+    reproducibility_option,
     shadow_options,
     timeout_options,
 )
@@ -131,7 +133,7 @@ def _bundle_options(func):
                      help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
-    return shadow_options(timeout_options(record_option(func)))
+    return shadow_options(timeout_options(record_option(reproducibility_option(func))))
 
 
 def _display(path: Path) -> str:
@@ -155,12 +157,13 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force, sign_key, shadow, timeouts, record_applied) -> None:
+          force, sign_key, shadow, timeouts, record_applied, reproducibility_check) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
                       force=force, sign_key=sign_key, shadow=shadow, timeouts=timeouts,
-                      record_applied=record_applied))
+                      record_applied=record_applied, reproducibility_check=reproducibility_check))
+    reproducibility_notes()
 
 
 @main.command()
@@ -173,7 +176,8 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @_bundle_options
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
-            standalone, archive, force, sign_key, shadow, timeouts, record_applied) -> None:
+            standalone, archive, force, sign_key, shadow, timeouts, record_applied,
+            reproducibility_check) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -185,8 +189,10 @@ def release(project: api.Project, version, all_versions, from_version, releases_
         for result in api.release(project, [each], from_version=from_version, releases_dir=releases_dir,
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
                                   archive=archive, force=force, sign_key=sign_key, shadow=shadow,
-                                  timeouts=timeouts, record_applied=record_applied):
+                                  timeouts=timeouts, record_applied=record_applied,
+                                  reproducibility_check=reproducibility_check):
             _report(result)
+    reproducibility_notes()
 
 
 for _command in (*cli_audit.COMMANDS, completion_command):  # verify, status, sign, check, diff, rehearse

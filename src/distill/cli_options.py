@@ -65,6 +65,23 @@ def record_option(func):
         "[tool.distill] record_table), created if absent. Default: [tool.distill] record_applied.")(func)
 
 
+def reproducibility_option(func):
+    """--reproducibility-check / --no-reproducibility-check (None: as configured)."""
+    return click.option(
+        "--reproducibility-check/--no-reproducibility-check", "reproducibility_check", default=None,
+        help="Render everything a second time (another hash seed, the clock moved forward) to find "
+        "revisions whose SQL is not the same twice. Default: [tool.distill] reproducibility_check, "
+        "else on.")(func)
+
+
+def reproducibility_notes() -> None:
+    """What the reproducibility check said about itself (a clock it could not move), on stderr."""
+    from .offline import reproducible
+
+    for note in reproducible.NOTES:
+        click.echo(f"distill: {note}", err=True)
+
+
 def timeout_options(func):
     """--lock-timeout / --statement-timeout, given to the command as one ``timeouts`` (Timeouts)."""
 

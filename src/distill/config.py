@@ -7,6 +7,7 @@ defaults; and when nothing is configured at all, the embedded bookshop example.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from . import alembic_compat as compat
 from . import dialects, tomlfile
 from .audit.fail_on import parse_fail_on
 from .errors import ConfigError, DistillError, NoProjectError
-from .names import check_release_name, check_table_name
+from .names import check_release_name, check_table_name, one_line
 from .resources import data_dir
 from .statements.applied_record import DEFAULT_TABLE, check_record_table
 from .statements.timeouts import Timeouts, parse_duration
@@ -28,7 +29,10 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
+    "reproducibility_check", "setup",
 }
+# setup = "package.module:function": dotted module names, one function name, nothing else
+_SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Settings:
     record_applied: bool = False  # every file records itself in the database (--record-applied)
     record_table: str = DEFAULT_TABLE  # ... in this table
     fail_on: tuple[str, ...] = ("unrenderable",)  # what makes `distill check` fail (--fail-on)
+    # render a second time to find what is not reproducible (--no-reproducibility-check)
+    reproducibility_check: bool = True
+    setup: str | None = None  # "package.module:function", called before the revisions load
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -172,10 +179,16 @@ def _record_table(table: dict[str, Any], source: str) -> str:
 
 def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
     """The keys that give command options their defaults: shadow, timeouts, record_applied, fail_on."""
-    for key in ("shadow", "record_applied"):
+    for key in ("shadow", "record_applied", "reproducibility_check"):
         if not isinstance(table.get(key, False), bool):
             raise ConfigError(f"{source}: {key} must be true or false")
+    setup = table.get("setup")
+    if setup is not None and not (isinstance(setup, str) and _SETUP_HOOK.fullmatch(setup)):
+        raise ConfigError(f"{source}: setup must name a function as \"package.module:function\", "
+                          f"not {one_line(repr(setup))[:200]}")
     return {
+        "reproducibility_check": table.get("reproducibility_check", True),
+        "setup": setup,
         "shadow": table.get("shadow", False),
         "timeouts": Timeouts(*(parse_duration(table[key], f"{source}: {key}") if key in table else None
                                for key in ("lock_timeout", "statement_timeout"))),

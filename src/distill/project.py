@@ -52,6 +52,11 @@ class Project:
         """The table files record themselves in, when asked for or configured (record_applied)."""
         return self.settings.record_table if requested or self.settings.record_applied else None
 
+    def reproducibility_check(self, requested: bool | None) -> bool:
+        """Whether to render a second time to find what is not reproducible: as asked
+        (--reproducibility-check / --no-...), else as configured (reproducibility_check)."""
+        return self.settings.reproducibility_check if requested is None else requested
+
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""
         if isinstance(chosen, str):

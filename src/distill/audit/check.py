@@ -12,7 +12,7 @@ from .. import dialects, workers
 from ..errors import OfflineRenderError
 from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
-from ..offline import reversibility
+from ..offline import reproducible, reversibility
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
@@ -50,6 +50,8 @@ class CheckReport:
     irreversible: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     findings: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
     shadow: bool = False  # rendered against a shadow database
+    # whether the second rendering compared anything, and what it says about itself
+    reproducibility: dict[str, Any] = field(default_factory=lambda: {"checked": True, "notes": []})
 
     @property
     def ok(self) -> bool:
@@ -71,6 +73,7 @@ class CheckReport:
             **{key: [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
                      for k, v in self.findings.items() if k[2] == kind]
                for key, kind in _FINDING_KEYS},
+            "reproducibility": self.reproducibility,
         }
 
     def text(self) -> str:
@@ -89,6 +92,10 @@ class CheckReport:
         for title, items in sections:
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {item}" for item in items]
+        if not self.reproducibility["checked"]:
+            lines.append(f"REPRODUCIBILITY NOT CHECKED: {self.reproducibility['notes'][0]}")
+        lines += [f"REPRODUCIBILITY: {note}" for note in self.reproducibility["notes"]
+                  if self.reproducibility["checked"]]
         how = "against the shadow database" if self.shadow else "offline"
         lines.append(f"OK: every revision renders {how}" if self.ok else
                      f"FAILED: {len(self.unrenderable)} problem(s) keep revisions from rendering {how}")
@@ -96,8 +103,8 @@ class CheckReport:
 
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
-          *, style: str = "none", standalone: bool = False, shadow: ShadowSpec | None = None
-          ) -> CheckReport:
+          *, style: str = "none", standalone: bool = False, shadow: ShadowSpec | None = None,
+          reproducibility_check: bool = True) -> CheckReport:
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
     whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
@@ -109,12 +116,13 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     formatted by default: findings read them with spaces and comments normalised, and
     formatting keeps every token, so the report is the same without its cost."""
     plan = make_plan(history, from_spec, to_spec)
-    report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None)
+    report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
+                         reproducibility=_unchecked(shadow, reproducibility_check))
     options: dict[str, Any] = {"style": style, "standalone": standalone,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
     probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
                                      for name in dialect_names for direction in ("upgrade", "downgrade")],
-                  standalone=standalone) if shadow is None else None
+                  standalone=standalone) if report.reproducibility["checked"] else None
     pairs = single_steps(history, plan)
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
     parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
@@ -135,7 +143,20 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     for item in probe.differences([reference]) if probe is not None else ():
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
+    if probe is not None:
+        report.reproducibility["notes"] = list(reproducible.NOTES)
     return report
+
+
+def _unchecked(shadow: ShadowSpec | None, wanted: bool) -> dict[str, Any]:
+    """What the report says of the reproducibility check before it runs."""
+    if shadow is not None:
+        why = "rendered against a shadow database, which a second rendering would not see the same"
+    elif not wanted:
+        why = "the check is turned off (--no-reproducibility-check, or reproducibility_check = false)"
+    else:
+        return {"checked": True, "notes": []}
+    return {"checked": False, "notes": [why]}
 
 
 _Log = list  # (report table or "texts", key, value) in the order found

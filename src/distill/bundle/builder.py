@@ -35,7 +35,7 @@ from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..resources import template
 from ..statements.applied_record import RecordTarget, record_statements, refuse_a_history_table
-from ..statements.findings import NOT_REPRODUCIBLE, findings_of
+from ..statements.findings import NOT_REPRODUCIBLE, findings_of, printed_of
 from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.row_changes import StepChanges, changes, verdicts_by_revision
@@ -93,7 +93,7 @@ class BundleBuilder:
         self.history = history
         self.spec = spec
         # against a shadow, a second rendering would not see the same shadow: no probe
-        self.probe = probe and spec.shadow is None
+        self.probe = probe and spec.shadow is None and spec.reproducibility_check
         self.versions = generator_versions()
         self.up = make_plan(history, spec.from_spec, spec.to_spec)
         if len(self.up.start) > 1:
@@ -253,6 +253,7 @@ class BundleBuilder:
                 rendering.step_file_statements(index), direction, rendering.heads_before(index),
                 rendering.plan, reaches=rendering.heads_after[index], step=label))
             info.update(findings_of(rendering.step_statements(index)))
+            info.update(printed_of(rendering.step_statements(index), dialect.comment))
             written.steps[step.revision] = info
             written.changes[step.revision] = changes(rendering.step_statements(index), dialect,
                                                      rendering.version_table.name)

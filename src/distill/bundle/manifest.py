@@ -39,6 +39,7 @@ class BundleSpec:
     shadow: ShadowSpec | None = None  # rendered against a shadow database instead of offline
     timeouts: Timeouts = Timeouts()  # lock and statement timeouts set at the top of every file
     record_table: str | None = None  # record_applied: every file adds its row to this table
+    reproducibility_check: bool = True  # render a second time to find what is not reproducible
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
@@ -57,6 +58,7 @@ def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:
         else None,
         timeouts=Timeouts(options.get("lock_timeout_ms"), options.get("statement_timeout_ms")),
         record_table=options.get("record_table"),
+        reproducibility_check=options.get("reproducibility_check", True) is not False,
     )
 
 
@@ -100,6 +102,7 @@ def manifest_core(history: History, spec: BundleSpec, up: Plan) -> dict[str, Any
             **({"lock_timeout_ms": spec.timeouts.lock_ms} if spec.timeouts.lock_ms else {}),
             **({"statement_timeout_ms": spec.timeouts.statement_ms} if spec.timeouts.statement_ms else {}),
             **({"record_table": spec.record_table} if spec.record_table else {}),
+            **({} if spec.reproducibility_check else {"reproducibility_check": False}),
         },
         "steps": [_step(history, number, step) for number, step in enumerate(up.steps, 1)],
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
-from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS
+from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS, PRINTED
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
 from ..statements.timeouts import Timeouts
 from .signing import verify_command
@@ -54,6 +55,29 @@ def _notices(manifest: dict[str, Any]) -> list[dict[str, Any]]:
              "kind": kind, "message": message,
              "where": "" if len(names) == len(manifest["dialects"]) else " (" + ", ".join(names) + ")"}
             for (revision, direction, kind, message), names in seen.items()]
+
+
+def _printed(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each step printed (console output), each once with its dialects, and the backtick
+    fence that holds its lines."""
+    seen: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    for name, entry in manifest["dialects"].items():
+        for step in entry["steps"]:
+            for direction, key in (("upgrade", "up"), ("downgrade", "down")):
+                lines = tuple((step.get(key) or {}).get(PRINTED, ()))
+                if lines:
+                    seen.setdefault((step["revision"], direction, lines), []).append(name)
+    numbers = {step["revision"]: step["number"] for step in manifest["steps"]}
+    return [{"number": numbers.get(revision, "?"), "revision": revision, "direction": direction,
+             "lines": list(lines), "fence": _fence(lines),
+             "where": "" if len(names) == len(manifest["dialects"]) else " (" + ", ".join(names) + ")"}
+            for (revision, direction, lines), names in seen.items()]
+
+
+def _fence(lines: tuple[str, ...]) -> str:
+    """A backtick fence longer than any run of backticks in ``lines``."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
@@ -113,6 +137,8 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
                           manifest["options"].get("statement_timeout_ms")).describe(),
         record_table=manifest["options"].get("record_table"), point=_downgrade_end(manifest),
         no_sql_rollback=_nothing_reverts(manifest),
+        printed=_printed(manifest),
+        reproducibility_check=manifest["options"].get("reproducibility_check", True) is not False,
     )
 
 

@@ -25,6 +25,7 @@ from ..config import Settings
 from ..errors import ConfigError, ScriptLoadError
 from ..names import display_revisions  # noqa: F401 - where the history modules take it from
 from ..progress import Progress
+from .app_setup import run_setup
 from .parallel_compile import compiled_on_second_core, script_files
 
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
@@ -87,6 +88,7 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
         script = ScriptDirectory.from_config(config)
     except CommandError as exc:
         raise ConfigError(f"{settings.source}: cannot open the Alembic scripts: {exc}") from None
+    run_setup(settings)  # after Alembic's prepend_sys_path, before any script loads
     try:
         # Alembic loads each script by its resolved path: list them the same way
         files = script_files([Path(p).resolve() for p in compat.version_locations(script)],

@@ -5,6 +5,12 @@ separator line, so the boundaries come from Alembic itself; nothing is re-split.
 renderer cut the stream into steps. Text a revision prints to stdout is turned into SQL comments
 at the point where it was printed; a log record that a handler writes to stdout becomes one comment
 with its level and message only (the handler's timestamp, host or pid would change every run).
+
+The rule for printed lines: a line printed as a SQL comment (it starts with the dialect's comment
+marker, ``print("-- run VACUUM by hand")``) is written for whoever applies the SQL: a note, and a
+"manual steps" finding. Any other line (``print(f"batch {n}")``, a logger writing straight to
+stdout such as structlog's PrintLogger) is console output: a comment in the step with the times in
+it read ``<time>`` (``masked_times``), listed in the runbook, and no finding.
 """
 
 from __future__ import annotations
@@ -12,12 +18,26 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..names import one_line
-from ..statements.model import COMMENT, LOG, NOTE, SEPARATOR, SQL, Statement
+from ..statements.model import COMMENT, LOG, NOTE, OUTPUT, SEPARATOR, SQL, Statement
+
+MASK = "<time>"
+# a date with a time of day (ISO 8601, logging's asctime, structlog's), a time of day alone, and
+# seconds since the epoch with a fraction (structlog's default timestamp)
+_TIMES = re.compile(
+    r"\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"|\b1\d{9}\.\d+\b")
+
+
+def masked_times(line: str) -> str:
+    """``line`` with every time of day and timestamp in it replaced by ``<time>``."""
+    return _TIMES.sub(MASK, line)
 
 
 class NulCharacter(ValueError):
@@ -112,7 +132,12 @@ class PrintedNotes(io.TextIOBase):
         line = line.rstrip().replace("\r", "")
         if not line.strip():
             return
-        text = line if line.lstrip().startswith(self._comment) else f"{self._comment} {line}"
+        if kind == LOG:
+            text = f"{self._comment} {line}"
+        elif line.lstrip().startswith(self._comment):  # written as SQL comment: for the DBA
+            text = line
+        else:  # console output
+            kind, text = OUTPUT, f"{self._comment} {masked_times(line)}"
         self._capture.add(Statement(kind, one_line(text)))
 
     def handle_record(self, handle: Callable[[], None], record: logging.LogRecord) -> None:

@@ -1,9 +1,12 @@
 """Whether a revision renders the same twice: a second rendering of the same plans in a fresh
-interpreter, with another PYTHONHASHSEED and the clock moved forward, compared step by step.
+interpreter, with another PYTHONHASHSEED and the clock moved forward (below Python, by
+libfaketime: ``clock``), compared step by step.
 
 A revision that writes the time of rendering, a random value or a UUID into its SQL (or an
 ordering that follows a set) makes a bundle that cannot be rebuilt byte for byte, and each such
-revision is named with the first line that differs. The second rendering runs in a child process
+revision is named with the first line that differs. A step the second rendering could not
+render (or a child that could not load the history) is "reproducibility not checked", with why;
+never a failure of the command. The second rendering runs in a child process
 (``second_rendering``, started early and reused), so the two use both cores side by side. What is
 compared is each step as Alembic wrote it, before formatting (formatting is a function of it), so
 the child does not format.
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import datetime
 import hashlib
 import marshal
 import os
@@ -22,14 +24,18 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DistillError
+from ..names import one_line
 from ..statements.model import Statement
+from . import clock
 
-CLOCK_SHIFT = datetime.timedelta(days=3, hours=7, minutes=11, seconds=13)
+# What the check says about itself, once per distill process, for the commands to print: the
+# clock that could not be moved, the child that could not run.
+NOTES: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,12 @@ class NotReproducible:
     direction: str
     dialect: str
     detail: str  # the first line that differs, or why the second rendering failed
+    checked: bool = True  # False: the second rendering failed, nothing was compared
 
     @property
     def message(self) -> str:
+        if not self.checked:
+            return f"reproducibility not checked: {self.detail}"
         return f"renders differently each time; {self.detail}"
 
 
@@ -121,35 +130,69 @@ class _Child:
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONHASHSEED": _child_seed(), "DISTILL_JOBS": "1"}
+        env, self.unshifted = clock.shifted_environment(env)  # why the clock is not moved, if not
         self.errors = tempfile.TemporaryFile()  # not a pipe: nothing the child says can block it
-        self.process = subprocess.Popen([sys.executable, "-m", "distill.offline.second_rendering"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
-                                        env=env)
         self.asked = 0
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(
+                [sys.executable, "-m", "distill.offline.second_rendering"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self.errors, env=env)
+        except OSError as exc:
+            self.process, self.failed = None, f"the second rendering could not start: {exc}"
         atexit.register(self.close)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def send(self, request: dict[str, Any]) -> int:
         self.asked += 1
-        assert self.process.stdin is not None
-        write_frame(self.process.stdin, {**request, "id": self.asked})
+        if self.running():
+            assert self.process is not None and self.process.stdin is not None
+            try:
+                write_frame(self.process.stdin, {**request, "id": self.asked})
+            except OSError:
+                pass  # the child ended: its answer says why
         return self.asked
 
     def answer(self, number: int) -> dict[str, Any]:
-        assert self.process.stdout is not None
+        """The answer to request ``number``; where the child ended first, one whose ``error``
+        says why (its last line on stderr)."""
         while True:
-            reply = read_frame(self.process.stdout)
+            reply = read_frame(self.process.stdout) if self.process is not None else None  # type: ignore[union-attr]
             if reply is None:
-                self.errors.seek(0)
-                said = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-                raise DistillError("the second rendering (the reproducibility check) failed: "
-                                   + (said[0] if said else "the child process ended"))
+                return {"id": number, "error": self._why_ended()}
             if reply["id"] == number:  # an earlier probe's answer nobody read is skipped
+                self._note_clock(reply.get("clock"))
                 return reply
 
+    def _why_ended(self) -> str:
+        if self.process is None:
+            return self.failed
+        self.errors.seek(0)
+        said = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+        if said:
+            return "the second rendering ended: " + one_line(said[0])[:300]
+        return f"the second rendering ended (exit status {self.process.wait()})"
+
+    def _note_clock(self, child_time: float | None) -> None:
+        if child_time is None:  # an answer to a request the child could not serve
+            return
+        why = self.unshifted or (None if clock.shifted(child_time, time.time()) else
+                                 "libfaketime was preloaded, but the clock did not move")
+        if why:
+            note = ("the reproducibility check rendered a second time under another hash seed, but "
+                    f"did not move the clock forward ({why}): a revision that writes the time of "
+                    "rendering into its SQL may pass unnoticed")
+            if note not in NOTES:
+                NOTES.append(note)
+
     def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
+        if self.running():
+            assert self.process is not None and self.process.stdin is not None
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
             self.process.wait()
         self.errors.close()
 
@@ -161,7 +204,7 @@ def start() -> _Child:
     """The child process, started now if it is not running (call early: it imports while the
     parent works)."""
     global _child
-    if _child is None or _child.process.poll() is not None:
+    if _child is None or not _child.running():
         _child = _Child()
     return _child
 
@@ -180,12 +223,17 @@ class Probe:
         wrote it) that the second rendering wrote differently or could not render."""
         result = self._child.answer(self._number)
         ours = {key: (texts, digest) for texts in reference for key, digest in texts.digests.items()}
+        if "error" in result:  # the child could not load the history, or ended
+            return [NotReproducible(*_rotated(key), result["error"], checked=False) for key in sorted(ours)]
         again = {key: (result["steps"], digest) for key, digest in result["steps"].digests.items()}
         failed = dict(result["failed"])
         stand_ins = [key for key, (_, digest) in ours.items() if key not in failed
                      and again.get(key, (None, None))[1] != digest and self._single(key)]
         if stand_ins:  # rendered within the range: render those steps alone before judging them
             retry = self._child.answer(self._child.send({**self._request, "jobs": self._alone(stand_ins)}))
+            if "error" in retry:
+                failed.update({key: retry["error"] for key in stand_ins})
+                retry = {"steps": StepTexts({}), "failed": {}}
             again.update({key: (retry["steps"], digest) for key, digest in retry["steps"].digests.items()})
             failed.update(retry["failed"])
         found = []
@@ -193,7 +241,7 @@ class Probe:
             dialect, direction, revision = key
             if key in failed:
                 found.append(NotReproducible(revision, direction, dialect,
-                                             f"the second rendering failed: {failed[key]}"))
+                                             f"the second rendering failed: {failed[key]}", checked=False))
                 continue
             texts, digest = ours[key]
             if key in again and again[key][1] != digest:
@@ -211,6 +259,12 @@ class Probe:
             wanted.setdefault((dialect, direction), []).append(revision)
         return [dataclasses.replace(job, only=tuple(sorted(wanted[job.dialect, job.direction])))
                 for job in self._jobs if job.single and (job.dialect, job.direction) in wanted]
+
+
+def _rotated(key: StepKey) -> tuple[str, str, str]:
+    """(revision, direction, dialect) of a (dialect, direction, revision) key."""
+    dialect, direction, revision = key
+    return revision, direction, dialect
 
 
 def write_frame(stream: Any, value: Any) -> None:

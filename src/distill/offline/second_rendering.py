@@ -1,65 +1,27 @@
 """The child side of the reproducibility probe (``reproducible``): render again, in a fresh
 interpreter with another PYTHONHASHSEED and the clock moved forward, and answer with every step
-as Alembic wrote it (``StepTexts``: a digest each, the texts compressed)."""
+as Alembic wrote it (``StepTexts``: a digest each, the texts compressed).
+
+Nothing here changes the Python the revisions run in: the parent started this process with the
+clock moved below Python (``clock``, libfaketime). Each answer carries this process's
+``time.time()``, so the parent can tell whether the clock really moved."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
+import os
 import pickle
 import sys
 import time
 from typing import Any
 
 from ..dialects import get as get_dialect
-from ..errors import OfflineRenderError
+from ..errors import DistillError, OfflineRenderError
 from ..history.plan import make_plan, single_steps
 from ..history.scripts import History
+from ..names import one_line
 from .render import render
-from .reproducible import CLOCK_SHIFT, Job, StepTexts, read_frame, step_texts, write_frame
-
-
-def _shift_clock() -> None:
-    """Move this process's clock forward: time.time(), datetime.now()/utcnow()/today(), date.today()."""
-    real_datetime, real_date, real_time, real_time_ns = (datetime.datetime, datetime.date, time.time,
-                                                         time.time_ns)
-
-    class _Meta(type):
-        def __instancecheck__(cls, value: object) -> bool:
-            return isinstance(value, cls.__real__)  # type: ignore[attr-defined]
-
-    class ShiftedDatetime(real_datetime, metaclass=_Meta):  # instances are real datetimes
-        __real__ = real_datetime
-
-        def __new__(cls, *args: Any, **kw: Any) -> Any:
-            return real_datetime(*args, **kw)
-
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            return real_datetime.now(tz) + CLOCK_SHIFT
-
-        @classmethod
-        def utcnow(cls) -> Any:
-            return real_datetime.utcnow() + CLOCK_SHIFT
-
-        @classmethod
-        def today(cls) -> Any:
-            return real_datetime.today() + CLOCK_SHIFT
-
-    class ShiftedDate(real_date, metaclass=_Meta):
-        __real__ = real_date
-
-        def __new__(cls, *args: Any, **kw: Any) -> Any:
-            return real_date(*args, **kw)
-
-        @classmethod
-        def today(cls) -> Any:
-            return (real_datetime.now() + CLOCK_SHIFT).date()
-
-    seconds = CLOCK_SHIFT.total_seconds()
-    datetime.datetime, datetime.date = ShiftedDatetime, ShiftedDate  # type: ignore[misc]
-    time.time = lambda: real_time() + seconds
-    time.time_ns = lambda: real_time_ns() + int(seconds * 1_000_000_000)
+from .reproducible import Job, StepTexts, read_frame, step_texts, write_frame
 
 
 def _ends(job: Job) -> tuple[str, str]:
@@ -117,18 +79,33 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     return {"steps": StepTexts(steps), "failed": failed}
 
 
+def _history(histories: dict[bytes, History | str], settings: Any) -> History | str:
+    """The history of ``settings``, loaded once (its setup hook called first); or why it cannot
+    be loaded here."""
+    key = pickle.dumps(settings)
+    if key not in histories:
+        try:
+            histories[key] = History(settings)
+        except DistillError as exc:
+            histories[key] = "the second rendering could not load the history: " + one_line(exc.message)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the parent reports it per step
+            histories[key] = ("the second rendering could not load the history: "
+                              + one_line(f"{type(exc).__name__}: {exc}"))
+    return histories[key]
+
+
 def main() -> None:
     """Answer requests until the parent closes stdin; each history is loaded once."""
-    _shift_clock()
-    histories: dict[bytes, History] = {}
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # what a hook or script prints goes to stderr, never between the answers
+    histories: dict[bytes, History | str] = {}
     while True:
         request = read_frame(sys.stdin.buffer)
         if request is None:
             return
-        key = pickle.dumps(request["settings"])
-        if key not in histories:
-            histories[key] = History(request["settings"])
-        write_frame(sys.stdout.buffer, {"id": request["id"], **_render_again(histories[key], request)})
+        history = _history(histories, request["settings"])
+        answer = {"error": history} if isinstance(history, str) else _render_again(history, request)
+        write_frame(answers, {"id": request["id"], "clock": time.time(), **answer})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from functools import lru_cache
 from ..dialects import Dialect, LexerRules
 from ..names import one_line
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
-from .model import ANNOTATION, NOTE, SQL, Statement, VersionTable
+from .model import ANNOTATION, NOTE, OUTPUT, SQL, Statement, VersionTable
 
 DESTRUCTIVE, DATA_LOSS, LOCK_RISK = "destructive", "data_loss", "lock_risk"
 KINDS = (DESTRUCTIVE, DATA_LOSS, LOCK_RISK)  # every step lists these, empty or not
@@ -26,6 +26,9 @@ DATA_DEPENDENT = "data_dependent"
 NOTICE_KINDS = (MANUAL_STEPS, WARNING, DATA_DEPENDENT)  # listed only where they occur
 # Not an annotation: found by rendering twice (offline.reproducible), listed where it occurs.
 NOT_REPRODUCIBLE = "not_reproducible"
+# Not a finding: what a step printed that is no SQL comment (console output), listed where it
+# occurs, at most PRINTED_LIMIT lines of it.
+PRINTED, PRINTED_LIMIT = "printed", 50
 LABELS = {DESTRUCTIVE: "DESTRUCTIVE", DATA_LOSS: "DATA LOSS", LOCK_RISK: "LOCK RISK",
           MANUAL_STEPS: "MANUAL STEPS",
           WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
@@ -168,6 +171,15 @@ def annotator(dialect: Dialect, table: VersionTable) -> Callable[[list[Statement
     """A function that puts an annotation right above every destructive or lock-risky statement
     of each list it is given (call it on a rendering's segments in output order)."""
     return _Annotator(dialect, table)
+
+
+def printed_of(statements: list[Statement], comment: str) -> dict[str, list[str]]:
+    """{"printed": lines} of the console output among ``statements`` (none: empty), at most
+    PRINTED_LIMIT lines and then how many more the step's SQL holds."""
+    lines = [s.text.removeprefix(comment).removeprefix(" ") for s in statements if s.kind == OUTPUT]
+    if len(lines) > PRINTED_LIMIT:
+        lines[PRINTED_LIMIT:] = [f"... and {len(lines) - PRINTED_LIMIT} more line(s), in the step's SQL"]
+    return {PRINTED: lines} if lines else {}
 
 
 def findings_of(statements: list[Statement]) -> dict[str, list[str]]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 SQL, COMMENT, SEPARATOR, NOTE = "sql", "comment", "separator", "note"
 # A log record a revision wrote to stdout while rendering, as level and message only.
 LOG = "log"
+# A line printed to stdout while rendering that is no SQL comment (a progress line, a logger
+# writing straight to stdout): console output, kept as a comment with its times masked; no finding.
+OUTPUT = "output"
 # Written by distill itself: a guard or stop (never formatted or analysed), and an annotation
 # comment that belongs right above the statement after it.
 GUARD, ANNOTATION = "guard", "annotation"
