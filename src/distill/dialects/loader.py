@@ -23,10 +23,12 @@ from .model import (
     FormatProfile,
     GuardTemplates,
     LexerRules,
+    ReadRules,
     RecordSQL,
     Rule,
     Server,
     Shadow,
+    StandInForm,
     TimeoutSettings,
 )
 from .names import available
@@ -110,6 +112,24 @@ def _catalog(raw: dict) -> Catalog:
     )
 
 
+def _shadow(raw: dict) -> Shadow:
+    reads = raw.get("reads", {})
+    return Shadow(
+        **{k: v for k, v in raw.items() if k not in ("reads", "stand_in")},
+        reads=ReadRules(
+            openings=tuple(w.upper() for w in reads.get("openings", ())),
+            writing_words=tuple(tuple(p.upper().split()) for p in reads.get("writing_words", ())),
+            writing_functions=tuple(f.upper() for f in reads.get("writing_functions", ())),
+            pragmas=tuple(p.upper() for p in reads.get("pragmas", ())),
+            pragmas_with_argument=tuple(p.upper() for p in reads.get("pragmas_with_argument", ())),
+        ),
+        stand_in=tuple(
+            StandInForm(form["server"], re.compile(form["pattern"], re.IGNORECASE | re.DOTALL),
+                        form["replacement"], form["why"], tuple(form["documented_by"]))
+            for form in raw.get("stand_in", ())),
+    )
+
+
 def _parse(name: str, raw: dict) -> Dialect:
     script = raw["script"]
     return Dialect(
@@ -134,7 +154,7 @@ def _parse(name: str, raw: dict) -> Dialect:
             encoding="utf-8"))) + _rules(raw)),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
-        shadow=Shadow(**raw.get("shadow", {})),
+        shadow=_shadow(raw.get("shadow", {})),
         catalog=_catalog(raw.get("catalog", {})),
         record=RecordSQL(**{k: v.strip() for k, v in raw.get("record", {}).items()}),
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v

@@ -57,6 +57,9 @@ class ShadowDatabase:
     record: dict[str, Any]  # what the manifest says about it
     at: tuple[str, ...] | None  # its revisions, as far as distill knows (None: read it first)
     verified: bool = False  # `at` was read from its version table
+    # the server software standing in for the dialect's own ("MariaDB" for MySQL); "" when it is
+    # the dialect's own
+    stand_in: str = ""
     # commits and begins where the output does (a shadow distill made); None: one transaction,
     # rolled back at the end
     transactions: FollowedTransactions | None = None
@@ -210,13 +213,21 @@ def throwaway_database(dialect: Dialect) -> Iterator[tuple[sa.URL, str]]:
         with _connected(server.url(""), "the throwaway shadow server", autocommit=True) as admin:
             admin.exec_driver_sql(dialect.server.create_database.format(name=dialect.quote_identifier(name)))
         described = f"a throwaway {server.title} database" + (
-            "" if server.title == dialect.title else f" (standing in for {dialect.title})")
+            f" (standing in for {dialect.title})" if stand_in_server(dialect) else "")
         yield server.url(name), described
+
+
+def stand_in_server(dialect: Dialect) -> str:
+    """The software of ``dialect``'s throwaway server when it is not the dialect's own (MariaDB
+    for MySQL), else ""."""
+    server_kind = SERVERS.get(dialect.shadow.throwaway)
+    return server_kind.title if server_kind is not None and server_kind.title != dialect.title else ""
 
 
 @contextlib.contextmanager
 def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
     with throwaway_database(dialect) as (url, described), _throwaway_on(dialect, url, described) as shadow:
+        shadow.stand_in = stand_in_server(dialect)
         yield shadow
 
 
