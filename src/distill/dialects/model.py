@@ -109,6 +109,8 @@ class ReadRules:
     # word sequences that make such a statement write (or lock) after all, wherever they stand
     # outside literals and quoted names: DML in a CTE, FOR UPDATE, SELECT ... INTO, EXPLAIN ANALYZE
     writing_words: tuple[tuple[str, ...], ...] = ()
+    # the words that may stand before "(" in a read: keywords, built-ins that change nothing
+    functions: tuple[str, ...] = ()
     writing_functions: tuple[str, ...] = ()  # functions with side effects (setval, GET_LOCK)
     pragmas: tuple[str, ...] = ()  # PRAGMA names that read when given no value (SQLite)
     pragmas_with_argument: tuple[str, ...] = ()  # ... and those that read with one in parentheses

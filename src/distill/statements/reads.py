@@ -9,6 +9,8 @@ are what makes a step's SQL depend on the rows; the names a WITH clause defines 
 
 from __future__ import annotations
 
+import re
+
 from ..dialects import Dialect, ReadRules
 from .lexer import COMMENT, PUNCT, QIDENT, WORD, WS, Token, tokenize
 
@@ -36,11 +38,41 @@ def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1))
 
 
-def _calls(tokens: list[Token], functions: tuple[str, ...]) -> bool:
-    """True when one of ``functions`` is called (``name(``, schema-qualified or not)."""
-    wanted = set(functions)
-    return any(kind == WORD and text.upper() in wanted and tokens[i + 1] == (PUNCT, "(")
-               for i, (kind, text) in enumerate(tokens[:-1]))
+def _called(tokens: list[Token]) -> list[tuple[str, str]]:
+    """(NAME, qualified name) of each call in ``tokens``: a name right before "(", unless it
+    follows AS or "::" (an alias's column list, a type's length) or the WITH clause defines it."""
+    defined = cte_names(tokens)
+    calls = []
+    for i, (kind, text) in enumerate(tokens[:-1]):
+        if kind not in (WORD, QIDENT) or tokens[i + 1] != (PUNCT, "("):
+            continue
+        if _plain_name(text).lower() in defined:
+            continue
+        before = tokens[i - 1] if i else (WS, "")
+        if before == (PUNCT, "::") or (before[0] == WORD and before[1].upper() == "AS"):
+            continue
+        name = _plain_name(text)
+        if i >= 2 and before == (PUNCT, ".") and tokens[i - 2][0] in (WORD, QIDENT):
+            calls.append((name.upper(), f"{_plain_name(tokens[i - 2][1])}.{name}"))
+        else:
+            calls.append((name.upper(), name))
+    return calls
+
+
+def _calls_only_readers(tokens: list[Token], dialect: Dialect) -> bool:
+    """True when every call is of a function that changes nothing: one of the dialect's
+    ``functions``, or a catalog function; in a statement that reads only the catalog (schema
+    introspection), any function but the dialect's writing ones."""
+    rules, pattern = dialect.shadow.reads, dialect.shadow.catalog_tables
+    catalog = re.compile(pattern) if pattern else None
+    called = _called(tokens)
+    if any(name in rules.writing_functions for name, _ in called):
+        return False
+    tables = _from_names(tokens)
+    if catalog is not None and tables and all(catalog.fullmatch(t.lower()) for t in tables):
+        return True
+    return all(name in rules.functions or (catalog is not None and catalog.fullmatch(qualified.lower()))
+               for name, qualified in called)
 
 
 def _pragma_reads(tokens: list[Token], rules: ReadRules) -> bool:
@@ -62,8 +94,8 @@ def _pragma_reads(tokens: list[Token], rules: ReadRules) -> bool:
 def is_read(sql: str, dialect: Dialect) -> bool:
     """True for one statement that provably only reads: it opens with one of the dialect's read
     openings (after any opening parentheses), holds none of its writing words (DML in a CTE,
-    FOR UPDATE, SELECT ... INTO, EXPLAIN ANALYZE) and calls none of its writing functions; or a
-    PRAGMA that reads. Anything else (when in doubt) is not."""
+    FOR UPDATE, SELECT ... INTO, EXPLAIN ANALYZE) and calls only functions known to change
+    nothing; or a PRAGMA that reads. Anything else (when in doubt) is not."""
     rules = dialect.shadow.reads
     tokens = _significant(sql, dialect)
     while tokens and tokens[0] == (PUNCT, "("):
@@ -76,7 +108,7 @@ def is_read(sql: str, dialect: Dialect) -> bool:
     if words[0] not in rules.openings:
         return False
     return not any(_holds(words, phrase) for phrase in rules.writing_words) \
-        and not _calls(tokens, rules.writing_functions)
+        and _calls_only_readers(tokens, dialect)
 
 
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
@@ -139,13 +171,17 @@ def _name_at(tokens: list[Token], i: int) -> str | None:
     name = _plain_name(tokens[i][1])
     if i + 2 < len(tokens) and tokens[i + 1] == (PUNCT, ".") and tokens[i + 2][0] in (WORD, QIDENT):
         name += "." + _plain_name(tokens[i + 2][1])
-    return name
+        i += 2
+    return None if tokens[i + 1:i + 2] == [(PUNCT, "(")] else name  # a function, not a table
 
 
 def names_after_from(sql: str, dialect: Dialect) -> set[str]:
-    """The names after FROM / JOIN in ``sql`` (not a subquery, not EXTRACT(... FROM x)), without
-    the names its WITH clauses define."""
-    tokens = _significant(sql, dialect)
+    """The names after FROM / JOIN in ``sql`` (not a subquery, not a function such as
+    generate_series(...), not EXTRACT(... FROM x)), without the names its WITH clauses define."""
+    return _from_names(_significant(sql, dialect))
+
+
+def _from_names(tokens: list[Token]) -> set[str]:
     opened: list[str] = []  # the word before each open parenthesis
     found = set()
     for i, (kind, text) in enumerate(tokens):
