@@ -203,6 +203,11 @@ def test_mysql_drop_check_runs_on_the_mariadb_stand_in_in_mariadb_form(tmp_path,
     assert_same_database(reference.url, target.url)
     target.apply("INSERT INTO t (id, v) VALUES (3, -1);")  # the check is gone
 
+    # a --shadow-url naming a MariaDB server for mysql: MariaDB stands in there too
+    url = run_distill(["sql", "--dialect", "mysql", "--shadow-url", mariadb_server.create("mysql").url], project)
+    assert url.returncode == 0, url.stderr
+    assert "-- WARNING: MariaDB, standing in for MySQL, has no ALTER TABLE ... DROP CHECK" in url.stdout
+
 
 def test_a_statement_mariadb_refuses_for_mysql_is_not_said_to_fail_on_mysql(tmp_path):
     project = write_project(tmp_path / "project", [ROWS, {"revision": "b2", "down": "a1", "body": '''

@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from ..dialects import Dialect
+from ..dialects import get as get_dialect
 from ..errors import DistillError
 from ..names import one_line
 from ..rehearsal.clients import UNUSABLE_URL, first_line
@@ -158,6 +159,7 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
         raise ShadowError(f"--shadow-url is a {backend} database, but the SQL is for {dialect.name}")
     opener = _rolled_back if dialect.shadow.rolls_back_ddl else _scratch_copy
     with opener(url, dialect, tuple(sorted(spec.at))) as shadow:
+        shadow.stand_in = stand_in_behind(shadow.connection, dialect)
         yield shadow
 
 
@@ -213,21 +215,21 @@ def throwaway_database(dialect: Dialect) -> Iterator[tuple[sa.URL, str]]:
         with _connected(server.url(""), "the throwaway shadow server", autocommit=True) as admin:
             admin.exec_driver_sql(dialect.server.create_database.format(name=dialect.quote_identifier(name)))
         described = f"a throwaway {server.title} database" + (
-            f" (standing in for {dialect.title})" if stand_in_server(dialect) else "")
+            "" if server.title == dialect.title else f" (standing in for {dialect.title})")
         yield server.url(name), described
 
 
-def stand_in_server(dialect: Dialect) -> str:
-    """The software of ``dialect``'s throwaway server when it is not the dialect's own (MariaDB
-    for MySQL), else ""."""
-    server_kind = SERVERS.get(dialect.shadow.throwaway)
-    return server_kind.title if server_kind is not None and server_kind.title != dialect.title else ""
+def stand_in_behind(connection: sa.engine.Connection, dialect: Dialect) -> str:
+    """The server software behind ``connection`` when it is not ``dialect``'s own: MariaDB behind
+    MySQL's dialect (the throwaway MySQL shadow, or a --shadow-url naming a MariaDB server)."""
+    mariadb = getattr(connection.dialect, "is_mariadb", False)
+    return get_dialect("mariadb").title if mariadb and dialect.name != "mariadb" else ""
 
 
 @contextlib.contextmanager
 def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
     with throwaway_database(dialect) as (url, described), _throwaway_on(dialect, url, described) as shadow:
-        shadow.stand_in = stand_in_server(dialect)
+        shadow.stand_in = stand_in_behind(shadow.connection, dialect)
         yield shadow
 
 
