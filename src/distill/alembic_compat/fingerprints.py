@@ -11,7 +11,7 @@ from alembic.ddl.impl import DefaultImpl
 from alembic.ddl.mssql import MSSQLImpl
 from alembic.operations.base import AbstractOperations
 from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
-from alembic.runtime.migration import HeadMaintainer, RevisionStep
+from alembic.runtime.migration import HeadMaintainer, MigrationContext, RevisionStep
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
@@ -43,6 +43,8 @@ CHECKED: dict[str, tuple[type, str]] = {
     "ScriptDirectory._downgrade_revs": (ScriptDirectory, "_downgrade_revs"),
     "AbstractOperations.invoke": (AbstractOperations, "invoke"),
     "BatchOperationsImpl.flush": (BatchOperationsImpl, "flush"),
+    # replaced on a shadow rendering's context where transactional_ddl is off (shadow.attach)
+    "MigrationContext.autocommit_block": (MigrationContext, "autocommit_block"),
 }
 
 # The sha256 (first 16 hex digits) of each original's source, per Alembic version that was read
@@ -74,6 +76,7 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
         "ScriptDirectory._downgrade_revs": "fd3e26e6b31d2f79",
         "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
         "BatchOperationsImpl.flush": "570042248e7901ff",
+        "MigrationContext.autocommit_block": "12cdace853c95168",
     },
     "1.16.5": {
         "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
@@ -98,6 +101,7 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
         "ScriptDirectory._downgrade_revs": "fd3e26e6b31d2f79",
         "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
         "BatchOperationsImpl.flush": "570042248e7901ff",
+        "MigrationContext.autocommit_block": "12cdace853c95168",
     },
     "1.20.1": {
         "HeadMaintainer._insert_version": "1fd0b659e3d6908e",
@@ -122,6 +126,7 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
         "ScriptDirectory._downgrade_revs": "3c80da16e9a494c4",
         "AbstractOperations.invoke": "adbcdf2fdd4c08d7",
         "BatchOperationsImpl.flush": "5fc046970c191113",
+        "MigrationContext.autocommit_block": "6c2d3eb63446285e",
     },
 }
 

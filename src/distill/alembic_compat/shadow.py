@@ -9,14 +9,20 @@ it (the bookkeeping, BEGIN/COMMIT, batch mode's table copy, one INSERT per bulk 
   ``context.is_offline_mode()`` as False: they take their online path;
 * what a revision writes through that connection itself (``bind.execute(update)``, an ORM
   session's flush) is written to the output with its parameters as literals, then runs;
-* what it reads is run and reported (``on_read``), never written;
-* batch mode without ``copy_from`` reflects the table from the shadow.
+* what it reads is run and reported (``on_read``), never written: only what is provably a read
+  (``statements.reads.is_read``); when in doubt, a statement is written;
+* batch mode without ``copy_from`` reflects the table from the shadow;
+* ``autocommit_block()`` where the output writes no COMMIT (SQLite, MySQL) commits the shadow,
+  runs the block outside any transaction and begins again, as online Alembic does;
+* on a server standing in for the dialect's own (MariaDB for MySQL), a statement it writes its
+  own way (``statements.stand_ins``) runs in that form; the file keeps the dialect's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +34,16 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.types import NullType
 
+from ..dialects import Dialect
+from ..statements.reads import is_read, queries
+from ..statements.stand_ins import stand_in_form, stand_in_note
 from .impl import Precompiled
 from .versions import drops_the_version_table
 
-# statements that read: never written to the output
-_READ = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|VALUES|TABLE)\b", re.I)
-_PRAGMA_READ = re.compile(r"^\s*PRAGMA\b(?![^=]*=)", re.I)
-# transaction control a revision sends: the shadow's own transaction is distill's
-_TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|SAVEPOINT|RELEASE)\b", re.I)
+# transaction control a revision sends: the shadow's own transaction is distill's (MariaDB's
+# BEGIN NOT ATOMIC starts a compound statement, not a transaction)
+_TRANSACTION = re.compile(r"^\s*(BEGIN(?!\s+NOT\s+ATOMIC\b)|COMMIT|ROLLBACK|START\s+TRANSACTION|END|"
+                          r"SAVEPOINT|RELEASE)\b", re.I)
 _ORIGINAL_FLUSH = BatchOperationsImpl.flush
 
 
@@ -48,17 +56,16 @@ class ShadowLink:
     """The shadow connection as one rendering uses it."""
 
     connection: sa.engine.Connection
+    dialect: Dialect
     on_read: Callable[[str], None]  # the SQL text of each read a revision sends
+    # the WARNING for the statement just written, which ran on a stand-in in its own form
+    on_stand_in: Callable[[str], None] = lambda _note: None
+    stand_in: str = ""  # the server standing in for the dialect's own ("MariaDB"), or ""
     # commit() and begin() where the output commits and begins (a shadow distill made); None: the
     # shadow is one transaction, rolled back at the end, that cannot commit
     transactions: Any = None
     internal: bool = False  # distill itself is running a statement: not the revision's
     listeners: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
-
-
-def is_read(sql: str) -> bool:
-    """True for a statement that only reads (SELECT, SHOW, a PRAGMA without '=', ...)."""
-    return bool(_READ.match(sql) or _PRAGMA_READ.match(sql))
 
 
 def is_transaction_control(sql: str) -> bool:
@@ -113,18 +120,24 @@ def attach(environment: Any, migration_context: Any, link: ShadowLink,
         if link.internal or _is_savepoint(element) or drops_the_version_table(element, migration_context):
             return
         text = element if isinstance(element, str) else str(element.compile(dialect=conn.dialect))
-        if is_read(text) or is_transaction_control(text):
+        if is_read(text, link.dialect) or is_transaction_control(text):
             return
         for bound in bound_statements(element, multiparams, params):
             write(bound)
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        if not link.internal and is_read(statement):
+        if not link.internal and queries(statement, link.dialect):
             link.on_read(statement)
+        ran, form = stand_in_form(statement, link.dialect, link.stand_in)
+        if form is not None:
+            link.on_stand_in(stand_in_note(link.dialect, form, ran))
+        return ran, parameters
 
     link.listeners = [("before_execute", before_execute), ("before_cursor_execute", before_cursor_execute)]
     for name, listener in link.listeners:
-        event.listen(link.connection, name, listener)
+        event.listen(link.connection, name, listener, retval=name == "before_cursor_execute")
+    if not impl.transactional_ddl:
+        migration_context.autocommit_block = lambda: _autocommit_block(link)
 
 
 def detach(link: ShadowLink) -> None:
@@ -132,6 +145,22 @@ def detach(link: ShadowLink) -> None:
     for name, listener in link.listeners:
         event.remove(link.connection, name, listener)
     link.listeners = []
+
+
+@contextlib.contextmanager
+def _autocommit_block(link: ShadowLink) -> Iterator[None]:
+    """``MigrationContext.autocommit_block()`` where the output writes no COMMIT around it
+    (``transactional_ddl`` off: SQLite, MySQL): online Alembic commits the migration's
+    transaction, runs the block in AUTOCOMMIT and begins again; the shadow does the same (a
+    --shadow-url database, one transaction rolled back, runs the block inside it). Offline writes
+    nothing for it, and neither does this."""
+    if link.transactions is not None:
+        link.transactions.commit()
+    try:
+        yield
+    finally:
+        if link.transactions is not None:
+            link.transactions.begin()
 
 
 def _is_savepoint(element: Any) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 from .names import available
 
 _WHERE = {"get": "loader", "parse_list": "loader", **{name: "model" for name in (
-    "Catalog", "Client", "Dialect", "FormatProfile", "GuardTemplates", "LexerRules", "Rule", "Server")}}
+    "Catalog", "Client", "Dialect", "FormatProfile", "GuardTemplates", "LexerRules", "ReadRules", "Rule",
+    "Server", "StandInForm")}}
 
 __all__ = ["available", *sorted(_WHERE)]
 

@@ -23,10 +23,12 @@ from .model import (
     FormatProfile,
     GuardTemplates,
     LexerRules,
+    ReadRules,
     RecordSQL,
     Rule,
     Server,
     Shadow,
+    StandInForm,
     TimeoutSettings,
 )
 from .names import available
@@ -112,8 +114,29 @@ def _catalog(raw: dict) -> Catalog:
     )
 
 
+def _shadow(raw: dict, common: dict) -> Shadow:
+    reads = raw.get("reads", {})
+    functions = [*common.get("shadow", {}).get("reads", {}).get("functions", ()), *reads.get("functions", ())]
+    return Shadow(
+        **{k: v for k, v in raw.items() if k not in ("reads", "stand_in")},
+        reads=ReadRules(
+            openings=tuple(w.upper() for w in reads.get("openings", ())),
+            writing_words=tuple(tuple(p.upper().split()) for p in reads.get("writing_words", ())),
+            functions=tuple(sorted({f.upper() for f in functions})),
+            writing_functions=tuple(f.upper() for f in reads.get("writing_functions", ())),
+            pragmas=tuple(p.upper() for p in reads.get("pragmas", ())),
+            pragmas_with_argument=tuple(p.upper() for p in reads.get("pragmas_with_argument", ())),
+        ),
+        stand_in=tuple(
+            StandInForm(form["server"], re.compile(form["pattern"], re.IGNORECASE | re.DOTALL),
+                        form["replacement"], form["why"], tuple(form["documented_by"]))
+            for form in raw.get("stand_in", ())),
+    )
+
+
 def _parse(name: str, raw: dict) -> Dialect:
     script = raw["script"]
+    common = tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(encoding="utf-8"))
     return Dialect(
         name=raw["name"],
         title=raw["title"],
@@ -133,11 +156,10 @@ def _parse(name: str, raw: dict) -> Dialect:
         before_commit=tuple(text.strip() for text in script.get("before_commit", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
-        rules=tuple(_rules(tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(
-            encoding="utf-8"))) + _rules(raw)),
+        rules=tuple(_rules(common) + _rules(raw)),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
-        shadow=Shadow(**raw.get("shadow", {})),
+        shadow=_shadow(raw.get("shadow", {}), common),
         catalog=_catalog(raw.get("catalog", {})),
         record=RecordSQL(**{k: v.strip() for k, v in raw.get("record", {}).items()}),
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v

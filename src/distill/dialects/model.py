@@ -107,6 +107,33 @@ class Server:
 
 
 @dataclass(frozen=True)
+class ReadRules:
+    """Which statements only read (``[shadow.reads]``); anything else is written."""
+
+    openings: tuple[str, ...] = ()  # first words of statements that may only read
+    # word sequences that make such a statement write (or lock) after all, wherever they stand
+    # outside literals and quoted names: DML in a CTE, FOR UPDATE, SELECT ... INTO, EXPLAIN ANALYZE
+    writing_words: tuple[tuple[str, ...], ...] = ()
+    # the words that may stand before "(" in a read: keywords, built-ins that change nothing
+    functions: tuple[str, ...] = ()
+    writing_functions: tuple[str, ...] = ()  # functions with side effects (setval, GET_LOCK)
+    pragmas: tuple[str, ...] = ()  # PRAGMA names that read when given no value (SQLite)
+    pragmas_with_argument: tuple[str, ...] = ()  # ... and those that read with one in parentheses
+
+
+@dataclass(frozen=True)
+class StandInForm:
+    """A statement the stand-in server refuses but the dialect's manual documents, and the
+    stand-in's own form of it, run on the shadow instead (the file keeps the dialect's)."""
+
+    server: str  # the stand-in server, as the SQL comments name it ("MariaDB")
+    pattern: re.Pattern[str]  # the statement as written (full match, case-insensitive)
+    replacement: str  # the stand-in's form (re.sub template with the pattern's groups)
+    why: str  # what the step's WARNING says, one line
+    documented_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Shadow:
     """How distill renders against a shadow database of this dialect (``--shadow``)."""
 
@@ -118,6 +145,11 @@ class Shadow:
     # the throwaway shadow distill makes by itself: "file" (a temp file), "postgresql-server" or
     # "mariadb-server" (a temporary local server, shadow/servers.py), "" (none: --shadow-url)
     throwaway: str = ""
+    # what a statement sent through the shadow connection must look like to be a read (run on
+    # the shadow, never written): statements/reads.py
+    reads: ReadRules = field(default_factory=ReadRules)
+    # statements of this dialect another server standing in for it writes its own way
+    stand_in: tuple[StandInForm, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,12 @@ class StatementCapture(io.TextIOBase):
     def add(self, statement: Statement) -> None:
         self.segments[-1].statements.append(statement)
 
+    def add_above_last(self, statement: Statement) -> None:
+        """``statement`` right above the last SQL statement written (at the end if none)."""
+        statements = self.segments[-1].statements
+        last = max((i for i, s in enumerate(statements) if s.kind == SQL), default=len(statements))
+        statements.insert(last, statement)
+
     def note_query(self) -> None:
         self.queried = True
 

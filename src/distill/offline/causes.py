@@ -194,6 +194,14 @@ def _shadow_refused(f: Failure) -> Cause | None:
         "that cannot run inside a transaction (in an autocommit_block(), such as CREATE INDEX "
         "CONCURRENTLY) fails there, so render it against the throwaway shadow (--shadow), which "
         "commits where the revision commits.")
+    if f.shadow.stand_in:  # MariaDB refusing is no evidence about MySQL
+        return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
+                     f"{f.shadow.stand_in} stood in for {f.dialect.title}, so this is not proven for "
+                     f"{f.dialect.title}: no {f.dialect.title} server ran the statement. If "
+                     f"{f.dialect.title}'s manual documents the statement, its {f.shadow.stand_in} form "
+                     f"belongs in dialects/{f.dialect.name}.toml ([[shadow.stand_in]]); otherwise correct "
+                     f"the operation at the line above, or leave {f.dialect.name} out of this range's "
+                     f"dialects.{one_transaction}")
     return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
                  f"The statement would fail the same way when the SQL is applied to {f.dialect.name} "
                  "(offline mode writes it without running it): correct the operation at the line "
@@ -226,7 +234,8 @@ def cause_of(failure: Failure) -> Cause:
         cause = classify(failure)
         if cause is not None:
             return cause
-    mode = "Alembic's own `--sql` mode" if failure.shadow is None else "Online Alembic"
+    how = "Alembic's own `--sql` mode fails the same way" if failure.shadow is None else \
+        "The revision took its online path against the shadow (distill did not run online Alembic)"
     return Cause(f"rendering it raised {describe(failure.exc)}",
-                 f"{mode} fails the same way: correct the operation at the line "
+                 f"{how}: correct the operation at the line "
                  f"above, or leave {failure.dialect.name} out of this range's dialects.")

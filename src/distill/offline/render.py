@@ -238,7 +238,10 @@ class _Run:
             if self.capture.current_step is not None:
                 self.read |= tables_read(sql, self.dialect, table.name)
 
-        link = compat.ShadowLink(shadow.connection, on_read, transactions=shadow.transactions)
+        link = compat.ShadowLink(  # on_stand_in: the statement just written ran in another form
+            shadow.connection, self.dialect, on_read, stand_in=shadow.stand_in,
+            on_stand_in=lambda note: self.capture.add_above_last(annotation(self.dialect, WARNING, note)),
+            transactions=shadow.transactions)
         compat.attach_shadow(self.env, context, link, context.impl.distill_output)
         self.links.append(link)
 

@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from ..dialects import Dialect
+from ..dialects import get as get_dialect
 from ..errors import DistillError
 from ..names import one_line
 from ..rehearsal.clients import UNUSABLE_URL, first_line
@@ -57,6 +58,9 @@ class ShadowDatabase:
     record: dict[str, Any]  # what the manifest says about it
     at: tuple[str, ...] | None  # its revisions, as far as distill knows (None: read it first)
     verified: bool = False  # `at` was read from its version table
+    # the server software standing in for the dialect's own ("MariaDB" for MySQL); "" when it is
+    # the dialect's own
+    stand_in: str = ""
     # commits and begins where the output does (a shadow distill made); None: one transaction,
     # rolled back at the end
     transactions: FollowedTransactions | None = None
@@ -155,6 +159,7 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
         raise ShadowError(f"--shadow-url is a {backend} database, but the SQL is for {dialect.name}")
     opener = _rolled_back if dialect.shadow.rolls_back_ddl else _scratch_copy
     with opener(url, dialect, tuple(sorted(spec.at))) as shadow:
+        shadow.stand_in = stand_in_behind(shadow.connection, dialect)
         yield shadow
 
 
@@ -214,9 +219,17 @@ def throwaway_database(dialect: Dialect) -> Iterator[tuple[sa.URL, str]]:
         yield server.url(name), described
 
 
+def stand_in_behind(connection: sa.engine.Connection, dialect: Dialect) -> str:
+    """The server software behind ``connection`` when it is not ``dialect``'s own: MariaDB behind
+    MySQL's dialect (the throwaway MySQL shadow, or a --shadow-url naming a MariaDB server)."""
+    mariadb = getattr(connection.dialect, "is_mariadb", False)
+    return get_dialect("mariadb").title if mariadb and dialect.name != "mariadb" else ""
+
+
 @contextlib.contextmanager
 def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
     with throwaway_database(dialect) as (url, described), _throwaway_on(dialect, url, described) as shadow:
+        shadow.stand_in = stand_in_behind(shadow.connection, dialect)
         yield shadow
 
 
