@@ -134,7 +134,8 @@ def _parse(name: str, raw: dict) -> Dialect:
             encoding="utf-8"))) + _rules(raw)),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
-        shadow=Shadow(**raw.get("shadow", {})),
+        shadow=Shadow(**{key: tuple(value) if isinstance(value, list) else value
+                        for key, value in raw.get("shadow", {}).items()}),
         catalog=_catalog(raw.get("catalog", {})),
         record=RecordSQL(**{k: v.strip() for k, v in raw.get("record", {}).items()}),
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v

@@ -189,15 +189,13 @@ def _revision_raises(f: Failure) -> Cause | None:
 def _shadow_refused(f: Failure) -> Cause | None:
     if f.shadow is None or not isinstance(f.exc, sa.exc.DBAPIError):
         return None
-    one_transaction = "" if f.shadow.transactions is not None else (
-        " A --shadow-url database is used inside one transaction that is rolled back: a statement "
-        "that cannot run inside a transaction (in an autocommit_block(), such as CREATE INDEX "
-        "CONCURRENTLY) fails there, so render it against the throwaway shadow (--shadow), which "
-        "commits where the revision commits.")
+    only_copied = "" if f.shadow.record.get("kind") != "url" else (
+        " Only the --shadow-url database itself is copied for the rendering: a name qualified "
+        "with another database (schema) of its server is not there, and never reached.")
     return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
                  f"The statement would fail the same way when the SQL is applied to {f.dialect.name} "
                  "(offline mode writes it without running it): correct the operation at the line "
-                 f"above, or leave {f.dialect.name} out of this range's dialects.{one_transaction}")
+                 f"above, or leave {f.dialect.name} out of this range's dialects.{only_copied}")
 
 
 def _nul_character(f: Failure) -> Cause | None:

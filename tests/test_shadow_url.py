@@ -1,0 +1,108 @@
+"""--shadow-url: revision code never runs on the named database. distill copies it (read-only)
+into a database it made itself and renders there; the named database's dump is the same bytes
+before and after, whatever the revisions do (commit, drop tables, use sequences, name schemas)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+from helpers import assert_same_database, online
+from projects import run_distill, write_project
+
+from distill.config import load
+
+SETUP = {"revision": "a1", "message": "items, a table to drop, a table in a named schema", "body": '''
+    SCHEMA = {schema!r}
+
+    def upgrade():
+        if SCHEMA == "side":
+            op.execute("CREATE SCHEMA side")
+        op.create_table("items", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("name", sa.String(20)))
+        op.create_table("doomed", sa.Column("id", sa.Integer, primary_key=True))
+        op.create_table("keep", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("n", sa.Integer), schema=SCHEMA)
+
+    def downgrade():
+        pass
+'''}
+# commits distill's transaction itself (twice), reads rows, inserts through the sequence /
+# auto-increment, drops a table, updates and drops a schema-qualified table
+UNRULY = {"revision": "b2", "down": "a1", "message": "commits, drops, qualified names", "body": '''
+    SCHEMA = {schema!r}
+    QUALIFIED = "" if SCHEMA is None else SCHEMA + "."
+
+    def upgrade():
+        bind = op.get_bind()
+        for row in bind.execute(sa.text("SELECT id, name FROM items ORDER BY id")).fetchall():
+            bind.execute(sa.text("UPDATE items SET name = :n WHERE id = :i"),
+                         {{"n": row.name.upper(), "i": row.id}})
+        bind.commit()
+        items = sa.table("items", sa.column("id", sa.Integer), sa.column("name", sa.String))
+        op.bulk_insert(items, [{{"name": "added"}}])
+        bind.exec_driver_sql("COMMIT")
+        op.drop_table("doomed")
+        op.execute("UPDATE " + QUALIFIED + "keep SET n = n + 1")
+        op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer))
+        op.execute("INSERT INTO kept SELECT id, n FROM " + QUALIFIED + "keep")
+        op.drop_table("keep", schema=SCHEMA)
+
+    def downgrade():
+        pass
+'''}
+
+
+def _history(root, schema, *, commits=True):
+    """The history; without ``commits``, the same without the revision's own commits (online
+    Alembic, the reference, loses what follows them: its transaction is gone)."""
+    revisions = [{**r, "body": r["body"].format(schema=schema)} for r in (SETUP, UNRULY)]
+    if not commits:
+        for revision in revisions:
+            revision["body"] = "\n".join(line for line in revision["body"].splitlines()
+                                         if "COMMIT" not in line and "commit()" not in line)
+    return write_project(root, revisions)
+
+
+def _at_a1_with_rows(settings, database, qualified):
+    online(settings, database.url, "upgrade", "a1")
+    database.apply(f"INSERT INTO items (name) VALUES ('apple'); INSERT INTO items (name) VALUES ('pear');"
+                   f"INSERT INTO doomed VALUES (5); INSERT INTO {qualified}keep VALUES (1, 10);")
+
+
+def _file_bytes(database):
+    return database.url.split(":///", 1)[1] if database.dialect == "sqlite" else None
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mariadb", "sqlite"])
+def test_the_named_database_is_the_same_bytes_after_revisions_that_commit_drop_and_qualify(
+        dialect, request, tmp_path):
+    from conftest import Databases
+    databases = Databases(dialect, request)
+    named = databases.create()
+    schema = {"postgresql": "side", "sqlite": None, "mariadb": make_url(named.url).database}[dialect]
+    qualified = f"{schema}." if schema else ""
+    project = _history(tmp_path / "project", schema)
+    settings = load(project)
+    _at_a1_with_rows(settings, named, qualified)
+    before = named.dump()
+    raw = open(_file_bytes(named), "rb").read() if dialect == "sqlite" else None
+    result = run_distill(["sql", "--dialect", dialect, "--from", "a1", "--to", "b2", "--shadow-url", named.url],
+                         project)
+    assert result.returncode == 0, result.stderr
+    assert named.dump() == before  # rows, sequences, schemas and version table as they were
+    if raw is not None:
+        assert open(_file_bytes(named), "rb").read() == raw
+    flat = " ".join(result.stdout.split())
+    assert "UPDATE items SET name = 'PEAR' WHERE id = 2" in flat
+    assert "DROP TABLE doomed" in flat and f"DROP TABLE {qualified}keep" in flat
+    assert "-- DATA-DEPENDENT: rendered from the rows of items in a copy of the --shadow-url " in result.stdout
+    if dialect == "mariadb":
+        return  # the SQL names the named database itself: not applied to another one
+    target, reference = databases.create(), databases.create()
+    for database in (target, reference):
+        _at_a1_with_rows(settings, database, qualified)
+    target.apply(result.stdout)
+    online(load(_history(tmp_path / "reference", schema, commits=False)), reference.url, "upgrade", "b2")
+    assert_same_database(reference.url, target.url)
+    if dialect == "postgresql":  # the sequence too: same setval, so the next row gets the same id
+        assert target.dump() == reference.dump()
