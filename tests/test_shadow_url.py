@@ -106,3 +106,51 @@ def test_the_named_database_is_the_same_bytes_after_revisions_that_commit_drop_a
     assert_same_database(reference.url, target.url)
     if dialect == "postgresql":  # the sequence too: same setval, so the next row gets the same id
         assert target.dump() == reference.dump()
+
+
+LATIN1 = [
+    {"revision": "a1", "message": "parents, in the database's own character set", "body": '''
+    def upgrade():
+        op.create_table("parents", sa.Column("code", sa.String(10), primary_key=True))
+
+    def downgrade():
+        op.drop_table("parents")
+'''},
+    {"revision": "b2", "down": "a1", "message": "children referencing parents", "body": '''
+    def upgrade():
+        op.create_table("children", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("parent", sa.String(10), sa.ForeignKey("parents.code")))
+
+    def downgrade():
+        op.drop_table("children")
+'''},
+    {"revision": "c3", "down": "b2", "message": "reaches into another database", "body": '''
+    def upgrade():
+        op.execute("UPDATE {other}.t SET n = 2")
+
+    def downgrade():
+        pass
+'''},
+]
+
+
+def test_a_mariadb_copy_keeps_the_character_set_and_reaches_no_other_database(mariadb_server, tmp_path):
+    """The copy has the named database's character set and collation (a new foreign key to a
+    latin1 table works as online); a name qualified with another database of the same server
+    fails in the copy, loudly, instead of reaching it."""
+    named, other = mariadb_server.create(), mariadb_server.create()
+    name, other_name = make_url(named.url).database, make_url(other.url).database
+    named.apply(f"ALTER DATABASE `{name}` CHARACTER SET latin1 COLLATE latin1_swedish_ci;")
+    other.apply("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1);")
+    project = write_project(tmp_path / "project", [{**r, "body": r["body"].replace("{other}", other_name)}
+                                                   for r in LATIN1])
+    online(load(project), named.url, "upgrade", "a1")
+    before, other_before = named.dump(), other.dump()
+    result = run_distill(["sql", "--dialect", "mariadb", "--from", "a1", "--to", "c3", "--shadow-url", named.url],
+                         project)
+    assert result.returncode == 1 and not result.stdout
+    # b2 rendered (its FOREIGN KEY to the latin1 table works in the copy); c3 could not
+    assert "cannot render revision c3 (reaches into another database)" in result.stderr, result.stderr
+    assert f"Table '{other_name}.t' doesn't exist" in result.stderr, result.stderr
+    assert "Only the --shadow-url database itself is copied" in result.stderr
+    assert named.dump() == before and other.dump() == other_before

@@ -191,7 +191,8 @@ def _shadow_refused(f: Failure) -> Cause | None:
         return None
     only_copied = "" if f.shadow.record.get("kind") != "url" else (
         " Only the --shadow-url database itself is copied for the rendering: a name qualified "
-        "with another database (schema) of its server is not there, and never reached.")
+        "with another database (schema) of its server is not there (that database is never "
+        "reached), so such a statement fails here even where it would run when applied.")
     return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
                  f"The statement would fail the same way when the SQL is applied to {f.dialect.name} "
                  "(offline mode writes it without running it): correct the operation at the line "
