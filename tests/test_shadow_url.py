@@ -5,9 +5,9 @@ before and after, whatever the revisions do (commit, drop tables, use sequences,
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.engine import make_url
 from helpers import assert_same_database, online
 from projects import run_distill, write_project
+from sqlalchemy.engine import make_url
 
 from distill.config import load
 
