@@ -244,7 +244,7 @@ def test_without_server_binaries_the_throwaway_shadow_asks_for_a_url(tmp_path):
                          env={"PATH": f"{bare}{os.pathsep}/nonexistent"})
     assert result.returncode == 1 and not result.stdout
     assert "distill cannot start a throwaway MariaDB shadow server here (the MariaDB server binaries " \
-           "(mariadbd, mariadb-install-db) are not installed); give one with --shadow-url URL" in result.stderr
+           "(mariadbd, mariadb-install-db) are not installed); install them" in result.stderr
     # a --shadow-url database is copied into a throwaway server: without one, nothing runs at all
     named = run_distill(["sql", "--dialect", "mariadb", "--shadow-url",
                          f"mariadb+pymysql://root@localhost/x?unix_socket={tmp_path / 'none.sock'}"], project,

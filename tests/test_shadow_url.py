@@ -4,6 +4,9 @@ before and after, whatever the revisions do (commit, drop tables, use sequences,
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import pytest
 from helpers import assert_same_database, online
 from projects import run_distill, write_project
@@ -92,6 +95,14 @@ def test_the_named_database_is_the_same_bytes_after_revisions_that_commit_drop_a
     assert named.dump() == before  # rows, sequences, schemas and version table as they were
     if raw is not None:
         assert open(_file_bytes(named), "rb").read() == raw
+        built = run_distill(["build", "--dialect", "sqlite", "--from", "a1", "--to", "b2", "--out",
+                             str(tmp_path / "bundle"), "--shadow-url", named.url], project)
+        assert built.returncode == 0, built.stderr
+        assert open(_file_bytes(named), "rb").read() == raw and named.dump() == before
+        manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
+        assert manifest["dialects"]["sqlite"]["shadow"] == {
+            "kind": "url", "held_data": True, "server_version": sqlite3.sqlite_version}
+        assert str(tmp_path) not in (tmp_path / "bundle" / "manifest.json").read_text()
     flat = " ".join(result.stdout.split())
     assert "UPDATE items SET name = 'PEAR' WHERE id = 2" in flat
     assert "DROP TABLE doomed" in flat and f"DROP TABLE {qualified}keep" in flat

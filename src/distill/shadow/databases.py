@@ -154,8 +154,8 @@ def _throwaway(dialect: Dialect) -> Iterator[ShadowDatabase]:
         yield shadow
 
 
-_GIVE_URL = ("give one with --shadow-url URL (an empty scratch database, or a restored copy of "
-             "production when a revision's SQL depends on its rows; it is only read)")
+_GIVE_URL = ("install them: every shadow is on a server distill starts (--shadow-url too: it copies "
+             "the named database into one)")
 
 
 @contextlib.contextmanager
