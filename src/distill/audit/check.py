@@ -28,6 +28,7 @@ from ..statements.findings import (
     findings_of,
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
+from .check_shadow import MovingShadow
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -117,11 +118,13 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     pairs = single_steps(history, plan)
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
     parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
-    jobs = [functools.partial(_check_part, history, pairs, start, stop, name, options)
+    jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
+                              history, pairs, start, stop, name, options)
             for name in dialect_names for start, stop in parts]
     logs = workers.run_all(jobs, labels=[f"{name} {start + 1}-{stop}" for name in dialect_names
                                          for start, stop in parts],
-                           totals=[stop - start for _ in dialect_names for start, stop in parts],
+                           totals=[(stop - start) * (1 if shadow is None else 2)
+                                   for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
     texts: dict[tuple[str, str, str], str] = {}
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
@@ -167,27 +170,88 @@ def _check_part(history: History, pairs: list, start: int, stop: int, name: str,
             log.append(("irreversible", (step.revision, step.message, verdict.reason), name))
         else:
             down = _rendered(log, step, "downgrade", name, history, down_plan, options)
-            if up is not None and down is not None:
-                for item in reversibility.by_rendering(down, up):
-                    log.append(("irreversible", (step.revision, step.message,
-                                                 item.reason.replace(dialect.title, "this dialect")), name))
-                _compare_directions(log, step.revision, up, down, dialect, name)
+            if not isinstance(up, OfflineRenderError) and not isinstance(down, OfflineRenderError):
+                _compared(log, step, up, down, dialect, name)
         tick()
     return found
 
 
+def _compared(log: _Log, step, up: Rendering, down: Rendering, dialect, name: str) -> None:
+    for item in reversibility.by_rendering(down, up):
+        log.append(("irreversible", (step.revision, step.message,
+                                     item.reason.replace(dialect.title, "this dialect")), name))
+    _compare_directions(log, step.revision, up, down, dialect, name)
+
+
+def _check_shadowed(history: History, pairs: list, start: int, stop: int, name: str, options: dict,
+                    tick: Any) -> dict[int, _Log]:
+    """``_check_part`` against one shadow moved along the range (check_shadow.py): every
+    upgrade in order, then every downgrade in reverse order. A step that cannot render leaves
+    the steps that only it leads to unrendered, with its cause (as a catch-up through it fails)."""
+    found: dict[int, _Log] = {index: [] for index in range(start, stop)}
+    ups: dict[int, Rendering | None] = {}
+    failed: OfflineRenderError | None = None  # the first upgrade that did not render
+    with MovingShadow(history, dialects.get(name), options["shadow"], options["standalone"]) as shadow:
+        for index in range(start, stop):
+            up_plan, step = pairs[index][0], pairs[index][0].steps[0]
+            ups[index] = None
+            if failed is not None:
+                _unrenderable(found[index], step, "upgrade", name, failed)
+            elif isinstance(up := _rendered_on(shadow, found[index], step, "upgrade", name, history, up_plan,
+                                               options), OfflineRenderError):
+                failed = up
+            else:
+                ups[index] = up
+            verdict = reversibility.verdict(history, step.revision)
+            if not verdict.reversible:
+                found[index].append(("irreversible", (step.revision, step.message, verdict.reason), name))
+            tick()
+        for index in reversed(range(start, stop)):
+            down_plan, step = pairs[index][1], pairs[index][0].steps[0]
+            if not reversibility.verdict(history, step.revision).reversible:
+                shadow.lost()  # nothing below it is reached by downgrading
+            elif failed is not None and ups[index] is None:
+                _unrenderable(found[index], step, "downgrade", name, failed)
+            else:
+                down = _rendered_on(shadow, found[index], step, "downgrade", name, history, down_plan,
+                                    options)
+                if ups[index] is not None and not isinstance(down, OfflineRenderError):
+                    _compared(found[index], step, ups[index], down, dialects.get(name), name)
+            tick()
+    return found
+
+
+def _rendered_on(shadow: MovingShadow, log: _Log, step, direction: str, name: str, history: History, plan,
+                 options: dict) -> Rendering | OfflineRenderError:
+    """``_rendered`` against ``shadow``; the error when it cannot render (the shadow is then lost)."""
+    try:
+        database = shadow.at(plan.start)
+    except OfflineRenderError as exc:
+        shadow.lost()
+        _unrenderable(log, step, direction, name, exc)
+        return exc
+    rendering = _rendered(log, step, direction, name, history, plan, {**options, "shadow": database})
+    if isinstance(rendering, OfflineRenderError):
+        shadow.lost()
+    return rendering
+
+
+def _unrenderable(log: _Log, step, direction: str, name: str, exc: OfflineRenderError) -> None:
+    key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
+    log.append(("unrenderable", key, name))
+
+
 def _rendered(log: _Log, step, direction: str, name: str, history: History, plan,
-              options: dict) -> Rendering | None:
-    """One step rendered alone in one direction, its findings logged; None if it cannot render."""
+              options: dict) -> Rendering | OfflineRenderError:
+    """One step rendered alone in one direction, its findings logged; the error if it cannot render."""
     def keep_text(raw: Rendering) -> None:
         log.append(("texts", (name, direction, step.revision), step_texts(raw)[step.revision]))
 
     try:
         rendering, _ = produce(history, plan, dialects.get(name), on_rendered=keep_text, **options)
     except OfflineRenderError as exc:
-        key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
-        log.append(("unrenderable", key, name))
-        return None
+        _unrenderable(log, step, direction, name, exc)
+        return exc
     for kind, messages in findings_of(rendering.step_statements(0)).items():
         log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering
