@@ -300,3 +300,30 @@ def test_a_statement_outside_any_transaction_renders_against_either_shadow(tmp_p
     assert copied.returncode == 0, copied.stderr
     assert copied.stdout == offline.stdout
     assert database.dump() == before
+
+
+def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch, postgres_server):
+    """check --shadow (and --shadow-url) moves one shadow along the range: one throwaway server
+    for the whole check, not one per step and direction; the report is that of each step alone."""
+    from distill import api
+    from distill.shadow import ShadowSpec, servers
+    started = []
+    original = servers.LocalPostgres.__init__
+
+    def counted(self):
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(servers.LocalPostgres, "__init__", counted)
+    project = api.Project(_project(tmp_path))
+    report = api.check(project, dialect_names="postgresql", shadow=ShadowSpec()).to_json()
+    assert len(started) == 1
+    assert report["ok"] is True and report["cannot_render"] == []
+    assert sorted((i["revision"], i["direction"]) for i in report["data_dependent"]) == [
+        ("b2", "downgrade"), ("b2", "upgrade"), ("d4", "downgrade"), ("d4", "upgrade")]
+    named = postgres_server.create()
+    before = named.dump()
+    copied = api.check(project, dialect_names="postgresql", shadow=ShadowSpec(url=named.url)).to_json()
+    assert len(started) == 2 and named.dump() == before
+    assert {k: v for k, v in copied.items() if k != "data_dependent"} == \
+        {k: v for k, v in report.items() if k != "data_dependent"}
