@@ -302,9 +302,41 @@ def test_a_statement_outside_any_transaction_renders_against_either_shadow(tmp_p
     assert database.dump() == before
 
 
+IRREVERSIBLE = {"revision": "g7", "down": "f6", "message": "a column, for good", "body": '''
+    def upgrade():
+        op.add_column("orders", sa.Column("extra", sa.Integer))
+
+    def downgrade():
+        raise NotImplementedError("irreversible")
+'''}
+BROKEN = {"revision": "h8", "down": "g7", "message": "reads nowhere", "body": '''
+    def upgrade():
+        op.get_bind().execute(sa.text("SELECT nothing FROM nowhere")).fetchall()
+
+    def downgrade():
+        op.execute("SELECT 1")
+'''}
+AFTER = {"revision": "i9", "down": "h8", "message": "after it", "body": '''
+    def upgrade():
+        op.create_table("later", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("later")
+'''}
+
+
+def _moved(report):
+    return {"cannot_render": sorted((i["revision"], i["direction"], i["location"]) for i in report["cannot_render"]),
+            "irreversible": sorted(i["revision"] for i in report["irreversible"]),
+            "data_dependent": sorted((i["revision"], i["direction"]) for i in report["data_dependent"]),
+            **{k: v for k, v in report.items() if k not in ("cannot_render", "data_dependent", "irreversible")}}
+
+
 def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch, postgres_server):
     """check --shadow (and --shadow-url) moves one shadow along the range: one throwaway server
-    for the whole check, not one per step and direction; the report is that of each step alone."""
+    for the whole check, not one per step and direction; the report is that of each step alone:
+    past an irreversible step (the shadow is brought back up from base), a step that cannot
+    render, and one that only it leads to."""
     from distill import api
     from distill.shadow import ShadowSpec, servers
     started = []
@@ -315,15 +347,18 @@ def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch
         original(self)
 
     monkeypatch.setattr(servers.LocalPostgres, "__init__", counted)
-    project = api.Project(_project(tmp_path))
-    report = api.check(project, dialect_names="postgresql", shadow=ShadowSpec()).to_json()
+    project = api.Project(write_project(tmp_path / "project", [*REVISIONS, IRREVERSIBLE, BROKEN, AFTER]))
+    report = _moved(api.check(project, dialect_names="postgresql", shadow=ShadowSpec()).to_json())
     assert len(started) == 1
-    assert report["ok"] is True and report["cannot_render"] == []
-    assert sorted((i["revision"], i["direction"]) for i in report["data_dependent"]) == [
-        ("b2", "downgrade"), ("b2", "upgrade"), ("d4", "downgrade"), ("d4", "upgrade")]
+    broken = "migrations/versions/008_h8.py, line 11 (`op.get_bind().execute(sa.text(\"SELECT nothing " \
+             "FROM nowhere\")).fetchall()`)"
+    assert report["cannot_render"] == [("h8", "downgrade", broken), ("h8", "upgrade", broken),
+                                       ("i9", "downgrade", broken), ("i9", "upgrade", broken)]
+    assert report["irreversible"] == ["g7"]
+    assert report["data_dependent"] == [("b2", "downgrade"), ("b2", "upgrade"), ("d4", "downgrade"),
+                                        ("d4", "upgrade")]
     named = postgres_server.create()
     before = named.dump()
     copied = api.check(project, dialect_names="postgresql", shadow=ShadowSpec(url=named.url)).to_json()
     assert len(started) == 2 and named.dump() == before
-    assert {k: v for k, v in copied.items() if k != "data_dependent"} == \
-        {k: v for k, v in report.items() if k != "data_dependent"}
+    assert _moved(copied) == report

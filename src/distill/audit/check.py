@@ -185,40 +185,66 @@ def _compared(log: _Log, step, up: Rendering, down: Rendering, dialect, name: st
 
 def _check_shadowed(history: History, pairs: list, start: int, stop: int, name: str, options: dict,
                     tick: Any) -> dict[int, _Log]:
-    """``_check_part`` against one shadow moved along the range (check_shadow.py): every
-    upgrade in order, then every downgrade in reverse order. A step that cannot render leaves
-    the steps that only it leads to unrendered, with its cause (as a catch-up through it fails)."""
-    found: dict[int, _Log] = {index: [] for index in range(start, stop)}
-    ups: dict[int, Rendering | None] = {}
-    failed: OfflineRenderError | None = None  # the first upgrade that did not render
+    """``_check_part`` against one shadow moved along the range (check_shadow.py)."""
     with MovingShadow(history, dialects.get(name), options["shadow"], options["standalone"]) as shadow:
-        for index in range(start, stop):
-            up_plan, step = pairs[index][0], pairs[index][0].steps[0]
-            ups[index] = None
-            if failed is not None:
-                _unrenderable(found[index], step, "upgrade", name, failed)
-            elif isinstance(up := _rendered_on(shadow, found[index], step, "upgrade", name, history, up_plan,
-                                               options), OfflineRenderError):
-                failed = up
-            else:
-                ups[index] = up
-            verdict = reversibility.verdict(history, step.revision)
-            if not verdict.reversible:
-                found[index].append(("irreversible", (step.revision, step.message, verdict.reason), name))
-            tick()
-        for index in reversed(range(start, stop)):
-            down_plan, step = pairs[index][1], pairs[index][0].steps[0]
-            if not reversibility.verdict(history, step.revision).reversible:
-                shadow.lost()  # nothing below it is reached by downgrading
-            elif failed is not None and ups[index] is None:
-                _unrenderable(found[index], step, "downgrade", name, failed)
-            else:
-                down = _rendered_on(shadow, found[index], step, "downgrade", name, history, down_plan,
-                                    options)
-                if ups[index] is not None and not isinstance(down, OfflineRenderError):
-                    _compared(found[index], step, ups[index], down, dialects.get(name), name)
-            tick()
-    return found
+        part = _ShadowedPart(history, pairs, name, options, tick, shadow)
+        part.run(start, stop)
+    return part.found
+
+
+class _ShadowedPart:
+    """The upgrades of the steps up to the next irreversible one, in order; then their downgrades
+    in reverse order (the shadow is back where they start); then that step's upgrade (the shadow
+    catches up past them on the way), and on. A step that cannot render leaves the steps only
+    it leads to unrendered, with its cause (a catch-up through it fails the same way)."""
+
+    def __init__(self, history: History, pairs: list, name: str, options: dict, tick: Any,
+                 shadow: MovingShadow) -> None:
+        self.history, self.pairs, self.name, self.options, self.tick = history, pairs, name, options, tick
+        self.shadow = shadow
+        self.found: dict[int, _Log] = {}
+        self.ups: dict[int, Rendering | None] = {}
+        self.failed: OfflineRenderError | None = None  # the first upgrade that did not render
+        self.verdicts = {i: reversibility.verdict(history, pairs[i][0].steps[0].revision)
+                         for i in range(len(pairs))}
+
+    def run(self, start: int, stop: int) -> None:
+        index = start
+        while index < stop:
+            end = next((i for i in range(index, stop) if not self.verdicts[i].reversible), stop)
+            for i in range(index, end):
+                self.up(i)
+            for i in reversed(range(index, end)):
+                self.down(i)
+            if end < stop:
+                self.up(end)
+                self.tick()  # its downgrade: not rendered
+            index = end + 1
+
+    def up(self, index: int) -> None:
+        up_plan, step = self.pairs[index][0], self.pairs[index][0].steps[0]
+        log, self.ups[index] = self.found.setdefault(index, []), None
+        if self.failed is not None:
+            _unrenderable(log, step, "upgrade", self.name, self.failed)
+        elif isinstance(up := _rendered_on(self.shadow, log, step, "upgrade", self.name, self.history,
+                                           up_plan, self.options), OfflineRenderError):
+            self.failed = up
+        else:
+            self.ups[index] = up
+        if not (verdict := self.verdicts[index]).reversible:
+            log.append(("irreversible", (step.revision, step.message, verdict.reason), self.name))
+        self.tick()
+
+    def down(self, index: int) -> None:
+        down_plan, step, up = self.pairs[index][1], self.pairs[index][0].steps[0], self.ups[index]
+        if self.failed is not None and up is None:
+            _unrenderable(self.found[index], step, "downgrade", self.name, self.failed)
+        else:
+            down = _rendered_on(self.shadow, self.found[index], step, "downgrade", self.name, self.history,
+                                down_plan, self.options)
+            if up is not None and not isinstance(down, OfflineRenderError):
+                _compared(self.found[index], step, up, down, dialects.get(self.name), self.name)
+        self.tick()
 
 
 def _rendered_on(shadow: MovingShadow, log: _Log, step, direction: str, name: str, history: History, plan,

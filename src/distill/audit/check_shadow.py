@@ -1,7 +1,6 @@
-"""check --shadow's shadow: one per dialect, opened once and moved along the range (every upgrade
-in order, then every downgrade in reverse order), so each step renders once per direction with
-no catch-up; opened again only where the range cannot move it (after a step failed on it, or
-below a revision that cannot be downgraded)."""
+"""check --shadow's shadow: one per dialect, opened once and moved along the range by the steps
+check renders (check.py's ``_ShadowedPart``), so no step is rendered only to bring a fresh shadow
+to where it starts; opened again only after a step failed on it (its state is then unknown)."""
 
 from __future__ import annotations
 

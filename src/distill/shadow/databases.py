@@ -63,6 +63,15 @@ class ShadowDatabase:
         except sa.exc.DBAPIError:
             return ()
 
+    def drop_empty_version_table(self, name: str, schema: str | None, sql: str) -> None:
+        """At base after a downgrade to it, the shadow holds an empty version table (Alembic's
+        offline downgrade to base leaves it): an upgrade from base creates it, so it goes."""
+        if not sa.inspect(self.connection).has_table(name, schema=schema):
+            return
+        if self.connection.exec_driver_sql(f"SELECT count(*) FROM {sql}").scalar():
+            raise ShadowError(f"the shadow's {name} is not empty, but distill had it at base")
+        self.connection.exec_driver_sql(f"DROP TABLE {sql}")
+
 
 class FollowedTransactions:
     """A shadow's transactions, following the output's: ``commit()`` where it commits
