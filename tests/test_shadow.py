@@ -153,8 +153,8 @@ def test_a_shadow_url_with_rows_drives_the_updates_and_is_left_unchanged(tmp_pat
     assert database.dump() == before  # schema, rows and alembic_version
     assert "UPDATE orders SET status = 'LATE' WHERE id = 7" in _flat(result.stdout)
     assert "UPDATE orders SET status = 'LOST' WHERE id = 8" in _flat(result.stdout)
-    assert "-- DATA-DEPENDENT: rendered from the rows of orders in the --shadow-url PostgreSQL database" \
-        in result.stdout
+    assert "-- DATA-DEPENDENT: rendered from the rows of orders in a copy of the --shadow-url PostgreSQL " \
+           "database" in result.stdout
     wrong = run_distill(["sql", "--dialect", "postgresql", "--shadow-url", database.url], project)
     assert wrong.returncode == 1
     assert "the --shadow-url database is at a1, but the range starts at base" in wrong.stderr
@@ -244,7 +244,15 @@ def test_without_server_binaries_the_throwaway_shadow_asks_for_a_url(tmp_path):
                          env={"PATH": f"{bare}{os.pathsep}/nonexistent"})
     assert result.returncode == 1 and not result.stdout
     assert "distill cannot start a throwaway MariaDB shadow server here (the MariaDB server binaries " \
-           "(mariadbd, mariadb-install-db) are not installed); give one with --shadow-url URL" in result.stderr
+           "(mariadbd, mariadb-install-db) are not installed); install them" in result.stderr
+    # a --shadow-url database is copied into a throwaway server: without one, nothing runs at all
+    named = run_distill(["sql", "--dialect", "mariadb", "--shadow-url",
+                         f"mariadb+pymysql://root@localhost/x?unix_socket={tmp_path / 'none.sock'}"], project,
+                        env={"PATH": f"{bare}{os.pathsep}/nonexistent"})
+    assert named.returncode == 1 and not named.stdout
+    assert "distill cannot start a throwaway MariaDB shadow server here (the MariaDB server binaries " \
+           "(mariadbd, mariadb-install-db) are not installed); distill never renders on the " \
+           "--shadow-url database itself" in named.stderr
 
 
 def test_check_with_a_shadow_reports_data_dependent_steps_and_what_fails_even_there(tmp_path):
@@ -278,9 +286,9 @@ CONCURRENT_INDEX = [ORDERS, {"revision": "b2", "down": "a1", "message": "index b
 '''}]
 
 
-def test_a_statement_outside_any_transaction_renders_against_the_throwaway_shadow(tmp_path, postgres_server):
-    """CREATE INDEX CONCURRENTLY cannot run inside a transaction: the throwaway shadow commits where
-    the revision commits; a --shadow-url database (one transaction, rolled back) cannot, and says so."""
+def test_a_statement_outside_any_transaction_renders_against_either_shadow(tmp_path, postgres_server):
+    """CREATE INDEX CONCURRENTLY cannot run inside a transaction: the shadow (throwaway, or the
+    copy of a --shadow-url database) commits where the revision commits."""
     project = write_project(tmp_path / "project", CONCURRENT_INDEX)
     offline = run_distill(["sql", "--dialect", "postgresql"], project)
     shadowed = run_distill(["sql", "--dialect", "postgresql", "--shadow"], project)
@@ -288,10 +296,69 @@ def test_a_statement_outside_any_transaction_renders_against_the_throwaway_shado
     assert shadowed.stdout == offline.stdout and "CREATE INDEX CONCURRENTLY" in shadowed.stdout
     database = postgres_server.create()
     before = database.dump()
-    refused = run_distill(["sql", "--dialect", "postgresql", "--shadow-url", database.url], project)
-    assert refused.returncode == 1 and not refused.stdout
-    assert "cannot render revision b2 (index built concurrently) against the --shadow-url PostgreSQL " \
-           "database for postgresql (upgrade)" in refused.stderr
-    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in refused.stderr
-    assert "render it against the throwaway shadow (--shadow)" in refused.stderr
+    copied = run_distill(["sql", "--dialect", "postgresql", "--shadow-url", database.url], project)
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout == offline.stdout
     assert database.dump() == before
+
+
+IRREVERSIBLE = {"revision": "g7", "down": "f6", "message": "a column, for good", "body": '''
+    def upgrade():
+        op.add_column("orders", sa.Column("extra", sa.Integer))
+
+    def downgrade():
+        raise NotImplementedError("irreversible")
+'''}
+BROKEN = {"revision": "h8", "down": "g7", "message": "reads nowhere", "body": '''
+    def upgrade():
+        op.get_bind().execute(sa.text("SELECT nothing FROM nowhere")).fetchall()
+
+    def downgrade():
+        op.execute("SELECT 1")
+'''}
+AFTER = {"revision": "i9", "down": "h8", "message": "after it", "body": '''
+    def upgrade():
+        op.create_table("later", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("later")
+'''}
+
+
+def _moved(report):
+    return {"cannot_render": sorted((i["revision"], i["direction"], i["location"]) for i in report["cannot_render"]),
+            "irreversible": sorted(i["revision"] for i in report["irreversible"]),
+            "data_dependent": sorted((i["revision"], i["direction"]) for i in report["data_dependent"]),
+            **{k: v for k, v in report.items() if k not in ("cannot_render", "data_dependent", "irreversible")}}
+
+
+def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch, postgres_server):
+    """check --shadow (and --shadow-url) moves one shadow along the range: one throwaway server
+    for the whole check, not one per step and direction; the report is that of each step alone:
+    past an irreversible step (the shadow is brought back up from base), a step that cannot
+    render, and one that only it leads to."""
+    from distill import api
+    from distill.shadow import ShadowSpec, servers
+    started = []
+    original = servers.LocalPostgres.__init__
+
+    def counted(self):
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(servers.LocalPostgres, "__init__", counted)
+    project = api.Project(write_project(tmp_path / "project", [*REVISIONS, IRREVERSIBLE, BROKEN, AFTER]))
+    report = _moved(api.check(project, dialect_names="postgresql", shadow=ShadowSpec()).to_json())
+    assert len(started) == 1
+    broken = "migrations/versions/008_h8.py, line 11 (`op.get_bind().execute(sa.text(\"SELECT nothing " \
+             "FROM nowhere\")).fetchall()`)"
+    assert report["cannot_render"] == [("h8", "downgrade", broken), ("h8", "upgrade", broken),
+                                       ("i9", "downgrade", broken), ("i9", "upgrade", broken)]
+    assert report["irreversible"] == ["g7"]
+    assert report["data_dependent"] == [("b2", "downgrade"), ("b2", "upgrade"), ("d4", "downgrade"),
+                                        ("d4", "upgrade")]
+    named = postgres_server.create()
+    before = named.dump()
+    copied = api.check(project, dialect_names="postgresql", shadow=ShadowSpec(url=named.url)).to_json()
+    assert len(started) == 2 and named.dump() == before
+    assert _moved(copied) == report

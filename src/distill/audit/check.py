@@ -28,6 +28,7 @@ from ..statements.findings import (
     findings_of,
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
+from .check_shadow import MovingShadow
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -125,11 +126,13 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     pairs = single_steps(history, plan)
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
     parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
-    jobs = [functools.partial(_check_part, history, pairs, start, stop, name, options)
+    jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
+                              history, pairs, start, stop, name, options)
             for name in dialect_names for start, stop in parts]
     logs = workers.run_all(jobs, labels=[f"{name} {start + 1}-{stop}" for name in dialect_names
                                          for start, stop in parts],
-                           totals=[stop - start for _ in dialect_names for start, stop in parts],
+                           totals=[(stop - start) * (1 if shadow is None else 2)
+                                   for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
     texts: dict[tuple[str, str, str], str] = {}
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
@@ -188,27 +191,114 @@ def _check_part(history: History, pairs: list, start: int, stop: int, name: str,
             log.append(("irreversible", (step.revision, step.message, verdict.reason), name))
         else:
             down = _rendered(log, step, "downgrade", name, history, down_plan, options)
-            if up is not None and down is not None:
-                for item in reversibility.by_rendering(down, up):
-                    log.append(("irreversible", (step.revision, step.message,
-                                                 item.reason.replace(dialect.title, "this dialect")), name))
-                _compare_directions(log, step.revision, up, down, dialect, name)
+            if not isinstance(up, OfflineRenderError) and not isinstance(down, OfflineRenderError):
+                _compared(log, step, up, down, dialect, name)
         tick()
     return found
 
 
+def _compared(log: _Log, step, up: Rendering, down: Rendering, dialect, name: str) -> None:
+    for item in reversibility.by_rendering(down, up):
+        log.append(("irreversible", (step.revision, step.message,
+                                     item.reason.replace(dialect.title, "this dialect")), name))
+    _compare_directions(log, step.revision, up, down, dialect, name)
+
+
+def _check_shadowed(history: History, pairs: list, start: int, stop: int, name: str, options: dict,
+                    tick: Any) -> dict[int, _Log]:
+    """``_check_part`` against one shadow moved along the range (check_shadow.py)."""
+    with MovingShadow(history, dialects.get(name), options["shadow"], options["standalone"]) as shadow:
+        part = _ShadowedPart(history, pairs, name, options, tick, shadow)
+        part.run(start, stop)
+    return part.found
+
+
+class _ShadowedPart:
+    """The upgrades of the steps up to the next irreversible one, in order; then their downgrades
+    in reverse order (the shadow is back where they start); then that step's upgrade (the shadow
+    catches up past them on the way), and on. A step that cannot render leaves the steps only
+    it leads to unrendered, with its cause (a catch-up through it fails the same way)."""
+
+    def __init__(self, history: History, pairs: list, name: str, options: dict, tick: Any,
+                 shadow: MovingShadow) -> None:
+        self.history, self.pairs, self.name, self.options, self.tick = history, pairs, name, options, tick
+        self.shadow = shadow
+        self.found: dict[int, _Log] = {}
+        self.ups: dict[int, Rendering | None] = {}
+        self.failed: OfflineRenderError | None = None  # the first upgrade that did not render
+        self.verdicts = {i: reversibility.verdict(history, pairs[i][0].steps[0].revision)
+                         for i in range(len(pairs))}
+
+    def run(self, start: int, stop: int) -> None:
+        index = start
+        while index < stop:
+            end = next((i for i in range(index, stop) if not self.verdicts[i].reversible), stop)
+            for i in range(index, end):
+                self.up(i)
+            for i in reversed(range(index, end)):
+                self.down(i)
+            if end < stop:
+                self.up(end)
+                self.tick()  # its downgrade: not rendered
+            index = end + 1
+
+    def up(self, index: int) -> None:
+        up_plan, step = self.pairs[index][0], self.pairs[index][0].steps[0]
+        log, self.ups[index] = self.found.setdefault(index, []), None
+        if self.failed is not None:
+            _unrenderable(log, step, "upgrade", self.name, self.failed)
+        elif isinstance(up := _rendered_on(self.shadow, log, step, "upgrade", self.name, self.history,
+                                           up_plan, self.options), OfflineRenderError):
+            self.failed = up
+        else:
+            self.ups[index] = up
+        if not (verdict := self.verdicts[index]).reversible:
+            log.append(("irreversible", (step.revision, step.message, verdict.reason), self.name))
+        self.tick()
+
+    def down(self, index: int) -> None:
+        down_plan, step, up = self.pairs[index][1], self.pairs[index][0].steps[0], self.ups[index]
+        if self.failed is not None and up is None:
+            _unrenderable(self.found[index], step, "downgrade", self.name, self.failed)
+        else:
+            down = _rendered_on(self.shadow, self.found[index], step, "downgrade", self.name, self.history,
+                                down_plan, self.options)
+            if up is not None and not isinstance(down, OfflineRenderError):
+                _compared(self.found[index], step, up, down, dialects.get(self.name), self.name)
+        self.tick()
+
+
+def _rendered_on(shadow: MovingShadow, log: _Log, step, direction: str, name: str, history: History, plan,
+                 options: dict) -> Rendering | OfflineRenderError:
+    """``_rendered`` against ``shadow``; the error when it cannot render (the shadow is then lost)."""
+    try:
+        database = shadow.at(plan.start)
+    except OfflineRenderError as exc:
+        shadow.lost()
+        _unrenderable(log, step, direction, name, exc)
+        return exc
+    rendering = _rendered(log, step, direction, name, history, plan, {**options, "shadow": database})
+    if isinstance(rendering, OfflineRenderError):
+        shadow.lost()
+    return rendering
+
+
+def _unrenderable(log: _Log, step, direction: str, name: str, exc: OfflineRenderError) -> None:
+    key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
+    log.append(("unrenderable", key, name))
+
+
 def _rendered(log: _Log, step, direction: str, name: str, history: History, plan,
-              options: dict) -> Rendering | None:
-    """One step rendered alone in one direction, its findings logged; None if it cannot render."""
+              options: dict) -> Rendering | OfflineRenderError:
+    """One step rendered alone in one direction, its findings logged; the error if it cannot render."""
     def keep_text(raw: Rendering) -> None:
         log.append(("texts", (name, direction, step.revision), step_texts(raw)[step.revision]))
 
     try:
         rendering, _ = produce(history, plan, dialects.get(name), on_rendered=keep_text, **options)
     except OfflineRenderError as exc:
-        key = (step.revision, step.message, direction, exc.location or "?", exc.cause or exc.message, exc.fix)
-        log.append(("unrenderable", key, name))
-        return None
+        _unrenderable(log, step, direction, name, exc)
+        return exc
     for kind, messages in findings_of(rendering.step_statements(0)).items():
         log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering

@@ -118,7 +118,8 @@ def _shadow(raw: dict, common: dict) -> Shadow:
     reads = raw.get("reads", {})
     functions = [*common.get("shadow", {}).get("reads", {}).get("functions", ()), *reads.get("functions", ())]
     return Shadow(
-        **{k: v for k, v in raw.items() if k not in ("reads", "stand_in")},
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()
+           if k not in ("reads", "stand_in")},
         reads=ReadRules(
             openings=tuple(w.upper() for w in reads.get("openings", ())),
             writing_words=tuple(tuple(p.upper().split()) for p in reads.get("writing_words", ())),

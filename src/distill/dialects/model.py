@@ -140,8 +140,6 @@ class Shadow:
     # tables whose reads are schema introspection, not rows (a regular expression, full match,
     # on the table name as the statement writes it, lower-cased)
     catalog_tables: str = ""
-    # a --shadow-url database can be used inside a transaction that is rolled back (DDL included)
-    rolls_back_ddl: bool = False
     # the throwaway shadow distill makes by itself: "file" (a temp file), "postgresql-server" or
     # "mariadb-server" (a temporary local server, shadow/servers.py), "" (none: --shadow-url)
     throwaway: str = ""
@@ -150,6 +148,16 @@ class Shadow:
     reads: ReadRules = field(default_factory=ReadRules)
     # statements of this dialect another server standing in for it writes its own way
     stand_in: tuple[StandInForm, ...] = ()
+    # --shadow-url on a server dialect: what makes a transaction read-only (the first statement),
+    # the query that reads the named database's properties in it, the CREATE DATABASE that gives
+    # the copy the same ones ({name}, then {0}, {1}... the query's columns as string literals)
+    read_only: str = ""
+    source_query: str = ""
+    copy_database: str = ""
+    # the program (then its alternatives) and arguments that dump the named database's schema and
+    # rows as SQL on stdout ({uri}, {username}, {host}, {port}, {socket}, {database}: from the URL)
+    dump: tuple[str, ...] = ()
+    dump_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -189,11 +189,10 @@ def _revision_raises(f: Failure) -> Cause | None:
 def _shadow_refused(f: Failure) -> Cause | None:
     if f.shadow is None or not isinstance(f.exc, sa.exc.DBAPIError):
         return None
-    one_transaction = "" if f.shadow.transactions is not None else (
-        " A --shadow-url database is used inside one transaction that is rolled back: a statement "
-        "that cannot run inside a transaction (in an autocommit_block(), such as CREATE INDEX "
-        "CONCURRENTLY) fails there, so render it against the throwaway shadow (--shadow), which "
-        "commits where the revision commits.")
+    only_copied = "" if f.shadow.record.get("kind") != "url" else (
+        " Only the --shadow-url database itself is copied for the rendering: a name qualified "
+        "with another database (schema) of its server is not there (that database is never "
+        "reached), so such a statement fails here even where it would run when applied.")
     if f.shadow.stand_in:  # MariaDB refusing is no evidence about MySQL
         return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
                      f"{f.shadow.stand_in} stood in for {f.dialect.title}, so this is not proven for "
@@ -201,11 +200,11 @@ def _shadow_refused(f: Failure) -> Cause | None:
                      f"{f.dialect.title}'s manual documents the statement, its {f.shadow.stand_in} form "
                      f"belongs in dialects/{f.dialect.name}.toml ([[shadow.stand_in]]); otherwise correct "
                      f"the operation at the line above, or leave {f.dialect.name} out of this range's "
-                     f"dialects.{one_transaction}")
+                     f"dialects.{only_copied}")
     return Cause(f"{f.shadow.description} refused a statement it sends ({describe(f.exc)})",
                  f"The statement would fail the same way when the SQL is applied to {f.dialect.name} "
                  "(offline mode writes it without running it): correct the operation at the line "
-                 f"above, or leave {f.dialect.name} out of this range's dialects.{one_transaction}")
+                 f"above, or leave {f.dialect.name} out of this range's dialects.{only_copied}")
 
 
 def _nul_character(f: Failure) -> Cause | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from ..dialects import Dialect
 from ..history.plan import Plan
 from ..history.scripts import History
-from ..shadow import ShadowSpec, open_shadow
+from ..shadow import ShadowDatabase, ShadowSpec, open_shadow
 from ..statements.formatting import FormatStats
 from ..statements.model import Statement
 from ..workers import Tick
@@ -19,15 +20,18 @@ def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sql
             standalone: bool = False, skip: dict[str, Statement] | None = None,
             tick: Tick | None = None,
             on_rendered: Callable[[Rendering], None] | None = None,
-            both_cores: bool = False, shadow: ShadowSpec | None = None) -> tuple[Rendering, FormatStats]:
+            both_cores: bool = False, shadow: ShadowSpec | ShadowDatabase | None = None,
+            ) -> tuple[Rendering, FormatStats]:
     """The statements of ``plan`` for ``dialect``: formatted, with destructive and lock-risk
     annotations, and the formatting counts. ``on_rendered`` is given the rendering as Alembic
     wrote it, before formatting. ``both_cores``: a long plan is rendered and formatted in two
     halves at once (not from inside a worker; then there is no ``on_rendered``). ``shadow``:
     rendered against that shadow database instead of offline (never in two halves). ``tick``
     hears of each step rendered, then (stage ``formatting``) of each step formatted."""
-    if shadow is not None:
-        with open_shadow(dialect, shadow) as database:
+    if shadow is not None:  # a spec, opened here; or a shadow already open (check's)
+        opened = open_shadow(dialect, shadow) if isinstance(shadow, ShadowSpec) \
+            else contextlib.nullcontext(shadow)
+        with opened as database:
             rendering = render(history, plan, dialect, standalone=standalone, skip=skip, on_step=tick,
                                shadow=database)
         if on_rendered is not None:

@@ -233,6 +233,8 @@ class _Run:
                 raise ShadowError(f"the --shadow-url database is at {display_revisions(found)}, but the "
                                   f"range starts at {display_revisions(shadow.at)}: upgrade it there first")
             shadow.verified = True
+        elif not self.plan.start and shadow.at == ():  # back at base after a downgrade to it
+            shadow.drop_empty_version_table(table.name, table.schema, table.sql)
 
         def on_read(sql: str) -> None:
             if self.capture.current_step is not None:

@@ -93,10 +93,18 @@ def client_command(dialect: Dialect, url: sa.URL) -> tuple[list[str], dict[str, 
         supported = [d for d in dialects.available() if dialects.get(d).client.arguments]
         raise DistillError(f"distill cannot run {dialect.title}'s client here; rehearse supports "
                            f"{', '.join(supported)}")
-    program = _program(dialect)
+    return tool_command(dialect, url, _program(dialect), client.arguments)
+
+
+def tool_command(dialect: Dialect, url: sa.URL, program: str,
+                 arguments: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """(argv, extra environment) that run ``program`` of ``dialect``'s client tools against
+    ``url``: ``arguments`` filled in from it ({uri}, {username}, {host}, {port}, {socket},
+    {database}; one whose values are all empty is left out), the password in the environment."""
+    client = dialect.client
     values = _url_values(url, dialect)
     argv = [program]
-    for argument in client.arguments:
+    for argument in arguments:
         names = _PLACEHOLDER.findall(argument)
         if all(values[name] for name in names):
             argv.append(argument.format(**values))

@@ -57,6 +57,12 @@ class LocalServer:
 
     directory: Path
     title: str  # the server software, as the SQL comments name it
+    admin_database = ""  # the database an administrative connection opens
+    spare_databases: tuple[str, ...] = ()  # made by the server's set-up; a copy may replace them
+
+    def tool(self, *names: str) -> str | None:
+        """The first of the client programs ``names`` found (the server's own first)."""
+        return next((found for name in names if (found := shutil.which(name))), None)
 
     def url(self, database: str) -> sa.URL:
         """The URL of ``database`` on this server as its superuser (the dialect's own driver is
@@ -78,6 +84,8 @@ class LocalPostgres(LocalServer):
 
     title = "PostgreSQL"
     port = "5432"  # the socket file lives in our own directory: no clash with other servers
+    admin_database = "template1"
+    spare_databases = ("postgres",)
 
     def __init__(self) -> None:
         self.bindir = _postgres_bindir()
@@ -93,6 +101,11 @@ class LocalPostgres(LocalServer):
         except BaseException:  # Ctrl-C or SIGTERM half-way too: nothing of the server stays
             self.stop()
             raise
+
+    def tool(self, *names: str) -> str | None:
+        # pg_dump must not be older than the server it dumps: the one beside these binaries
+        own = next((self.bindir / name for name in names if (self.bindir / name).exists()), None)
+        return str(own) if own else super().tool(*names)
 
     def url(self, database: str) -> sa.URL:
         return sa.engine.URL.create("postgresql", username="postgres", database=database,

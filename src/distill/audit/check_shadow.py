@@ -1,0 +1,47 @@
+"""check --shadow's shadow: one per dialect, opened once and moved along the range by the steps
+check renders (check.py's ``_ShadowedPart``), so no step is rendered only to bring a fresh shadow
+to where it starts; opened again only after a step failed on it (its state is then unknown)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from ..dialects import Dialect
+from ..history.scripts import History
+from ..offline.render import render
+from ..offline.shadow_plans import catch_up_plan
+from ..shadow import ShadowDatabase, ShadowSpec, open_shadow
+
+
+class MovingShadow:
+    """One dialect's shadow for check: ``at(start)`` is it, at ``start``."""
+
+    def __init__(self, history: History, dialect: Dialect, spec: ShadowSpec, standalone: bool) -> None:
+        self.history, self.dialect, self.spec, self.standalone = history, dialect, spec, standalone
+        self.stack: contextlib.ExitStack | None = None
+        self.database: ShadowDatabase | None = None
+
+    def at(self, start: tuple[str, ...]) -> ShadowDatabase:
+        """The shadow, opened if need be; brought to ``start`` here if it is a fresh copy of a
+        --shadow-url database (checked against the range's start on the way), else by the
+        rendering itself."""
+        if self.database is None:
+            self.stack = contextlib.ExitStack()
+            self.database = self.stack.enter_context(open_shadow(self.dialect, self.spec))
+        if not self.database.verified and self.database.at != tuple(sorted(start)):
+            render(self.history, catch_up_plan(self.history, self.database.at or (), start), self.dialect,
+                   standalone=self.standalone, shadow=self.database)
+        return self.database
+
+    def lost(self) -> None:
+        """Its state is not one the range can move it from: the next ``at()`` opens another."""
+        if self.stack is not None:
+            self.stack.close()
+        self.stack, self.database = None, None
+
+    def __enter__(self) -> MovingShadow:
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.lost()

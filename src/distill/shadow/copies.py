@@ -1,0 +1,163 @@
+"""The copy a ``--shadow-url`` rendering runs on. Revision code never runs on the database the URL
+names: distill copies it, reading it only read-only, into a database it made itself, and renders
+there.
+
+* SQLite: the file, opened read-only (``mode=ro``), copied with SQLite's backup API into a temp
+  file.
+* A server dialect: its properties (encoding and locale; default character set and collation)
+  read in a read-only transaction, its schema and rows dumped by the dialect's dump program (a
+  consistent read-only snapshot), restored with the dialect's client into a database of the same
+  name and properties on a throwaway local server (shadow/servers.py). Only that database is
+  copied: a name qualified with another database of the named server fails in the copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import sqlalchemy as sa
+
+from ..dialects import Dialect
+from ..names import one_line
+from ..rehearsal.clients import client_command, tool_command
+from .connections import ShadowError, connected, server_version
+from .servers import SERVERS, LocalServer, ServerUnavailable
+
+NEVER_ON_THE_URL = "distill never renders on the --shadow-url database itself"
+_PROPERTY = re.compile(r"[\w.@ -]+")  # an encoding, locale, character set or collation name
+
+
+@contextlib.contextmanager
+def started_server(dialect: Dialect, why: str) -> Iterator[LocalServer]:
+    """A throwaway local server for ``dialect`` (``why``: what the error says to do without one)."""
+    server_kind = SERVERS.get(dialect.shadow.throwaway)
+    if server_kind is None:
+        raise ShadowError(f"distill cannot make a throwaway {dialect.title} shadow database; {why}")
+    try:
+        server = server_kind()
+    except ServerUnavailable as exc:
+        raise ShadowError(f"distill cannot start a throwaway {dialect.title} shadow server here "
+                          f"({exc}); {why}") from None
+    with server:
+        yield server
+
+
+@contextlib.contextmanager
+def copied(dialect: Dialect, url: sa.URL) -> Iterator[tuple[sa.URL, str, str]]:
+    """A copy of the database ``url`` names: (its URL, how the SQL comments name it, the named
+    server's version), removed afterwards."""
+    described = f"a copy of the --shadow-url {dialect.title} database"
+    if dialect.shadow.throwaway == "file":
+        with tempfile.TemporaryDirectory(prefix="distill-shadow-") as directory:
+            copy = Path(directory) / "shadow.db"
+            yield sa.engine.make_url(f"sqlite:///{copy}"), described, _sqlite_copy(url, copy)
+        return
+    if not url.database:
+        raise ShadowError("--shadow-url names no database")
+    with started_server(dialect, NEVER_ON_THE_URL) as server:
+        properties, version = _properties(dialect, url)
+        copy_url = server.url(url.database)
+        quoted = dialect.quote_identifier(url.database)
+        with connected(server.url(server.admin_database), "the throwaway shadow server",
+                       autocommit=True) as admin:
+            if url.database in server.spare_databases:
+                admin.exec_driver_sql(dialect.server.drop_database.format(name=quoted))
+            try:
+                admin.exec_driver_sql(dialect.shadow.copy_database.format(*properties, name=quoted))
+            except sa.exc.DBAPIError as exc:
+                raise ShadowError(f"cannot make the copy of the --shadow-url database with its "
+                                  f"properties ({', '.join(properties)}) on the throwaway {server.title} "
+                                  f"server: {_said(str(exc.orig))}; {NEVER_ON_THE_URL}") from None
+        _dump_into(dialect, url, server, copy_url)
+        if server.title != dialect.title:
+            described += f" (on {server.title}, standing in for {dialect.title})"
+        yield copy_url, described, version
+
+
+def _said(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return one_line(lines[-1] if lines else "no output")[:300]
+
+
+def _sqlite_copy(url: sa.URL, copy: Path) -> str:
+    if not url.database or url.database == ":memory:":
+        raise ShadowError("--shadow-url names no SQLite file")
+    source = Path(url.database)
+    if not source.is_file():
+        raise ShadowError(f"--shadow-url names no SQLite file: {one_line(str(source))[:300]} does not exist")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as read, \
+                contextlib.closing(sqlite3.connect(copy)) as written:
+            read.backup(written)
+            return sqlite3.sqlite_version
+    except sqlite3.Error as exc:
+        raise ShadowError(f"cannot copy the --shadow-url SQLite file (opened read-only): {_said(str(exc))}") \
+            from None
+
+
+def _properties(dialect: Dialect, url: sa.URL) -> tuple[list[str], str]:
+    """The named database's properties as string literals, and its server's version, read in a
+    read-only transaction that is rolled back."""
+    with connected(url, "the --shadow-url database") as connection:
+        try:
+            connection.exec_driver_sql(dialect.shadow.read_only)
+            row = connection.exec_driver_sql(dialect.shadow.source_query).first()
+        except sa.exc.DBAPIError as exc:
+            raise ShadowError(f"cannot read the --shadow-url database: {_said(str(exc.orig))}") from None
+        finally:
+            connection.rollback()
+        version = server_version(connection)
+    values = [str(value) for value in row or ()]
+    if not values or not all(_PROPERTY.fullmatch(value) for value in values):
+        raise ShadowError(f"cannot read the --shadow-url database's properties (found {values!r:.200})")
+    return [f"'{value}'" for value in values], version
+
+
+def _dump_into(dialect: Dialect, url: sa.URL, server: LocalServer, copy_url: sa.URL) -> None:
+    """The named database's schema and rows, dumped by the dialect's dump program and piped into
+    the client connected to the copy."""
+    names = (dialect.shadow.dump[0], *dialect.shadow.dump_alternatives)
+    program = server.tool(*names)
+    if program is None:
+        raise ShadowError(f"{' or '.join(names)} is not installed: distill copies the --shadow-url "
+                          f"database with it; {NEVER_ON_THE_URL}")
+    dump_argv, dump_env = tool_command(dialect, url, program, dialect.shadow.dump[1:])
+    restore_argv, restore_env = client_command(dialect, copy_url)
+    with tempfile.TemporaryFile() as dump_errors, tempfile.TemporaryFile() as restore_errors:
+        dump = subprocess.Popen(dump_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=dump_errors, env={**os.environ, **dump_env})
+        processes = [dump]
+        try:
+            try:
+                processes.append(subprocess.Popen(restore_argv, stdin=dump.stdout, stdout=subprocess.DEVNULL,
+                                                  stderr=restore_errors, env={**os.environ, **restore_env}))
+            except OSError as exc:
+                raise ShadowError(f"cannot run {Path(restore_argv[0]).name}: {exc.strerror or exc}") from None
+            finally:
+                dump.stdout.close()
+            restored, dumped = processes[1].wait(), dump.wait()
+        finally:  # an error or Ctrl-C: neither program outlives distill
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        if dumped not in (0, -signal.SIGPIPE) or (dumped != 0 and restored == 0):
+            raise ShadowError(f"{Path(program).name} could not dump the --shadow-url database: "
+                              f"{_read(dump_errors)}; {NEVER_ON_THE_URL}")
+        if restored != 0:
+            raise ShadowError(f"the copy of the --shadow-url database could not be restored on the "
+                              f"throwaway {server.title} server: {_read(restore_errors)}")
+
+
+def _read(errors: IO[bytes]) -> str:
+    errors.seek(0)
+    return _said(errors.read().decode("utf-8", errors="replace"))
