@@ -284,14 +284,15 @@ def diff(old: str | Path, new: str | Path | None = None, *, project: Project | N
 
 @could_not_run
 def rehearse(project: Project, bundle: Path, *, dialect: str | None = None, url: str | None = None,
-             standalone: bool = False, record: bool = False) -> Rehearsal:
+             standalone: bool = False, record: bool = False, data_from: str | None = None) -> Rehearsal:
     """Apply a bundle's exact files with the real client on scratch databases and compare each
-    phase with online Alembic (``distill rehearse``); ``record`` writes the report next to it."""
+    phase with online Alembic (``distill rehearse``); ``data_from``: the scratch databases are
+    copies of that database (schema and rows); ``record`` writes the report next to it."""
     from .rehearsal.rehearse import record_path
     from .rehearsal.rehearse import rehearse as rehearse_bundle
 
     report = rehearse_bundle(Path(bundle), project.history, dialect_name=dialect, url=url,
-                             standalone=standalone)
+                             standalone=standalone, data_from=data_from)
     if record:
         text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
         write_atomically(record_path(Path(bundle)), text.encode("utf-8"))

@@ -147,16 +147,20 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
 @click.option("--url", default=None,
               help="A server (SQLAlchemy URL) on which distill creates and drops scratch databases. "
               "Default: temporary SQLite files.")
+@click.option("--data-from", default=None,
+              help="Rehearse on copies (schema and rows) of this database, e.g. a staging copy: it is "
+              "only read, in read-only transactions; the copies are on a throwaway server distill starts.")
 @click.option("--standalone", is_flag=True, help="Run online Alembic without env.py.")
 @click.option("--record", is_flag=True, help="Write the report next to the bundle (VERSION.rehearsal.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def rehearse_command(project: api.Project, bundle, dialect_name, url, standalone, record, as_json) -> None:
+def rehearse_command(project: api.Project, bundle, dialect_name, url, data_from, standalone, record,
+                     as_json) -> None:
     """Apply a bundle's exact files with the real client on scratch databases, up, down, up again
     and once more (the guard must refuse), whole and step by step, comparing each phase with
     online Alembic. Exit 0 passed, 1 failed, 2 could not run."""
     report = api.rehearse(project, bundle, dialect=dialect_name, url=url, standalone=standalone,
-                          record=record)
+                          record=record, data_from=data_from)
     click.echo(json_text(report.to_json()) + "\n" if as_json else report.text(), nl=not as_json)
     if not report.passed:
         raise SystemExit(1)

@@ -264,9 +264,11 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
 
     ``skip`` maps revisions whose migration function must not run to the note written instead.
     """
-    if shadow is not None and shadow.verified and shadow.at != tuple(sorted(plan.start)):
+    if shadow is not None and shadow.at != tuple(sorted(plan.start)):
+        # its SQL is not wanted: only the shadow's state (a --shadow-url copy, at the bundle's
+        # start, is checked there by the catch-up itself before a downgrade renders against it)
         render(history, catch_up_plan(history, shadow.at, plan.start), dialect, standalone=standalone,
-               shadow=shadow)  # its SQL is not wanted: only the shadow's state
+               shadow=shadow)
     run = _Run(history, plan, dialect, skip or {}, on_step, shadow)
     notes = PrintedNotes(run.capture, dialect.comment)
     try:

@@ -7,17 +7,24 @@ the schema and rows are compared with databases that online Alembic brought to t
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from .. import dialects
 from ..audit.verify import verify
 from ..bundle.archive import bundle_directory
 from ..errors import DistillError
-from ..history.scripts import History
-from .clients import driver_url
+from ..history.scripts import History, display_revisions
+from ..names import one_line
+from ..shadow.copies import copies_of
+from ..statements.findings import DATA_DEPENDENT
+from .clients import dialect_of, driver_url
 from .report import Phase, Rehearsal
 from .runner import BundleRun
 from .scratch import Scratch
@@ -53,33 +60,107 @@ def _edited(history: History, manifest: dict) -> list[str]:
     return [s["revision"] for s in manifest["steps"] if current(s["revision"]) != s["script_sha256"]]
 
 
+def _data_dependent_steps(manifest: dict, dialect_name: str) -> list[str]:
+    """The steps of the dialect rendered from the rows a shadow held (DATA-DEPENDENT)."""
+    return [f"step {step['number']} {step['revision']} ({direction})"
+            for step in manifest["dialects"][dialect_name]["steps"]
+            for direction, key in (("upgrade", "up"), ("downgrade", "down"))
+            if (step.get(key) or {}).get(DATA_DEPENDENT)]
+
+
+def _dialect_of_data(bundle: Path, manifest: dict, dialect_name: str | None, data_from: str) -> Any:
+    try:
+        source = driver_url(make_url(data_from))
+        dialect = dialect_of(source) if dialect_name is None else dialects.get(dialect_name)
+    except Exception:  # noqa: BLE001 - any malformed URL or unknown dialect is the same answer
+        raise DistillError("--data-from is not a database URL of a dialect distill knows "
+                           "(dialect://user:password@host/database, sqlite:///file)") from None
+    if dialect.name not in manifest["dialects"]:
+        raise DistillError(f"{bundle} has no {dialect.name} files (it has {', '.join(manifest['dialects'])})")
+    return source, dialect
+
+
+@contextlib.contextmanager
+def _databases(bundle: Path, manifest: dict, history: History, dialect_name: str | None, url: str | None,
+               data_from: str | None) -> Iterator[tuple[Any, Scratch, str]]:
+    """(dialect, where the scratch databases come from, how the report names it): empty ones
+    (temp SQLite files, or on --url's server), or copies of the --data-from database, schema and
+    rows, on a throwaway server distill starts (read only through read-only transactions)."""
+    if data_from is None:
+        server, dialect = _server_and_dialect(bundle, manifest, dialect_name, url)
+        scratch = Scratch(server)
+        try:
+            yield dialect, scratch, ("temporary SQLite file" if server is None
+                                     else server.render_as_string(hide_password=True))
+        finally:
+            scratch.close()
+        return
+    if url is not None:
+        raise DistillError("give --data-from or --url, not both: with --data-from every scratch database "
+                           "is a copy on a throwaway server distill starts")
+    source, dialect = _dialect_of_data(bundle, manifest, dialect_name, data_from)
+    with copies_of(dialect, source, "--data-from") as (copies, first):
+        _starts_where_the_bundle_does(first, manifest, history)
+        scratch = Scratch(None, copies)  # the first copy stays as it is: the others are made from it
+        try:
+            yield dialect, scratch, (f"{copies.described}, schema and rows, of "
+                                     f"{source.render_as_string(hide_password=True)}")
+        finally:
+            scratch.close()
+
+
+def _starts_where_the_bundle_does(copy: sa.URL, manifest: dict, history: History) -> None:
+    """Stop unless the copy's version table holds the bundle's start."""
+    table = history.settings.standalone.version_table
+    engine = sa.create_engine(copy, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            present = table in sa.inspect(connection).get_table_names()
+            found = tuple(sorted(one_line(str(r[0])) for r in connection.exec_driver_sql(
+                f"SELECT version_num FROM {connection.dialect.identifier_preparer.quote(table)}"))) \
+                if present else ()
+    finally:
+        engine.dispose()
+    start = tuple(sorted(manifest["range"]["from"]))
+    if found != start:
+        raise DistillError(f"the --data-from database is at {display_revisions(found) or 'base'}, but the "
+                           f"bundle starts at {display_revisions(start) or 'base'}: name a copy at its start")
+
+
 def rehearse(bundle: Path, history: History, *, dialect_name: str | None = None, url: str | None = None,
-             standalone: bool = False) -> Rehearsal:
-    """Rehearse the bundle (directory or archive) at ``bundle``."""
+             standalone: bool = False, data_from: str | None = None) -> Rehearsal:
+    """Rehearse the bundle (directory or archive) at ``bundle``: on empty scratch databases, or
+    (``data_from``) on copies of the database that URL names."""
     bundle = Path(bundle)
     verified = verify(bundle)
     if not verified.verified:
         raise DistillError(f"{bundle} does not verify, so it is not rehearsed:\n{verified.text()}")
     with bundle_directory(bundle) as root:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        server, dialect = _server_and_dialect(bundle, manifest, dialect_name, url)
-        where = "temporary SQLite file" if server is None else server.render_as_string(hide_password=True)
-        report = Rehearsal(str(bundle), dialect.name, where)
-        report.phases.append(Phase("verify", True,
-                                   f"{verified.files} files match SHA256SUMS and the manifest"))
-        edited = _edited(history, manifest)
-        if edited:
-            report.phases.append(Phase("sources", False, "the current revision scripts differ from the "
-                                       f"shipped ones ({', '.join(edited)}): online Alembic would not be "
-                                       "a fair reference"))
-            return report
-        report.phases.append(Phase("sources", True, "the revision scripts are the ones shipped"))
-        scratch = Scratch(server)
-        try:
-            run = BundleRun(history, root, manifest, dialect, scratch, report,
-                       standalone or manifest["options"]["mode"] == "standalone")
-            run.whole_files()
-            run.step_files()
-        finally:
-            scratch.close()
+        with _databases(bundle, manifest, history, dialect_name, url, data_from) as (dialect, scratch, where):
+            report = Rehearsal(str(bundle), dialect.name, where)
+            dependent = _data_dependent_steps(manifest, dialect.name)
+            if dependent and data_from is None:
+                report.notes.append(f"proven on empty tables only: {', '.join(dependent)} rendered from the "
+                                    "rows of a shadow database (DATA-DEPENDENT); rehearse --data-from a copy "
+                                    "of the database it will run on to prove them on its rows")
+            report.phases.append(Phase("verify", True,
+                                       f"{verified.files} files match SHA256SUMS and the manifest"))
+            return _phases(root, manifest, history, dialect, scratch, report, standalone)
+
+
+def _phases(root: Path, manifest: dict, history: History, dialect: Any, scratch: Scratch,
+            report: Rehearsal, standalone: bool) -> Rehearsal:
+    """The sources check, then the whole files and the step files, phase by phase."""
+    edited = _edited(history, manifest)
+    if edited:
+        report.phases.append(Phase("sources", False, "the current revision scripts differ from the "
+                                   f"shipped ones ({', '.join(edited)}): online Alembic would not be "
+                                   "a fair reference"))
         return report
+    report.phases.append(Phase("sources", True, "the revision scripts are the ones shipped"))
+    run = BundleRun(history, root, manifest, dialect, scratch, report,
+                    standalone or manifest["options"]["mode"] == "standalone")
+    run.whole_files()
+    run.step_files()
+    return report

@@ -30,6 +30,8 @@ class Rehearsal:
     dialect: str
     target: str  # "temporary SQLite file" or the server URL without password
     phases: list[Phase] = field(default_factory=list)
+    # what the phases did not prove (steps proven on empty tables only), or what they ran on
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -37,7 +39,7 @@ class Rehearsal:
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "dialect": self.dialect, "database": self.target,
-                "passed": self.passed, "phases": [p.to_json() for p in self.phases]}
+                "passed": self.passed, "phases": [p.to_json() for p in self.phases], "notes": self.notes}
 
     def text(self) -> str:
         width = max(len(p.name) for p in self.phases) if self.phases else 10
@@ -51,5 +53,6 @@ class Rehearsal:
             lines += [f"        {d}" for d in p.differences[:40]]
             if len(p.differences) > 40:
                 lines.append(f"        ... and {len(p.differences) - 40} more")
+        lines += [f"  note: {note}" for note in self.notes]
         lines.append("REHEARSAL PASSED" if self.passed else "REHEARSAL FAILED")
         return "\n".join(lines)

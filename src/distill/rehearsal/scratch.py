@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -17,9 +18,12 @@ from .clients import dialect_of, first_line
 
 
 class Scratch:
-    """Creates scratch databases, and drops every one it created when closed."""
+    """Creates scratch databases, and drops every one it created when closed. With ``copies``
+    (``rehearse --data-from``), each is instead a new copy of the named database, on the server
+    distill started for them (removed with it)."""
 
-    def __init__(self, url: sa.URL | None) -> None:
+    def __init__(self, url: sa.URL | None, copies: Any = None) -> None:
+        self.copies = copies
         self.url = url
         self.created: list[str] = []
         self.tag = uuid.uuid4().hex[:8]
@@ -38,7 +42,9 @@ class Scratch:
                                    f"{first_line(exc)}") from None
 
     def create(self) -> sa.URL:
-        """A new, empty database."""
+        """A new database: empty, or a copy of the --data-from database."""
+        if self.copies is not None:
+            return self.copies.another()
         name = f"distill_rehearse_{self.tag}_{len(self.created)}"
         if self.url is None:
             self.created.append(name)
