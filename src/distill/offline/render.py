@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
 from .. import alembic_compat as compat
+from .. import workers
 from ..dialects import Dialect
 from ..errors import DistillError
 from ..history.plan import Plan
@@ -188,6 +189,7 @@ class _Run:
     def steps(self, heads, context) -> Iterator[Any]:
         for index, migration_step in enumerate(self.plan.migration_steps):
             self.capture.start_step(index)
+            workers.doing(lambda step=self.plan.steps[index]: f"revision {step.label} ({step.script_path})")
             note = self.skip.get(migration_step.revision.revision)
             yield migration_step if note is None else compat.skipped_step(
                 migration_step, lambda note=note, **_: self.capture.add(note))

@@ -26,6 +26,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from .. import workers
 from ..errors import DistillError
 from ..statements.model import Statement
 
@@ -122,9 +123,10 @@ class _Child:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONHASHSEED": _child_seed(), "DISTILL_JOBS": "1"}
         self.errors = tempfile.TemporaryFile()  # not a pipe: nothing the child says can block it
+        # it dies with this process (a killed distill leaves no second rendering running)
         self.process = subprocess.Popen([sys.executable, "-m", "distill.offline.second_rendering"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
-                                        env=env)
+                                        env=env, preexec_fn=workers.death_signal)
         self.asked = 0
         atexit.register(self.close)
 
