@@ -109,7 +109,7 @@ def test_type_narrowing_is_destructive_and_widening_is_not():
 
 UNSAFE = {
     "queries": ("rows = op.get_bind().execute(sa.text('SELECT id FROM t')).fetchall()",
-                "reads the result of a query run through op.get_bind()"),
+                "uses the result of a statement at line 11 (its .fetchall)"),
     "inspects": ("names = sa.inspect(op.get_bind()).get_table_names()", "inspects the live database"),
     "batch": ("with op.batch_alter_table('t') as b:\n        b.alter_column('n', type_=sa.BigInteger, "
               "existing_type=sa.Integer)", "without copy_from, so Alembic needs a live connection to reflect the table"),

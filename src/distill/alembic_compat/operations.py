@@ -125,19 +125,18 @@ def unsupported_type(exc: BaseException) -> type | None:
 
 
 def unrenderable_literal(exc: BaseException) -> tuple[Any, Any, str] | None:
-    """(value, SQL type, column or parameter name) of the value SQLAlchemy's compiler could not
-    write as a literal (``SQLCompiler.render_literal_value`` raised ``exc``), or None."""
+    """(value, SQL type, column name or "") of the value SQLAlchemy's compiler could not write as
+    a literal (``SQLCompiler.render_literal_value`` raised ``exc``), or None. The column is known
+    for a value of an INSERT or UPDATE (``crud._append_param_parameter``)."""
     if not isinstance(exc, CompileError):
         return None
     found, name = None, ""
     for frame, _line in traceback.walk_tb(exc.__traceback__):
-        if not Path(frame.f_code.co_filename).match("*/sqlalchemy/sql/compiler.py"):
-            continue
-        local = frame.f_locals
-        if frame.f_code.co_name == "render_literal_bindparam" and "bindparam" in local:
-            name = str(getattr(local["bindparam"], "key", "") or "")
-        elif frame.f_code.co_name == "render_literal_value" and "type_" in local:
-            found = (local.get("value"), local["type_"])
+        code, local, path = frame.f_code, frame.f_locals, Path(frame.f_code.co_filename)
+        if path.match("*/sqlalchemy/sql/crud.py") and code.co_name == "_append_param_parameter":
+            name = str(getattr(local.get("c"), "name", "") or "")
+        elif path.match("*/sqlalchemy/sql/compiler.py") and code.co_name == "render_literal_value":
+            found = (local.get("value"), local.get("type_"))
     return None if found is None else (*found, name)
 
 

@@ -126,13 +126,14 @@ def _literal_value(f: Failure) -> Cause | None:
     if found is None:
         return None
     value, type_, column = found
-    column = f"column {one_line(column)[:80]}" if column else "its column"
+    name = one_line(column)[:80] if column else "name"
+    column = f"column {name}" if column else "its column"
     kind = type(value).__name__
     if isinstance(type_, sa.types.NullType):
         return Cause(f"SQL written without a database carries every value as a literal, and {column} "
                      f"has no type (sa.column() without one), so the {kind} value it is given has no "
                      f"literal form ({describe(f.exc)})",
-                     f"Give the column its type (sa.column(\"name\", sa.<Type>)) so the {kind} value "
+                     f"Give the column its type (sa.column(\"{name}\", sa.<Type>)) so the {kind} value "
                      "is written as a literal of that type, or write the value into the SQL text.")
     return Cause(f"SQL written without a database carries every value as a literal, and the {kind} "
                  f"value given to {column} has no literal form as {type_} ({describe(f.exc)})",
