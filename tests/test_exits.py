@@ -186,15 +186,9 @@ def test_sigterm_stops_distill_and_everything_it_started(tmp_path, command):
 
 
 def test_a_killed_distill_leaves_no_worker_and_no_second_rendering(tmp_path):
-    revisions = [CREATE_T] + [{"revision": f"r{i:03d}", "down": "a1" if i == 0 else f"r{i - 1:03d}", "body": f"""
-def upgrade():
-    op.add_column("t", sa.Column("c{i}", sa.Integer))
-
-def downgrade():
-    op.drop_column("t", "c{i}")
-"""} for i in range(600)]
-    project = write_project(tmp_path, revisions, distill_toml='dialects = ["sqlite", "postgresql"]\n')
-    build = subprocess.Popen([sys.executable, "-m", "distill", "build", "--out", "out/b"], cwd=project,
+    """While its workers and its second rendering run a revision that sleeps: without a death
+    signal, the second rendering slept on for a minute."""
+    build = subprocess.Popen([sys.executable, "-m", "distill", "build", "--out", "out/b"], cwd=_sleeper(tmp_path),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                              env={**os.environ, "DISTILL_JOBS": "2"})
     try:
@@ -202,7 +196,7 @@ def downgrade():
         while len(_group_alive(build.pid)) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)  # distill, two workers and the second rendering
         assert len(_group_alive(build.pid)) == 4
-        time.sleep(0.3)
+        time.sleep(1.5)  # well inside the revision's sleep
         os.kill(build.pid, signal.SIGKILL)  # distill alone: what it started must follow it
         build.wait()
         time.sleep(1.0)
