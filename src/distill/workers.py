@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import DistillError
+from .names import one_line
 from .progress import Progress
 
 
@@ -241,7 +242,7 @@ def _died(process: Any, index: int, labels: Sequence[str]) -> DistillError:
            signal.valid_signals() else f"exit status {code}")
     assert _DOING is not None
     doing_now = bytes(_DOING[index * _DOING_WIDTH:(index + 1) * _DOING_WIDTH]).rstrip(b"\0")
-    what = f" while rendering {doing_now.decode('utf-8', 'replace')}" if doing_now else ""
+    what = f" while rendering {one_line(doing_now.decode('utf-8', 'replace'))}" if doing_now else ""
     return DistillError(f"the worker process running {labels[index]} ended without its result ({how}){what}. "
                         "A revision must not end, fork or kill the process that renders it (os.kill(), "
                         "os.abort(), a crash in a C extension); remove what does.")
