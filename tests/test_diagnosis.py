@@ -124,9 +124,9 @@ def test_only_database_access_is_told_to_guard(report):
 
 def test_an_iterated_query_result_is_database_access(report):
     entry = report["found"]["c_iterate", "postgresql"]
-    assert entry["cause"] == ("it reads the result of a query run through op.get_bind(), but offline "
-                              "there is no database and execute() returns None (TypeError: 'NoneType' "
-                              "object is not iterable)")
+    assert entry["cause"] == ("it uses the result of a statement at line 11 (its rows), which offline is "
+                              "written to the script, not run: there is no result to use")
+    assert entry["fix"].startswith("Usual fix: render it against a database with --shadow")
     assert entry["location"].endswith('line 11 (`for row in op.get_bind().execute(sa.text("SELECT id FROM t")):`)')
 
 

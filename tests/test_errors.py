@@ -87,7 +87,7 @@ def unsafe(tmp_path_factory) -> Path:
     [
         (["--from", "aaa1", "--to", "bbb2"],
          ["revision bbb2220000 (clean up t)", "002_bbb2220000.py, line ", "op.get_bind()",
-          "execute() returns None", "context.is_offline_mode()"]),
+          "uses the result of a statement at line ", "--shadow", "context.is_offline_mode()"]),
         (["--from", "bbb2", "--to", "ccc3"],
          ["revision ccc3330000", "003_ccc3330000.py, line ", "inspects the live database",
           "context.is_offline_mode()"]),

@@ -48,7 +48,9 @@ def test_the_examples_irreversible_revision_is_found():
                                                "reason": "its downgrade() does nothing (pass)"}, name
         assert "down" not in entry["steps"][0]
     readme = (RELEASES / "2.1" / "README.md").read_text()
-    assert "**Point of no return.**" in readme and "| `f03d6b5a4c15` |" in readme
+    # its only step cannot be reverted: no downgrade reverts anything (test_runbook)
+    assert "**This release cannot be rolled back with SQL: restore the backup**" in readme
+    assert "| `f03d6b5a4c15` |" in readme
     down = (RELEASES / "2.1" / "postgresql" / "downgrade.sql").read_text()
     assert "-- POINT OF NO RETURN: f03d6b5a4c15" in down
     assert down.rstrip().endswith("RAISE EXCEPTION 'distill: cannot revert f03d6b5a4c15: restore from a backup';\nEND\n$distill_stop$;")
@@ -109,7 +111,7 @@ def test_type_narrowing_is_destructive_and_widening_is_not():
 
 UNSAFE = {
     "queries": ("rows = op.get_bind().execute(sa.text('SELECT id FROM t')).fetchall()",
-                "reads the result of a query run through op.get_bind()"),
+                "uses the result of a statement at line 11 (its .fetchall)"),
     "inspects": ("names = sa.inspect(op.get_bind()).get_table_names()", "inspects the live database"),
     "batch": ("with op.batch_alter_table('t') as b:\n        b.alter_column('n', type_=sa.BigInteger, "
               "existing_type=sa.Integer)", "without copy_from, so Alembic needs a live connection to reflect the table"),

@@ -21,7 +21,7 @@ from .cli_options import (
     shadow_options,
     timeout_options,
 )
-from .errors import DistillError, UnsafeArchive
+from .errors import DistillError, Terminated, UnsafeArchive
 from .lazy import LazyModule
 from .names import display_revisions
 from .statements.styles import STYLES
@@ -199,10 +199,14 @@ for _command in (*cli_audit.COMMANDS, completion_command):  # verify, status, si
     main.add_command(_command)
 
 
+def _terminate(*_: object) -> None:
+    raise Terminated(143)
+
+
 def run() -> int:
     """Entry point with distill's error reporting: one paragraph on stderr, non-zero exit."""
     # SIGTERM unwinds like Ctrl-C: temporary servers and temp files are removed on the way out
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         try:
             main.main(standalone_mode=False, complete_var="_DISTILL_COMPLETE")

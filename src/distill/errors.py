@@ -9,6 +9,10 @@ from typing import Any, TypeVar
 _Result = TypeVar("_Result")
 
 
+class Terminated(SystemExit):
+    """Raised by distill's SIGTERM handler (exit 143): never taken for a revision's own exit."""
+
+
 class DistillError(Exception):
     """Base of every error distill reports to the user instead of a traceback."""
 

@@ -19,6 +19,9 @@ change what a patch assumes.
   PYTHONHASHSEED), a downgrade's bookkeeping without a walk over every ancestor at every step
   (O(N^2)), batch-mode column drops and type changes annotated, and where each operation queued
   in a batch block was asked for.
+* ``process``: while revision scripts load or render, ``os._exit()`` raises SystemExit and
+  ``os.fork()`` raises ``ForkRefused`` (``process_kept``), so a script cannot end distill without a
+  word or leave a copy of it running.
 * ``versions``: which Alembic and SQLAlchemy run here, the supported range, and one named branch
   per difference between versions that distill depends on.
 * ``operations``: what a failure's traceback says about the operation that failed (for the
@@ -32,14 +35,18 @@ from .fingerprints import TESTED_ALEMBIC, compatibility_warning
 from .impl import patch_context
 from .operations import (
     FailedOperation,
-    count_bind_queries,
+    OfflineResult,
+    ResultUsed,
     failed_operation,
     is_offline_connection,
+    offline_bind_results,
     raised_by_inspection,
+    unrenderable_literal,
     unsupported_type,
     warned_by_alembic,
 )
 from .patches import alembic_patched
+from .process import ForkRefused, process_kept
 from .revisions import (
     ancestor_ids,
     collect_revisions,
@@ -57,11 +64,11 @@ from .shadow import detach as detach_shadow
 from .versions import TOML_CONFIG, alembic_config
 
 __all__ = [
-    "CannotRender", "ShadowLink", "attach_shadow", "detach_shadow",
-    "TESTED_ALEMBIC", "TOML_CONFIG", "FailedOperation", "alembic_config", "alembic_patched",
-    "ancestor_ids", "collect_revisions", "compatibility_warning", "count_bind_queries",
-    "declared_parents", "downgrade_step", "failed_operation", "heads_after", "is_offline_connection",
-    "online_steps", "parent_table", "patch_context", "raised_by_inspection", "revision_ids", "run_env",
-    "skipped_step", "unsupported_type", "upgrade_step", "version_locations", "version_table_of",
-    "warned_by_alembic",
+    "CannotRender", "FailedOperation", "ForkRefused", "OfflineResult", "ResultUsed", "ShadowLink",
+    "TESTED_ALEMBIC", "TOML_CONFIG", "alembic_config", "alembic_patched", "ancestor_ids", "attach_shadow",
+    "collect_revisions", "compatibility_warning", "declared_parents", "detach_shadow", "downgrade_step",
+    "failed_operation", "heads_after", "is_offline_connection", "offline_bind_results", "online_steps",
+    "parent_table", "patch_context", "process_kept", "raised_by_inspection", "revision_ids", "run_env",
+    "skipped_step", "unrenderable_literal", "unsupported_type", "upgrade_step", "version_locations",
+    "version_table_of", "warned_by_alembic",
 ]

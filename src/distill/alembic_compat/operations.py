@@ -21,7 +21,7 @@ import sqlalchemy
 from alembic.operations.base import AbstractOperations
 from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from sqlalchemy.engine.mock import MockConnection
-from sqlalchemy.exc import UnsupportedCompilationError
+from sqlalchemy.exc import CompileError, UnsupportedCompilationError
 
 # each library's folder as frames and warnings name it (the path it was imported by, say through a
 # symlinked virtualenv) and resolved
@@ -124,6 +124,22 @@ def unsupported_type(exc: BaseException) -> type | None:
     return None
 
 
+def unrenderable_literal(exc: BaseException) -> tuple[Any, Any, str] | None:
+    """(value, SQL type, column name or "") of the value SQLAlchemy's compiler could not write as
+    a literal (``SQLCompiler.render_literal_value`` raised ``exc``), or None. The column is known
+    for a value of an INSERT or UPDATE (``crud._append_param_parameter``)."""
+    if not isinstance(exc, CompileError):
+        return None
+    found, name = None, ""
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        code, local, path = frame.f_code, frame.f_locals, Path(frame.f_code.co_filename)
+        if path.match("*/sqlalchemy/sql/crud.py") and code.co_name == "_append_param_parameter":
+            name = str(getattr(local.get("c"), "name", "") or "")
+        elif path.match("*/sqlalchemy/sql/compiler.py") and code.co_name == "render_literal_value":
+            found = (local.get("value"), local.get("type_"))
+    return None if found is None else (*found, name)
+
+
 def warned_by_alembic(filename: str) -> bool:
     """True for a warning issued from inside Alembic's package."""
     return filename.startswith(_ALEMBIC)
@@ -134,16 +150,83 @@ def is_offline_connection(value: Any) -> bool:
     return isinstance(value, MockConnection)
 
 
-def count_bind_queries(migration_context: Any, on_query: Any) -> None:
-    """Call ``on_query()`` each time the revision runs SQL through ``op.get_bind()`` offline (the
-    statement goes to the output and the result is None)."""
+class ResultUsed(Exception):
+    """A revision used the result of a statement it ran through ``op.get_bind().execute()``
+    offline, where the statement is written to the output and never run: there is no result."""
+
+    def __init__(self, what: str, origin: tuple[str, int] | None, used_at: tuple[str, int] | None) -> None:
+        line = f" at line {origin[1]}" if origin else ""
+        super().__init__(f"{what} of the statement executed{line}, which offline is written, not run")
+        self.what, self.origin, self.used_at = what, origin, used_at
+
+
+class OfflineResult:
+    """What ``op.get_bind().execute()`` returns offline instead of None: any use of it (truth,
+    ``rowcount``, iteration, ``fetch*``, ``scalar*``, any attribute) raises ResultUsed and is
+    noted, so a loop "until rowcount is 0" cannot end after one pass on a made-up value. Closing
+    it, ``with`` and ``repr`` are no use."""
+
+    __slots__ = ("_origin", "_on_use")
+
+    def __init__(self, origin: tuple[str, int] | None, on_use: Any) -> None:
+        object.__setattr__(self, "_origin", origin)
+        object.__setattr__(self, "_on_use", on_use)
+
+    def _used(self, what: str) -> ResultUsed:
+        error = ResultUsed(what, self._origin, _caller())
+        self._on_use(error)
+        return error
+
+    def __getattr__(self, name: str) -> Any:
+        raise self._used(f"its .{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise self._used(f"its .{name}")
+
+    def __bool__(self) -> bool:
+        raise self._used("its truth value")
+
+    def __iter__(self) -> Any:
+        raise self._used("its rows")
+
+    def __next__(self) -> Any:
+        raise self._used("its rows")
+
+    def __len__(self) -> int:
+        raise self._used("its length")
+
+    def __getitem__(self, key: Any) -> Any:
+        raise self._used("its rows")
+
+    def __contains__(self, item: Any) -> bool:
+        raise self._used("its rows")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> OfflineResult:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        line = f" at line {self._origin[1]}" if self._origin else ""
+        return f"<offline result of the statement executed{line}: no rows, written not run>"
+
+
+def offline_bind_results(migration_context: Any, on_use: Any) -> None:
+    """Offline, ``op.get_bind().execute()`` writes the statement and returns an OfflineResult,
+    whose use raises ResultUsed and calls ``on_use(error)`` (a use the revision swallowed is
+    still known)."""
     connection = migration_context.impl.connection
     if not isinstance(connection, MockConnection):
         return
     execute = connection.execute
 
     def counted(*args: Any, **kw: Any) -> Any:
-        on_query()
-        return execute(*args, **kw)
+        origin = _caller()
+        execute(*args, **kw)
+        return OfflineResult(origin, on_use)
 
     connection.execute = counted

@@ -22,7 +22,7 @@ from alembic.util import CommandError
 
 from .. import alembic_compat as compat
 from ..config import Settings
-from ..errors import ConfigError, ScriptLoadError
+from ..errors import ConfigError, ScriptLoadError, Terminated
 from ..names import display_revisions  # noqa: F401 - where the history modules take it from
 from ..progress import Progress
 from .app_setup import run_setup
@@ -93,11 +93,13 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
         # Alembic loads each script by its resolved path: list them the same way
         files = script_files([Path(p).resolve() for p in compat.version_locations(script)],
                              script.recursive_version_locations)
-        with compiled_on_second_core(files) as handover, _exits_raise(), _loads_shown(files), \
+        with compiled_on_second_core(files) as handover, compat.process_kept(), _loads_shown(files), \
                 warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
             script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
     except (Exception, SystemExit) as exc:  # a script's sys.exit() or os._exit() too
+        if isinstance(exc, Terminated):
+            raise
         raise _load_error(exc, script, settings, _alembic_warnings(warned)) from None
     broken = _alembic_warnings(warned)
     if broken:  # a revision defined twice, or a parent no script defines
@@ -140,22 +142,6 @@ def _loads_shown(files: list[str]) -> Iterator[None]:
         else:
             loader.exec_module = original  # type: ignore[method-assign]
         progress.draw(done, final=True)
-
-
-@contextlib.contextmanager
-def _exits_raise() -> Iterator[None]:
-    """While scripts load, ``os._exit()`` raises SystemExit instead of ending distill silently
-    (set after the compiling process was forked: it keeps the real one)."""
-    real = os._exit
-
-    def refuse(code: int) -> None:
-        raise SystemExit(code)
-
-    os._exit = refuse  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        os._exit = real
 
 
 def _failing_line(exc: BaseException, version_dirs: list[Path]) -> tuple[str | None, int | None]:

@@ -59,7 +59,7 @@ class StatementCapture(io.TextIOBase):
         self.segments: list[Segment] = [Segment(None)]
         self.current_step: int | None = None
         self.heads_after: list[tuple[str, ...]] = []  # the version table after each step
-        self.queried = False  # the current step sent SQL through op.get_bind()
+        self.result_used: Exception | None = None  # the current step used an offline result
         self._separator = batch_separator
         self._comment = comment
 
@@ -88,12 +88,15 @@ class StatementCapture(io.TextIOBase):
         last = max((i for i, s in enumerate(statements) if s.kind == SQL), default=len(statements))
         statements.insert(last, statement)
 
-    def note_query(self) -> None:
-        self.queried = True
+    def note_result_used(self, error: Exception) -> None:
+        """The current step used the result of a statement it ran through op.get_bind() (first
+        use kept): the step fails even where the revision swallowed the error."""
+        if self.result_used is None:
+            self.result_used = error
 
     def start_step(self, index: int) -> None:
         self.current_step = index
-        self.queried = False
+        self.result_used = None
         self.segments.append(Segment(index))
 
     def end_step(self, heads: tuple[str, ...]) -> None:

@@ -2,9 +2,10 @@
 Alembic operation that failed (never from the wording of a message), and the fix for that cause.
 
 Offline, ``op.get_bind()`` is a stand-in: ``execute()`` writes the statement to the output and
-returns None, ``inspect()`` raises, there is no URL; SQLite batch mode without ``copy_from`` must
-reflect a live table. Those need the revision to be guarded. Everything else (a type the dialect
-does not have, a VARCHAR without length, a name too long) has a fix of its own.
+returns a result that raises when used, ``inspect()`` raises, there is no URL; SQLite batch mode
+without ``copy_from`` must reflect a live table. Those need the revision to be guarded (or a
+shadow database). Everything else (a type the dialect does not have, a VARCHAR without length, a
+name too long, a revision that exits or forks) has a fix of its own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class Failure:
     dialect: Dialect
     direction: str
     raised_in_revision: bool  # the innermost frame is the revision script itself
-    queried: bool  # the step had sent SQL through op.get_bind() (whose result is None offline)
     shadow: ShadowDatabase | None = None  # rendered against this shadow database, not offline
 
 
@@ -91,14 +91,53 @@ def _connection_attribute(f: Failure) -> Cause | None:
                  f"none ({describe(exc)})", GUARD_FIX)
 
 
-def _query_result(f: Failure) -> Cause | None:
+def _result_used(f: Failure) -> Cause | None:
     exc = f.exc
-    uses_none = isinstance(exc, TypeError) or (isinstance(exc, AttributeError)
-                                               and getattr(exc, "obj", 0) is None)
-    if not (uses_none and f.queried and f.raised_in_revision):
+    if not isinstance(exc, compat.ResultUsed):
         return None
-    return Cause("it reads the result of a query run through op.get_bind(), but offline there is no "
-                 f"database and execute() returns None ({describe(exc)})", GUARD_FIX)
+    line = f" at line {exc.origin[1]}" if exc.origin else ""
+    return Cause(f"it uses the result of a statement{line} ({exc.what}), which offline is written to "
+                 "the script, not run: there is no result to use",
+                 "Usual fix: render it against a database with --shadow (the statement runs on a "
+                 "throwaway copy of the schema and the result is real), or guard the database access "
+                 "with `if context.is_offline_mode(): ...` (from alembic import context) and emit the "
+                 "change with op.execute() in SQL that needs no answer from the database.")
+
+
+def _exits(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, SystemExit):
+        return None
+    return Cause(f"it exits the program while distill renders it ({describe(f.exc)}, from sys.exit(), "
+                 "os._exit() or raise SystemExit), which would end distill without its SQL",
+                 "Remove the exit: return from the function instead (`if context.is_offline_mode(): "
+                 "return` to skip work offline), or raise an exception that says why it cannot run.")
+
+
+def _forks(f: Failure) -> Cause | None:
+    if not isinstance(f.exc, compat.ForkRefused):
+        return None
+    return Cause("it forks the process (os.fork()) while distill renders it, and the copy would go on "
+                 "running distill", "Remove the fork: a migration runs in one process "
+                 "(subprocess.run() for an external command is fine).")
+
+
+def _literal_value(f: Failure) -> Cause | None:
+    found = compat.unrenderable_literal(f.exc)
+    if found is None:
+        return None
+    value, type_, column = found
+    name = one_line(column)[:80] if column else "name"
+    column = f"column {name}" if column else "its column"
+    kind = type(value).__name__
+    if isinstance(type_, sa.types.NullType):
+        return Cause(f"SQL written without a database carries every value as a literal, and {column} "
+                     f"has no type (sa.column() without one), so the {kind} value it is given has no "
+                     f"literal form ({describe(f.exc)})",
+                     f"Give the column its type (sa.column(\"{name}\", sa.<Type>)) so the {kind} value "
+                     "is written as a literal of that type, or write the value into the SQL text.")
+    return Cause(f"SQL written without a database carries every value as a literal, and the {kind} "
+                 f"value given to {column} has no literal form as {type_} ({describe(f.exc)})",
+                 "Write the value into the SQL text, or pass it as a value of the column's own type.")
 
 
 def _family(type_: type) -> str:
@@ -215,14 +254,15 @@ def _nul_character(f: Failure) -> Cause | None:
 
 
 _CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
-    _nul_character, _batch_reflects, _inspects, _connection_attribute, _query_result, _dialect_only_type,
+    _nul_character, _exits, _forks, _batch_reflects, _inspects, _connection_attribute, _result_used,
+    _literal_value, _dialect_only_type,
     _string_without_length, _existing_type_needed, _no_alter, _bad_arguments, _name_too_long,
     _revision_raises,
 )
 
 
 # causes that only exist offline, where op.get_bind() is a stand-in without a database
-_OFFLINE_ONLY = (_batch_reflects, _inspects, _connection_attribute, _query_result)
+_OFFLINE_ONLY = (_batch_reflects, _inspects, _connection_attribute, _result_used)
 
 
 def cause_of(failure: Failure) -> Cause:
@@ -233,8 +273,7 @@ def cause_of(failure: Failure) -> Cause:
         cause = classify(failure)
         if cause is not None:
             return cause
-    how = "Alembic's own `--sql` mode fails the same way" if failure.shadow is None else \
-        "The revision took its online path against the shadow (distill did not run online Alembic)"
+    # no claim that Alembic online (or the database) would fail too: nothing here ran it
     return Cause(f"rendering it raised {describe(failure.exc)}",
-                 f"{how}: correct the operation at the line "
-                 f"above, or leave {failure.dialect.name} out of this range's dialects.")
+                 f"Correct the operation at the line above, or leave {failure.dialect.name} out of "
+                 "this range's dialects.")

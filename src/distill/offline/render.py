@@ -14,16 +14,15 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
 from .. import alembic_compat as compat
+from .. import workers
 from ..dialects import Dialect
 from ..errors import DistillError
 from ..history.plan import Plan
@@ -35,7 +34,6 @@ from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.model import COMMENT, SQL, Statement, VersionTable
 from .capture import (
-    NulCharacter,
     PrintedNotes,
     Segment,
     StatementCapture,
@@ -43,10 +41,8 @@ from .capture import (
     warnings_captured,
 )
 from .causes import one_line
-from .diagnose import offline_error
+from .diagnose import render_failure
 from .shadow_plans import catch_up_plan
-
-_DISTILL_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -193,11 +189,14 @@ class _Run:
     def steps(self, heads, context) -> Iterator[Any]:
         for index, migration_step in enumerate(self.plan.migration_steps):
             self.capture.start_step(index)
+            workers.doing(lambda step=self.plan.steps[index]: f"revision {step.label} ({step.script_path})")
             note = self.skip.get(migration_step.revision.revision)
             yield migration_step if note is None else compat.skipped_step(
                 migration_step, lambda note=note, **_: self.capture.add(note))
 
     def on_step_end(self, heads: set[str], **_: Any) -> None:
+        if self.capture.result_used is not None:  # used, and the error swallowed by the revision
+            raise self.capture.result_used
         if self.read and self.shadow is not None:  # below Alembic's "Running ..." comment
             statements = self.capture.segments[-1].statements
             first = next((i for i, s in enumerate(statements) if s.kind != COMMENT), len(statements))
@@ -220,7 +219,7 @@ class _Run:
         original(**_forced_options(kw, self.dialect, self.capture, self.on_step_end))
         context = self.env.get_context()
         compat.patch_context(context, self.dialect)
-        compat.count_bind_queries(context, self.capture.note_query)
+        compat.offline_bind_results(context, self.capture.note_result_used)
         self.version_tables.append(_version_table(context, self.dialect))
         if self.shadow is not None:
             self._attach_shadow(context)
@@ -272,19 +271,20 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
     run = _Run(history, plan, dialect, skip or {}, on_step, shadow)
     notes = PrintedNotes(run.capture, dialect.comment)
     try:
-        with quiet_alembic(), compat.alembic_patched(), contextlib.redirect_stdout(notes), \
-                log_records_as_notes(notes), warnings_captured(run.on_warning), run.env:
+        with quiet_alembic(), compat.alembic_patched(), compat.process_kept(), \
+                contextlib.redirect_stdout(notes), log_records_as_notes(notes), \
+                warnings_captured(run.on_warning), run.env:
             run.run(standalone)
             notes.flush()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a revision's sys.exit() or os._exit() too
         if isinstance(exc, compat.CannotRender) and run.capture.current_step is not None:
             step = plan.steps[run.capture.current_step]
             raise DistillError(f"{step.script_path}: revision {step.revision}: a statement it sends through "
                                f"the shadow connection cannot be written as SQL: {exc}") from None
-        if _raised_by_distill(exc) and not isinstance(exc, NulCharacter):
-            raise  # a bug in distill, not in the revision: keep the traceback
-        raise offline_error(exc, history, plan, run.capture.current_step, dialect,
-                            queried=run.capture.queried, shadow=shadow) from None
+        failure = render_failure(exc, history, plan, run.capture.current_step, dialect, shadow=shadow)
+        if failure is None:
+            raise  # distill's own exit (SIGTERM), or a bug in distill: keep the traceback
+        raise failure from None
     finally:
         for link in run.links:
             compat.detach_shadow(link)
@@ -294,11 +294,3 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
                      version_table=run.version_tables[-1], heads_after=run.capture.heads_after,
                      shadow=None if shadow is None else shadow.record)
 
-
-def _raised_by_distill(exc: BaseException) -> bool:
-    """True when the innermost frame is distill's own code (not the example it ships)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return False
-    path = Path(frames[-1].filename).resolve()
-    return path.is_relative_to(_DISTILL_DIR) and not path.is_relative_to(_DISTILL_DIR / "_data")

@@ -29,6 +29,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from .. import workers
 from ..names import one_line
 from ..statements.model import Statement
 from . import clock
@@ -133,10 +134,10 @@ class _Child:
         env, self.unshifted = clock.shifted_environment(env)  # why the clock is not moved, if not
         self.errors = tempfile.TemporaryFile()  # not a pipe: nothing the child says can block it
         self.asked = 0
-        try:
+        try:  # it dies with this process (a killed distill leaves no second rendering running)
             self.process: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-m", "distill.offline.second_rendering"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self.errors, env=env)
+                stdout=subprocess.PIPE, stderr=self.errors, env=env, preexec_fn=workers.death_signal)
         except OSError as exc:
             self.process, self.failed = None, f"the second rendering could not start: {exc}"
         atexit.register(self.close)
