@@ -217,13 +217,15 @@ def test_a_setup_hook_that_is_no_module_and_function_is_refused(tmp_path, setup)
 
 
 def test_a_second_rendering_that_dies_while_rendering_is_not_checked_not_failed(tmp_path):
-    """The child process ends in the middle of a rendering (a revision calls os._exit under the
-    second rendering's hash seed only): its steps are 'reproducibility not checked'."""
-    root = write_project(tmp_path / "p", [CREATE_T, {"revision": "b2", "down": "a1", "imports": "import os",
+    """The child process ends in the middle of a rendering (a revision kills its own process
+    under the second rendering's hash seed only: os._exit is refused while rendering, see
+    test_exits): its steps are 'reproducibility not checked'."""
+    root = write_project(tmp_path / "p", [CREATE_T, {"revision": "b2", "down": "a1",
+                                                     "imports": "import os\nimport signal",
                                                      "body": '''
 def upgrade():
     if os.environ.get("PYTHONHASHSEED") == "8":
-        os._exit(3)
+        os.kill(os.getpid(), signal.SIGKILL)
     op.execute("INSERT INTO t (id) VALUES (2)")
 
 def downgrade():
@@ -232,6 +234,6 @@ def downgrade():
     report = _check(root, env={"PYTHONHASHSEED": "7"})
     assert report["not_reproducible"], report
     assert {f["message"] for f in report["not_reproducible"]} == {
-        "reproducibility not checked: the second rendering ended (exit status 3)"}
+        "reproducibility not checked: the second rendering ended (exit status -9)"}
     built = run_distill(["build", "--out", str(tmp_path / "b")], root, env={"PYTHONHASHSEED": "7"})
     assert built.returncode == 0, built.stderr

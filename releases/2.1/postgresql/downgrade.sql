@@ -49,14 +49,14 @@ $distill_guard$;
 
 COMMIT;
 
-DO $distill_stop$
-BEGIN
-    RAISE EXCEPTION 'distill: cannot revert f03d6b5a4c15: restore from a backup';
-END
-$distill_stop$;
-
 DO $distill_file_unlock$
 BEGIN
     PERFORM pg_advisory_unlock(hashtext('distill alembic_version'));
 END
 $distill_file_unlock$;
+
+DO $distill_stop$
+BEGIN
+    RAISE EXCEPTION 'distill: cannot revert f03d6b5a4c15: restore from a backup';
+END
+$distill_stop$;

@@ -92,8 +92,6 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     if lock is not None and lock.place != "after_begin":
         blocks += guard_blocks
     blocks += _statement_blocks(statements, lock, begin, guard_blocks, dialect.before_commit)
-    if whole_file is not None:
-        blocks.append(whole_file[1].text)
     if dialect.postamble and blocks:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: end of the file"),
                                  *dialect.postamble]))
@@ -106,11 +104,15 @@ def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, beg
     guard after the BEGIN ("after_begin"; the lock again after each later BEGIN of a file that holds
     a lock for its whole length); the lock's release right after the last SQL statement
     (and the check that belongs to it), so that a stop after it (a point of no return) does not
-    undo what the file did. A release that commits has ``before_commit`` before it."""
+    undo what the file did (the release of a lock held for the whole file goes there too). A
+    release that commits has ``before_commit`` before it."""
     last_sql = max((i for i, s in enumerate(statements) if s.kind in (SQL, CHECK)), default=None)
-    release = lock.release.text if lock is not None and lock.release is not None else None
-    if release is not None and _bare(Statement(SQL, release)) == "COMMIT":
-        release = "\n\n".join([*before_commit, release])
+    releases = [] if lock is None else [lock.release.text] if lock.release is not None else []
+    if releases and _bare(Statement(SQL, releases[0])) == "COMMIT":
+        releases = [*before_commit, *releases]
+    if lock is not None and lock.whole_file is not None:
+        releases.append(lock.whole_file[1].text)
+    release = "\n\n".join(releases) or None
     blocks: list[str] = []
     pending: list[str] = []
     for index, statement in enumerate(statements):
