@@ -38,7 +38,8 @@ _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
 def _rules(raw: dict) -> list[Rule]:
     return [
-        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"))
+        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"),
+             rule.get("when", ""), rule.get("unless", ""))
         for kind in ("destructive", "data_loss", "lock_risk")
         for rule in raw.get(kind, [])
     ]
@@ -165,6 +166,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
+        alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
     )
 
 

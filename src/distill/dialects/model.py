@@ -40,6 +40,10 @@ class Rule:
     pattern: re.Pattern[str]
     message: str
     on: str  # "full" or "top" (parenthesised parts elided)
+    # a fact of the statements before it in the same rendering (statements/sequence.py): the
+    # rule counts only when it holds (``when``) or only when it does not (``unless``)
+    when: str = ""
+    unless: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,8 @@ class Dialect:
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     record: RecordSQL = field(default_factory=RecordSQL)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
+    # the words an ALTER TABLE action starts with (statements/actions.py)
+    alter_actions: frozenset[str] = frozenset()
 
     def comment_line(self, text: str) -> str:
         """``text`` as a one-line SQL comment."""

@@ -20,6 +20,7 @@ from ..dialects import Dialect
 from .findings import normalise
 from .lexer import top_level_parts
 from .model import SQL, Statement
+from .sequence import updated_columns
 
 _WRITE = re.compile(r"^(?P<verb>INSERT INTO|UPDATE|DELETE FROM|MERGE INTO|REPLACE INTO) (?P<table>[^\s(]+)"
                     r"(?P<where>.* WHERE )?", re.I)
@@ -43,8 +44,11 @@ class StepChanges:
     """The row writes and schema changes of one step in one direction."""
 
     lost: dict[str, str] = field(default_factory=dict)  # table -> "deletes rows from" / "overwrites"
-    # (rows of a table created earlier in the same step were not there before it: not lost)
-    written: set[str] = field(default_factory=set)  # tables it inserts into or updates
+    # (rows of a table created earlier in the same step were not there before it: not lost; nor
+    # are values of columns the step added earlier: a backfill)
+    overwritten: dict[str, set[str]] = field(default_factory=dict)  # table -> columns (None: unknown)
+    inserted: set[str] = field(default_factory=set)  # tables it inserts rows into (or merges)
+    updated: dict[str, set[str]] = field(default_factory=dict)  # table -> columns it sets
     added: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, column) -> type
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (table, column)
     created: dict[str, str] = field(default_factory=dict)  # table -> its columns, names left out
@@ -72,12 +76,7 @@ def changes(statements: Iterable[Statement], dialect: Dialect, version_table: st
         full, top = normalise(statement.text, dialect)
         write = _WRITE.match(top)
         if write and _key(write["table"]) != _key(version_table):
-            table, verb = _key(write["table"]), write["verb"].upper()
-            if verb in ("DELETE FROM", "UPDATE") and write["where"] and table not in out.created:
-                how = "deletes rows from" if verb == "DELETE FROM" else "overwrites rows of"
-                out.lost.setdefault(table, how)
-            if verb != "DELETE FROM":
-                out.written.add(table)
+            _write(out, _key(write["table"]), write["verb"].upper(), bool(write["where"]), top)
             continue
         if added := _ADD.match(full):
             out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
@@ -88,6 +87,32 @@ def changes(statements: Iterable[Statement], dialect: Dialect, version_table: st
         elif dropped_table := _DROP_TABLE.match(full):
             out.dropped_tables.append(_key(dropped_table["table"]))
     return out
+
+
+def _write(out: StepChanges, table: str, verb: str, where: bool, top: str) -> None:
+    """Take in one INSERT, UPDATE, DELETE, MERGE or REPLACE of ``table``."""
+    if verb == "UPDATE":
+        updated = updated_columns(top)
+        columns = updated[1] if updated else {"*"}  # "*": a column it sets cannot be named
+        out.updated.setdefault(table, set()).update(columns)
+        backfill = updated is not None and all((table, c) in out.added for c in columns)
+        if where and table not in out.created and not backfill:
+            out.lost.setdefault(table, "overwrites rows of")
+            out.overwritten.setdefault(table, set()).update(columns)
+    elif verb == "DELETE FROM":
+        if where and table not in out.created:
+            out.lost[table] = "deletes rows from"
+    else:
+        out.inserted.add(table)
+
+
+def _restores(downgrade: StepChanges, table: str, upgrade: StepChanges) -> bool:
+    """Whether the downgrade writes back what the upgrade lost of ``table``: deleted rows only
+    by inserting rows into it, overwritten values only by setting one of those columns again."""
+    if upgrade.lost[table] == "deletes rows from":
+        return table in downgrade.inserted
+    columns = downgrade.updated.get(table, set())
+    return "*" in columns or bool(columns & upgrade.overwritten.get(table, {"*"}))
 
 
 # what comparing a step's two directions finds: the manifest's step keys, check's finding kinds
@@ -107,7 +132,7 @@ def step_verdicts(upgrade: StepChanges, downgrade: StepChanges) -> StepVerdicts:
     """The data a step's downgrade does not restore, and the drop + add pairs that look like a
     rename autogenerate did not recognise (``changes`` of each direction)."""
     not_restored = [f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
-                    for table, how in upgrade.lost.items() if table not in downgrade.written]
+                    for table, how in upgrade.lost.items() if not _restores(downgrade, table, upgrade)]
     renames = []
     for table, column in upgrade.dropped:
         old_type = downgrade.added.get((table, column))  # the downgrade adds it back: its type
