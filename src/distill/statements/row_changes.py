@@ -115,6 +115,16 @@ def _restores(downgrade: StepChanges, table: str, upgrade: StepChanges) -> bool:
     return "*" in columns or bool(columns & upgrade.overwritten.get(table, {"*"}))
 
 
+def _not_restored(table: str, how: str, upgrade: StepChanges, downgrade: StepChanges) -> str:
+    columns = sorted(upgrade.overwritten.get(table, set()) - {"*"})
+    if how == "overwrites rows of" and table in downgrade.updated and columns:
+        return (f"the upgrade overwrites {', '.join(columns)} in rows of {table}; the downgrade "
+                f"sets none of them back")
+    if how == "deletes rows from" and (table in downgrade.updated or table in downgrade.inserted):
+        return f"the upgrade deletes rows from {table}; the downgrade inserts none back into {table}"
+    return f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
+
+
 # what comparing a step's two directions finds: the manifest's step keys, check's finding kinds
 NOT_RESTORED, PROBABLE_RENAMES = "data_not_restored", "probable_renames"
 STEP_VERDICTS = (NOT_RESTORED, PROBABLE_RENAMES)
@@ -131,8 +141,8 @@ class StepVerdicts:
 def step_verdicts(upgrade: StepChanges, downgrade: StepChanges) -> StepVerdicts:
     """The data a step's downgrade does not restore, and the drop + add pairs that look like a
     rename autogenerate did not recognise (``changes`` of each direction)."""
-    not_restored = [f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
-                    for table, how in upgrade.lost.items() if not _restores(downgrade, table, upgrade)]
+    not_restored = [_not_restored(table, how, upgrade, downgrade) for table, how in upgrade.lost.items()
+                    if not _restores(downgrade, table, upgrade)]
     renames = []
     for table, column in upgrade.dropped:
         old_type = downgrade.added.get((table, column))  # the downgrade adds it back: its type
