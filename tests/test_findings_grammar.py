@@ -171,3 +171,38 @@ def test_data_not_restored_needs_the_rows_or_the_columns_written_back(tmp_path):
         ("mark", "the upgrade overwrites status in rows of accounts; the downgrade sets none of them back")]
     # the backfill of a column the step added overwrites no earlier value
     assert "fill" not in {f["revision"] for f in report["data_loss"] if f["direction"] == "upgrade"}
+
+
+SEED = '''op.bulk_insert(sa.table("accounts", sa.column("id", sa.Integer), sa.column("email", sa.String)),
+                   [{"id": 101, "email": "a@x"}, {"id": 102, "email": "b@x"}])'''
+
+
+def test_a_downgrade_deleting_only_the_rows_its_upgrade_inserted_loses_no_data(tmp_path):
+    project = write_project(tmp_path / "project", [
+        BASE,
+        _step("seed", "r00", SEED, 'op.execute("DELETE FROM accounts WHERE id IN (101, 102)")'),
+        _step("seed_eq", "seed", SEED.replace("101", "201").replace("102", "202"),
+              'op.execute("DELETE FROM accounts WHERE id = 202 AND email = \'b@x\'")'),
+        # a row the upgrade did not insert (103), a test that is no key (>), an OR: data loss
+        _step("seed_more", "seed_eq", SEED.replace("101", "301").replace("102", "302"),
+              'op.execute("DELETE FROM accounts WHERE id IN (301, 302, 103)")'),
+        _step("seed_range", "seed_more", SEED.replace("101", "401").replace("102", "402"),
+              'op.execute("DELETE FROM accounts WHERE id > 400")'),
+        _step("seed_or", "seed_range", SEED.replace("101", "501").replace("102", "502"),
+              'op.execute("DELETE FROM accounts WHERE id = 501 OR id = 7")'),
+    ])
+    result = run_distill(["check", "--dialect", "postgresql,sqlite", "--json"], project)
+    report = json.loads(result.stdout)
+    losses = {(f["revision"], f["direction"]): f for f in report["data_loss"]}
+    assert set(losses) == {("seed_more", "downgrade"), ("seed_range", "downgrade"), ("seed_or", "downgrade")}
+    assert all(f["message"] == "deletes rows from accounts" and f["dialects"] == ["postgresql", "sqlite"]
+               for f in losses.values())
+    # the same in a bundle's downgrade step files
+    out = tmp_path / "bundle"
+    built = run_distill(["build", "--dialect", "postgresql", "--from", "r00", "--to", "heads", "--out", str(out)],
+                        project)
+    assert built.returncode == 0, built.stderr
+    steps = {s["revision"]: s for s in json.loads((out / "manifest.json").read_text())["dialects"]["postgresql"]["steps"]}
+    assert [r for r, s in steps.items() if s["down"]["data_loss"]] == ["seed_more", "seed_range", "seed_or"]
+    down = (out / "postgresql" / "downgrade.sql").read_text()
+    assert down.count("-- DATA LOSS: deletes rows from accounts") == 3

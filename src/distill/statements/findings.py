@@ -16,6 +16,7 @@ from functools import lru_cache
 from ..dialects import Dialect, LexerRules
 from ..names import one_line
 from .actions import elided, forms
+from .inserted_rows import Rows
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
 from .model import ANNOTATION, NOTE, OUTPUT, SQL, Statement, VersionTable
 from .sequence import Sequence
@@ -121,10 +122,10 @@ class _Annotator:
     """Annotates the statements of one rendering, segment by segment, in output order: tables
     created earlier in the same rendering are empty, so locking them is no risk."""
 
-    def __init__(self, dialect: Dialect, table: VersionTable) -> None:
-        self.dialect, self.table = dialect, table
+    def __init__(self, dialect: Dialect, table: VersionTable, inserted: dict[int, Rows]) -> None:
+        self.dialect, self.table, self.inserted = dialect, table, inserted
         self.created: set[str] = set()
-        self.sequence = Sequence()
+        self.sequence = Sequence(dialect)
         self.version_words = {table.name.upper(), table.sql.upper()}
 
     def _bookkeeping(self, text: str) -> bool:
@@ -133,16 +134,18 @@ class _Annotator:
         return any(w.upper().strip('"`[]') in self.version_words or w.upper() in self.version_words
                    for w in words)
 
-    def __call__(self, statements: list[Statement]) -> list[Statement]:
+    def __call__(self, statements: list[Statement], step: int | None = None) -> list[Statement]:
         normalised = {i: normalise(s.text, self.dialect) for i, s in enumerate(statements)
                       if s.kind == SQL and not self._bookkeeping(s.text)}
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
         batch_recreated = {m["to"] for full, _ in normalised.values()
                            for m in [_BATCH_RENAME.match(full)] if m}
         out: list[Statement] = self._manual_steps(statements)
-        self.sequence.step()  # each segment is a step (or the run's wrapper)
+        # each segment is a step (or the run's wrapper)
+        self.sequence.step(self.inserted.get(step) if step is not None else None)
         for index, statement in enumerate(statements):
             if index in normalised and not _mentions_version_table(normalised[index][0], self.table):
+                self.sequence.text = statement.text
                 out += self._annotations(*normalised[index], out[-3:], batch_recreated)
             out.append(statement)
         return out
@@ -175,10 +178,13 @@ class _Annotator:
         return found
 
 
-def annotator(dialect: Dialect, table: VersionTable) -> Callable[[list[Statement]], list[Statement]]:
+def annotator(dialect: Dialect, table: VersionTable, inserted: dict[int, Rows] | None = None,
+              ) -> Callable[[list[Statement], int | None], list[Statement]]:
     """A function that puts an annotation right above every destructive or lock-risky statement
-    of each list it is given (call it on a rendering's segments in output order)."""
-    return _Annotator(dialect, table)
+    of each list it is given (call it on a rendering's segments in output order, with the index
+    of the segment's step). ``inserted``: in a downgrade, the rows each step's upgrade inserts,
+    by step index (``statements.inserted_rows``)."""
+    return _Annotator(dialect, table, inserted or {})
 
 
 def printed_of(statements: list[Statement], comment: str) -> dict[str, list[str]]:

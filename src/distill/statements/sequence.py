@@ -5,6 +5,8 @@
   backfill): no value that existed before the step is overwritten;
 * ``added_not_valid_here``: VALIDATE CONSTRAINT of a constraint added NOT VALID earlier in the
   same rendering (one transaction): the ADD's lock is held through the validation;
+* ``deletes_only_rows_its_upgrade_inserted``: a downgrade's DELETE that removes only rows the
+  step's own upgrade inserted (``statements.inserted_rows``);
 * ``valid_not_null_check``: SET NOT NULL on a column a valid ``CHECK (column IS NOT NULL)``
   covers (added without NOT VALID, or validated since): PostgreSQL 12+ skips its scan.
 
@@ -14,6 +16,9 @@ Each reads the action forms of ``statements.actions``; names compare case-insens
 from __future__ import annotations
 
 import re
+
+from ..dialects import Dialect
+from .inserted_rows import Rows, deletes_only_inserted
 
 _ADD_COLUMN = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(IF NOT EXISTS )?(?!(CONSTRAINT|INDEX|"
                          r"KEY|FOREIGN|PRIMARY|CHECK|UNIQUE|EXCLUDE)\b)(?P<column>[^\s,(]+)", re.I)
@@ -47,20 +52,26 @@ def updated_columns(top: str) -> tuple[str, set[str]] | None:
 class Sequence:
     """The facts gathered from one rendering's statements so far (``step`` starts a step)."""
 
-    def __init__(self) -> None:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.rows: Rows = {}  # the rows the current step's upgrade inserts (in a downgrade)
+        self.text = ""  # the statement being read, as written
         self.added: set[tuple[str, str]] = set()  # (table, column) added in the current step
         self.not_valid: set[tuple[str, str]] = set()  # (table, constraint) added NOT VALID
         self.pending: dict[tuple[str, str], str] = {}  # NOT VALID not-null check -> its column
         self.valid_not_null: set[tuple[str, str]] = set()  # (table, column)
 
-    def step(self) -> None:
+    def step(self, rows: Rows | None = None) -> None:
         self.added.clear()
+        self.rows = rows or {}
 
     def holds(self, fact: str, full: str, top: str, groups: dict[str, str]) -> bool:
         table = _key(groups.get("table", ""))
         if fact == "sets_only_added_columns":
             updated = updated_columns(top)
             return updated is not None and all((updated[0], c) in self.added for c in updated[1])
+        if fact == "deletes_only_rows_its_upgrade_inserted":
+            return bool(self.rows) and deletes_only_inserted(self.text, self.dialect, self.rows)
         if fact == "added_not_valid_here":
             return (table, _key(groups.get("name", ""))) in self.not_valid
         if fact == "valid_not_null_check":
