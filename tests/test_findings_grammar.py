@@ -206,3 +206,14 @@ def test_a_downgrade_deleting_only_the_rows_its_upgrade_inserted_loses_no_data(t
     assert [r for r, s in steps.items() if s["down"]["data_loss"]] == ["seed_more", "seed_range", "seed_or"]
     down = (out / "postgresql" / "downgrade.sql").read_text()
     assert down.count("-- DATA LOSS: deletes rows from accounts") == 3
+
+
+def test_the_schema_summary_reads_alter_table_action_by_action():
+    from distill.audit.schema_summary import summary
+
+    sql = ("ALTER TABLE IF EXISTS accounts DROP COLUMN legacy, ALTER COLUMN email DROP NOT NULL, "
+           "ADD COLUMN score integer;\nALTER TABLE ONLY accounts ALTER COLUMN name DROP DEFAULT;\n"
+           "DROP INDEX CONCURRENTLY IF EXISTS ix_old;\n")
+    assert summary(sql, "postgresql") == {
+        "columns added": ["accounts.score"], "columns changed": ["accounts.email", "accounts.name"],
+        "columns dropped": ["accounts.legacy"], "indexes dropped": ["ix_old"]}

@@ -36,10 +36,11 @@ from .names import available
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
 
-def _rules(raw: dict) -> list[Rule]:
+def _rules(raw: dict, forms: dict[str, str]) -> list[Rule]:
+    """The rules of one file; a rule's ``form`` names a pattern of ``[grammar.forms]``."""
     return [
-        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"),
-             rule.get("when", ""), rule.get("unless", ""))
+        Rule(kind, re.compile(rule.get("pattern") or forms[rule["form"]], re.IGNORECASE), rule["message"],
+             rule.get("on", "full"), rule.get("when", ""), rule.get("unless", ""))
         for kind in ("destructive", "data_loss", "lock_risk")
         for rule in raw.get(kind, [])
     ]
@@ -157,7 +158,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         before_commit=tuple(text.strip() for text in script.get("before_commit", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
-        rules=tuple(_rules(common) + _rules(raw)),
+        rules=tuple(_rules(common, common["grammar"]["forms"]) + _rules(raw, common["grammar"]["forms"])),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
         shadow=_shadow(raw.get("shadow", {}), common),
@@ -167,6 +168,8 @@ def _parse(name: str, raw: dict) -> Dialect:
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
         alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
+        forms=tuple((name, re.compile(pattern, re.IGNORECASE))
+                    for name, pattern in sorted(common["grammar"]["forms"].items())),
     )
 
 

@@ -219,6 +219,12 @@ class Dialect:
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
     # the words an ALTER TABLE action starts with (statements/actions.py)
     alter_actions: frozenset[str] = frozenset()
+    # the statement forms of dialects/_common.toml [grammar.forms], by name
+    forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def form(self, name: str) -> re.Pattern[str]:
+        """The statement form ``name`` (add_column, drop_table ...) of ``[grammar.forms]``."""
+        return dict(self.forms)[name]
 
     def comment_line(self, text: str) -> str:
         """``text`` as a one-line SQL comment."""

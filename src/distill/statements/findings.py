@@ -36,8 +36,6 @@ LABELS = {DESTRUCTIVE: "DESTRUCTIVE", DATA_LOSS: "DATA LOSS", LOCK_RISK: "LOCK R
           MANUAL_STEPS: "MANUAL STEPS",
           WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
-_BATCH_RENAME = re.compile(r"^ALTER TABLE _alembic_tmp_(?P<table>\S+) RENAME TO (?P<to>\S+)", re.I)
-_CREATE_TABLE = re.compile(r"^CREATE TABLE (IF NOT EXISTS )?(?P<table>\S+)", re.I)
 
 
 def annotation(dialect: Dialect, kind: str, message: str) -> Statement:
@@ -139,7 +137,7 @@ class _Annotator:
                       if s.kind == SQL and not self._bookkeeping(s.text)}
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
         batch_recreated = {m["to"] for full, _ in normalised.values()
-                           for m in [_BATCH_RENAME.match(full)] if m}
+                           for m in [self.dialect.form("batch_rename").match(full)] if m}
         out: list[Statement] = self._manual_steps(statements)
         # each segment is a step (or the run's wrapper)
         self.sequence.step(self.inserted.get(step) if step is not None else None)
@@ -171,9 +169,9 @@ class _Annotator:
                 continue  # created earlier in this run: nothing to lock, no earlier rows to lose
             if (kind, message) not in already:
                 found.append(annotation(self.dialect, kind, message))
-        created = _CREATE_TABLE.match(full)
+        created = self.dialect.form("create_table").match(full)
         # IF NOT EXISTS may find the table there already, rows and all: not a new table
-        if created and not created[1] and not created["table"].startswith("_alembic_tmp_"):
+        if created and not created["if_not_exists"] and not created["table"].startswith("_alembic_tmp_"):
             self.created.add(created["table"])
         return found
 

@@ -6,8 +6,9 @@
   of the same type to the same table (or drops a table and creates one with the same columns)
   is what autogenerate writes for a rename it did not recognise: the data is lost.
 
-Both read statements normalised by the lexer (``findings.normalise``); the patterns are the
-SQL every dialect writes for these operations (``COLUMN`` is optional in ADD and DROP).
+Both read statements normalised by the lexer (``findings.normalise``), ALTER TABLE action by
+action (``statements.actions``), with the statement forms of ``dialects/_common.toml`` that the
+findings and the schema summary read too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..dialects import Dialect
+from .actions import forms
 from .findings import normalise
 from .lexer import top_level_parts
 from .model import SQL, Statement
@@ -24,12 +26,6 @@ from .sequence import updated_columns
 
 _WRITE = re.compile(r"^(?P<verb>INSERT INTO|UPDATE|DELETE FROM|MERGE INTO|REPLACE INTO) (?P<table>[^\s(]+)"
                     r"(?P<where>.* WHERE )?", re.I)
-_ADD = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN |PRIMARY "
-                  r"|CHECK |UNIQUE )(?P<column>\S+) (?P<definition>.+)$", re.I)
-_DROP = re.compile(r"^ALTER TABLE (?P<table>\S+) DROP (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN "
-                   r"|PRIMARY |CHECK |DEFAULT |UNIQUE )(?P<column>[^\s,]+)$", re.I)
-_CREATE = re.compile(r"^CREATE TABLE (?!IF NOT EXISTS )(?P<table>\S+) \((?P<body>.*)\)$", re.I)
-_DROP_TABLE = re.compile(r"^DROP TABLE (IF EXISTS )?(?P<table>\S+)$", re.I)
 # where a column's type ends in its definition
 _AFTER_TYPE = re.compile(r" (NOT NULL|NULL|DEFAULT|CONSTRAINT|REFERENCES|COLLATE|CHECK|PRIMARY|UNIQUE|"
                          r"GENERATED|AUTO_INCREMENT|IDENTITY|COMMENT)\b.*$", re.I)
@@ -78,15 +74,23 @@ def changes(statements: Iterable[Statement], dialect: Dialect, version_table: st
         if write and _key(write["table"]) != _key(version_table):
             _write(out, _key(write["table"]), write["verb"].upper(), bool(write["where"]), top)
             continue
-        if added := _ADD.match(full):
-            out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
-        elif dropped := _DROP.match(full):
-            out.dropped.append((_key(dropped["table"]), _key(dropped["column"])))
-        elif created := _CREATE.match(full):
-            out.created[_key(created["table"])] = _columns_shape(created["body"])
-        elif dropped_table := _DROP_TABLE.match(full):
-            out.dropped_tables.append(_key(dropped_table["table"]))
+        for form, _ in forms(full, dialect.alter_actions):
+            _schema_change(out, form, dialect)
     return out
+
+
+def _schema_change(out: StepChanges, form: str, dialect: Dialect) -> None:
+    """Take in one action form: a column added or dropped, a table created or dropped (the
+    statement forms of dialects/_common.toml [grammar.forms])."""
+    if (added := dialect.form("add_column").match(form)) and added["definition"]:
+        out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
+    elif dropped := dialect.form("drop_column").match(form):
+        out.dropped.append((_key(dropped["table"]), _key(dropped["column"])))
+    elif (created := dialect.form("create_table").match(form)) and created["body"] is not None:
+        if not created["if_not_exists"]:  # IF NOT EXISTS may find the table there, rows and all
+            out.created[_key(created["table"])] = _columns_shape(created["body"])
+    elif dropped_table := dialect.form("drop_table").match(form):
+        out.dropped_tables.append(_key(dropped_table["table"]))
 
 
 def _write(out: StepChanges, table: str, verb: str, where: bool, top: str) -> None:

@@ -20,8 +20,6 @@ import re
 from ..dialects import Dialect
 from .inserted_rows import Rows, deletes_only_inserted
 
-_ADD_COLUMN = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(IF NOT EXISTS )?(?!(CONSTRAINT|INDEX|"
-                         r"KEY|FOREIGN|PRIMARY|CHECK|UNIQUE|EXCLUDE)\b)(?P<column>[^\s,(]+)", re.I)
 _ADD_CONSTRAINT = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD CONSTRAINT (?P<name>\S+) (?P<body>.*)$", re.I)
 _NOT_NULL_CHECK = re.compile(r"^CHECK \((?P<column>[^\s()]+) IS NOT NULL\)( NOT VALID)?$", re.I)
 _VALIDATE = re.compile(r"^ALTER TABLE (?P<table>\S+) VALIDATE CONSTRAINT (?P<name>\S+)$", re.I)
@@ -82,7 +80,7 @@ class Sequence:
         """Take in one action form, after the rules have read it."""
         if full.upper() in _TRANSACTION_ENDS:
             self.not_valid.clear()
-        elif added := _ADD_COLUMN.match(full):
+        elif added := self.dialect.form("add_column").match(full):
             self.added.add((_key(added["table"]), _key(added["column"])))
         elif constraint := _ADD_CONSTRAINT.match(full):
             key = (_key(constraint["table"]), _key(constraint["name"]))
