@@ -1,17 +1,25 @@
 """Findings a DBA can trust (issue 30): every PostgreSQL hazard of the list has its finding in
 the step files of a bundle, every safe form has none, and the false alarms are gone.
 
-The hazards follow squawk's rules of the same names (require-concurrent-index-creation,
-require-concurrent-index-deletion, adding-required-field, constraint-missing-not-valid,
-prefer-robust-stmts for CREATE INDEX CONCURRENTLY, ban-truncate-cascade, renaming-column,
-renaming-table). Where distill disagrees on purpose: DEFAULT now() is stable (squawk's
-adding-field-with-default accepts it too), SET NOT NULL covered by a validated CHECK (column IS
-NOT NULL) is no lock risk (PostgreSQL 12+ skips the scan), and dropping a view, type or function,
-REVOKE, policies, row-level security and DISABLE TRIGGER are findings squawk does not make."""
+squawk (2.70) is the second opinion (``test_squawk_agrees_where_distill_follows_it``, run when
+the ``squawk`` program is installed: ``pip install squawk-cli``). distill follows its rules
+require-concurrent-index-creation, require-concurrent-index-deletion, adding-required-field,
+adding-not-nullable-field, adding-field-with-default, constraint-missing-not-valid,
+prefer-robust-stmts (CREATE INDEX CONCURRENTLY), ban-truncate-cascade, renaming-column,
+renaming-table, ban-drop-view, ban-drop-type, ban-drop-function, ban-drop-constraint. It
+disagrees on purpose with ban-drop-not-null, ban-drop-default and ban-drop-generated-expression:
+they lose no data and take no long lock, so they are no finding (the issue's false alarms). It
+finds more than squawk: REVOKE, policies, row-level security, DISABLE TRIGGER, an UPDATE without
+WHERE, ALTER TYPE ... ADD VALUE as a lock risk (squawk: only require-enum-value-ordering). It
+leaves to squawk its style and setting rules (prefer-bigint-over-int, prefer-text-field,
+prefer-timestamp-tz, require-lock-timeout, require-statement-timeout: distill sets timeouts with
+--lock-timeout and --statement-timeout)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 from projects import run_distill, write_project
@@ -124,7 +132,7 @@ def steps(tmp_path_factory) -> dict[str, dict]:
     for step in manifest["dialects"]["postgresql"]["steps"]:
         files = [p for p in (out / "postgresql" / "steps").glob("*.up.sql")
                  if p.name.split("-")[1] == step["revision"]]
-        found[step["revision"]] = {"up": step["up"], "sql": files[0].read_text()}
+        found[step["revision"]] = {"up": step["up"], "sql": files[0].read_text(), "path": files[0]}
     return found
 
 
@@ -217,3 +225,27 @@ def test_the_schema_summary_reads_alter_table_action_by_action():
     assert summary(sql, "postgresql") == {
         "columns added": ["accounts.score"], "columns changed": ["accounts.email", "accounts.name"],
         "columns dropped": ["accounts.legacy"], "indexes dropped": ["ix_old"]}
+
+
+# squawk's rules for the cases it judges as distill does (the hazards' finding, none for the safe
+# forms), left out: the cases of the disagreements above
+SQUAWK = {"if_exists": "ban-drop-constraint", "volatile": "adding-field-with-default",
+          "set_nn": "adding-not-nullable-field", "required": "adding-required-field",
+          "drop_idx": "require-concurrent-index-deletion", "validate": "constraint-missing-not-valid",
+          "cic": "prefer-robust-stmts", "truncate": "ban-truncate-cascade", "ren_col": "renaming-column",
+          "ren_table": "renaming-table", "drop_view": "ban-drop-view", "drop_type": "ban-drop-type",
+          "drop_fn": "ban-drop-function", "stable_def": None, "nn_valid": None, "required_ok": None,
+          "drop_idx_ok": None, "validate_ok": None, "add_nv": None, "ren_col_ok": None, "view_ok": None}
+# squawk's rules about style and settings, and CREATE INDEX CONCURRENTLY inside the step file's
+# transaction (how distill wraps steps, not what the revision wrote)
+SQUAWK_IGNORED = {"require-lock-timeout", "require-statement-timeout", "prefer-bigint-over-int",
+                  "prefer-text-field", "prefer-timestamp-tz", "ban-concurrent-index-creation-in-transaction"}
+
+
+@pytest.mark.skipif(shutil.which("squawk") is None, reason="squawk is not installed (pip install squawk-cli)")
+def test_squawk_agrees_where_distill_follows_it(steps):
+    for revision, rule in SQUAWK.items():
+        result = subprocess.run(["squawk", "--reporter", "json", str(steps[revision]["path"])],
+                                capture_output=True, text=True, timeout=60)
+        rules = {v["rule_name"] for v in json.loads(result.stdout)} - SQUAWK_IGNORED
+        assert rules == ({rule} if rule else set()), revision
