@@ -249,3 +249,20 @@ def test_squawk_agrees_where_distill_follows_it(steps):
                                 capture_output=True, text=True, timeout=60)
         rules = {v["rule_name"] for v in json.loads(result.stdout)} - SQUAWK_IGNORED
         assert rules == ({rule} if rule else set()), revision
+
+
+def test_every_action_of_one_alter_table_has_its_finding(tmp_path):
+    """SQL Server drops several columns or constraints in one action list (DROP COLUMN a, b);
+    PostgreSQL and MySQL repeat the verb (DROP COLUMN a, DROP COLUMN b): each is a finding."""
+    project = write_project(tmp_path / "project", [
+        BASE,
+        _step("multi", "r00", 'op.execute("ALTER TABLE accounts DROP COLUMN name, title")\n'
+                              '    op.execute("ALTER TABLE accounts DROP CONSTRAINT ck_a, ck_b, COLUMN status")\n'
+                              '    op.execute("ALTER TABLE accounts ALTER COLUMN email DROP DEFAULT, DROP COLUMN x")',
+              "pass"),
+    ])
+    report = json.loads(run_distill(["check", "--dialect", "mssql", "--json"], project).stdout)
+    assert [f["message"].split(":")[0] for f in report["destructive"] if f["revision"] == "multi"] == [
+        "drops column accounts.name and its data", "drops column accounts.title and its data",
+        "drops constraint ck_a of accounts", "drops constraint ck_b of accounts",
+        "drops column accounts.status and its data", "drops column accounts.x and its data"]

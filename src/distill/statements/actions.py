@@ -17,7 +17,7 @@ _ALTER = re.compile(r"^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?(?P<table>[^\s*]+)\*
 _WORD = re.compile(r"\w*")
 _INNER_PARENS = re.compile(r"\([^()]*\)")
 # the leading words of an action a continuation part takes over ("DROP COLUMN", "ADD")
-_LEAD = re.compile(r"^(?P<lead>(?:ADD|DROP)(?: COLUMN)?(?: IF (?:NOT )?EXISTS)? )", re.I)
+_LEAD = re.compile(r"^(?P<lead>(?P<verb>ADD|DROP)(?: COLUMN| CONSTRAINT)?(?: IF (?:NOT )?EXISTS)? )", re.I)
 
 
 def elided(full: str) -> str:
@@ -38,10 +38,11 @@ def alter_table(full: str, action_words: frozenset[str]) -> tuple[str, list[str]
         first = _WORD.match(part)[0].upper()
         if actions and first not in action_words:
             lead = _LEAD.match(actions[-1])
-            part = (lead["lead"] if lead else "") + part
             if not lead:  # no known action to continue: keep the text whole, as written
                 actions[-1] = f"{actions[-1]}, {part}"
                 continue
+            # "DROP CONSTRAINT a, b" drops two constraints; "DROP CONSTRAINT a, COLUMN c" a column
+            part = (f"{lead['verb']} " if first in ("COLUMN", "CONSTRAINT") else lead["lead"]) + part
         actions.append(part)
     return match["table"], actions
 
