@@ -266,3 +266,18 @@ def test_every_action_of_one_alter_table_has_its_finding(tmp_path):
         "drops column accounts.name and its data", "drops column accounts.title and its data",
         "drops constraint ck_a of accounts", "drops constraint ck_b of accounts",
         "drops column accounts.status and its data", "drops column accounts.x and its data"]
+
+
+def test_fail_on_destructive_passes_harmless_column_changes(tmp_path):
+    """The issue's first false alarm: DROP NOT NULL and DROP DEFAULT were 'drops column
+    accounts.NOT', so --fail-on destructive failed them; a real DROP COLUMN still fails it."""
+    harmless = ('op.alter_column("accounts", "email", nullable=True, server_default=None, '
+                'existing_type=sa.String(100))')
+    base = {**BASE, "body": BASE["body"].replace('op.drop_table("accounts")', "pass")}  # no DROP TABLE
+    project = write_project(tmp_path / "ok", [base, _step("relax", "r00", harmless, "pass")])
+    result = run_distill(["check", "--dialect", "postgresql,mysql,mssql", "--fail-on", "destructive"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = write_project(tmp_path / "drop", [base, _step("drop", "r00", 'op.drop_column("accounts", "name")',
+                                                           "pass")])
+    result = run_distill(["check", "--dialect", "postgresql", "--fail-on", "destructive"], project)
+    assert result.returncode == 1 and "drops column accounts.name and its data" in result.stdout
