@@ -17,6 +17,7 @@ from .. import tomlfile
 from ..errors import ConfigError
 from ..resources import data_dir
 from .model import (
+    RULE_FACTS,
     Catalog,
     Client,
     Dialect,
@@ -37,7 +38,12 @@ _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
 
 def _rules(raw: dict, forms: dict[str, str]) -> list[Rule]:
-    """The rules of one file; a rule's ``form`` names a pattern of ``[grammar.forms]``."""
+    """The rules of one file; a rule's ``form`` names a pattern of ``[grammar.forms]``, its
+    ``when`` / ``unless`` one of RULE_FACTS (another name: a KeyError, the file is invalid)."""
+    for rule in (rule for kind in ("destructive", "data_loss", "lock_risk") for rule in raw.get(kind, [])):
+        for fact in (rule.get("when", ""), rule.get("unless", "")):
+            if fact and fact not in RULE_FACTS:
+                raise KeyError(f"{fact!r} (when/unless: one of {', '.join(RULE_FACTS)})")
     return [
         Rule(kind, re.compile(rule.get("pattern") or forms[rule["form"]], re.IGNORECASE), rule["message"],
              rule.get("on", "full"), rule.get("when", ""), rule.get("unless", ""))

@@ -32,6 +32,11 @@ class FormatProfile:
     max_statement_bytes: int
 
 
+# the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
+RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
+              "valid_not_null_check")
+
+
 @dataclass(frozen=True)
 class Rule:
     """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
