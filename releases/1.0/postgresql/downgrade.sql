@@ -52,6 +52,7 @@ $distill_guard$;
 -- DESTRUCTIVE: drops table orders and every row in it
 DROP TABLE orders;
 
+-- DESTRUCTIVE: drops type order_status: whatever uses it fails (CASCADE drops the columns of that type, data included)
 DROP TYPE order_status;
 
 UPDATE alembic_version
@@ -76,6 +77,7 @@ WHERE alembic_version.version_num = '5e3f7b6c0d05';
 
 -- Running downgrade 4d2e8a7b1c04 -> 3c1d9e8f2a03
 
+-- DESTRUCTIVE: renames column authors.full_name to name: the application version still running during the deploy reads full_name and fails; add the new column, write both, then drop the old one
 ALTER TABLE authors RENAME full_name TO name;
 
 UPDATE alembic_version
@@ -84,6 +86,7 @@ WHERE alembic_version.version_num = '4d2e8a7b1c04';
 
 -- Running downgrade 3c1d9e8f2a03 -> 2b7e41d09c02
 
+-- LOCK RISK: drops index ix_books_isbn under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_books_isbn;
 
 -- DESTRUCTIVE: drops column books.stock and its data
@@ -100,6 +103,7 @@ WHERE alembic_version.version_num = '3c1d9e8f2a03';
 
 -- Running downgrade 2b7e41d09c02 -> 1a0f3c5e7b01
 
+-- LOCK RISK: drops index ix_books_title under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_books_title;
 
 -- DESTRUCTIVE: drops table books and every row in it

@@ -48,8 +48,10 @@ $distill_guard$;
 
 -- Running downgrade ef2c8e7f1a14 -> de1b9d8e2f13
 
+-- DESTRUCTIVE: drops view book_stock: whatever reads it fails
 DROP VIEW book_stock;
 
+-- LOCK RISK: drops index ix_orders_status_customer under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_orders_status_customer;
 
 UPDATE alembic_version
@@ -60,6 +62,7 @@ WHERE alembic_version.version_num = 'ef2c8e7f1a14';
 
 DROP TRIGGER trg_books_touch ON books;
 
+-- DESTRUCTIVE: drops function books_touch: triggers, defaults and callers that use it fail
 DROP FUNCTION books_touch();
 
 -- DESTRUCTIVE: drops column books.updated_at and its data

@@ -1,9 +1,9 @@
 """What a release does to the schema, per dialect, read from its ``upgrade.sql``: tables, columns,
 indexes and views added, changed and dropped (``distill diff`` of consecutive releases shows it).
 
-Statements are split at ``;`` by the dialect's lexer and normalised as findings are
-(``statements.findings.normalise``); a table SQLite's batch mode copies and renames back is
-"changed", not dropped and added."""
+Statements are split at ``;`` by the dialect's lexer, normalised and read ALTER TABLE action by
+action as findings are, with the statement forms of ``dialects/_common.toml`` ([grammar.forms]);
+a table SQLite's batch mode copies and renames back is "changed", not dropped and added."""
 
 from __future__ import annotations
 
@@ -11,25 +11,21 @@ import re
 from typing import Any
 
 from .. import dialects
+from ..statements.actions import forms
 from ..statements.findings import normalise
 from ..statements.lexer import PUNCT, tokenize
 
-_RULES = (  # (category, pattern on the normalised statement); the first that matches counts
-    ("tables recreated", re.compile(r"^ALTER TABLE _alembic_tmp_(?P<name>\S+) RENAME TO ", re.I)),
-    ("tables added", re.compile(r"^CREATE TABLE (?:IF NOT EXISTS )?(?P<name>\S+)", re.I)),
-    ("tables dropped", re.compile(r"^DROP TABLE (?:IF EXISTS )?(?P<name>\S+)", re.I)),
-    ("columns added", re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (?:COLUMN )?(?!CONSTRAINT |INDEX |KEY "
-                                 r"|FOREIGN |PRIMARY |CHECK |UNIQUE )(?P<name>[^\s,]+)", re.I)),
-    ("columns dropped", re.compile(r"^ALTER TABLE (?P<table>\S+) DROP (?:COLUMN )?(?!CONSTRAINT "
-                                   r"|INDEX |KEY |FOREIGN |PRIMARY |CHECK |DEFAULT |UNIQUE )"
-                                   r"(?P<name>[^\s,]+)", re.I)),
-    ("columns changed", re.compile(r"^ALTER TABLE (?P<table>\S+) (?:ALTER (?:COLUMN )?|MODIFY (?:COLUMN )?|"
-                                   r"CHANGE (?:COLUMN )?)(?P<name>[^\s,]+)", re.I)),
-    ("indexes added", re.compile(
-        r"^CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?(?P<name>\S+)", re.I)),
-    ("indexes dropped", re.compile(r"^DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(?P<name>[^\s;]+)", re.I)),
-    ("views added or replaced", re.compile(r"^CREATE (?:OR REPLACE )?VIEW (?P<name>\S+)", re.I)),
-    ("views dropped", re.compile(r"^DROP VIEW (?:IF EXISTS )?(?P<name>\S+)", re.I)),
+_RULES = (  # (category, statement form of dialects/_common.toml); the first that matches counts
+    ("tables recreated", "batch_rename"),
+    ("tables added", "create_table"),
+    ("tables dropped", "drop_table"),
+    ("columns added", "add_column"),
+    ("columns dropped", "drop_column"),
+    ("columns changed", "change_column"),
+    ("indexes added", "create_index"),
+    ("indexes dropped", "drop_index"),
+    ("views added or replaced", "create_view"),
+    ("views dropped", "drop_view"),
 )
 CATEGORIES = tuple(category for category, _ in _RULES)
 
@@ -60,6 +56,18 @@ def _statements(text: str, dialect) -> list[str]:
     return out
 
 
+def _category(form: str, dialect) -> tuple[str, str, str]:
+    """(category, name, table) of one statement or ALTER TABLE action; ("", "", "") for none."""
+    for category, form_name in _RULES:
+        match = dialect.form(form_name).match(form)
+        if match:
+            groups = match.groupdict()
+            table, column = groups.get("table") or "", groups.get("column")
+            name = f"{table}.{column}" if column else groups.get("name") or table
+            return category, name, table if column else ""
+    return "", "", ""
+
+
 def summary(upgrade_sql: str, dialect_name: str,
             ignored_tables: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Each category with the names it holds (sorted, each once); empty categories left out."""
@@ -67,15 +75,10 @@ def summary(upgrade_sql: str, dialect_name: str,
     ignored = {t.lower() for t in ignored_tables}
     found: dict[str, set[str]] = {}
     for statement in _statements(upgrade_sql, dialect):
-        full, _ = normalise(statement, dialect)
-        for category, pattern in _RULES:
-            match = pattern.match(full)
-            if match:
-                table = match.groupdict().get("table")
-                name = f"{table}.{match['name']}" if table else match["name"]
-                if (table or name).lower() not in ignored and not name.startswith("_alembic_tmp_"):
-                    found.setdefault(category, set()).add(name)
-                break
+        for form, _ in forms(normalise(statement, dialect)[0], dialect.alter_actions):
+            category, name, table = _category(form, dialect)
+            if category and (table or name).lower() not in ignored and not name.startswith("_alembic_tmp_"):
+                found.setdefault(category, set()).add(name)
     recreated = found.pop("tables recreated", set())
     if recreated:  # batch mode: copied, dropped and renamed back
         found["tables dropped"] = found.get("tables dropped", set()) - recreated

@@ -17,6 +17,7 @@ from .. import tomlfile
 from ..errors import ConfigError
 from ..resources import data_dir
 from .model import (
+    RULE_FACTS,
     Catalog,
     Client,
     Dialect,
@@ -36,9 +37,16 @@ from .names import available
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
 
-def _rules(raw: dict) -> list[Rule]:
+def _rules(raw: dict, forms: dict[str, str]) -> list[Rule]:
+    """The rules of one file; a rule's ``form`` names a pattern of ``[grammar.forms]``, its
+    ``when`` / ``unless`` one of RULE_FACTS (another name: a KeyError, the file is invalid)."""
+    for rule in (rule for kind in ("destructive", "data_loss", "lock_risk") for rule in raw.get(kind, [])):
+        for fact in (rule.get("when", ""), rule.get("unless", "")):
+            if fact and fact not in RULE_FACTS:
+                raise KeyError(f"{fact!r} (when/unless: one of {', '.join(RULE_FACTS)})")
     return [
-        Rule(kind, re.compile(rule["pattern"], re.IGNORECASE), rule["message"], rule.get("on", "full"))
+        Rule(kind, re.compile(rule.get("pattern") or forms[rule["form"]], re.IGNORECASE), rule["message"],
+             rule.get("on", "full"), rule.get("when", ""), rule.get("unless", ""))
         for kind in ("destructive", "data_loss", "lock_risk")
         for rule in raw.get(kind, [])
     ]
@@ -157,7 +165,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         before_commit=tuple(text.strip() for text in script.get("before_commit", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
-        rules=tuple(_rules(common) + _rules(raw)),
+        rules=tuple(_rules(common, common["grammar"]["forms"]) + _rules(raw, common["grammar"]["forms"])),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
         shadow=_shadow(raw.get("shadow", {}), common),
@@ -166,6 +174,9 @@ def _parse(name: str, raw: dict) -> Dialect:
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
+        alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
+        forms=tuple((name, re.compile(pattern, re.IGNORECASE))
+                    for name, pattern in sorted(common["grammar"]["forms"].items())),
     )
 
 

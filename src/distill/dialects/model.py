@@ -32,6 +32,11 @@ class FormatProfile:
     max_statement_bytes: int
 
 
+# the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
+RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
+              "valid_not_null_check")
+
+
 @dataclass(frozen=True)
 class Rule:
     """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
@@ -40,6 +45,10 @@ class Rule:
     pattern: re.Pattern[str]
     message: str
     on: str  # "full" or "top" (parenthesised parts elided)
+    # a fact of the statements before it in the same rendering (statements/sequence.py): the
+    # rule counts only when it holds (``when``) or only when it does not (``unless``)
+    when: str = ""
+    unless: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,14 @@ class Dialect:
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     record: RecordSQL = field(default_factory=RecordSQL)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
+    # the words an ALTER TABLE action starts with (statements/actions.py)
+    alter_actions: frozenset[str] = frozenset()
+    # the statement forms of dialects/_common.toml [grammar.forms], by name
+    forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def form(self, name: str) -> re.Pattern[str]:
+        """The statement form ``name`` (add_column, drop_table ...) of ``[grammar.forms]``."""
+        return dict(self.forms)[name]
 
     def comment_line(self, text: str) -> str:
         """``text`` as a one-line SQL comment."""

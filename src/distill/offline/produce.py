@@ -12,6 +12,7 @@ from ..shadow import ShadowDatabase, ShadowSpec, open_shadow
 from ..statements.formatting import FormatStats
 from ..statements.model import Statement
 from ..workers import Tick
+from .annotate import annotated
 from .render import Rendering, render
 from .two_cores import render_formatted
 
@@ -46,7 +47,7 @@ def produce(history: History, plan: Plan, dialect: Dialect, *, style: str = "sql
             on_rendered(rendering)
         formatted, stats = _formatted(rendering, style, tick)
         del rendering  # one copy of the statements at a time
-    return formatted.annotated(), stats
+    return annotated(history, plan, formatted), stats
 
 
 def _formatted(rendering: Rendering, style: str, tick: Tick | None) -> tuple[Rendering, FormatStats]:

@@ -29,7 +29,7 @@ from ..history.plan import Plan
 from ..history.scripts import History, display_revisions
 from ..names import check_table_name
 from ..shadow import ShadowDatabase, ShadowError, tables_read
-from ..statements.findings import DATA_DEPENDENT, WARNING, annotation, annotator
+from ..statements.findings import DATA_DEPENDENT, WARNING, annotation
 from ..statements.formatting import FormatStats, Formatter
 from ..statements.literals import literals_kept, version_table_create
 from ..statements.model import COMMENT, SQL, Statement, VersionTable
@@ -110,10 +110,6 @@ class Rendering:
         formatter = Formatter(self.dialect, style)
         segments = formatted_segments(formatter, self.segments, on_step)
         return dataclasses.replace(self, segments=segments), formatter.stats
-
-    def annotated(self) -> Rendering:
-        """A copy with an annotation right above every destructive or lock-risky statement."""
-        return self.map_statements(annotator(self.dialect, self.version_table))
 
 
 def formatted_segments(formatter: Formatter, segments: list[Segment],

@@ -15,8 +15,11 @@ from functools import lru_cache
 
 from ..dialects import Dialect, LexerRules
 from ..names import one_line
+from .actions import elided, forms
+from .inserted_rows import Rows
 from .lexer import DOLLAR, QIDENT, STRING, WS, tokenize
 from .model import ANNOTATION, NOTE, OUTPUT, SQL, Statement, VersionTable
+from .sequence import Sequence
 
 DESTRUCTIVE, DATA_LOSS, LOCK_RISK = "destructive", "data_loss", "lock_risk"
 KINDS = (DESTRUCTIVE, DATA_LOSS, LOCK_RISK)  # every step lists these, empty or not
@@ -33,9 +36,6 @@ LABELS = {DESTRUCTIVE: "DESTRUCTIVE", DATA_LOSS: "DATA LOSS", LOCK_RISK: "LOCK R
           MANUAL_STEPS: "MANUAL STEPS",
           WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
-_INNER_PARENS = re.compile(r"\([^()]*\)")
-_BATCH_RENAME = re.compile(r"^ALTER TABLE _alembic_tmp_(?P<table>\S+) RENAME TO (?P<to>\S+)", re.I)
-_CREATE_TABLE = re.compile(r"^CREATE TABLE (IF NOT EXISTS )?(?P<table>\S+)", re.I)
 
 
 def annotation(dialect: Dialect, kind: str, message: str) -> Statement:
@@ -84,10 +84,7 @@ def _normalised(text: str, lexer: LexerRules) -> tuple[str, str]:
     full = re.sub(r"\s+", " ", "".join(parts)).strip().rstrip(";").strip()
     full = re.sub(r" ?([(),]) ?", lambda m: {"(": " (", ")": ")", ",": ", "}[m[1]], full).strip()
     full = re.sub(r"\)(?=\w)", ") ", full)  # "upper(kind) WHERE" keeps its space before WHERE
-    top = full
-    while _INNER_PARENS.search(top):
-        top = _INNER_PARENS.sub("<>", top)
-    return full, top
+    return full, elided(full)
 
 
 def is_version_statement(text: str, dialect: Dialect, table: VersionTable) -> bool:
@@ -100,14 +97,22 @@ def _mentions_version_table(full: str, table: VersionTable) -> bool:
     return table.name.upper() in (w.upper() for w in words) or table.sql.upper() in full.upper()[:80]
 
 
-def _findings(full: str, top: str, dialect: Dialect) -> list[tuple[str, str, str]]:
-    """(kind, message, table) for every rule that matches the normalised statement."""
+def _findings(full: str, dialect: Dialect, sequence: Sequence) -> list[tuple[str, str, str]]:
+    """(kind, message, table) for every rule that matches the normalised statement, read action
+    by action (``statements.actions``) and in the light of the statements before it."""
     found = []
-    for rule in dialect.rules:
-        match = rule.pattern.search(top if rule.on == "top" else full)
-        if match:
+    for form, top in forms(full, dialect.alter_actions):
+        for rule in dialect.rules:
+            match = rule.pattern.search(top if rule.on == "top" else form)
+            if not match:
+                continue
             groups = {k: (v or "") for k, v in match.groupdict().items()}
+            if rule.when and not sequence.holds(rule.when, form, top, groups):
+                continue
+            if rule.unless and sequence.holds(rule.unless, form, top, groups):
+                continue
             found.append((rule.kind, rule.message.format(**groups), groups.get("table", "")))
+        sequence.read(form)
     return found
 
 
@@ -115,9 +120,10 @@ class _Annotator:
     """Annotates the statements of one rendering, segment by segment, in output order: tables
     created earlier in the same rendering are empty, so locking them is no risk."""
 
-    def __init__(self, dialect: Dialect, table: VersionTable) -> None:
-        self.dialect, self.table = dialect, table
+    def __init__(self, dialect: Dialect, table: VersionTable, inserted: dict[int, Rows]) -> None:
+        self.dialect, self.table, self.inserted = dialect, table, inserted
         self.created: set[str] = set()
+        self.sequence = Sequence(dialect)
         self.version_words = {table.name.upper(), table.sql.upper()}
 
     def _bookkeeping(self, text: str) -> bool:
@@ -126,15 +132,18 @@ class _Annotator:
         return any(w.upper().strip('"`[]') in self.version_words or w.upper() in self.version_words
                    for w in words)
 
-    def __call__(self, statements: list[Statement]) -> list[Statement]:
+    def __call__(self, statements: list[Statement], step: int | None = None) -> list[Statement]:
         normalised = {i: normalise(s.text, self.dialect) for i, s in enumerate(statements)
                       if s.kind == SQL and not self._bookkeeping(s.text)}
         # SQLite batch mode copies a table, drops it and renames the copy: that DROP loses nothing.
         batch_recreated = {m["to"] for full, _ in normalised.values()
-                           for m in [_BATCH_RENAME.match(full)] if m}
+                           for m in [self.dialect.form("batch_rename").match(full)] if m}
         out: list[Statement] = self._manual_steps(statements)
+        # each segment is a step (or the run's wrapper)
+        self.sequence.step(self.inserted.get(step) if step is not None else None)
         for index, statement in enumerate(statements):
             if index in normalised and not _mentions_version_table(normalised[index][0], self.table):
+                self.sequence.text = statement.text
                 out += self._annotations(*normalised[index], out[-3:], batch_recreated)
             out.append(statement)
         return out
@@ -152,7 +161,7 @@ class _Annotator:
                      batch_recreated: set[str]) -> list[Statement]:
         already = {parse_annotation(s) for s in previous if s.kind == ANNOTATION}
         found = []
-        for kind, message, table_name in _findings(full, top, self.dialect):
+        for kind, message, table_name in _findings(full, self.dialect, self.sequence):
             dropped = full.upper().startswith("DROP TABLE")
             if kind == DESTRUCTIVE and dropped and table_name in batch_recreated:
                 continue  # SQLite batch mode: the table was copied and is renamed back
@@ -160,17 +169,20 @@ class _Annotator:
                 continue  # created earlier in this run: nothing to lock, no earlier rows to lose
             if (kind, message) not in already:
                 found.append(annotation(self.dialect, kind, message))
-        created = _CREATE_TABLE.match(full)
+        created = self.dialect.form("create_table").match(full)
         # IF NOT EXISTS may find the table there already, rows and all: not a new table
-        if created and not created[1] and not created["table"].startswith("_alembic_tmp_"):
+        if created and not created["if_not_exists"] and not created["table"].startswith("_alembic_tmp_"):
             self.created.add(created["table"])
         return found
 
 
-def annotator(dialect: Dialect, table: VersionTable) -> Callable[[list[Statement]], list[Statement]]:
+def annotator(dialect: Dialect, table: VersionTable, inserted: dict[int, Rows] | None = None,
+              ) -> Callable[[list[Statement], int | None], list[Statement]]:
     """A function that puts an annotation right above every destructive or lock-risky statement
-    of each list it is given (call it on a rendering's segments in output order)."""
-    return _Annotator(dialect, table)
+    of each list it is given (call it on a rendering's segments in output order, with the index
+    of the segment's step). ``inserted``: in a downgrade, the rows each step's upgrade inserts,
+    by step index (``statements.inserted_rows``)."""
+    return _Annotator(dialect, table, inserted or {})
 
 
 def printed_of(statements: list[Statement], comment: str) -> dict[str, list[str]]:

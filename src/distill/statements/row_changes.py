@@ -6,8 +6,9 @@
   of the same type to the same table (or drops a table and creates one with the same columns)
   is what autogenerate writes for a rename it did not recognise: the data is lost.
 
-Both read statements normalised by the lexer (``findings.normalise``); the patterns are the
-SQL every dialect writes for these operations (``COLUMN`` is optional in ADD and DROP).
+Both read statements normalised by the lexer (``findings.normalise``), ALTER TABLE action by
+action (``statements.actions``), with the statement forms of ``dialects/_common.toml`` that the
+findings and the schema summary read too.
 """
 
 from __future__ import annotations
@@ -17,18 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..dialects import Dialect
+from .actions import forms
 from .findings import normalise
 from .lexer import top_level_parts
 from .model import SQL, Statement
+from .sequence import updated_columns
 
 _WRITE = re.compile(r"^(?P<verb>INSERT INTO|UPDATE|DELETE FROM|MERGE INTO|REPLACE INTO) (?P<table>[^\s(]+)"
                     r"(?P<where>.* WHERE )?", re.I)
-_ADD = re.compile(r"^ALTER TABLE (?P<table>\S+) ADD (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN |PRIMARY "
-                  r"|CHECK |UNIQUE )(?P<column>\S+) (?P<definition>.+)$", re.I)
-_DROP = re.compile(r"^ALTER TABLE (?P<table>\S+) DROP (COLUMN )?(?!CONSTRAINT |INDEX |KEY |FOREIGN "
-                   r"|PRIMARY |CHECK |DEFAULT |UNIQUE )(?P<column>[^\s,]+)$", re.I)
-_CREATE = re.compile(r"^CREATE TABLE (?!IF NOT EXISTS )(?P<table>\S+) \((?P<body>.*)\)$", re.I)
-_DROP_TABLE = re.compile(r"^DROP TABLE (IF EXISTS )?(?P<table>\S+)$", re.I)
 # where a column's type ends in its definition
 _AFTER_TYPE = re.compile(r" (NOT NULL|NULL|DEFAULT|CONSTRAINT|REFERENCES|COLLATE|CHECK|PRIMARY|UNIQUE|"
                          r"GENERATED|AUTO_INCREMENT|IDENTITY|COMMENT)\b.*$", re.I)
@@ -43,8 +40,11 @@ class StepChanges:
     """The row writes and schema changes of one step in one direction."""
 
     lost: dict[str, str] = field(default_factory=dict)  # table -> "deletes rows from" / "overwrites"
-    # (rows of a table created earlier in the same step were not there before it: not lost)
-    written: set[str] = field(default_factory=set)  # tables it inserts into or updates
+    # (rows of a table created earlier in the same step were not there before it: not lost; nor
+    # are values of columns the step added earlier: a backfill)
+    overwritten: dict[str, set[str]] = field(default_factory=dict)  # table -> columns (None: unknown)
+    inserted: set[str] = field(default_factory=set)  # tables it inserts rows into (or merges)
+    updated: dict[str, set[str]] = field(default_factory=dict)  # table -> columns it sets
     added: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, column) -> type
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (table, column)
     created: dict[str, str] = field(default_factory=dict)  # table -> its columns, names left out
@@ -72,22 +72,61 @@ def changes(statements: Iterable[Statement], dialect: Dialect, version_table: st
         full, top = normalise(statement.text, dialect)
         write = _WRITE.match(top)
         if write and _key(write["table"]) != _key(version_table):
-            table, verb = _key(write["table"]), write["verb"].upper()
-            if verb in ("DELETE FROM", "UPDATE") and write["where"] and table not in out.created:
-                how = "deletes rows from" if verb == "DELETE FROM" else "overwrites rows of"
-                out.lost.setdefault(table, how)
-            if verb != "DELETE FROM":
-                out.written.add(table)
+            _write(out, _key(write["table"]), write["verb"].upper(), bool(write["where"]), top)
             continue
-        if added := _ADD.match(full):
-            out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
-        elif dropped := _DROP.match(full):
-            out.dropped.append((_key(dropped["table"]), _key(dropped["column"])))
-        elif created := _CREATE.match(full):
-            out.created[_key(created["table"])] = _columns_shape(created["body"])
-        elif dropped_table := _DROP_TABLE.match(full):
-            out.dropped_tables.append(_key(dropped_table["table"]))
+        for form, _ in forms(full, dialect.alter_actions):
+            _schema_change(out, form, dialect)
     return out
+
+
+def _schema_change(out: StepChanges, form: str, dialect: Dialect) -> None:
+    """Take in one action form: a column added or dropped, a table created or dropped (the
+    statement forms of dialects/_common.toml [grammar.forms])."""
+    if (added := dialect.form("add_column").match(form)) and added["definition"]:
+        out.added[_key(added["table"]), _key(added["column"])] = _column_type(added["definition"])
+    elif dropped := dialect.form("drop_column").match(form):
+        out.dropped.append((_key(dropped["table"]), _key(dropped["column"])))
+    elif (created := dialect.form("create_table").match(form)) and created["body"] is not None:
+        if not created["if_not_exists"]:  # IF NOT EXISTS may find the table there, rows and all
+            out.created[_key(created["table"])] = _columns_shape(created["body"])
+    elif dropped_table := dialect.form("drop_table").match(form):
+        out.dropped_tables.append(_key(dropped_table["table"]))
+
+
+def _write(out: StepChanges, table: str, verb: str, where: bool, top: str) -> None:
+    """Take in one INSERT, UPDATE, DELETE, MERGE or REPLACE of ``table``."""
+    if verb == "UPDATE":
+        updated = updated_columns(top)
+        columns = updated[1] if updated else {"*"}  # "*": a column it sets cannot be named
+        out.updated.setdefault(table, set()).update(columns)
+        backfill = updated is not None and all((table, c) in out.added for c in columns)
+        if where and table not in out.created and not backfill:
+            out.lost.setdefault(table, "overwrites rows of")
+            out.overwritten.setdefault(table, set()).update(columns)
+    elif verb == "DELETE FROM":
+        if where and table not in out.created:
+            out.lost[table] = "deletes rows from"
+    else:
+        out.inserted.add(table)
+
+
+def _restores(downgrade: StepChanges, table: str, upgrade: StepChanges) -> bool:
+    """Whether the downgrade writes back what the upgrade lost of ``table``: deleted rows only
+    by inserting rows into it, overwritten values only by setting one of those columns again."""
+    if upgrade.lost[table] == "deletes rows from":
+        return table in downgrade.inserted
+    columns = downgrade.updated.get(table, set())
+    return "*" in columns or bool(columns & upgrade.overwritten.get(table, {"*"}))
+
+
+def _not_restored(table: str, how: str, upgrade: StepChanges, downgrade: StepChanges) -> str:
+    columns = sorted(upgrade.overwritten.get(table, set()) - {"*"})
+    if how == "overwrites rows of" and table in downgrade.updated and columns:
+        return (f"the upgrade overwrites {', '.join(columns)} in rows of {table}; the downgrade "
+                f"sets none of them back")
+    if how == "deletes rows from" and (table in downgrade.updated or table in downgrade.inserted):
+        return f"the upgrade deletes rows from {table}; the downgrade inserts none back into {table}"
+    return f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
 
 
 # what comparing a step's two directions finds: the manifest's step keys, check's finding kinds
@@ -106,8 +145,8 @@ class StepVerdicts:
 def step_verdicts(upgrade: StepChanges, downgrade: StepChanges) -> StepVerdicts:
     """The data a step's downgrade does not restore, and the drop + add pairs that look like a
     rename autogenerate did not recognise (``changes`` of each direction)."""
-    not_restored = [f"the upgrade {how} {table}; the downgrade writes nothing back into {table}"
-                    for table, how in upgrade.lost.items() if table not in downgrade.written]
+    not_restored = [_not_restored(table, how, upgrade, downgrade) for table, how in upgrade.lost.items()
+                    if not _restores(downgrade, table, upgrade)]
     renames = []
     for table, column in upgrade.dropped:
         old_type = downgrade.added.get((table, column))  # the downgrade adds it back: its type

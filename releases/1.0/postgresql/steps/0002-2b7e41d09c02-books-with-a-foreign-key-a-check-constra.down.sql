@@ -49,6 +49,7 @@ $distill_guard$;
 
 -- Running downgrade 2b7e41d09c02 -> 1a0f3c5e7b01
 
+-- LOCK RISK: drops index ix_books_title under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_books_title;
 
 -- DESTRUCTIVE: drops table books and every row in it

@@ -49,6 +49,7 @@ $distill_guard$;
 
 -- Running downgrade 3c1d9e8f2a03 -> 2b7e41d09c02
 
+-- LOCK RISK: drops index ix_books_isbn under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_books_isbn;
 
 -- DESTRUCTIVE: drops column books.stock and its data

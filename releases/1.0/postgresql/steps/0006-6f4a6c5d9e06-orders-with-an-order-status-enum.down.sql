@@ -52,6 +52,7 @@ $distill_guard$;
 -- DESTRUCTIVE: drops table orders and every row in it
 DROP TABLE orders;
 
+-- DESTRUCTIVE: drops type order_status: whatever uses it fails (CASCADE drops the columns of that type, data included)
 DROP TYPE order_status;
 
 UPDATE alembic_version

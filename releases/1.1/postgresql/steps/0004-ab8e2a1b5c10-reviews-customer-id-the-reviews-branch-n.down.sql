@@ -49,6 +49,7 @@ $distill_guard$;
 
 -- Running downgrade ab8e2a1b5c10 -> 8b6c4e3f7a08
 
+-- LOCK RISK: drops index ix_reviews_customer_id under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not
 DROP INDEX ix_reviews_customer_id;
 
 -- DESTRUCTIVE: drops column reviews.customer_id and its data

@@ -51,6 +51,7 @@ $distill_guard$;
 
 DROP TRIGGER trg_books_touch ON books;
 
+-- DESTRUCTIVE: drops function books_touch: triggers, defaults and callers that use it fail
 DROP FUNCTION books_touch();
 
 -- DESTRUCTIVE: drops column books.updated_at and its data
