@@ -70,7 +70,7 @@ def test_status_reads_revision_release_applied_files_and_the_next_bundle(tmp_pat
     code, report, _ = _status(project, database.url, "1.0")  # a bundle that does not apply here
     assert code == 1 and report["next"] == [{"bundle": str(project / "releases" / "1.0"), "release": "1.0",
                                              "starts_at": [], "applies": False, "steps_applied": 0,
-                                             "steps": 0, "next_file": None}]
+                                             "steps": 0, "next_file": None, "if_whole_file_stopped": ""}]
     text = run_distill(["status", "--url", database.url], project)
     assert text.returncode == 0 and "the database is at a1: release 1.0" in text.stdout
     assert f"shop 1.0  {databases.dialect}/upgrade.sql  upgrade base -> a1" in text.stdout
@@ -108,6 +108,10 @@ def test_status_places_a_database_inside_a_bundle_in_a_plain_alembic_project(tmp
     assert report["revisions"] == ["b2"] and report["release"] is None
     assert report["next"][0]["steps_applied"] == 2 and report["next"][0]["steps"] == 4
     assert report["next"][0]["next_file"] == f"{databases.dialect}/steps/{steps[2].name}"
+    # what a whole upgrade.sql that stopped there would have left: the dialect's runbook fact
+    stays = "Nothing of the file stays" if databases.dialect in ("postgresql", "sqlite") else \
+        "What ran before the error stays applied"
+    assert report["next"][0]["if_whole_file_stopped"].startswith(stays)
     text = run_distill(["status", "--url", database.url, str(bundle)], project)
     assert text.returncode == 0, text.stderr
     assert (f"steps 1-2 of 4 applied (last: {databases.dialect}/steps/{steps[1].name}, by "

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import dialects
 from ..bundle.manifest import bundle_identity
 from ..config import Settings
 from ..errors import CouldNotRun, DistillError
@@ -42,14 +43,19 @@ class NextBundle:
     steps: int = 0
     next_file: str | None = None
     last_record: dict[str, Any] | None = None  # the record of the last file applied of this bundle
+    # where the database is inside the bundle: what stays of a whole file that stopped half-way
+    # (the dialect's runbook fact)
+    if_whole_file_stopped: str = ""
 
     def verdict(self) -> str:
         if self.steps_applied:
             last = self.last_record
             by = f" (last: {last['file_path']}, by {last['applied_by'] or '?'} at {last['applied_at']})" \
                 if last else ""
-            return (f"steps 1-{self.steps_applied} of {self.steps} applied{by}; next: "
-                    f"{self.next_file or 'the next step file (this bundle has none for this dialect)'}")
+            stopped = "\n  if its whole upgrade file was applied and stopped there: " \
+                + self.if_whole_file_stopped if self.if_whole_file_stopped else ""
+            following = self.next_file or "the next step file (this bundle has none for this dialect)"
+            return f"steps 1-{self.steps_applied} of {self.steps} applied{by}; next: {following}{stopped}"
         if self.applies:
             return "applies next"
         return f"does NOT apply here: it starts at {display_revisions(self.starts_at) or 'base'}"
@@ -80,7 +86,8 @@ class StatusReport:
                 "release": self.release, "record_table": self.record_table, "applied": self.applied,
                 "next": [{"bundle": b.path, "release": b.release, "starts_at": list(b.starts_at),
                           "applies": b.applies, "steps_applied": b.steps_applied, "steps": b.steps,
-                          "next_file": b.next_file} for b in self.next_bundles],
+                          "next_file": b.next_file, "if_whole_file_stopped": b.if_whole_file_stopped}
+                         for b in self.next_bundles],
                 "at_latest_release": self.release is not None and self.release == self.latest_release,
                 "warnings": self.warnings,
                 **({} if self.drift is None else {"drift": self.drift})}
@@ -169,15 +176,19 @@ def _release_at(history: History, settings: Settings, heads: tuple[str, ...]) ->
     return None
 
 
-def _bundles(paths: list[Path], heads: tuple[str, ...], dialect: str,
-             applied: list[dict[str, Any]] | None, warnings: list[str]) -> list[NextBundle]:
+def _bundles(paths: list[Path], heads: tuple[str, ...], dialect: str, applied: list[dict[str, Any]] | None,
+             warnings: list[str], version_table: str) -> list[NextBundle]:
     """What each bundle of ``paths`` says of a database at ``heads``; a bundle that cannot be read
     is a line in ``warnings``."""
     found = []
     for path in paths:
         try:
             manifest = load_side(path).manifest  # a directory or an archive, its manifest checked
-            found.append(_placed(one_line(str(path)), manifest, heads, dialect, applied))
+            bundle = _placed(one_line(str(path)), manifest, heads, dialect, applied)
+            if bundle.steps_applied and dialect in manifest["dialects"]:
+                bundle.if_whole_file_stopped = dialects.get(dialect).client.resume.format(
+                    version_table=version_table)
+            found.append(bundle)
         except (DistillError, KeyError, TypeError, ValueError) as exc:
             reason = exc.message if isinstance(exc, DistillError) else f"its manifest lacks {exc}"
             warnings.append(f"{one_line(str(path))}: cannot be read: {one_line(str(reason))[:300]}")
@@ -248,8 +259,8 @@ def status(history: History, url: str, *, bundle: Path | None = None, with_drift
                           latest_release=list(settings.releases)[-1] if settings.releases else None)
     candidates = [bundle] if bundle is not None else sorted(
         p for p in releases.default_releases_dir(settings).glob("*") if (p / "manifest.json").is_file())
-    report.next_bundles = [b for b in _bundles(candidates, at, dialect.name, applied, report.warnings)
-                           if bundle is not None or b.applies]
+    report.next_bundles = [b for b in _bundles(candidates, at, dialect.name, applied, report.warnings,
+                                               version_table) if bundle is not None or b.applies]
     if with_drift and known:
         report.drift = drift(history, parsed, at, version_table, record_table, standalone)
     return report
