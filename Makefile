@@ -36,7 +36,9 @@ CORNER_TESTS := tests/test_apply_real.py tests/test_literals_real.py tests/test_
                 tests/test_version_table_from_env.py tests/test_alembic_compat.py tests/test_versions.py \
                 tests/test_shadow.py tests/test_two_appliers.py tests/test_timeouts.py \
                 tests/test_applied_record.py tests/test_status.py tests/test_data_loss.py \
-                tests/test_startup.py tests/test_workers.py tests/test_progress.py
+                tests/test_startup.py tests/test_workers.py tests/test_progress.py \
+                tests/test_exits.py tests/test_session_settings.py tests/test_shadow_writes.py \
+                tests/test_shadow_url.py tests/test_rehearse_data.py
 
 corners:
 	set -e; for corner in $(CORNERS); do \

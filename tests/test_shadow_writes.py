@@ -251,3 +251,36 @@ def test_autocommit_block_renders_against_the_shadow_as_online(dialect, request,
     target.apply(shadowed.stdout)
     online(load(project), reference.url, "upgrade", "head")
     assert_same_database(reference.url, target.url)
+
+
+DRIVER_LEVEL = [ROWS, {"revision": "b2", "down": "a1", "message": "writes with exec_driver_sql", "body": '''
+def upgrade():
+    bind = op.get_bind()
+    bind.exec_driver_sql("UPDATE t SET v = v + 100")
+    bind.exec_driver_sql("INSERT INTO t (id, v) VALUES (70, 7)")
+    rows = bind.exec_driver_sql("SELECT count(*) FROM t").scalar()  # a read: run, never written
+
+def downgrade():
+    op.execute("DELETE FROM t WHERE id = 70")
+    op.execute("UPDATE t SET v = v - 100")
+'''}]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mariadb"])
+def test_a_write_sent_with_exec_driver_sql_reaches_the_file(dialect, request, tmp_path):
+    """SQLAlchemy fires no before_execute for exec_driver_sql: these writes ran on the shadow and
+    were missing from the file (exit 0). Applied to a database holding rows: as online Alembic."""
+    from conftest import Databases
+    project = write_project(tmp_path / "project", DRIVER_LEVEL)
+    shadowed = run_distill(["sql", "--dialect", dialect, "--shadow", "--from", "a1", "--to", "b2"], project)
+    assert shadowed.returncode == 0, shadowed.stderr
+    body = " ".join(" ".join(line for line in shadowed.stdout.splitlines() if not line.startswith("--")).split())
+    assert "UPDATE t SET v = v + 100;" in body and "INSERT INTO t (id, v) VALUES (70, 7);" in body
+    assert "SELECT count(*) FROM t" not in body
+    databases = Databases(dialect, request)
+    target, reference = databases.create(), databases.create()
+    for database in (target, reference):
+        online(load(project), database.url, "upgrade", "a1")  # t holds rows 1 and 2
+    target.apply(shadowed.stdout)
+    online(load(project), reference.url, "upgrade", "b2")
+    assert_same_database(reference.url, target.url)

@@ -128,6 +128,8 @@ def attach(environment: Any, migration_context: Any, link: ShadowLink,
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
         if not link.internal and queries(statement, link.dialect):
             link.on_read(statement)
+        if not link.internal and getattr(context, "compiled", None) is None:
+            _driver_level(statement, parameters, link, write)  # exec_driver_sql: no before_execute
         ran, form = stand_in_form(statement, link.dialect, link.stand_in)
         if form is not None:
             link.on_stand_in(stand_in_note(link.dialect, form, ran))
@@ -138,6 +140,20 @@ def attach(environment: Any, migration_context: Any, link: ShadowLink,
         event.listen(link.connection, name, listener, retval=name == "before_cursor_execute")
     if not impl.transactional_ddl:
         migration_context.autocommit_block = lambda: _autocommit_block(link)
+
+
+def _driver_level(statement: str, parameters: Any, link: ShadowLink, write: Callable[[Any], None]) -> None:
+    """A statement a revision sent with ``exec_driver_sql`` (SQLAlchemy fires no before_execute
+    for it): written like any other unless it is a read or transaction control."""
+    if _is_savepoint_text(statement) or is_read(statement, link.dialect) or is_transaction_control(statement):
+        return
+    if parameters:
+        raise CannotRender("driver-level SQL with parameters (exec_driver_sql) has no literal form")
+    write(Precompiled(statement))
+
+
+def _is_savepoint_text(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT "))
 
 
 def detach(link: ShadowLink) -> None:

@@ -152,13 +152,14 @@ def _properties(dialect: Dialect, url: sa.URL, option: str) -> tuple[list[str], 
     """The named database's properties as string literals, and its server's version, read in a
     read-only transaction that is rolled back."""
     with connected(url, f"the {option} database") as connection:
+        transaction = connection.begin()  # (SQLAlchemy 1.4's Connection has no rollback() of its own)
         try:
             connection.exec_driver_sql(dialect.shadow.read_only)
             row = connection.exec_driver_sql(dialect.shadow.source_query).first()
         except sa.exc.DBAPIError as exc:
             raise ShadowError(f"cannot read the {option} database: {_said(str(exc.orig))}") from None
         finally:
-            connection.rollback()
+            transaction.rollback()
         version = server_version(connection)
     values = [str(value) for value in row or ()]
     if not values or not all(_PROPERTY.fullmatch(value) for value in values):
