@@ -204,3 +204,21 @@ def test_a_killed_distill_leaves_no_worker_and_no_second_rendering(tmp_path):
     finally:
         for pid in _group_alive(build.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_thread_a_revision_leaves_running_does_not_hang_build_or_check(tmp_path):
+    """A worker exits only after its non-daemon threads: with every result sent, distill waited
+    for it for ever (found in review). It now gives a worker 5 s, then ends it."""
+    project = write_project(tmp_path / "p", [CREATE_T, {"revision": "b2", "down": "a1",
+                                                        "imports": "import threading\nimport time", "body": '''
+def upgrade():
+    threading.Thread(target=lambda: time.sleep(3600)).start()
+    op.execute("INSERT INTO t (id) VALUES (1)")
+
+def downgrade():
+    op.execute("DELETE FROM t WHERE id = 1")
+'''}], distill_toml='dialects = ["sqlite", "postgresql"]\n')
+    for args in (["build", "--out", "out/b"], ["check"]):
+        result, _ = _distill(args, project)
+        assert result.returncode == 0, result.stderr
+    assert (project / "out" / "b" / "manifest.json").is_file()

@@ -231,8 +231,16 @@ def _in_workers(context: Any, parts: list[range], labels: Sequence[str],
         for process, receiver, _part in started:
             if process.is_alive() and len(results) < sum(len(p) for p in parts):
                 process.kill()
-            process.join()
+            # a worker with every result sent still waits for threads a revision started and
+            # left running (a worker exits only after its non-daemon threads): not for long
+            process.join(_DONE_WORKER_GRACE)
+            if process.is_alive():
+                process.kill()
+                process.join()
             receiver.close()
+
+
+_DONE_WORKER_GRACE = 5.0  # seconds a worker that sent all its results may take to exit
 
 
 def _died(process: Any, index: int, labels: Sequence[str]) -> DistillError:

@@ -194,7 +194,11 @@ class _Child:
                 self.process.stdin.close()
             except OSError:
                 pass
-            self.process.wait()
+            try:  # it ends at the end of its input, unless a revision left a thread running in it
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.errors.close()
 
 
