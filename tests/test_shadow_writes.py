@@ -113,6 +113,16 @@ CORPUS = [
     ("sqlite", "WITH c AS (SELECT 1 AS id) REPLACE INTO t (id) SELECT id FROM c", False),
     ("sqlite", "SELECT 1; DROP TABLE t", False),
     ("mssql", "SELECT 1", False),  # no read rules for the dialect: when in doubt, a write
+    # found in review: writes that looked like reads
+    ("mariadb", "SELECT @m := COALESCE(MAX(id), 0) FROM t", False),  # the session's variable
+    ("mysql", "SELECT @m:=1", False),
+    ("mariadb", "SELECT NEXT VALUE FOR s", False),  # the sequence advances
+    ("postgresql", "SELECT audit.audit_table(tablename) FROM pg_tables WHERE schemaname = 'public'", False),
+    ("postgresql", "SELECT pg_create_logical_replication_slot('cdc', 'pgoutput')", False),
+    ("postgresql", "SELECT pg_catalog.pg_drop_replication_slot('cdc')", False),
+    ("postgresql", "SELECT pg_stat_statements_reset()", False),
+    ("postgresql", "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a", True),
+    ("mariadb", "SELECT @m", True),
 ]
 
 

@@ -9,8 +9,6 @@ are what makes a step's SQL depend on the rows; the names a WITH clause defines 
 
 from __future__ import annotations
 
-import re
-
 from ..dialects import Dialect, ReadRules
 from .lexer import COMMENT, PUNCT, QIDENT, WORD, WS, Token, tokenize
 
@@ -60,19 +58,21 @@ def _called(tokens: list[Token]) -> list[tuple[str, str]]:
 
 
 def _calls_only_readers(tokens: list[Token], dialect: Dialect) -> bool:
-    """True when every call is of a function that changes nothing: one of the dialect's
-    ``functions``, or a catalog function; in a statement that reads only the catalog (schema
-    introspection), any function but the dialect's writing ones."""
-    rules, pattern = dialect.shadow.reads, dialect.shadow.catalog_tables
-    catalog = re.compile(pattern) if pattern else None
+    """True when every call is of a function the dialect lists as changing nothing
+    (``functions``, unqualified or in its catalog schema), none of its writing ones. A function
+    that merely looks like a catalog one (pg_create_logical_replication_slot), or reads the
+    catalog (SELECT audit.enable(tablename) FROM pg_tables), is not known to change nothing."""
+    rules = dialect.shadow.reads
     called = _called(tokens)
     if any(name in rules.writing_functions for name, _ in called):
         return False
-    tables = _from_names(tokens)
-    if catalog is not None and tables and all(catalog.fullmatch(t.lower()) for t in tables):
-        return True
-    return all(name in rules.functions or (catalog is not None and catalog.fullmatch(qualified.lower()))
-               for name, qualified in called)
+    return all(name in rules.functions and _in_catalog_schema(qualified, name) for name, qualified in called)
+
+
+def _in_catalog_schema(qualified: str, name: str) -> bool:
+    """An unqualified call, or one qualified with a catalog schema (pg_catalog.format_type)."""
+    schema = qualified[:-len(name)].rstrip(".").lower() if "." in qualified else ""
+    return schema in ("", "pg_catalog", "information_schema", "sys", "main")
 
 
 def _pragma_reads(tokens: list[Token], rules: ReadRules) -> bool:
@@ -105,10 +105,17 @@ def is_read(sql: str, dialect: Dialect) -> bool:
     words = _words(tokens)
     if words[0] == "PRAGMA":
         return _pragma_reads(tokens, rules)
-    if words[0] not in rules.openings:
+    if words[0] not in rules.openings or _assigns(tokens):
         return False
     return not any(_holds(words, phrase) for phrase in rules.writing_words) \
         and _calls_only_readers(tokens, dialect)
+
+
+def _assigns(tokens: list[Token]) -> bool:
+    """A user-variable assignment (MySQL's SELECT @m := ...): the session changes."""
+    return any(text == ":=" or (text == ":" and following == (PUNCT, "="))
+               for (kind, text), following in zip(tokens, [*tokens[1:], (WS, "")], strict=True)
+               if kind == PUNCT)
 
 
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
