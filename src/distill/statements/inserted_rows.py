@@ -141,7 +141,10 @@ def _where(tokens: list[tuple[str, str]], at: int) -> dict[str, list[str]] | Non
 
 
 def deletes_only_inserted(text: str, dialect: Dialect, rows: Rows) -> bool:
-    """True when the DELETE ``text`` removes only rows ``rows`` shows its step's upgrade inserted."""
+    """True when the DELETE ``text`` removes only rows ``rows`` shows its step's upgrade inserted:
+    every row its WHERE allows is one of them in every column the upgrade wrote. (A WHERE on some
+    of those columns only, kind = 'flag', also deletes older rows that share them: nothing here
+    knows that the columns are a key.)"""
     tokens = _tokens(text, dialect)
     if [t.upper() for _, t in tokens[:2]] != ["DELETE", "FROM"]:
         return False
@@ -152,5 +155,5 @@ def deletes_only_inserted(text: str, dialect: Dialect, rows: Rows) -> bool:
     if not allowed:
         return False
     columns = sorted(allowed)
-    inserted = {tuple(row.get(c) for c in columns) for row in rows[table]}
+    inserted = {tuple(row.get(c) for c in columns) for row in rows[table] if set(row) <= set(allowed)}
     return all(combination in inserted for combination in product(*(allowed[c] for c in columns)))
