@@ -73,7 +73,11 @@ def test_rehearse_on_copies_of_a_database_with_rows(tmp_path, postgres_server):
         "proven on empty tables only: step 1 b2 (upgrade), step 1 b2 (downgrade)")
     assert source.dump() == before  # the named database was only read
 
-    elsewhere = postgres_server.create()  # a database not at the bundle's start: refused
+    elsewhere = postgres_server.create()  # databases not at the bundle's start: refused
     refused = run_distill(["rehearse", str(from_rows), "--data-from", elsewhere.url], project)
-    assert refused.returncode != 0 and "the --data-from database is at base, but the bundle starts at a1" \
+    assert refused.returncode != 0 and "the --data-from database has no alembic_version table, so it is " \
+        "not at the bundle's start (a1)" in refused.stderr
+    online(load(project), elsewhere.url, "upgrade", "b2")
+    refused = run_distill(["rehearse", str(from_rows), "--data-from", elsewhere.url], project)
+    assert refused.returncode != 0 and "the --data-from database is at b2, but the bundle starts at a1" \
         in refused.stderr

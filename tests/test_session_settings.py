@@ -101,6 +101,18 @@ def test_sqlite_file_that_would_leave_a_violation_stops_with_nothing_committed(c
     assert after == before
 
 
+def test_sqlite_file_without_a_guard_still_stops_on_a_violation(cascade_history, tmp_path):
+    """--no-guard: no lock, so no transaction and no COMMIT; the check runs at the end (found in
+    review: it was skipped, exit 0 with the orphan committed)."""
+    database = tmp_path / "shop.sqlite"
+    setup = _sqlite_with_foreign_keys(database, render_sql(cascade_history, "sqlite", "base", "fk0002"))
+    assert setup.returncode == 0, setup.stderr
+    unguarded = render_sql(cascade_history, "sqlite", "fk0002", "fk0003", guard=False)
+    assert "BEGIN" not in unguarded
+    result = _sqlite_with_foreign_keys(database, unguarded)
+    assert result.returncode != 0 and b"1 more rows violating a foreign key" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def corpus_history(tmp_path_factory) -> History:
     root = write_project(tmp_path_factory.mktemp("modes"), [

@@ -122,7 +122,7 @@ WHERE alembic_version.version_num = '1a0f3c5e7b01';
 
 SELECT 1 WHERE json_extract('[]', CASE WHEN changes() = 1 THEN '$' ELSE 'distill: the change of alembic_version from 1a0f3c5e7b01 matched ' || changes() || ' rows, not one: the database is not at the revision the guard found' END) = 'never';
 
-SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); it stops before its COMMIT' END) = 'never';
 
 COMMIT;
 

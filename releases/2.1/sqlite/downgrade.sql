@@ -22,7 +22,7 @@ SELECT 1 FROM (SELECT coalesce((SELECT group_concat(v, ',') FROM (SELECT CASE WH
 
 SELECT json_extract('[]', 'distill: cannot revert f03d6b5a4c15: restore from a backup');
 
-SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); it stops before its COMMIT' END) = 'never';
 
 COMMIT;
 

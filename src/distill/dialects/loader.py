@@ -97,6 +97,7 @@ def _guard(raw: dict) -> GuardTemplates:
         lock=raw.get("lock", "").strip(),
         lock_place=raw.get("lock_place", ""),
         lock_release=raw.get("lock_release", "").strip(),
+        **({"lock_comment": raw["lock_comment"]} if "lock_comment" in raw else {}),
         file_lock=raw.get("file_lock", "").strip(),
         file_lock_release=raw.get("file_lock_release", "").strip(),
     )

@@ -75,6 +75,7 @@ class GuardTemplates:
     lock: str = ""
     lock_place: str = ""
     lock_release: str = ""
+    lock_comment: str = "lock: one applier at a time; a second one waits here, then its guard stops it"
     # A session lock on the same name held for the whole file, taken before the first BEGIN and
     # released at the end: where a file commits in the middle (an autocommit block), the
     # transaction's lock alone would let a second applier in before the file is done. "" if none.

@@ -110,18 +110,22 @@ def _databases(bundle: Path, manifest: dict, history: History, dialect_name: str
 
 
 def _starts_where_the_bundle_does(copy: sa.URL, manifest: dict, history: History) -> None:
-    """Stop unless the copy's version table holds the bundle's start."""
+    """Stop unless the copy's version table (as [tool.distill] names it: distill reads it before
+    any env.py runs) holds the bundle's start."""
     table = history.settings.standalone.version_table
+    start = tuple(sorted(manifest["range"]["from"]))
     engine = sa.create_engine(copy, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            present = table in sa.inspect(connection).get_table_names()
+            if table not in sa.inspect(connection).get_table_names():
+                raise DistillError(
+                    f"the --data-from database has no {table} table, so it is not at the bundle's start "
+                    f"({display_revisions(start) or 'base'}); if env.py names another version table, set "
+                    "version_table (and version_table_schema) in [tool.distill] to match")
             found = tuple(sorted(one_line(str(r[0])) for r in connection.exec_driver_sql(
-                f"SELECT version_num FROM {connection.dialect.identifier_preparer.quote(table)}"))) \
-                if present else ()
+                f"SELECT version_num FROM {connection.dialect.identifier_preparer.quote(table)}")))
     finally:
         engine.dispose()
-    start = tuple(sorted(manifest["range"]["from"]))
     if found != start:
         raise DistillError(f"the --data-from database is at {display_revisions(found) or 'base'}, but the "
                            f"bundle starts at {display_revisions(start) or 'base'}: name a copy at its start")

@@ -41,9 +41,11 @@ def _is_commit(statement: Statement) -> bool:
     return _bare(statement) == "COMMIT"
 
 
-def _checked_before_commits(statements: list[Statement], dialect: Dialect) -> list[Statement]:
+def _checked_before_commits(statements: list[Statement], dialect: Dialect,
+                            lock: ApplierLock | None) -> list[Statement]:
     """The dialect's ``before_commit`` statements before each COMMIT of ``statements`` (SQLite:
-    stop, nothing committed, when the file would leave rows violating a foreign key)."""
+    stop, nothing committed, when the file would leave rows violating a foreign key); at the end
+    of a file that commits nowhere (no transaction: --no-guard), so the check still runs."""
     if not dialect.before_commit:
         return statements
     checks = [Statement(GUARD, text) for text in dialect.before_commit]
@@ -52,6 +54,10 @@ def _checked_before_commits(statements: list[Statement], dialect: Dialect) -> li
         if _is_commit(statement):
             result += checks
         result.append(statement)
+    release = lock.release if lock is not None else None
+    commits_at_release = release is not None and _bare(Statement(SQL, release.text)) == "COMMIT"
+    if len(result) == len(statements) and not commits_at_release:
+        result += checks
     return result
 
 
@@ -68,11 +74,12 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     statements bring their own BEGIN). A lock held for the ``whole_file`` is taken before all of
     that and released at the end. The ``record`` of the applied file comes after the last
     statement, before the file's final COMMIT."""
-    statements = _checked_before_commits(_with_record(list(statements), record), dialect)
-    statements = client_ready(statements, dialect)
+    statements = _with_record(list(statements), record)
     begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
     if lock is not None and (lock.place == "after_begin") != (begin is not None):
         lock = None
+    statements = client_ready(_checked_before_commits(statements, dialect, lock), dialect)
+    begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
     blocks: list[str] = []
     if dialect.guard.stop_on_error:
         blocks.append("\n".join([dialect.comment_line(f"{dialect.client.program}: stop at the first error"),
@@ -139,8 +146,7 @@ def _guard_blocks(dialect: Dialect, guard: Sequence[Statement], lock: ApplierLoc
     """The lock (with its comment) and the guard, one block per statement."""
     blocks = []
     if lock is not None:
-        blocks.append("\n".join([dialect.comment_line("lock: one applier at a time; a second one waits "
-                                                      "here, then its guard stops it"), lock.take.text]))
+        blocks.append("\n".join([dialect.comment_line(dialect.guard.lock_comment), lock.take.text]))
     if guard:
         blocks.append("\n".join([dialect.comment_line("guard: stop unless the database is at the "
                                                       "expected revision"), guard[0].text]))

@@ -21,7 +21,7 @@ $distill_file_lock$;
 
 BEGIN;
 
--- lock: one applier at a time; a second one waits here, then its guard stops it
+-- lock: the version table, to the end of this transaction (a second applier of a distill file stopped at the top of its file)
 DO $distill_lock$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('distill alembic_version'));

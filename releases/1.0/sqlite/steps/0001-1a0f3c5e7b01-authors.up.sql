@@ -42,7 +42,7 @@ CREATE TABLE authors (
 INSERT INTO alembic_version (version_num)
 VALUES ('1a0f3c5e7b01');
 
-SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); it stops before its COMMIT' END) = 'never';
 
 COMMIT;
 

@@ -37,7 +37,7 @@ CREATE INDEX ix_reviews_book_id ON reviews (book_id);
 INSERT INTO alembic_version (version_num)
 VALUES ('8b6c4e3f7a08');
 
-SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); nothing was committed' END) = 'never';
+SELECT 1 FROM (SELECT (SELECT count(*) FROM pragma_foreign_key_check) - (SELECT at_start FROM temp.distill_fk_violations) AS added) WHERE json_extract('[]', CASE WHEN added <= 0 THEN '$' ELSE 'distill: the file would leave ' || added || ' more rows violating a foreign key (PRAGMA foreign_key_check lists them); it stops before its COMMIT' END) = 'never';
 
 COMMIT;
 
