@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from helpers import assert_same_database, online
-from projects import run_distill, write_project
+from projects import CREATE_T, run_distill, write_project
 from sqlalchemy.engine import make_url
 
 from distill.config import load
@@ -165,3 +166,15 @@ def test_a_mariadb_copy_keeps_the_character_set_and_reaches_no_other_database(ma
     assert f"Table '{other_name}.t' doesn't exist" in result.stderr, result.stderr
     assert "Only the --shadow-url database itself is copied" in result.stderr
     assert named.dump() == before and other.dump() == other_before
+
+
+def test_a_url_whose_port_is_no_number_is_an_error_without_traceback_or_password(tmp_path):
+    """make_url raises ValueError for such a port (found in review: a traceback)."""
+    project = write_project(tmp_path / "project", [CREATE_T])
+    repo = Path(__file__).resolve().parent.parent  # the example, with its committed bundles
+    bad = "postgresql://u:s3cret@host:badport/db"
+    for args, cwd in ((["sql", "--dialect", "postgresql", "--shadow-url", bad], project),
+                      (["rehearse", "releases/1.0", "--url", bad], repo)):
+        result = run_distill(args, cwd)  # run_distill asserts no traceback
+        assert result.returncode != 0 and "s3cret" not in result.stdout + result.stderr
+        assert "is not a database URL" in result.stderr, result.stderr

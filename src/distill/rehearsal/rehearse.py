@@ -38,7 +38,10 @@ def record_path(bundle: Path) -> Path:
 
 def _server_and_dialect(bundle: Path, manifest: dict, dialect_name: str | None, url: str | None):
     """(server URL or None for SQLite, dialect) of a rehearsal, checked against the bundle."""
-    server = driver_url(make_url(url)) if url else None
+    try:
+        server = driver_url(make_url(url)) if url else None
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise DistillError("--url is not a database URL (dialect://user:password@host/database)") from None
     if dialect_name is None:
         dialect_name = "sqlite" if server is None else server.get_backend_name()
     if dialect_name not in manifest["dialects"]:

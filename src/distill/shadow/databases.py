@@ -128,7 +128,7 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
         return
     try:
         url = sa.engine.make_url(spec.url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise ShadowError("--shadow-url is not a database URL (dialect://user:password@host/database)") \
             from None
     backend = url.get_backend_name()
