@@ -41,7 +41,7 @@ UNRULY = {"revision": "b2", "down": "a1", "message": "commits, drops, qualified 
         for row in bind.execute(sa.text("SELECT id, name FROM items ORDER BY id")).fetchall():
             bind.execute(sa.text("UPDATE items SET name = :n WHERE id = :i"),
                          {{"n": row.name.upper(), "i": row.id}})
-        bind.commit() if hasattr(bind, "commit") else bind.exec_driver_sql("COMMIT")  # (1.4: no commit())
+        bind.commit() if hasattr(bind, "commit") else None  # SQLAlchemy 1.4: no commit() (the COMMIT below)
         items = sa.table("items", sa.column("id", sa.Integer), sa.column("name", sa.String))
         op.bulk_insert(items, [{{"name": "added"}}])
         bind.exec_driver_sql("COMMIT")
