@@ -83,6 +83,9 @@ def _isolated() -> Iterator[None]:
     modules = set(sys.modules)
     handler = signal.getsignal(signal.SIGTERM)
     logs = _logging_state()
+    root = logging.getLogger()  # as in a fresh interpreter: no handler (pytest's own put back after)
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)
     try:
         yield
     finally:
