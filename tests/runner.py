@@ -10,6 +10,7 @@ reproducibility check's child process (started with this run's environment), dis
 of the directories it made, the SIGTERM handler, the logging configuration env.py's fileConfig()
 installed. A fresh interpreter saves 0.7-1 s of imports per run; the tests that need one (signals,
 start-up, umask, hash seed and time zone of the interpreter, os._exit) ask for ``process=True``.
+DISTILL_TEST_PROCESSES=1 runs every one in a process, as the suite did before.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def run_distill(args: list[str], cwd: Path = REPO, env: dict[str, str] | None = 
     the outcome, never a traceback. ``returncode``, ``stdout`` and ``stderr`` (text) as from
     subprocess.run."""
     args = [str(a) for a in args]
-    if process or umask or PROCESS_ENV.intersection(env or {}):
+    if process or umask or PROCESS_ENV.intersection(env or {}) or os.environ.get("DISTILL_TEST_PROCESSES"):
         result = _in_a_process(args, Path(cwd), env or {}, input, timeout, umask)
     else:
         result = _in_this_process(args, Path(cwd), env or {}, input)
