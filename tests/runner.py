@@ -21,9 +21,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import lent_servers
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,11 +59,34 @@ def _in_a_process(args: list[str], cwd: Path, env: dict[str, str], input: str | 
                           env={**os.environ, **env})
 
 
+# set by conftest for each test: (request.getfixturevalue, a directory for lock files), or None
+# where the test is marked own_shadow_servers
+LEND: tuple[Callable[[str], object], Path] | None = None
+_SERVER_OF = {"postgresql": "postgres_server", "mysql": "mariadb_server", "mariadb": "mariadb_server"}
+
+
+def _servers_to_lend(args: list[str]) -> dict[str, Callable[[], object]]:
+    """The session servers this run's throwaway shadow may use, started now (in this process, not
+    in a forked worker of the run)."""
+    if LEND is None or not {"--shadow", "--drift"}.intersection(args):
+        return {}
+    named = [a.split("=", 1)[1] for a in args if a.startswith("--dialect=")] + [
+        args[i + 1] for i, a in enumerate(args[:-1]) if a == "--dialect"]
+    dialects = {d for each in named for d in each.split(",")} if named and "--drift" not in args else set(_SERVER_OF)
+    get_server, lock_dir = LEND
+    started = {fixture: get_server(fixture) for d, fixture in _SERVER_OF.items() if d in dialects}
+    return {kind: lend for kind, lend in lent_servers.lenders(started.__getitem__, lock_dir).items()
+            if any(fixture in started for fixture in lent_servers.FIXTURES[kind])}
+
+
 def _in_this_process(args: list[str], cwd: Path, env: dict[str, str], input: str | None) -> subprocess.CompletedProcess:
     from distill import cli
+    from distill.shadow.servers import SERVERS
 
     runner = CliRunner()
+    lent, own = _servers_to_lend(args), dict(SERVERS)
     with _isolated(), runner.isolation(input=input, env=env, color=False) as (out, err, _):
+        SERVERS.update(lent)  # put back below
         os.chdir(cwd)
         original = cli.main.main
         # the real group and entry point, with this run's arguments and the name a user types
@@ -73,6 +97,8 @@ def _in_this_process(args: list[str], cwd: Path, env: dict[str, str], input: str
             del cli.main.main
             sys.stdout.flush()
             sys.stderr.flush()
+            SERVERS.clear()
+            SERVERS.update(own)
         stdout, stderr = out.getvalue(), err.getvalue()
     return subprocess.CompletedProcess(["distill", *args], code, stdout.decode("utf-8", "replace"),
                                        stderr.decode("utf-8", "replace"))
