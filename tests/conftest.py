@@ -83,3 +83,27 @@ def example_settings() -> Settings:
 @pytest.fixture(scope="session")
 def example_history(example_settings) -> History:
     return History(example_settings)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_shadow_servers: distill's --shadow / --drift start their own "
+                            "temporary servers in this test, as in a user's run (elsewhere in-process runs "
+                            "borrow the session's: tests/lent_servers.py)")
+
+
+@pytest.fixture(autouse=True)
+def _lend_session_servers(request, tmp_path_factory):
+    """In-process runs of distill (tests/runner.py) render --shadow / --drift on the session's
+    servers, unless the test is marked own_shadow_servers."""
+    import runner
+
+    own = request.node.get_closest_marker("own_shadow_servers") is not None
+    runner.LEND = None if own else (request.getfixturevalue, _lock_dir(tmp_path_factory))
+    yield
+    runner.LEND = None
+
+
+def _lock_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.getbasetemp() / "shadow-locks"
+    path.mkdir(exist_ok=True)
+    return path

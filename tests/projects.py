@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from runner import run_distill  # noqa: F401 - where the tests import it from
 
 ENV_PY = '''
 import os
@@ -85,15 +84,6 @@ CREATE_T = {"revision": "a1", "message": "create t", "body": '''
     def downgrade():
         op.drop_table("t")
 '''}
-
-
-def run_distill(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """``distill ARGS`` in ``cwd`` as a user runs it (``env`` added to the environment); whatever
-    the outcome, never a traceback."""
-    result = subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                            text=True, timeout=300, env={**os.environ, **(env or {})})
-    assert "Traceback" not in result.stderr + result.stdout
-    return result
 
 
 # a small history of common operations (tables, constraints, data, column changes), written

@@ -6,26 +6,21 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import jsonschema
 import pytest
+from runner import run_distill
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((REPO / "src" / "distill" / "schemas" / "manifest-1.json").read_text())
 
 
 def cli(*args: str, cwd: Path = REPO, env: dict | None = None, umask: str | None = None):
-    command = [sys.executable, "-m", "distill", *args]
-    if umask:
-        command = ["sh", "-c", f'umask {umask} && exec "$@"', "sh", *command]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return run_distill(list(args), cwd, env, umask=umask)  # a process where umask or env need one
 
 
 def tree(root: Path) -> dict[str, bytes]:

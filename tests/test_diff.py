@@ -8,19 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from runner import run_distill
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIRE = os.environ.get("DISTILL_REQUIRE_DATABASES") == "1"
 
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return run_distill(list(args), cwd)
 
 
 def build(out: Path, *args: str, cwd: Path = REPO) -> Path:

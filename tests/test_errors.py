@@ -4,11 +4,11 @@ non-zero exit, and nothing on stdout that could be mistaken for SQL."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from projects import write_project
+from runner import run_distill
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,8 +55,7 @@ def downgrade():
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return run_distill(args, cwd, timeout=120)
 
 
 def assert_error(result: subprocess.CompletedProcess, *fragments: str) -> str:

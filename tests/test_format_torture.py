@@ -146,15 +146,13 @@ def test_format_none_is_alembic_unchanged(example_history):
 
 
 def test_cli_format_option_and_counts():
-    import subprocess
-    import sys
     from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "distill", "sql", "--dialect", "postgresql",
-                               "--to", "2b7e", *args], cwd=repo, capture_output=True, text=True)
+        from runner import run_distill
+        return run_distill(["sql", "--dialect", "postgresql", "--to", "2b7e", *args], repo)
 
     formatted, plain = run("-v"), run("--format", "none")
     assert "UPDATE alembic_version\nSET version_num='2b7e41d09c02'\nWHERE" in formatted.stdout

@@ -4,7 +4,6 @@ result, on histories with branches, merges and depends_on."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -62,9 +61,8 @@ def test_check_in_workers_reports_what_one_pass_reports(tmp_path):
     """check's jobs (a dialect and half the revisions each, on both cores) replay what they found
     in revision and dialect order: the same report, byte for byte, as one pass in one process,
     on a history with findings of every kind and a revision that cannot render in one dialect."""
-    import subprocess
 
-    from projects import SHELF, write_project
+    from projects import SHELF, run_distill, write_project
 
     mysql_only = {"revision": "f3", "down": "f2", "message": "reads the database on mysql", "body": '''
         def upgrade():
@@ -80,9 +78,8 @@ def test_check_in_workers_reports_what_one_pass_reports(tmp_path):
     outputs = []
     for jobs in ("1", "2"):
         for output in ("--json", "--format=text"):
-            result = subprocess.run([sys.executable, "-m", "distill", "-C", str(tmp_path), "check", output,
-                                     "--dialect", "postgresql,mysql,sqlite,mariadb"], capture_output=True,
-                                    text=True, timeout=300, env={**os.environ, "DISTILL_JOBS": jobs})
+            result = run_distill(["-C", str(tmp_path), "check", output, "--dialect",
+                                  "postgresql,mysql,sqlite,mariadb"], tmp_path, {"DISTILL_JOBS": jobs})
             assert result.returncode == 1, result.stderr
             outputs.append(result.stdout)
     assert outputs[:2] == outputs[2:]

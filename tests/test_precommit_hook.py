@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
-from projects import CREATE_T, write_project
+from projects import CREATE_T, run_distill, write_project
 
 HOOKS = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
 
@@ -31,8 +29,7 @@ def test_the_hook_runs_distill_check_and_fails_where_it_fails(tmp_path):
     command = shlex.split(hook["entry"])
     assert command[:2] == ["distill", "check"]
     good = write_project(tmp_path / "good", [CREATE_T])
-    run = [sys.executable, "-m", "distill", *command[1:]]
-    assert subprocess.run(run, cwd=good, capture_output=True).returncode == 0
+    assert run_distill(command[1:], good).returncode == 0
     bad = write_project(tmp_path / "bad", [CREATE_T, {"revision": "b2", "down": "a1", "body": '''
         def upgrade():
             op.get_bind().execute(sa.text("SELECT 1")).scalar()
@@ -40,7 +37,7 @@ def test_the_hook_runs_distill_check_and_fails_where_it_fails(tmp_path):
         def downgrade():
             pass
     '''}])
-    assert subprocess.run(run, cwd=bad, capture_output=True).returncode == 1
+    assert run_distill(command[1:], bad).returncode == 1
 
 
 def test_the_hook_runs_for_revision_scripts_and_configuration_only():

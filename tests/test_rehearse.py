@@ -6,7 +6,6 @@ that does not verify."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from projects import write_project
+from runner import run_distill
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASES = REPO / "releases"
 
 
 def cli(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=900, env={**os.environ, **(env or {})})
+    return run_distill(list(args), cwd, env, timeout=900)
 
 
 def server_url(databases) -> str | None:

@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from projects import write_project
+from runner import run_distill
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASES = REPO / "releases"
 
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return run_distill(list(args), cwd)
 
 
 @pytest.mark.parametrize(("dialect", "raiser"), [("oracle", "RAISE_APPLICATION_ERROR(-20000"),

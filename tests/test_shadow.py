@@ -232,6 +232,7 @@ def test_every_fixture_renders_the_same_with_and_without_a_shadow(dialect, reque
     assert compared == 14 - 2 * sum(d == dialect for _, d in REFUSED_BY_THE_SHADOW)
 
 
+@pytest.mark.own_shadow_servers  # distill must try to start its own
 def test_without_server_binaries_the_throwaway_shadow_asks_for_a_url(tmp_path):
     import os
     import sys
@@ -286,6 +287,7 @@ CONCURRENT_INDEX = [ORDERS, {"revision": "b2", "down": "a1", "message": "index b
 '''}]
 
 
+@pytest.mark.own_shadow_servers  # a PostgreSQL server distill starts
 def test_a_statement_outside_any_transaction_renders_against_either_shadow(tmp_path, postgres_server):
     """CREATE INDEX CONCURRENTLY cannot run inside a transaction: the shadow (throwaway, or the
     copy of a --shadow-url database) commits where the revision commits."""

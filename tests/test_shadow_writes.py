@@ -193,6 +193,7 @@ CHECKED = [ROWS, {"revision": "b2", "down": "a1", "message": "a check, dropped a
 '''}]
 
 
+@pytest.mark.own_shadow_servers  # a MariaDB server distill starts
 def test_mysql_drop_check_runs_on_the_mariadb_stand_in_in_mariadb_form(tmp_path, mariadb_server):
     project = write_project(tmp_path / "project", CHECKED)
     result = run_distill(["sql", "--dialect", "mysql", "--shadow"], project)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from runner import run_distill
 
 from distill.errors import RevisionError
 from distill.history.plan import make_plan
@@ -81,8 +80,7 @@ def test_plan_from_two_heads_and_back_down(example_history):
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "distill", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+    return run_distill(list(args), REPO, env, timeout=120)  # a process where env needs one
 
 
 def test_plan_json_is_stable_and_complete():
