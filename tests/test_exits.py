@@ -208,7 +208,7 @@ def test_a_killed_distill_leaves_no_worker_and_no_second_rendering(tmp_path):
 
 def test_a_thread_a_revision_leaves_running_does_not_hang_build_or_check(tmp_path):
     """A worker exits only after its non-daemon threads: with every result sent, distill waited
-    for it for ever (found in review). It now gives a worker 5 s, then ends it."""
+    for it for ever (found in review). It now gives a worker 2 s, then ends it."""
     project = write_project(tmp_path / "p", [CREATE_T, {"revision": "b2", "down": "a1",
                                                         "imports": "import threading\nimport time", "body": '''
 def upgrade():

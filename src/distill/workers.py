@@ -240,7 +240,7 @@ def _in_workers(context: Any, parts: list[range], labels: Sequence[str],
             receiver.close()
 
 
-_DONE_WORKER_GRACE = 5.0  # seconds a worker that sent all its results may take to exit
+_DONE_WORKER_GRACE = 2.0  # seconds a worker that sent all its results may take to exit
 
 
 def _died(process: Any, index: int, labels: Sequence[str]) -> DistillError:

@@ -195,7 +195,7 @@ class _Child:
             except OSError:
                 pass
             try:  # it ends at the end of its input, unless a revision left a thread running in it
-                self.process.wait(5)
+                self.process.wait(2)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

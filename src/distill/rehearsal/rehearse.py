@@ -117,7 +117,7 @@ def _starts_where_the_bundle_does(copy: sa.URL, manifest: dict, history: History
     any env.py runs) holds the bundle's start."""
     table = history.settings.standalone.version_table
     start = tuple(sorted(manifest["range"]["from"]))
-    engine = sa.create_engine(copy, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(driver_url(copy), poolclass=sa.pool.NullPool)  # the driver distill uses
     try:
         with engine.connect() as connection:
             if table not in sa.inspect(connection).get_table_names():

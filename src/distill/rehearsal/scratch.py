@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ..errors import DistillError
-from .clients import dialect_of, first_line
+from .clients import dialect_of, driver_url, first_line
 
 
 class Scratch:
@@ -44,7 +44,7 @@ class Scratch:
     def create(self) -> sa.URL:
         """A new database: empty, or a copy of the --data-from database."""
         if self.copies is not None:
-            return self.copies.another()
+            return driver_url(self.copies.another())  # the driver distill uses for the dialect
         name = f"distill_rehearse_{self.tag}_{len(self.created)}"
         if self.url is None:
             self.created.append(name)
