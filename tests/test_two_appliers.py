@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from helpers import online
@@ -65,6 +66,22 @@ def _client(database, script) -> subprocess.Popen:
         return subprocess.Popen(database.client, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _two_appliers(database, script: Path, sql: str) -> bytes:
+    """The file applied by a first client, then by a second one while the first holds the lock:
+    the first must succeed, the second fail; what the second printed on stderr."""
+    script.write_text(sql)
+    first = _client(database, script)
+    deadline = time.monotonic() + 30
+    while not _lock_is_held(database):
+        assert first.poll() is None and time.monotonic() < deadline, "the first applier never took the lock"
+        time.sleep(0.05)
+    second = _client(database, script)
+    first_err, second_err = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
+    assert first.returncode == 0, first_err.decode()
+    assert second.returncode != 0
+    return second_err
+
+
 def test_the_second_applier_waits_for_the_first_then_its_guard_stops_it(tmp_path, databases):
     project = write_project(tmp_path / "project", [TABLE, SLOW])
     database = databases.create()
@@ -72,17 +89,7 @@ def test_the_second_applier_waits_for_the_first_then_its_guard_stops_it(tmp_path
     result = run_distill(["sql", "--dialect", databases.dialect, "--from", "a1", "--to", "b2",
                           "--lock-timeout", "60s"], project)
     assert result.returncode == 0, result.stderr
-    script = tmp_path / "upgrade.sql"
-    script.write_text(result.stdout)
-    first = _client(database, script)
-    deadline = time.monotonic() + 30
-    while not _lock_is_held(database):
-        assert first.poll() is None and time.monotonic() < deadline, "the first applier never took the lock"
-        time.sleep(0.05)
-    second = _client(database, script)  # while the first holds the lock
-    first_err, second_err = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
-    assert first.returncode == 0, first_err.decode()
-    assert second.returncode != 0
+    second_err = _two_appliers(database, tmp_path / "upgrade.sql", result.stdout)
     if databases.dialect == "postgresql":  # stopped at once, before its BEGIN (see the next test)
         assert "distill guard: another session is applying a distill file" in second_err.decode()
     else:
@@ -117,17 +124,7 @@ def test_a_step_that_commits_in_its_middle_runs_once_with_two_appliers(tmp_path,
     online(load(project), database.url, "upgrade", "a1")
     result = run_distill(["sql", "--dialect", "postgresql", "--from", "a1", "--to", "c3"], project)
     assert result.returncode == 0, result.stderr
-    script = tmp_path / "upgrade.sql"
-    script.write_text(result.stdout)
-    first = _client(database, script)
-    deadline = time.monotonic() + 30
-    while not _lock_is_held(database):
-        assert first.poll() is None and time.monotonic() < deadline, "the first applier never took the lock"
-        time.sleep(0.05)
-    second = _client(database, script)
-    first_err, second_err = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
-    assert first.returncode == 0, first_err.decode()
-    assert second.returncode != 0
+    second_err = _two_appliers(database, tmp_path / "upgrade.sql", result.stdout)
     assert "distill guard: another session is applying a distill file" in second_err.decode()
     engine = sa.create_engine(database.url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
