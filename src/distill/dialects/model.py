@@ -18,7 +18,6 @@ class LexerRules:
     bracket_identifiers: bool
     hash_comments: bool
     nested_block_comments: bool
-    folds_unquoted_identifiers: bool
 
 
 @dataclass(frozen=True)
