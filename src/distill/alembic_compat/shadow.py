@@ -145,15 +145,11 @@ def attach(environment: Any, migration_context: Any, link: ShadowLink,
 def _driver_level(statement: str, parameters: Any, link: ShadowLink, write: Callable[[Any], None]) -> None:
     """A statement a revision sent with ``exec_driver_sql`` (SQLAlchemy fires no before_execute
     for it): written like any other unless it is a read or transaction control."""
-    if _is_savepoint_text(statement) or is_read(statement, link.dialect) or is_transaction_control(statement):
+    if is_read(statement, link.dialect) or is_transaction_control(statement):  # SAVEPOINT, RELEASE too
         return
     if parameters:
         raise CannotRender("driver-level SQL with parameters (exec_driver_sql) has no literal form")
     write(Precompiled(statement))
-
-
-def _is_savepoint_text(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT "))
 
 
 def detach(link: ShadowLink) -> None:

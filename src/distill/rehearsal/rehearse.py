@@ -36,17 +36,26 @@ def record_path(bundle: Path) -> Path:
     return bundle.parent / f"{name}.rehearsal.json"
 
 
+def _parsed(url: str, option: str) -> sa.URL:
+    """``url`` (given as ``option``) with the driver distill uses for its dialect."""
+    try:
+        return driver_url(make_url(url))
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise DistillError(f"{option} is not a database URL (dialect://user:password@host/database)") \
+            from None
+
+
+def _has_files_for(bundle: Path, manifest: dict, dialect_name: str) -> None:
+    if dialect_name not in manifest["dialects"]:
+        raise DistillError(f"{bundle} has no {dialect_name} files (it has {', '.join(manifest['dialects'])})")
+
+
 def _server_and_dialect(bundle: Path, manifest: dict, dialect_name: str | None, url: str | None):
     """(server URL or None for SQLite, dialect) of a rehearsal, checked against the bundle."""
-    try:
-        server = driver_url(make_url(url)) if url else None
-    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
-        raise DistillError("--url is not a database URL (dialect://user:password@host/database)") from None
+    server = _parsed(url, "--url") if url else None
     if dialect_name is None:
         dialect_name = "sqlite" if server is None else server.get_backend_name()
-    if dialect_name not in manifest["dialects"]:
-        raise DistillError(f"{bundle} has no {dialect_name} files (it has "
-                           f"{', '.join(manifest['dialects'])})")
+    _has_files_for(bundle, manifest, dialect_name)
     if (server is None) != (dialect_name == "sqlite"):
         raise DistillError(f"rehearsing {dialect_name} needs --url of a {dialect_name} server"
                            if server is None else "--url is for server dialects; SQLite uses a temp file")
@@ -72,14 +81,11 @@ def _data_dependent_steps(manifest: dict, dialect_name: str) -> list[str]:
 
 
 def _dialect_of_data(bundle: Path, manifest: dict, dialect_name: str | None, data_from: str) -> Any:
-    try:
-        source = driver_url(make_url(data_from))
-        dialect = dialect_of(source) if dialect_name is None else dialects.get(dialect_name)
-    except Exception:  # noqa: BLE001 - any malformed URL or unknown dialect is the same answer
-        raise DistillError("--data-from is not a database URL of a dialect distill knows "
-                           "(dialect://user:password@host/database, sqlite:///file)") from None
-    if dialect.name not in manifest["dialects"]:
-        raise DistillError(f"{bundle} has no {dialect.name} files (it has {', '.join(manifest['dialects'])})")
+    """(the --data-from URL, the dialect rehearsed on copies of it), checked against the bundle."""
+    source = _parsed(data_from, "--data-from")
+    # an unknown dialect is a ConfigError naming the known ones
+    dialect = dialect_of(source) if dialect_name is None else dialects.get(dialect_name)
+    _has_files_for(bundle, manifest, dialect.name)
     return source, dialect
 
 

@@ -41,6 +41,11 @@ def _is_commit(statement: Statement) -> bool:
     return _bare(statement) == "COMMIT"
 
 
+def _release_commits(lock: ApplierLock | None) -> bool:
+    """Whether ``lock``'s release is the file's COMMIT (SQLite's wrap)."""
+    return lock is not None and lock.release is not None and _is_commit(Statement(SQL, lock.release.text))
+
+
 def _checked_before_commits(statements: list[Statement], dialect: Dialect,
                             lock: ApplierLock | None) -> list[Statement]:
     """The dialect's ``before_commit`` statements before each COMMIT of ``statements`` (SQLite:
@@ -54,9 +59,7 @@ def _checked_before_commits(statements: list[Statement], dialect: Dialect,
         if _is_commit(statement):
             result += checks
         result.append(statement)
-    release = lock.release if lock is not None else None
-    commits_at_release = release is not None and _bare(Statement(SQL, release.text)) == "COMMIT"
-    if len(result) == len(statements) and not commits_at_release:
+    if len(result) == len(statements) and not _release_commits(lock):
         result += checks
     return result
 
@@ -75,8 +78,7 @@ def script_text(statements: Iterable[Statement], dialect: Dialect, *,
     that and released at the end. The ``record`` of the applied file comes after the last
     statement, before the file's final COMMIT."""
     statements = _with_record(list(statements), record)
-    begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
-    if lock is not None and (lock.place == "after_begin") != (begin is not None):
+    if lock is not None and (lock.place == "after_begin") != any(_is_begin(s) for s in statements):
         lock = None
     statements = client_ready(_checked_before_commits(statements, dialect, lock), dialect)
     begin = next((i for i, s in enumerate(statements) if _is_begin(s)), None)
@@ -115,7 +117,7 @@ def _statement_blocks(statements: list[Statement], lock: ApplierLock | None, beg
     release that commits has ``before_commit`` before it."""
     last_sql = max((i for i, s in enumerate(statements) if s.kind in (SQL, CHECK)), default=None)
     releases = [] if lock is None else [lock.release.text] if lock.release is not None else []
-    if releases and _bare(Statement(SQL, releases[0])) == "COMMIT":
+    if _release_commits(lock):
         releases = [*before_commit, *releases]
     if lock is not None and lock.whole_file is not None:
         releases.append(lock.whole_file[1].text)
