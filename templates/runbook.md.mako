@@ -118,7 +118,7 @@ Each is also marked by a `-- DESTRUCTIVE:` comment right above its statement.
 
 % for s in steps:
 % for message, where in s['destructive']:
-- step ${s['number']} `${s['revision']}`: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+- step ${s['number']} `${s['revision']}`: ${message | md}${waived(s['revision'], 'destructive', message, where) | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
 % endfor
 % endfor
 
@@ -133,13 +133,13 @@ recognise (the data of the dropped column or table is lost).
 
 % for s in steps:
 % for message, where in s['data_loss']:
-- step ${s['number']} `${s['revision']}`: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+- step ${s['number']} `${s['revision']}`: ${message | md}${waived(s['revision'], 'data_loss', message, where) | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
 % endfor
 % for message, where in s['data_not_restored']:
-- step ${s['number']} `${s['revision']}`: DATA NOT RESTORED: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+- step ${s['number']} `${s['revision']}`: DATA NOT RESTORED: ${message | md}${waived(s['revision'], 'data_not_restored', message, where) | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
 % endfor
 % for message, where in s['probable_renames']:
-- step ${s['number']} `${s['revision']}`: PROBABLE RENAME: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+- step ${s['number']} `${s['revision']}`: PROBABLE RENAME: ${message | md}${waived(s['revision'], 'probable_renames', message, where) | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
 % endfor
 % endfor
 
@@ -162,8 +162,26 @@ sets them at the top of every file.
 
 % for s in steps:
 % for message, where in s['lock_risk']:
-- step ${s['number']} `${s['revision']}`: ${message | md} (${', '.join(where)})
+- step ${s['number']} `${s['revision']}`: ${message | md} (${', '.join(where)})${waived(s['revision'], 'lock_risk', message, where) | md}
 % endfor
+% endfor
+
+% endif
+% if waivers:
+${'##'} Waived findings
+
+Findings the project acknowledged (`[[tool.distill.waivers]]`): each names its revision and kind,
+why, and who approved it. They are still listed above; `distill check --fail-on` ignores them.
+A waiver that covers no finding here is listed with "covers no finding".
+
+% for w in waivers:
+- step ${w['number']} `${w['revision']}`, ${w['kind']}${(' (' + w['narrowed'] + ')' if w['narrowed'] else '') | md}: ${w['reason'] | md}. Approved by ${w['approver'] | md}.
+% for line in w['covered']:
+  - ${line | md}
+% endfor
+% if not w['covered']:
+  - covers no finding
+% endif
 % endfor
 
 % endif

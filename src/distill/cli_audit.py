@@ -17,6 +17,7 @@ from .lazy import LazyModule
 api = LazyModule("distill.api")
 atomic = LazyModule("distill.atomic")
 check_policy = LazyModule("distill.audit.check_policy")
+sarif = LazyModule("distill.audit.sarif")
 diff_report = LazyModule("distill.audit.diff_report")
 
 
@@ -80,9 +81,10 @@ def sign_command(bundle, key) -> None:
 @click.option("--fail-on", "fail_on", default=None, metavar="KINDS",
               help=f"Comma-separated kinds of findings that make the check fail (exit 1): "
               f"{', '.join(FAIL_ON_KINDS)}, or all. Default: [tool.distill] fail_on, else unrenderable.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="github: one ::error (a failing kind) or ::warning line per finding, "
-              "at the revision script's line, for GitHub Actions annotations.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", show_default=True,
+              help="github: one ::error (a failing kind) or ::warning line per finding, at the revision "
+              "script's line, for GitHub Actions annotations. sarif: a SARIF 2.1.0 log for code scanning.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @shadow_options
 @reproducibility_option
@@ -102,6 +104,8 @@ def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standa
     output_format = "json" if as_json else output_format
     if output_format == "github":
         click.echo("\n".join(check_policy.github_lines(report, project.history, kinds)))
+    elif output_format == "sarif":
+        click.echo(json_text(sarif.sarif(report, project.history, kinds)))
     elif output_format == "json":
         click.echo(json_text({**report.to_json(), "fail_on": sorted(kinds), "failed": bool(failed)}))
     else:

@@ -17,7 +17,7 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
-from .audit.fail_on import parse_fail_on
+from .audit.fail_on import Waiver, parse_fail_on, parse_waivers
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name, check_table_name, one_line
 from .resources import data_dir
@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup",
+    "reproducibility_check", "setup", "waivers",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -66,6 +66,7 @@ class Settings:
     # render a second time to find what is not reproducible (--no-reproducibility-check)
     reproducibility_check: bool = True
     setup: str | None = None  # "package.module:function", called before the revisions load
+    waivers: tuple[Waiver, ...] = ()  # [[tool.distill.waivers]]: findings acknowledged (audit/fail_on.py)
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -155,6 +156,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         mode=mode,
         releases=dict(releases),
         standalone=standalone,
+        waivers=parse_waivers(table.get("waivers", []), source, dialects.available()),
         **_option_defaults(table, source),
     )
 

@@ -29,6 +29,8 @@ from ..statements.findings import (
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
 from .check_shadow import MovingShadow
+from .fail_on import IRREVERSIBLE, Waiver
+from .waivers import UNUSED_WAIVER, split
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -52,6 +54,33 @@ class CheckReport:
     shadow: bool = False  # rendered against a shadow database
     # whether the second rendering compared anything, and what it says about itself
     reproducibility: dict[str, Any] = field(default_factory=lambda: {"checked": True, "notes": []})
+    waivers: tuple[Waiver, ...] = ()  # the configured ones ([[tool.distill.waivers]])
+    steps: tuple[str, ...] = ()  # the revisions checked
+    strays: tuple[Waiver, ...] = ()  # waivers naming no revision of the history
+
+    def waived(self, kind: str, revision: str, direction: str, message: str,
+               names: list[str]) -> list[tuple[Waiver | None, list[str]]]:
+        """A finding's dialects grouped by the waiver that covers it in each (None: not waived)."""
+        return split(self.waivers, kind, revision, direction, message, names)
+
+    def unused_waivers(self) -> list[Waiver]:
+        """The waivers that cover no finding they could cover: their revision was checked, in
+        their dialect, with what finds their kind (a second rendering, a shadow); and those that
+        name no revision of the history."""
+        used = {waiver for (revision, _, reason), names in self.irreversible.items()
+                for waiver, _ in self.waived(IRREVERSIBLE, revision, "downgrade", reason, names)}
+        used |= {waiver for (revision, direction, kind, message), names in self.findings.items()
+                 for waiver, _ in self.waived(kind, revision, direction, message, names)}
+        return [w for w in self.waivers if w not in used and (w in self.strays or (
+            w.revision in self.steps and w.dialect in (None, *self.dialects)
+            and (w.kind != "not-reproducible" or self.reproducibility["checked"])
+            and (w.kind != "data-dependent" or self.shadow)))]
+
+    def unused_message(self, waiver: Waiver) -> str:
+        if waiver in self.strays:
+            return (f"waiver {waiver.number} ({waiver.scope()}) names no revision of the history "
+                    "(give the full revision id)")
+        return f"waiver {waiver.number} ({waiver.scope()}) matches no finding: remove it"
 
     @property
     def ok(self) -> bool:
@@ -68,12 +97,18 @@ class CheckReport:
             "cannot_render": [
                 {"revision": k[0], "message": k[1], "direction": k[2], "location": k[3],
                  "cause": k[4], "fix": k[5], "dialects": v} for k, v in self.unrenderable.items()],
-            "irreversible": [{"revision": k[0], "message": k[1], "reason": k[2], "dialects": v}
-                             for k, v in self.irreversible.items()],
-            **{key: [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": v}
-                     for k, v in self.findings.items() if k[2] == kind]
+            "irreversible": [{"revision": k[0], "message": k[1], "reason": k[2], "dialects": names,
+                              **_waiver_json(waiver)}
+                             for k, v in self.irreversible.items()
+                             for waiver, names in self.waived(IRREVERSIBLE, k[0], "downgrade", k[2], v)],
+            **{key: [{"revision": k[0], "direction": k[1], "message": k[3], "dialects": names,
+                      **_waiver_json(waiver)}
+                     for k, v in self.findings.items() if k[2] == kind
+                     for waiver, names in self.waived(kind, k[0], k[1], k[3], v)]
                for key, kind in _FINDING_KEYS},
             "reproducibility": self.reproducibility,
+            **({UNUSED_WAIVER + "s": [{**w.to_json(), "message": self.unused_message(w)}
+                                      for w in self.unused_waivers()]} if self.waivers else {}),
         }
 
     def text(self) -> str:
@@ -83,11 +118,15 @@ class CheckReport:
             ("CANNOT RENDER" + ("" if self.shadow else " OFFLINE"), [
                 f"{revision_label(k[0], k[1])}, {k[2]}, {self._where(v)}: {k[3]}: {k[4]}. {k[5]}"
                 for k, v in self.unrenderable.items()]),
-            ("IRREVERSIBLE", [f"{revision_label(k[0], k[1])}: {k[2]} [{self._where(v)}]"
-                              for k, v in self.irreversible.items()]),
-            *[(title, [f"{k[0]} {k[1]}: {k[3]} [{self._where(v)}]"
-                       for k, v in self.findings.items() if k[2] == kind])
+            ("IRREVERSIBLE", [f"{revision_label(k[0], k[1])}: {k[2]} [{self._where(names)}]{_marked(waiver)}"
+                              for k, v in self.irreversible.items()
+                              for waiver, names in self.waived(IRREVERSIBLE, k[0], "downgrade", k[2], v)]),
+            *[(title, [f"{k[0]} {k[1]}: {k[3]} [{self._where(names)}]{_marked(waiver)}"
+                       for k, v in self.findings.items() if k[2] == kind
+                       for waiver, names in self.waived(kind, k[0], k[1], k[3], v)])
               for title, kind in _FINDING_TITLES],
+            *([("UNUSED WAIVERS", [self.unused_message(w) for w in self.unused_waivers()])]
+              if self.waivers else []),
         ]
         for title, items in sections:
             lines.append(f"{title}: {len(items)}")
@@ -100,6 +139,16 @@ class CheckReport:
         lines.append(f"OK: every revision renders {how}" if self.ok else
                      f"FAILED: {len(self.unrenderable)} problem(s) keep revisions from rendering {how}")
         return "\n".join(lines)
+
+
+def _marked(waiver: Waiver | None) -> str:
+    """What a waived finding's line ends with in the text report."""
+    return "" if waiver is None else f" WAIVED ({waiver.mark()})"
+
+
+def _waiver_json(waiver: Waiver | None) -> dict[str, Any]:
+    return {} if waiver is None else {"waived": {"reason": waiver.reason, "approver": waiver.approver,
+                                                 "waiver": waiver.number}}
 
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
@@ -116,8 +165,11 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     formatted by default: findings read them with spaces and comments normalised, and
     formatting keeps every token, so the report is the same without its cost."""
     plan = make_plan(history, from_spec, to_spec)
+    waivers = history.settings.waivers
     report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
-                         reproducibility=_unchecked(shadow, reproducibility_check))
+                         reproducibility=_unchecked(shadow, reproducibility_check), waivers=waivers,
+                         steps=tuple(step.revision for step in plan.steps),
+                         strays=tuple(w for w in waivers if not _full_id(history, w.revision)))
     options: dict[str, Any] = {"style": style, "standalone": standalone,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
     probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
@@ -146,6 +198,11 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
     return report
+
+
+def _full_id(history: History, revision: str) -> bool:
+    """Whether ``revision`` is the full id of a revision of the history (not a prefix of one)."""
+    return history.has(revision) and history.get(revision).revision == revision
 
 
 def _unchecked(shadow: ShadowSpec | None, wanted: bool) -> dict[str, Any]:

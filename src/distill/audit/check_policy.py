@@ -10,6 +10,10 @@ Kinds a policy names, and which findings each covers:
   probable rename (drop + add of the same type);
 * ``lock-risk``, ``not-reproducible``, ``manual-steps``, ``warnings``, ``data-dependent``;
 * ``all``: every one of them.
+
+A finding a waiver covers (``[[tool.distill.waivers]]``) is still listed, marked with the
+waiver's reason and approver, and fails no policy; a waiver that covers nothing is a finding of
+the kind it waives (UNUSED WAIVER), which fails the policies that name that kind.
 """
 
 from __future__ import annotations
@@ -20,23 +24,10 @@ from dataclasses import dataclass
 
 from ..history.scripts import History
 from ..names import one_line
-from ..statements.findings import (
-    DATA_DEPENDENT,
-    DATA_LOSS,
-    DESTRUCTIVE,
-    LOCK_RISK,
-    MANUAL_STEPS,
-    NOT_REPRODUCIBLE,
-    WARNING,
-)
-from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES
 from .check import CheckReport
-from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
+from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE, Waiver
+from .waivers import POLICY_OF, UNUSED_WAIVER
 
-# a finding's kind in the report -> the policy kind that covers it
-_POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",
-              PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", NOT_REPRODUCIBLE: "not-reproducible",
-              MANUAL_STEPS: "manual-steps", WARNING: "warnings", DATA_DEPENDENT: "data-dependent"}
 _LINE = re.compile(r", line (\d+)\b")
 
 
@@ -51,25 +42,37 @@ class Item:
     message: str
     dialects: tuple[str, ...]
     location: str = ""  # "path, line N (...)" where the report knows it
+    rule: str = UNRENDERABLE  # the report's kind of finding (one SARIF rule each)
+    waiver: Waiver | None = None  # the waiver that acknowledges it: --fail-on ignores it
 
 
 def items(report: CheckReport) -> Iterator[Item]:
+    """Every finding, one per waiver that covers it in some of its dialects, then an
+    UNUSED WAIVER for each waiver that covers nothing (of the kind it waives)."""
     for (revision, _, direction, location, cause, fix), names in report.unrenderable.items():
         yield Item(UNRENDERABLE, "CANNOT RENDER", revision, direction, f"{cause}. {fix}", tuple(names),
                    location)
-    for (revision, _, reason), names in report.irreversible.items():
-        yield Item(IRREVERSIBLE, "IRREVERSIBLE", revision, "downgrade", reason, tuple(names))
-    for (revision, direction, kind, message), names in report.findings.items():
-        yield Item(_POLICY_OF.get(kind, kind), kind.replace("_", " ").upper(), revision, direction,
-                   message, tuple(names))
+    for (revision, _, reason), found in report.irreversible.items():
+        for waiver, names in report.waived(IRREVERSIBLE, revision, "downgrade", reason, found):
+            yield Item(IRREVERSIBLE, "IRREVERSIBLE", revision, "downgrade", reason, tuple(names),
+                       rule=IRREVERSIBLE, waiver=waiver)
+    for (revision, direction, kind, message), found in report.findings.items():
+        for waiver, names in report.waived(kind, revision, direction, message, found):
+            yield Item(POLICY_OF.get(kind, kind), kind.replace("_", " ").upper(), revision, direction,
+                       message, tuple(names), rule=kind, waiver=waiver)
+    for waiver in report.unused_waivers():
+        yield Item(waiver.kind, "UNUSED WAIVER", waiver.revision, waiver.direction or "upgrade",
+                   report.unused_message(waiver), (waiver.dialect,) if waiver.dialect else report.dialects,
+                   rule=UNUSED_WAIVER)
 
 
-__all__ = ["DEFAULT", "Item", "failing", "github_lines", "items"]
+__all__ = ["DEFAULT", "Item", "failing", "github_lines", "items", "script_line"]
 
 
 def failing(report: CheckReport, kinds: frozenset[str]) -> list[Item]:
-    """The findings that make the check fail under ``kinds``."""
-    return [item for item in items(report) if item.kind in kinds]
+    """The findings that make the check fail under ``kinds``: not the waived ones; a waiver that
+    covers nothing fails it when the kind it waives does."""
+    return [item for item in items(report) if item.kind in kinds and item.waiver is None]
 
 
 def _escape(text: str, *, property_value: bool = False) -> str:
@@ -86,20 +89,29 @@ def _function_line(module: object, direction: str) -> int:
     return code.co_firstlineno if code is not None else 1
 
 
+def script_line(item: Item, history: History) -> tuple[str, int]:
+    """(path relative to the project, line) a finding points at: the revision script's failing
+    operation, or its upgrade() / downgrade(); for a waiver, the configuration file."""
+    if item.rule == UNUSED_WAIVER:
+        return history.relpath(history.settings.root / history.settings.source), 1
+    script = history.get(item.revision)
+    found = _LINE.search(item.location)
+    line = int(found[1]) if found else _function_line(script.module, item.direction)
+    return history.relpath(script.path), line
+
+
 def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -> list[str]:
     """One ``::error`` (a kind that fails the check) or ``::warning`` line per finding, at the
-    revision script's line: the failing operation's, or its upgrade()'s / downgrade()'s."""
+    revision script's line: the failing operation's, or its upgrade()'s / downgrade()'s. A
+    waived finding is a warning that says who waived it and why."""
     lines = []
     for item in items(report):
-        script = history.get(item.revision)
-        path = script.path
-        found = _LINE.search(item.location)
-        line = int(found[1]) if found else _function_line(script.module, item.direction)
-        level = "error" if item.kind in kinds else "warning"
-        where = f"file={_escape(history.relpath(path), property_value=True)},line={line}"
-        title = _escape(f"distill {item.title}", property_value=True)
+        path, line = script_line(item, history)
+        level = "error" if item.kind in kinds and item.waiver is None else "warning"
+        where = f"file={_escape(path, property_value=True)},line={line}"
+        title = _escape(f"distill {item.title}" + (" (waived)" if item.waiver else ""), property_value=True)
         # a revision id is the history's own text: no control character reaches the CI log
         message = _escape(one_line(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: "
-                                   f"{item.message}"))
+                                   f"{item.message}" + (f" ({item.waiver.mark()})" if item.waiver else "")))
         lines.append(f"::{level} {where},title={title}::{message}")
     return lines

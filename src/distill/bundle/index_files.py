@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..audit.waivers import manifest_waivers
 from ..history.scripts import History
 from ..progress import Progress
 from .files import HashingFile, write_file
@@ -31,6 +32,9 @@ def write_index_files(directory: Path, history: History, core: dict[str, Any], e
         hashes.update(write_sources(history, [step], directory))
         wrote()
     data = manifest(core, entries, versions)
+    waived = manifest_waivers(history.settings.waivers, data)
+    if waived:  # signed with the bundle (SHA256SUMS lists the manifest)
+        data["waivers"] = waived
     with HashingFile(directory / "manifest.json") as out:  # streamed: it can be large
         write_json(data, out.write)
         out.write("\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .. import dialects
@@ -139,7 +140,36 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         no_sql_rollback=_nothing_reverts(manifest),
         printed=_printed(manifest),
         reproducibility_check=manifest["options"].get("reproducibility_check", True) is not False,
+        waivers=_waivers(manifest), waived=_waived_marks(manifest),
     )
+
+
+def _waivers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's waivers, each with its step number and its findings in words."""
+    numbers = {step["revision"]: step["number"] for step in manifest["steps"]}
+    return [{**waiver, "number": numbers.get(waiver["revision"], "?"),
+             "narrowed": ", ".join([waiver[k] for k in ("dialect", "direction") if k in waiver] + (
+                 [f"message contains '{waiver['match']}'"] if "match" in waiver else [])),
+             "covered": [f"{f['dialect']} {f['direction']}: {f['message']}" for f in waiver["findings"]]}
+            for waiver in manifest.get("waivers", [])]
+
+
+def _waived_marks(manifest: dict[str, Any]) -> Callable[[str, str, str, list[str]], str]:
+    """mark(revision, kind, message, dialects): " (waived by ...: ...)" when a waiver covers the
+    upgrade finding in each of those dialects, "" otherwise."""
+    by_finding = {(waiver["revision"], f["kind"], f["message"], f["dialect"]):
+                  f"waived by {waiver['approver']}: {waiver['reason']}"
+                  for waiver in manifest.get("waivers", []) for f in waiver["findings"]
+                  if f["direction"] == "upgrade"}
+
+    def mark(revision: str, kind: str, message: str, names: list[str]) -> str:
+        found = [(name, by_finding.get((revision, kind, message, name))) for name in names]
+        if all(m is None for _, m in found):
+            return ""
+        if len({m for _, m in found}) == 1:
+            return f" ({found[0][1]})"
+        return " (" + "; ".join(f"{name}: {m or 'not waived'}" for name, m in found) + ")"
+    return mark
 
 
 def _nothing_reverts(manifest: dict[str, Any]) -> bool:
