@@ -143,7 +143,7 @@ class CheckReport:
 
 def _marked(waiver: Waiver | None) -> str:
     """What a waived finding's line ends with in the text report."""
-    return "" if waiver is None else f" WAIVED ({waiver.mark()})"
+    return "" if waiver is None else f" WAIVED by {waiver.approver}: {waiver.reason}"
 
 
 def _waiver_json(waiver: Waiver | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..history.scripts import History
 from ..names import one_line
@@ -66,7 +67,7 @@ def items(report: CheckReport) -> Iterator[Item]:
                    rule=UNUSED_WAIVER)
 
 
-__all__ = ["DEFAULT", "Item", "failing", "github_lines", "items", "script_line"]
+__all__ = ["DEFAULT", "Item", "failing", "github_lines", "items", "script_line", "text"]
 
 
 def failing(report: CheckReport, kinds: frozenset[str]) -> list[Item]:
@@ -89,11 +90,34 @@ def _function_line(module: object, direction: str) -> int:
     return code.co_firstlineno if code is not None else 1
 
 
+_WAIVER_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*(tool\.distill\.)?waivers[ \t]*\]\]", re.M)
+
+
+def _waiver_line(config: Path, message: str) -> int:
+    """The line of the configuration file where the waiver ``message`` is about ("waiver N
+    ...") starts: its N-th ``[[tool.distill.waivers]]`` header (1 when it is written otherwise)."""
+    number = int(message.split()[1])
+    try:
+        source = config.read_text(encoding="utf-8")
+        return source.count("\n", 0, [m.start() for m in _WAIVER_TABLE.finditer(source)][number - 1]) + 1
+    except (OSError, UnicodeDecodeError, IndexError):
+        return 1
+
+
+def text(item: Item) -> str:
+    """A finding in one line: revision, direction, dialects and message (and its waiver)."""
+    where = f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: "
+    if item.rule == UNUSED_WAIVER:
+        where = ""  # it names its revision itself
+    return one_line(where + item.message + (f" ({item.waiver.mark()})" if item.waiver else ""))
+
+
 def script_line(item: Item, history: History) -> tuple[str, int]:
     """(path relative to the project, line) a finding points at: the revision script's failing
     operation, or its upgrade() / downgrade(); for a waiver, the configuration file."""
     if item.rule == UNUSED_WAIVER:
-        return history.relpath(history.settings.root / history.settings.source), 1
+        config = history.settings.root / history.settings.source
+        return history.relpath(config), _waiver_line(config, item.message)
     script = history.get(item.revision)
     found = _LINE.search(item.location)
     line = int(found[1]) if found else _function_line(script.module, item.direction)
@@ -111,7 +135,6 @@ def github_lines(report: CheckReport, history: History, kinds: frozenset[str]) -
         where = f"file={_escape(path, property_value=True)},line={line}"
         title = _escape(f"distill {item.title}" + (" (waived)" if item.waiver else ""), property_value=True)
         # a revision id is the history's own text: no control character reaches the CI log
-        message = _escape(one_line(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: "
-                                   f"{item.message}" + (f" ({item.waiver.mark()})" if item.waiver else "")))
+        message = _escape(text(item))
         lines.append(f"::{level} {where},title={title}::{message}")
     return lines

@@ -15,7 +15,7 @@ from .. import __version__
 from ..history.scripts import History
 from ..names import one_line
 from .check import CheckReport
-from .check_policy import Item, items, script_line
+from .check_policy import Item, items, script_line, text
 from .fail_on import UNRENDERABLE
 from .waivers import POLICY_OF, UNUSED_WAIVER
 
@@ -51,14 +51,13 @@ def _rule(kind: str) -> dict[str, Any]:
 
 def _result(item: Item, history: History, kinds: frozenset[str]) -> dict[str, Any]:
     path, line = script_line(item, history)
-    text = one_line(f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: {item.message}")
     fingerprint = hashlib.sha256("\0".join((item.rule, item.revision, item.direction, item.message,
                                            *item.dialects)).encode("utf-8")).hexdigest()
     result: dict[str, Any] = {
         "ruleId": rule_id(item.rule),
         "ruleIndex": RULES.index(item.rule),
         "level": "error" if item.kind in kinds and item.waiver is None else "warning",
-        "message": {"text": text},
+        "message": {"text": text(item)},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(path)},
                                             "region": {"startLine": line}}}],
         "partialFingerprints": {"distillFinding/v1": fingerprint},
