@@ -153,8 +153,9 @@ def test_sarif_matches_the_sarif_2_1_0_schema_and_points_into_the_scripts(waived
     run = log["runs"][0]
     assert run["tool"]["driver"]["name"] == "distill" and run["tool"]["driver"]["version"]
     rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
-    assert len(rules) == len(set(rules)) and {"destructive", "data-loss", "lock-risk", "irreversible",
-                                               "unrenderable", "unused-waiver"} <= set(rules)
+    assert rules == ["unrenderable", "irreversible", "destructive", "data-loss", "data-not-restored",
+                     "probable-renames", "lock-risk", "not-reproducible", "manual-steps", "warning",
+                     "data-dependent", "unused-waiver"]  # as README lists them
     results = run["results"]
     assert {r["ruleId"] for r in results} == {"irreversible", "destructive", "data-loss", "lock-risk",
                                               "manual-steps"}
@@ -226,6 +227,8 @@ def test_the_manifest_records_each_waiver_with_what_it_covers_and_the_runbook_ma
              {"dialect": "sqlite", "direction": "upgrade", "kind": "destructive",
               "message": "drops column t.note and its data"}]},
         {"revision": "b2", "kind": "lock-risk", "reason": "t is small", "approver": "Dana DBA", "findings": []}]
+    del manifest["waivers"][0]["approver"]  # a crafted manifest: refused by both validators
+    assert manifest_problems(manifest) and not jsonschema.Draft202012Validator(MANIFEST_SCHEMA).is_valid(manifest)
     assert re.search(r"[0-9a-f]{64}  manifest.json", (out / "SHA256SUMS").read_text())
     assert run_distill(["verify", out], project).returncode == 0
     runbook = (out / "README.md").read_text()

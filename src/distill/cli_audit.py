@@ -96,7 +96,9 @@ def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standa
     reproducible, asks for manual steps.
 
     Exit 1 when a finding of a --fail-on kind is found (by default only a revision that cannot
-    render), 0 otherwise, 2 when the check could not run."""
+    render), 0 otherwise, 2 when the check could not run. A finding a waiver acknowledges
+    ([[tool.distill.waivers]]) is listed with its reason and approver and fails nothing; a waiver
+    that covers nothing fails the check like a finding of the kind it waives."""
     kinds = project.fail_on(fail_on)
     report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
                        standalone=standalone, shadow=shadow, reproducibility_check=reproducibility_check)

@@ -16,13 +16,13 @@ from ..history.scripts import History
 from ..names import one_line
 from .check import CheckReport
 from .check_policy import Item, items, script_line, text
-from .fail_on import UNRENDERABLE
+from .fail_on import IRREVERSIBLE, UNRENDERABLE
 from .waivers import POLICY_OF, UNUSED_WAIVER
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _DESCRIPTIONS = {
     UNRENDERABLE: "The revision cannot be rendered as SQL for this dialect",
-    "irreversible": "The downgrade does nothing or raises: the step cannot be reverted",
+    IRREVERSIBLE: "The downgrade does nothing or raises: the step cannot be reverted",
     "destructive": "The statement drops a table, column or constraint, or changes every row",
     "data_loss": "The statement deletes or overwrites existing rows",
     "data_not_restored": "The downgrade does not write back rows the upgrade deletes or overwrites",
@@ -34,7 +34,8 @@ _DESCRIPTIONS = {
     "data_dependent": "The step read rows of application tables from the shadow database",
     UNUSED_WAIVER: "A configured waiver covers no finding",
 }
-RULES = (UNRENDERABLE, *POLICY_OF, UNUSED_WAIVER)  # every kind of finding, in a fixed order
+# every kind of finding, in a fixed order (a result's ruleIndex)
+RULES = (UNRENDERABLE, IRREVERSIBLE, *(kind for kind in POLICY_OF if kind != IRREVERSIBLE), UNUSED_WAIVER)
 
 
 def rule_id(kind: str) -> str:
