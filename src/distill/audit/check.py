@@ -64,17 +64,24 @@ class CheckReport:
         return split(self.waivers, kind, revision, direction, message, names)
 
     def unused_waivers(self) -> list[Waiver]:
-        """The waivers that cover no finding they could cover: their revision was checked, in
-        their dialect, with what finds their kind (a second rendering, a shadow); and those that
-        name no revision of the history."""
+        """The waivers that cover no finding they could cover: their revision was checked and
+        rendered in their dialect(s), with what finds their kind (a second rendering, a shadow);
+        and those that name no revision of the history."""
         used = {waiver for (revision, _, reason), names in self.irreversible.items()
                 for waiver, _ in self.waived(IRREVERSIBLE, revision, "downgrade", reason, names)}
         used |= {waiver for (revision, direction, kind, message), names in self.findings.items()
                  for waiver, _ in self.waived(kind, revision, direction, message, names)}
-        return [w for w in self.waivers if w not in used and (w in self.strays or (
-            w.revision in self.steps and w.dialect in (None, *self.dialects)
-            and (w.kind != "not-reproducible" or self.reproducibility["checked"])
-            and (w.kind != "data-dependent" or self.shadow)))]
+        unrendered = {(key[0], name) for key, names in self.unrenderable.items() for name in names}
+        return [w for w in self.waivers
+                if w not in used and (w in self.strays or self._judged(w, unrendered))]
+
+    def _judged(self, waiver: Waiver, unrendered: set[tuple[str, str]]) -> bool:
+        """Whether this check could have found what ``waiver`` covers."""
+        names = (waiver.dialect,) if waiver.dialect else self.dialects
+        return (waiver.revision in self.steps and all(name in self.dialects for name in names)
+                and not any((waiver.revision, name) in unrendered for name in names)
+                and (waiver.kind != "not-reproducible" or self.reproducibility["checked"])
+                and (waiver.kind != "data-dependent" or self.shadow))
 
     def unused_message(self, waiver: Waiver) -> str:
         if waiver in self.strays:
