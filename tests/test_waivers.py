@@ -235,6 +235,9 @@ def test_the_manifest_records_each_waiver_with_what_it_covers_and_the_runbook_ma
     assert manifest_problems(manifest) and not jsonschema.Draft202012Validator(MANIFEST_SCHEMA).is_valid(manifest)
     assert re.search(r"[0-9a-f]{64}  manifest.json", (out / "SHA256SUMS").read_text())
     assert run_distill(["verify", out], project).returncode == 0
+    (project / "distill.toml").write_text(toml.replace("t is small", "t is tiny"))
+    rebuilt = run_distill(["verify", out, "--rebuild"], project)
+    assert rebuilt.returncode == 1 and "manifest.json" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
     runbook = (out / "README.md").read_text()
     assert "- step 1 `b2`: drops column t.note and its data (waived by Dana DBA: notes were never \\| used)" \
         in runbook
