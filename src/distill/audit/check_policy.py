@@ -45,6 +45,7 @@ class Item:
     location: str = ""  # "path, line N (...)" where the report knows it
     rule: str = UNRENDERABLE  # the report's kind of finding (one SARIF rule each)
     waiver: Waiver | None = None  # the waiver that acknowledges it: --fail-on ignores it
+    unused: Waiver | None = None  # an UNUSED WAIVER: the waiver that covers nothing
 
 
 def items(report: CheckReport) -> Iterator[Item]:
@@ -64,7 +65,7 @@ def items(report: CheckReport) -> Iterator[Item]:
     for waiver in report.unused_waivers():
         yield Item(waiver.kind, "UNUSED WAIVER", waiver.revision, waiver.direction or "upgrade",
                    report.unused_message(waiver), (waiver.dialect,) if waiver.dialect else report.dialects,
-                   rule=UNUSED_WAIVER)
+                   rule=UNUSED_WAIVER, unused=waiver)
 
 
 __all__ = ["DEFAULT", "Item", "failing", "github_lines", "items", "script_line", "text"]
@@ -93,10 +94,9 @@ def _function_line(module: object, direction: str) -> int:
 _WAIVER_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*(tool\.distill\.)?waivers[ \t]*\]\]", re.M)
 
 
-def _waiver_line(config: Path, message: str) -> int:
-    """The line of the configuration file where the waiver ``message`` is about ("waiver N
-    ...") starts: its N-th ``[[tool.distill.waivers]]`` header (1 when it is written otherwise)."""
-    number = int(message.split()[1])
+def _waiver_line(config: Path, number: int) -> int:
+    """The line of the configuration file where waiver ``number`` starts: its ``number``-th
+    ``[[tool.distill.waivers]]`` header (1 when it is written otherwise)."""
     try:
         source = config.read_text(encoding="utf-8")
         return source.count("\n", 0, [m.start() for m in _WAIVER_TABLE.finditer(source)][number - 1]) + 1
@@ -107,7 +107,7 @@ def _waiver_line(config: Path, message: str) -> int:
 def text(item: Item) -> str:
     """A finding in one line: revision, direction, dialects and message (and its waiver)."""
     where = f"{item.revision} {item.direction} [{', '.join(item.dialects)}]: "
-    if item.rule == UNUSED_WAIVER:
+    if item.unused is not None:
         where = ""  # it names its revision itself
     return one_line(where + item.message + (f" ({item.waiver.mark()})" if item.waiver else ""))
 
@@ -115,9 +115,9 @@ def text(item: Item) -> str:
 def script_line(item: Item, history: History) -> tuple[str, int]:
     """(path relative to the project, line) a finding points at: the revision script's failing
     operation, or its upgrade() / downgrade(); for a waiver, the configuration file."""
-    if item.rule == UNUSED_WAIVER:
+    if item.unused is not None:
         config = history.settings.root / history.settings.source
-        return history.relpath(config), _waiver_line(config, item.message)
+        return history.relpath(config), _waiver_line(config, item.unused.number)
     script = history.get(item.revision)
     found = _LINE.search(item.location)
     line = int(found[1]) if found else _function_line(script.module, item.direction)
