@@ -45,18 +45,18 @@ def rule_id(kind: str) -> str:
 def _rule(kind: str) -> dict[str, Any]:
     policy = POLICY_OF.get(kind, UNRENDERABLE if kind == UNRENDERABLE else "the kind it waives")
     return {"id": rule_id(kind), "name": "".join(part.title() for part in kind.split("_")),
-            "shortDescription": {"text": _DESCRIPTIONS[kind]},
+            "shortDescription": {"text": _DESCRIPTIONS.get(kind, kind.replace("_", " ").capitalize())},
             "defaultConfiguration": {"level": "warning"},
             "properties": {"fail_on": policy}}
 
 
-def _result(item: Item, history: History, kinds: frozenset[str]) -> dict[str, Any]:
+def _result(item: Item, history: History, kinds: frozenset[str], rules: list[str]) -> dict[str, Any]:
     path, line = script_line(item, history)
     fingerprint = hashlib.sha256("\0".join((item.rule, item.revision, item.direction, item.message,
                                            *item.dialects)).encode("utf-8")).hexdigest()
     result: dict[str, Any] = {
         "ruleId": rule_id(item.rule),
-        "ruleIndex": RULES.index(item.rule),
+        "ruleIndex": rules.index(item.rule),
         "level": "error" if item.kind in kinds and item.waiver is None else "warning",
         "message": {"text": text(item)},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": quote(path)},
@@ -76,14 +76,17 @@ def _result(item: Item, history: History, kinds: frozenset[str]) -> dict[str, An
 
 def sarif(report: CheckReport, history: History, kinds: frozenset[str]) -> dict[str, Any]:
     """The SARIF log of ``report``: a result's level is ``error`` when it fails the check under
-    ``kinds`` (``--fail-on``), ``warning`` otherwise."""
+    ``kinds`` (``--fail-on``), ``warning`` otherwise. A kind of finding not in RULES (a new
+    one) gets its rule after them."""
+    found = list(items(report))
+    rules = [*RULES, *dict.fromkeys(item.rule for item in found if item.rule not in RULES)]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "distill", "version": __version__,
-                                "rules": [_rule(kind) for kind in RULES]}},
+                                "rules": [_rule(kind) for kind in rules]}},
             "columnKind": "unicodeCodePoints",
-            "results": [_result(item, history, kinds) for item in items(report)],
+            "results": [_result(item, history, kinds, rules) for item in found],
         }],
     }
