@@ -312,3 +312,77 @@ def test_any_manifest_field_that_differs_is_a_difference(tmp_path, field, edit, 
     html = tmp_path / "report.html"
     assert cli("diff", "releases/2.0", str(tampered), "--format", "html", "-o", str(html)).returncode == 1
     assert 'id="manifest"' in html.read_text() and f"<code>{field}</code>" in html.read_text()
+
+
+RENAME_AND_CONSTRAIN = [
+    {"revision": "a1", "message": "users and orgs", "body": '''
+def upgrade():
+    op.create_table("orgs", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(50)),
+                    sa.Column("age", sa.Integer), sa.Column("org", sa.Integer))
+def downgrade():
+    op.drop_table("users")
+    op.drop_table("orgs")
+'''},
+    {"revision": "b2", "down": "a1", "message": "rename and constrain", "body": '''
+def upgrade():
+    op.alter_column("users", "name", new_column_name="full_name", existing_type=sa.String(50))
+    op.create_check_constraint("ck_users_age", "users", "age >= 0")
+    op.create_unique_constraint("uq_users_full_name", "users", ["full_name"])
+    op.create_foreign_key("fk_users_org", "users", "orgs", ["org"], ["id"])
+    op.rename_table("orgs", "organisations")
+def downgrade():
+    op.rename_table("organisations", "orgs")
+    op.drop_constraint("fk_users_org", "users", type_="foreignkey")
+    op.drop_constraint("uq_users_full_name", "users", type_="unique")
+    op.drop_constraint("ck_users_age", "users", type_="check")
+    op.alter_column("users", "full_name", new_column_name="name", existing_type=sa.String(50))
+'''},
+    {"revision": "c3", "down": "b2", "message": "undo", "body": '''
+def upgrade():
+    op.rename_table("organisations", "orgs")
+    op.drop_constraint("fk_users_org", "users", type_="foreignkey")
+    op.drop_constraint("uq_users_full_name", "users", type_="unique")
+    op.drop_constraint("ck_users_age", "users", type_="check")
+    op.alter_column("users", "full_name", new_column_name="name", existing_type=sa.String(50))
+def downgrade():
+    op.alter_column("users", "name", new_column_name="full_name", existing_type=sa.String(50))
+    op.create_check_constraint("ck_users_age", "users", "age >= 0")
+    op.create_unique_constraint("uq_users_full_name", "users", ["full_name"])
+    op.create_foreign_key("fk_users_org", "users", "orgs", ["org"], ["id"])
+    op.rename_table("orgs", "organisations")
+'''},
+]
+
+
+def test_schema_summary_names_renames_and_constraints(tmp_path):
+    """The summary once said nothing of a column renamed (users.name -> full_name), a table
+    renamed, or a CHECK, UNIQUE or FOREIGN KEY constraint added or dropped."""
+    from projects import write_project
+
+    names = ("postgresql", "mysql", "mariadb", "oracle", "mssql")  # SQLite: constraints in batch mode only
+    project = write_project(tmp_path / "p", RENAME_AND_CONSTRAIN, distill_toml=(
+        f'project = "p"\ndialects = {list(names)!r}\n[releases]\n"1.0" = "a1"\n"1.1" = "b2"\n"1.2" = "c3"\n'
+    ).replace("'", '"'))
+    assert cli("release", "--all", cwd=project).returncode == 0
+    _, report = diff_json(project / "releases" / "1.0", project / "releases" / "1.1", cwd=project)
+    added = report["schema_summaries"]["1.1"]
+    _, report = diff_json(project / "releases" / "1.1", project / "releases" / "1.2", cwd=project)
+    dropped = report["schema_summaries"]["1.2"]
+    for name in names:
+        assert added[name]["columns renamed"] == ["users.name -> full_name"], name
+        assert added[name]["tables renamed"] == ["orgs -> organisations"], name
+        assert added[name]["constraints added"] == ["users.ck_users_age (CHECK)", "users.fk_users_org (FOREIGN KEY)",
+                                                    "users.uq_users_full_name (UNIQUE)"], name
+        assert "columns changed" not in added[name], name  # MySQL's CHANGE old new: a rename
+        assert dropped[name]["columns renamed"] == ["users.full_name -> name"], name
+        assert dropped[name]["tables renamed"] == ["organisations -> orgs"], name
+    for name in ("postgresql", "oracle", "mssql"):  # DROP CONSTRAINT name: the type is not in the SQL
+        assert dropped[name]["constraints dropped"] == ["users.ck_users_age", "users.fk_users_org",
+                                                        "users.uq_users_full_name"], name
+    # MySQL drops a CHECK and a FOREIGN KEY by their own words, a UNIQUE constraint as its index
+    assert dropped["mysql"]["constraints dropped"] == ["users.ck_users_age (CHECK)", "users.fk_users_org (FOREIGN KEY)"]
+    assert dropped["mysql"]["indexes dropped"] == ["users.uq_users_full_name"]
+    text = cli("diff", "releases/1.0", "releases/1.1", cwd=project).stdout
+    assert "  postgresql: columns renamed: users.name -> full_name" in text
+    assert "  mssql: constraints added: users.ck_users_age (CHECK), " in text
