@@ -386,3 +386,21 @@ def test_schema_summary_names_renames_and_constraints(tmp_path):
     text = cli("diff", "releases/1.0", "releases/1.1", cwd=project).stdout
     assert "  postgresql: columns renamed: users.name -> full_name" in text
     assert "  mssql: constraints added: users.ck_users_age (CHECK), " in text
+
+
+@pytest.mark.parametrize(("dialect", "sql", "expected"), [
+    ("sqlite", "ALTER TABLE users RENAME COLUMN name TO full_name;", {"columns renamed": ["users.name -> full_name"]}),
+    ("sqlite", "ALTER TABLE users RENAME TO people;", {"tables renamed": ["users -> people"]}),
+    ("postgresql", 'ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";',
+     {"columns renamed": ["users.name -> full_name"]}),
+    ("postgresql", "ALTER TABLE users ADD CHECK (age >= 0), ADD PRIMARY KEY (id);",
+     {"constraints added": ["users (CHECK)", "users (PRIMARY KEY)"]}),
+    ("mysql", "ALTER TABLE users DROP PRIMARY KEY;", {"constraints dropped": ["users (PRIMARY KEY)"]}),
+    ("mysql", "ALTER TABLE users CHANGE name name VARCHAR(60) NULL;", {"columns changed": ["users.name"]}),
+    ("mssql", "EXEC sp_rename N'dbo.users.name', N'full_name', N'COLUMN';\nGO",
+     {"columns renamed": ["dbo.users.name -> full_name"]}),
+])
+def test_schema_summary_of_one_statement(dialect, sql, expected):
+    from distill.audit.schema_summary import summary
+
+    assert summary(sql, dialect) == expected
