@@ -298,6 +298,7 @@ def _tampered(tmp_path: Path, edit) -> Path:
      '["drops column authors.bio and its data"]', "[]"),
     ("steps[ab3a0c9d3e12].message", lambda m: m["steps"][0].update(message="harmless"),
      '"authors: drop bio"', '"harmless"'),
+    ("range.to", lambda m: m["range"].update(to=["de1b9d8e2f13"]), '["ef2c8e7f1a14"]', '["de1b9d8e2f13"]'),
 ])
 def test_any_manifest_field_that_differs_is_a_difference(tmp_path, field, edit, old, new):
     """diff once said "no differences" (exit 0) when the manifest's project, a client command or

@@ -2,11 +2,12 @@
 
 A DBA reads the manifest (the project, each step's destructive findings, the client command):
 an edit to any of it is a difference, even when every SQL file is the same. Fields another part
-of the report already shows are left out: generator versions and options, the release and range
-(the report's header), revisions added or removed, a script's SHA-256 (EDITED AFTER RELEASE),
-and the files' SHA-256 (their SQL is compared). Fields that follow from the range (step numbers
-and file names when revisions were added; whole-file counts when the ranges differ) and from the
-formatting option are left out when the range or the option differs.
+of the report already shows are left out: generator versions and options, the release (the
+report's header), the range when revisions were added or removed (listed as such), a script's
+SHA-256 (EDITED AFTER RELEASE), and the files' SHA-256 (their SQL is compared). Fields that
+follow from the range (step numbers and file names when revisions were added; whole-file counts
+when the ranges differ) and from the formatting option are left out when the range or the option
+differs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# top-level keys other parts show (of the range: its revisions; the specs asked are listed when
-# the revisions agree)
-_SHOWN = ("generator", "options", "release", "range")
+# top-level keys other parts show (the release in the header: two builds of one range may be
+# named differently); the range is listed when the two bundles have the same steps
+_SHOWN = ("generator", "options", "release")
 _WHOLE_FILE = ("upgrade", "downgrade", "formatting", "point_of_no_return")  # per dialect
 _MISSING = object()
 
@@ -26,15 +27,17 @@ Path = tuple[str, ...]  # keys, and "[revision]" for a step of a list of steps
 
 def _flatten(value: Any, path: Path, out: dict[Path, Any]) -> None:
     """Leaf values by path; a list of steps is keyed by revision (``steps[ab3a].message``), other
-    lists are one value (``destructive``)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, (*path, str(key)), out)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) and "revision" in v for v in value):
-        for item in value:
-            _flatten(item, (*path, f"[{item['revision']}]"), out)
-    else:
-        out[path] = value
+    lists are one value (``destructive``). Without recursion: a crafted manifest nests deeply."""
+    pending = [(path, value)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [((*path, str(key)), item) for key, item in value.items()]
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and "revision" in v
+                                                        for v in value):
+            pending += [((*path, f"[{item['revision']}]"), item) for item in value]
+        else:
+            out[path] = value
 
 
 def field_name(path: Path) -> str:
@@ -44,7 +47,9 @@ def field_name(path: Path) -> str:
 
 def _left_out(parts: Path, *, same_steps: bool, same_range: bool, same_format: bool,
               shared_dialects: set[str], shared_revisions: set[str]) -> bool:
-    if parts[0] in _SHOWN and (parts[0] != "range" or parts[1:2] in (("from",), ("to",)) or not same_range):
+    if parts[0] == "range":  # revisions added or removed explain it; else it is listed
+        return not same_steps
+    if parts[0] in _SHOWN:
         return True
     if parts[-1] == "sha256" and parts[0] == "dialects":
         return True
