@@ -192,8 +192,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     published = []
     for version in chosen:
         from_spec, to_spec = releases.release_range(settings, version, from_version)
-        chosen_dialects = releases.release_dialects(settings, version) if dialect_names is None \
-            else dialect_names
+        chosen_dialects = dialect_names or releases.release_dialects(settings, version)
         spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(chosen_dialects), style,
                           project.standalone(standalone), shadow=project.shadow(shadow),
                           timeouts=project.timeouts(timeouts),
