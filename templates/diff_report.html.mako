@@ -71,6 +71,12 @@
 % endfor
 </ul></li>
 % endif
+% if report.runbook:
+<li><a href="#runbook">Runbook (README.md): ${data['summary']['runbook_lines_changed']} line(s) changed</a></li>
+% endif
+% if report.manifest:
+<li><a href="#manifest">Manifest fields changed: ${len(report.manifest)}</a></li>
+% endif
 </ul>
 </nav>
 % if report.edited:
@@ -117,6 +123,9 @@ old version. Write a new revision instead of editing an applied one.</p>
 % for category, names in categories.items():
 <tr><td>${dialect | h}</td><td>${category | h}</td><td>${', '.join(names) | h}</td></tr>
 % endfor
+% if not categories:
+<tr><td>${dialect | h}</td><td>none</td><td></td></tr>
+% endif
 % endfor
 </table>
 % endfor
@@ -147,6 +156,24 @@ old version. Write a new revision instead of editing an applied one.</p>
 % endfor
 </table>
 % endfor
+% endif
+% if report.runbook:
+<h2 id="runbook">Runbook (README.md) differences</h2>
+<pre class="source-diff runbook-diff">\
+% for line in report.runbook:
+<span class="${'add' if line.startswith('+') else 'del' if line.startswith('-') else 'ctx'}">${line | h}</span>\
+% endfor
+</pre>
+% endif
+% if report.manifest:
+<h2 id="manifest">Manifest fields changed</h2>
+<p>Fields of manifest.json that differ and that no part above shows.</p>
+<table class="manifest-fields">
+<tr><th>field</th><th>old</th><th>new</th></tr>
+% for c in report.manifest:
+<tr><td><code>${c['field'] | h}</code></td><td><code>${manifest_value(c['old']) | h}</code></td><td><code>${manifest_value(c['new']) | h}</code></td></tr>
+% endfor
+</table>
 % endif
 </body>
 </html>

@@ -244,7 +244,8 @@ def test_diff_identical_bundles():
     report = api.diff(RELEASES / "2.0", RELEASES / "2.0")
     assert report.differs is False and report.to_json()["summary"] == {
         "added_revisions": 0, "removed_revisions": 0, "edited_after_release": 0,
-        "generator_changes": 0, "option_changes": 0, "sql_differences": 0, "runbook_lines_changed": 0}
+        "generator_changes": 0, "option_changes": 0, "sql_differences": 0, "runbook_lines_changed": 0,
+        "manifest_fields_changed": 0}
 
 
 def test_diff_two_releases():

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,172 @@ def test_consecutive_releases_show_what_each_does_to_the_schema():
     assert "schema changes of release 2.0:" in text and "  postgresql: columns dropped: authors.bio" in text
     _, same = diff_json(REPO / "releases" / "2.0", REPO / "releases" / "2.0")
     assert same["schema_summaries"] == {}  # not consecutive: no summary
+
+
+def _dom(html: Path, tmp_path: Path) -> str:
+    """The page as headless Chromium renders it."""
+    browser = _chromium()
+    if browser is None:
+        if REQUIRE:
+            pytest.fail("DISTILL_REQUIRE_DATABASES=1 but chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+def test_html_report_shows_the_runbook_diff(tmp_path):
+    """The HTML report once counted "runbook lines changed 80" and showed none of them."""
+    _, report = diff_json(REPO / "releases" / "2.0", REPO / "releases" / "2.1")
+    changed = [line for line in report["runbook"] if line[:1] in "+-"]
+    assert len(changed) == report["summary"]["runbook_lines_changed"] > 10
+    html = tmp_path / "report.html"
+    assert cli("diff", "releases/2.0", "releases/2.1", "--format", "html", "-o", str(html)).returncode == 1
+    page = _dom(html, tmp_path)
+    assert 'href="#runbook"' in page[page.index('id="contents"'):]
+    start = page.index('id="runbook"')
+    section = page[start:page.index("</pre>", start)]
+    for line in changed:  # every changed line, marked as added or removed
+        kind = "add" if line.startswith("+") else "del"
+        assert f'<span class="{kind}">{html_escape(line, quote=False)}</span>' in section, line
+    assert "+### 1. `f03d6b5a4c15`: orders: cancel orders left pending" in section
+
+
+def _tampered(tmp_path: Path, edit) -> Path:
+    """A copy of releases/2.0 whose manifest ``edit`` changed, SHA256SUMS re-hashed to match."""
+    import hashlib
+
+    bundle = tmp_path / "tampered"
+    shutil.copytree(REPO / "releases" / "2.0", bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    edit(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    sums = bundle / "SHA256SUMS"
+    digest = hashlib.sha256((bundle / "manifest.json").read_bytes()).hexdigest()
+    sums.write_text("".join(f"{digest}  manifest.json\n" if line.endswith("  manifest.json") else line + "\n"
+                            for line in sums.read_text().splitlines()))
+    assert cli("verify", str(bundle)).returncode == 0  # intact as far as its sums go
+    return bundle
+
+
+@pytest.mark.parametrize(("field", "edit", "old", "new"), [
+    ("project", lambda m: m.update(project="evil"), '"bookshop"', '"evil"'),
+    ("dialects.postgresql.client",
+     lambda m: m["dialects"]["postgresql"].update(client="psql -d DATABASE -f {file}; rm -rf ~"),
+     '"psql -X -v ON_ERROR_STOP=1 -d DATABASE -f {file}"', '"psql -d DATABASE -f {file}; rm -rf ~"'),
+    ("dialects.mysql.steps[ab3a0c9d3e12].up.destructive",
+     lambda m: m["dialects"]["mysql"]["steps"][0]["up"].update(destructive=[]),
+     '["drops column authors.bio and its data"]', "[]"),
+    ("steps[ab3a0c9d3e12].message", lambda m: m["steps"][0].update(message="harmless"),
+     '"authors: drop bio"', '"harmless"'),
+    ("range.to", lambda m: m["range"].update(to=["de1b9d8e2f13"]), '["ef2c8e7f1a14"]', '["de1b9d8e2f13"]'),
+])
+def test_any_manifest_field_that_differs_is_a_difference(tmp_path, field, edit, old, new):
+    """diff once said "no differences" (exit 0) when the manifest's project, a client command or
+    a step's destructive findings were edited: the SQL and the runbook are the same."""
+    tampered = _tampered(tmp_path, edit)
+    code, report = diff_json(REPO / "releases" / "2.0", tampered)
+    assert code == 1 and report["differs"] is True
+    assert [c["field"] for c in report["manifest_fields"]] == [field]
+    assert report["summary"]["manifest_fields_changed"] == 1 and report["sql"] == []
+    text = cli("diff", "releases/2.0", str(tampered))
+    assert text.returncode == 1 and f"  {field}: {old} -> {new}" in text.stdout
+    html = tmp_path / "report.html"
+    assert cli("diff", "releases/2.0", str(tampered), "--format", "html", "-o", str(html)).returncode == 1
+    assert 'id="manifest"' in html.read_text() and f"<code>{field}</code>" in html.read_text()
+
+
+RENAME_AND_CONSTRAIN = [
+    {"revision": "a1", "message": "users and orgs", "body": '''
+def upgrade():
+    op.create_table("orgs", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(50)),
+                    sa.Column("age", sa.Integer), sa.Column("org", sa.Integer))
+def downgrade():
+    op.drop_table("users")
+    op.drop_table("orgs")
+'''},
+    {"revision": "b2", "down": "a1", "message": "rename and constrain", "body": '''
+def upgrade():
+    op.alter_column("users", "name", new_column_name="full_name", existing_type=sa.String(50))
+    op.create_check_constraint("ck_users_age", "users", "age >= 0")
+    op.create_unique_constraint("uq_users_full_name", "users", ["full_name"])
+    op.create_foreign_key("fk_users_org", "users", "orgs", ["org"], ["id"])
+    op.rename_table("orgs", "organisations")
+def downgrade():
+    op.rename_table("organisations", "orgs")
+    op.drop_constraint("fk_users_org", "users", type_="foreignkey")
+    op.drop_constraint("uq_users_full_name", "users", type_="unique")
+    op.drop_constraint("ck_users_age", "users", type_="check")
+    op.alter_column("users", "full_name", new_column_name="name", existing_type=sa.String(50))
+'''},
+    {"revision": "c3", "down": "b2", "message": "undo", "body": '''
+def upgrade():
+    op.rename_table("organisations", "orgs")
+    op.drop_constraint("fk_users_org", "users", type_="foreignkey")
+    op.drop_constraint("uq_users_full_name", "users", type_="unique")
+    op.drop_constraint("ck_users_age", "users", type_="check")
+    op.alter_column("users", "full_name", new_column_name="name", existing_type=sa.String(50))
+def downgrade():
+    op.alter_column("users", "name", new_column_name="full_name", existing_type=sa.String(50))
+    op.create_check_constraint("ck_users_age", "users", "age >= 0")
+    op.create_unique_constraint("uq_users_full_name", "users", ["full_name"])
+    op.create_foreign_key("fk_users_org", "users", "orgs", ["org"], ["id"])
+    op.rename_table("orgs", "organisations")
+'''},
+]
+
+
+def test_schema_summary_names_renames_and_constraints(tmp_path):
+    """The summary once said nothing of a column renamed (users.name -> full_name), a table
+    renamed, or a CHECK, UNIQUE or FOREIGN KEY constraint added or dropped."""
+    from projects import write_project
+
+    names = ("postgresql", "mysql", "mariadb", "oracle", "mssql")  # SQLite: constraints in batch mode only
+    project = write_project(tmp_path / "p", RENAME_AND_CONSTRAIN, distill_toml=(
+        f'project = "p"\ndialects = {list(names)!r}\n[releases]\n"1.0" = "a1"\n"1.1" = "b2"\n"1.2" = "c3"\n'
+    ).replace("'", '"'))
+    assert cli("release", "--all", cwd=project).returncode == 0
+    _, report = diff_json(project / "releases" / "1.0", project / "releases" / "1.1", cwd=project)
+    added = report["schema_summaries"]["1.1"]
+    _, report = diff_json(project / "releases" / "1.1", project / "releases" / "1.2", cwd=project)
+    dropped = report["schema_summaries"]["1.2"]
+    for name in names:
+        assert added[name]["columns renamed"] == ["users.name -> full_name"], name
+        assert added[name]["tables renamed"] == ["orgs -> organisations"], name
+        assert added[name]["constraints added"] == ["users.ck_users_age (CHECK)", "users.fk_users_org (FOREIGN KEY)",
+                                                    "users.uq_users_full_name (UNIQUE)"], name
+        assert "columns changed" not in added[name], name  # MySQL's CHANGE old new: a rename
+        assert dropped[name]["columns renamed"] == ["users.full_name -> name"], name
+        assert dropped[name]["tables renamed"] == ["organisations -> orgs"], name
+    for name in ("postgresql", "oracle", "mssql"):  # DROP CONSTRAINT name: the type is not in the SQL
+        assert dropped[name]["constraints dropped"] == ["users.ck_users_age", "users.fk_users_org",
+                                                        "users.uq_users_full_name"], name
+    # MySQL drops a CHECK and a FOREIGN KEY by their own words, a UNIQUE constraint as its index
+    assert dropped["mysql"]["constraints dropped"] == ["users.ck_users_age (CHECK)", "users.fk_users_org (FOREIGN KEY)"]
+    assert dropped["mysql"]["indexes dropped"] == ["users.uq_users_full_name"]
+    text = cli("diff", "releases/1.0", "releases/1.1", cwd=project).stdout
+    assert "  postgresql: columns renamed: users.name -> full_name" in text
+    assert "  mssql: constraints added: users.ck_users_age (CHECK), " in text
+
+
+@pytest.mark.parametrize(("dialect", "sql", "expected"), [
+    ("sqlite", "ALTER TABLE users RENAME COLUMN name TO full_name;", {"columns renamed": ["users.name -> full_name"]}),
+    ("sqlite", "ALTER TABLE users RENAME TO people;", {"tables renamed": ["users -> people"]}),
+    ("postgresql", 'ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";',
+     {"columns renamed": ["users.name -> full_name"]}),
+    ("postgresql", "ALTER TABLE users ADD CHECK (age >= 0), ADD PRIMARY KEY (id);",
+     {"constraints added": ["users (CHECK)", "users (PRIMARY KEY)"]}),
+    ("mysql", "ALTER TABLE users DROP PRIMARY KEY;", {"constraints dropped": ["users (PRIMARY KEY)"]}),
+    ("mysql", "ALTER TABLE users CHANGE name name VARCHAR(60) NULL;", {"columns changed": ["users.name"]}),
+    ("mssql", "EXEC sp_rename N'dbo.users.name', N'full_name', N'COLUMN';\nGO",
+     {"columns renamed": ["dbo.users.name -> full_name"]}),
+])
+def test_schema_summary_of_one_statement(dialect, sql, expected):
+    from distill.audit.schema_summary import summary
+
+    assert summary(sql, dialect) == expected

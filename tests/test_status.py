@@ -70,7 +70,8 @@ def test_status_reads_revision_release_applied_files_and_the_next_bundle(tmp_pat
     code, report, _ = _status(project, database.url, "1.0")  # a bundle that does not apply here
     assert code == 1 and report["next"] == [{"bundle": str(project / "releases" / "1.0"), "release": "1.0",
                                              "starts_at": [], "applies": False, "steps_applied": 0,
-                                             "steps": 0, "next_file": None, "if_whole_file_stopped": ""}]
+                                             "steps": 0, "next_file": None, "if_whole_file_stopped": "",
+                                             "lacks_dialect": False}]
     text = run_distill(["status", "--url", database.url], project)
     assert text.returncode == 0 and "the database is at a1: release 1.0" in text.stdout
     assert f"shop 1.0  {databases.dialect}/upgrade.sql  upgrade base -> a1" in text.stdout

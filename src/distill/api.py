@@ -176,7 +176,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
             record_applied: bool = False, reproducibility_check: bool | None = None) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
-    previous release or from ``from_version`` (``distill release``)."""
+    previous release or from ``from_version`` (``distill release``), in ``dialect_names`` or the
+    dialects each release declares (else the project's)."""
     from .bundle.manifest import BundleSpec
     from .offline import reproducible
 
@@ -191,7 +192,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     published = []
     for version in chosen:
         from_spec, to_spec = releases.release_range(settings, version, from_version)
-        spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(dialect_names), style,
+        chosen_dialects = dialect_names or releases.release_dialects(settings, version)
+        spec = BundleSpec(version, from_spec, to_spec, project.dialect_names(chosen_dialects), style,
                           project.standalone(standalone), shadow=project.shadow(shadow),
                           timeouts=project.timeouts(timeouts),
                           record_table=project.record_table(record_applied), reproducibility_check=second)

@@ -57,6 +57,9 @@ class Settings:
     dialects: tuple[str, ...] = DEFAULT_DIALECTS
     mode: str = "project"  # "project" runs env.py, "standalone" never does
     releases: dict[str, str] = field(default_factory=dict)
+    # the dialects a release declares ({ to = "...", dialects = [...] }): its bundle's dialects
+    # instead of the project's
+    release_dialects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     standalone: VersionTableOptions = VersionTableOptions()
     shadow: bool = False  # render against a throwaway shadow database by default (--shadow)
     timeouts: Timeouts = Timeouts()  # lock_timeout / statement_timeout: the defaults of the options
@@ -138,14 +141,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
     mode = table.get("mode", "project")
     if mode not in ("project", "standalone"):
         raise ConfigError(f"{source}: mode must be 'project' or 'standalone', not {mode!r}")
-    releases = table.get("releases", {})
-    if not all(isinstance(v, str) for v in releases.values()):
-        raise ConfigError(f"{source}: [tool.distill.releases] maps each version to a revision string")
-    for version in releases:  # versions become folder names: full matches only
-        try:
-            check_release_name(version)
-        except DistillError as exc:
-            raise ConfigError(f"{source}: [tool.distill.releases]: {exc.message}") from None
+    releases, release_dialects = _releases(table.get("releases", {}), source)
     standalone = _version_table_options(table, source)
     return Settings(
         root=root,
@@ -154,11 +150,58 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         alembic_config_path=alembic_path,
         dialects=names,
         mode=mode,
-        releases=dict(releases),
+        releases=releases,
+        release_dialects=release_dialects,
         standalone=standalone,
         waivers=parse_waivers(table.get("waivers", []), source, dialects.available()),
         **_option_defaults(table, source),
     )
+
+
+_RELEASE_KEYS = ("to", "dialects")
+
+
+def _releases(raw: Any, source: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """``[tool.distill.releases]``: version -> revision, or version -> { to = revision,
+    dialects = [...] }; (the revisions, the dialects each release declares)."""
+    where = f"{source}: [tool.distill.releases]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table of version = revision")
+    revisions: dict[str, str] = {}
+    declared: dict[str, tuple[str, ...]] = {}
+    for version, value in raw.items():
+        try:  # versions become folder names: full matches only
+            check_release_name(version)
+        except DistillError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(_RELEASE_KEYS))
+            if unknown:
+                raise ConfigError(f"{where}: release {version!r} has unknown key(s) "
+                                  f"{one_line(', '.join(map(repr, unknown)))[:200]}; known keys are "
+                                  f"{', '.join(_RELEASE_KEYS)}")
+            if "dialects" in value:
+                declared[version] = _release_dialects(value["dialects"], f"{where}: release {version!r}")
+            value = value.get("to")
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} maps each version to a revision string, or to a table with "
+                              f"`to` (the revision) and `dialects`: release {version!r} has no revision "
+                              f"string (write \"{version}\" = {{ to = \"<revision>\" }})")
+        revisions[version] = value
+    return revisions, declared
+
+
+def _release_dialects(names: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where}: dialects must be a non-empty list of dialect names")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: dialects names a dialect twice")
+    for name in names:
+        try:
+            dialects.get(name)  # fails early, naming the known dialects
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+    return tuple(names)
 
 
 def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:

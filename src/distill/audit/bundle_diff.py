@@ -22,6 +22,7 @@ from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..statements.formatting import significant_tokens
 from ..statements.lexer import tokenize
+from .manifest_diff import manifest_changes
 from .schema_summary import release_summaries
 
 DIFF_FORMAT = "distill-diff"
@@ -89,13 +90,15 @@ class DiffReport:
     options: list[dict[str, Any]] = field(default_factory=list)
     sql: list[SqlDifference] = field(default_factory=list)
     runbook: list[str] = field(default_factory=list)  # unified diff of the two README.md
+    # manifest fields that differ and no other part shows (the project, a step's findings ...)
+    manifest: list[dict[str, Any]] = field(default_factory=list)
     # consecutive releases: what each does to the schema, per dialect (release -> dialect -> ...)
     schema: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
 
     @property
     def differs(self) -> bool:
         return any((self.added, self.removed, self.edited, self.generator, self.options, self.sql,
-                    self.runbook))
+                    self.runbook, self.manifest))
 
     def titles(self) -> tuple[str, str]:
         """How the revisions of only one side are titled: added/removed when one range holds the
@@ -131,7 +134,8 @@ class DiffReport:
         return {"added_revisions": len(self.added), "removed_revisions": len(self.removed),
                 "edited_after_release": len(self.edited), "generator_changes": len(self.generator),
                 "option_changes": len(self.options), "sql_differences": len(self.sql),
-                "runbook_lines_changed": sum(1 for line in self.runbook if line[:1] in "+-")}
+                "runbook_lines_changed": sum(1 for line in self.runbook if line[:1] in "+-"),
+                "manifest_fields_changed": len(self.manifest)}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,6 +157,7 @@ class DiffReport:
             "sql_changes": [{"places": c["places"], "occurrences": c["count"], "diff": c["first"].unified}
                             for c in self.changes()],
             "runbook": self.runbook,
+            "manifest_fields": self.manifest,
             "schema_summaries": self.schema,
         }
 
@@ -212,6 +217,7 @@ def compare(old: Side, new: Side, *, ignore_formatting: bool = False) -> DiffRep
                     "record_table", "distill_applied")))
     report.runbook = [line for line in difflib.unified_diff(_runbook(old), _runbook(new), lineterm="", n=1)
                       if not line.startswith(("---", "+++"))]
+    report.manifest = manifest_changes(old.manifest, new.manifest)
     return report
 
 

@@ -34,6 +34,13 @@ def _diff_lines(unified: list[str]) -> list[str]:
     return out
 
 
+def manifest_value(value: Any, limit: int = 200) -> str:
+    """A manifest value as one line of JSON, cut at ``limit`` characters (a crafted manifest's
+    text without control characters)."""
+    text = one_line(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def as_text(report: DiffReport) -> str:
     """The report as text for a terminal (click strips the colour elsewhere)."""
     red = lambda t: click.style(t, fg="red", bold=True)  # noqa: E731
@@ -72,7 +79,11 @@ def as_text(report: DiffReport) -> str:
             lines += _diff_lines(change["first"].unified[2:])
     if report.runbook:
         lines.append("runbook (README.md) differs:")
-        lines += ["    " + line for line in report.runbook]
+        lines += _diff_lines(report.runbook)
+    if report.manifest:
+        lines.append(f"manifest fields changed: {len(report.manifest)}")
+        lines += [f"  {one_line(c['field'])}: {manifest_value(c['old'])} -> {manifest_value(c['new'])}"
+                  for c in report.manifest]
     summary = report.summary()
     lines.append("summary: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
     lines.append("differences found" if report.differs else "no differences")
@@ -115,5 +126,5 @@ def as_html(report: DiffReport) -> str:
     """The report as one self-contained HTML page."""
     return template("diff_report.html.mako").render(
         report=report, data=report.to_json(), old_range=_range(report.old),
-        new_range=_range(report.new), side_by_side=side_by_side,
+        new_range=_range(report.new), side_by_side=side_by_side, manifest_value=manifest_value,
     )

@@ -1,5 +1,6 @@
 """What a release does to the schema, per dialect, read from its ``upgrade.sql``: tables, columns,
-indexes and views added, changed and dropped (``distill diff`` of consecutive releases shows it).
+indexes, constraints and views added, changed, renamed and dropped (``distill diff`` of
+consecutive releases shows it).
 
 Statements are split at ``;`` by the dialect's lexer, normalised and read ALTER TABLE action by
 action as findings are, with the statement forms of ``dialects/_common.toml`` ([grammar.forms]);
@@ -13,10 +14,18 @@ from typing import Any
 from .. import dialects
 from ..statements.actions import forms
 from ..statements.findings import normalise
-from ..statements.lexer import PUNCT, tokenize
+from ..statements.lexer import PUNCT, STRING, tokenize
 
 _RULES = (  # (category, statement form of dialects/_common.toml); the first that matches counts
     ("tables recreated", "batch_rename"),
+    ("tables renamed", "rename_table"),
+    ("columns renamed", "rename_column"),
+    ("columns renamed", "change_column_name"),
+    ("constraints added", "add_constraint"),
+    ("constraints dropped", "drop_constraint"),
+    ("constraints dropped", "drop_check_or_foreign_key"),
+    ("constraints dropped", "drop_primary_key"),
+    ("indexes dropped", "drop_table_index"),
     ("tables added", "create_table"),
     ("tables dropped", "drop_table"),
     ("columns added", "add_column"),
@@ -27,7 +36,7 @@ _RULES = (  # (category, statement form of dialects/_common.toml); the first tha
     ("views added or replaced", "create_view"),
     ("views dropped", "drop_view"),
 )
-CATEGORIES = tuple(category for category, _ in _RULES)
+CATEGORIES = tuple(dict.fromkeys(category for category, _ in _RULES))
 
 
 def _statements(text: str, dialect) -> list[str]:
@@ -57,15 +66,34 @@ def _statements(text: str, dialect) -> list[str]:
 
 
 def _category(form: str, dialect) -> tuple[str, str, str]:
-    """(category, name, table) of one statement or ALTER TABLE action; ("", "", "") for none."""
+    """(category, name, table) of one statement or ALTER TABLE action; ("", "", "") for none.
+    A rename is named ``users.name -> full_name``, a constraint ``users.ck_age (CHECK)``."""
     for category, form_name in _RULES:
         match = dialect.form(form_name).match(form)
         if match:
             groups = match.groupdict()
-            table, column = groups.get("table") or "", groups.get("column")
-            name = f"{table}.{column}" if column else groups.get("name") or table
-            return category, name, table if column else ""
+            table, column, name = groups.get("table") or "", groups.get("column"), groups.get("name")
+            label = f"{table}.{column}" if column else f"{table}.{name}" if name and table else name or table
+            if groups.get("new"):
+                label += f" -> {groups['new']}"
+            if groups.get("kind"):
+                label += f" ({groups['kind'].upper()})"
+            return category, label, table
     return "", "", ""
+
+
+def _with_literals(statement: str, dialect) -> str:
+    """The statement as ``normalise`` gives it, but each string literal's text in place of the
+    literal: a form that reads names from strings (SQL Server's sp_rename) matches this."""
+    parts: list[str] = []
+    for kind, piece in tokenize(statement, dialect.lexer):
+        if kind == STRING and piece.endswith("'") and "'" in piece[:-1]:
+            if parts and dialect.national_string_prefix and parts[-1] == dialect.national_string_prefix:
+                parts.pop()  # N'...'
+            parts.append(piece[piece.index("'") + 1:-1].replace("''", "'"))
+        else:
+            parts.append(piece)
+    return normalise("".join(parts), dialect)[0]
 
 
 def summary(upgrade_sql: str, dialect_name: str,
@@ -77,6 +105,8 @@ def summary(upgrade_sql: str, dialect_name: str,
     for statement in _statements(upgrade_sql, dialect):
         for form, _ in forms(normalise(statement, dialect)[0], dialect.alter_actions):
             category, name, table = _category(form, dialect)
+            if not category and "?" in form:
+                category, name, table = _category(_with_literals(statement, dialect), dialect)
             if category and (table or name).lower() not in ignored and not name.startswith("_alembic_tmp_"):
                 found.setdefault(category, set()).add(name)
     recreated = found.pop("tables recreated", set())

@@ -46,8 +46,15 @@ class NextBundle:
     # where the database is inside the bundle: what stays of a whole file that stopped half-way
     # (the dialect's runbook fact)
     if_whole_file_stopped: str = ""
+    # the bundle starts here but has no files of the database's dialect (this dialect; a release
+    # can leave a dialect out: [tool.distill.releases] dialects), and the dialects it has
+    lacks: str = ""
+    built_for: tuple[str, ...] = ()
 
     def verdict(self) -> str:
+        if self.lacks:
+            return (f"starts here, but has no {self.lacks} files: release {self.release} is built for "
+                    f"{', '.join(self.built_for) or 'no dialect'}")
         if self.steps_applied:
             last = self.last_record
             by = f" (last: {last['file_path']}, by {last['applied_by'] or '?'} at {last['applied_at']})" \
@@ -86,7 +93,8 @@ class StatusReport:
                 "release": self.release, "record_table": self.record_table, "applied": self.applied,
                 "next": [{"bundle": b.path, "release": b.release, "starts_at": list(b.starts_at),
                           "applies": b.applies, "steps_applied": b.steps_applied, "steps": b.steps,
-                          "next_file": b.next_file, "if_whole_file_stopped": b.if_whole_file_stopped}
+                          "next_file": b.next_file, "if_whole_file_stopped": b.if_whole_file_stopped,
+                          "lacks_dialect": bool(b.lacks)}
                          for b in self.next_bundles],
                 "at_latest_release": self.release is not None and self.release == self.latest_release,
                 "warnings": self.warnings,
@@ -201,6 +209,9 @@ def _placed(path: str, manifest: dict[str, Any], heads: tuple[str, ...], dialect
     is at the end of one of its steps (not the last), how many are applied and which file is next."""
     starts = tuple(sorted(manifest["range"]["from"]))
     bundle = NextBundle(path, one_line(manifest["release"]), starts, starts == heads)
+    if bundle.applies and dialect not in manifest["dialects"]:
+        bundle.applies, bundle.lacks = False, dialect
+        bundle.built_for = tuple(one_line(str(name)) for name in manifest["dialects"])
     order = [step["revision"] for step in sorted(manifest["steps"], key=lambda s: s["number"])]
     if len(heads) == 1 and heads[0] in order[:-1]:
         done = order.index(heads[0]) + 1
@@ -260,7 +271,7 @@ def status(history: History, url: str, *, bundle: Path | None = None, with_drift
     candidates = [bundle] if bundle is not None else sorted(
         p for p in releases.default_releases_dir(settings).glob("*") if (p / "manifest.json").is_file())
     report.next_bundles = [b for b in _bundles(candidates, at, dialect.name, applied, report.warnings,
-                                               version_table) if bundle is not None or b.applies]
+                                               version_table) if bundle is not None or b.applies or b.lacks]
     if with_drift and known:
         report.drift = drift(history, parsed, at, version_table, record_table, standalone)
     return report

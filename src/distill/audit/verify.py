@@ -17,6 +17,7 @@ from ..bundle.builder import build_files
 from ..bundle.files import BundleTree, sha256
 from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
 from ..errors import DistillError
+from ..history import releases
 from ..history.scripts import History
 from ..names import one_line
 
@@ -152,10 +153,7 @@ def _rebuild(files: BundleTree, manifest: dict[str, Any], history: History, repo
     for key in sorted(set(shipped_gen) | set(rebuilt_gen)):
         if shipped_gen.get(key) != rebuilt_gen.get(key):
             report.add("generator", key, f"shipped with {shipped_gen.get(key)}, now {rebuilt_gen.get(key)}")
-    configured = history.settings.dialects if manifest.get("release") in history.settings.releases else ()
-    for name in sorted(set(configured) - set(spec_from_manifest(manifest).dialects)):
-        report.add("rebuild", name, "the project configures this dialect for its releases, but the "
-                   "bundle has none of its files (removed, or released with --dialect)")
+    _missing_dialects(manifest, history, report)
     # every file, the runbook and the manifest included: builds are reproducible, so bytes compare
     for path in sorted((set(files) | set(rebuilt)) - {signing.SIGNATURE}):
         if path not in rebuilt:
@@ -167,6 +165,21 @@ def _rebuild(files: BundleTree, manifest: dict[str, Any], history: History, repo
             shown = (_unified(files[path], rebuilt[path], path)
                      if (files.root / path).stat().st_size <= _SHOWN_AT_MOST else "(too large to show)")
             report.add(kind, path, "differs from a rebuild: " + shown)
+
+
+def _missing_dialects(manifest: dict[str, Any], history: History, report: Report) -> None:
+    """A dialect the release is built for (the dialects it declares in [tool.distill.releases],
+    else the project's) that the bundle has none of the files of."""
+    settings, release = history.settings, manifest.get("release")
+    if not isinstance(release, str) or release not in settings.releases:
+        return
+    declared = release in settings.release_dialects
+    built = set(spec_from_manifest(manifest).dialects)
+    for name in sorted(set(releases.release_dialects(settings, release)) - built):
+        why = (f"release {release} declares this dialect in [tool.distill.releases]" if declared
+               else "the project configures this dialect for its releases")
+        report.add("rebuild", name, f"{why}, but the bundle has none of its files (removed, or released "
+                   "with --dialect)")
 
 
 def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None,

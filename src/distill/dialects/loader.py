@@ -176,8 +176,8 @@ def _parse(name: str, raw: dict) -> Dialect:
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
         alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
-        forms=tuple((name, re.compile(pattern, re.IGNORECASE))
-                    for name, pattern in sorted(common["grammar"]["forms"].items())),
+        forms=tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in sorted(
+            {**common["grammar"]["forms"], **raw.get("grammar", {}).get("forms", {})}.items())),
     )
 
 

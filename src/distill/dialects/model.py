@@ -232,7 +232,8 @@ class Dialect:
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
     # the words an ALTER TABLE action starts with (statements/actions.py)
     alter_actions: frozenset[str] = frozenset()
-    # the statement forms of dialects/_common.toml [grammar.forms], by name
+    # the statement forms of dialects/_common.toml [grammar.forms], by name (the dialect file's
+    # own [grammar.forms] replace some)
     forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
     def form(self, name: str) -> re.Pattern[str]:

@@ -1,4 +1,5 @@
-"""Release ranges from ``[tool.distill.releases]``: version -> revision, in release order."""
+"""Release ranges from ``[tool.distill.releases]``: version -> revision, in release order, and
+the dialects each release is built for."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def release_range(settings: Settings, version: str, from_version: str | None = N
         raise ConfigError(f"--from {from_version!r} must be a release before {version!r}: "
                           f"{', '.join(known[:index]) or 'there is none'}")
     return from_version, version
+
+
+def release_dialects(settings: Settings, version: str) -> tuple[str, ...]:
+    """The dialects release ``version`` is built for: those it declares in
+    ``[tool.distill.releases]`` (``{ to = "...", dialects = [...] }``), else the project's."""
+    return settings.release_dialects.get(version, settings.dialects)
 
 
 def bundle_name(version: str, from_version: str | None) -> str:
