@@ -9,6 +9,7 @@ import click
 
 from .cli_completion import complete_revision
 from .statements.timeouts import Timeouts, parse_duration
+from .terminal import echo
 
 
 def json_text(value) -> str:
@@ -79,7 +80,7 @@ def reproducibility_notes() -> None:
     from .offline import reproducible
 
     for note in reproducible.NOTES:
-        click.echo(f"distill: {note}", err=True)
+        echo(f"distill: {note}", err=True)
 
 
 def timeout_options(func):

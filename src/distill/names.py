@@ -15,8 +15,9 @@ def display_revisions(revisions: tuple[str, ...] | list[str]) -> str:
 
 _RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _FILE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-# C0 and C1 controls (newline, carriage return, NUL, escape ...) and Unicode line separators
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls (newline, carriage return, NUL, escape ...), Unicode line separators and
+# bidirectional controls (which reorder what a reader sees of the rest of the line)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: object) -> str:
