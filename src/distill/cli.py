@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, cli_audit, dialects, progress, terminal
-from .cli_completion import complete_dialects, complete_revision, completion_command
+from . import __version__, cli_audit, progress, terminal
+from .cli_completion import complete_revision, completion_command
 from .cli_options import (
+    DialectNames,
+    DistillGroup,
     json_text,
     needs_both_ends,
     range_options,
@@ -35,7 +37,7 @@ api = LazyModule("distill.api")
 compat = LazyModule("distill.alembic_compat")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DistillGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="distill")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
               help="distill.toml, pyproject.toml or alembic.ini to use.")
@@ -84,7 +86,7 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
 @main.command()
 @range_options
 @click.option("--dialect", "dialect_name", required=True,
-              type=click.Choice(dialects.available()), help="Target database.")
+              type=DialectNames(several=False), help="Target database.")
 @click.option("--standalone", is_flag=True,
               help="Do not run env.py; take version-table options from [tool.distill].")
 @click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse", show_default=True,
@@ -134,7 +136,7 @@ def _print_sql(text: str) -> None:
 def _bundle_options(func):
     """Options shared by build and release."""
     for option in reversed([
-        click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
+        click.option("--dialect", "dialect_spec", default=None, type=DialectNames(several=True),
                      help="Comma-separated dialects. Default: [tool.distill] dialects."),
         click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse",
                      show_default=True, help="How statements are laid out."),

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
-from .cli_completion import complete_dialects, complete_revision
-from .cli_options import json_text, reproducibility_option, shadow_options
+from .cli_completion import complete_revision
+from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options
 from .lazy import LazyModule
 from .terminal import echo, visible
 
@@ -75,7 +75,7 @@ def sign_command(bundle, key) -> None:
               shell_complete=complete_revision)
 @click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.",
               shell_complete=complete_revision)
-@click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
+@click.option("--dialect", "dialect_spec", default=None, type=DialectNames(several=True),
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--fail-on", "fail_on", default=None, metavar="KINDS",
@@ -143,7 +143,7 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
 
 @click.command("rehearse")
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--dialect", "dialect_name", default=None,
+@click.option("--dialect", "dialect_name", default=None, type=DialectNames(several=False),
               help="Which of the bundle's dialects. Default: sqlite, or the --url's.")
 @click.option("--url", default=None,
               help="A server (SQLAlchemy URL) on which distill creates and drops scratch databases. "
