@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from projects import CREATE_T, run_distill, write_project
 
 REPO = Path(__file__).resolve().parent.parent

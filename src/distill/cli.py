@@ -50,6 +50,7 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
          quiet: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
     progress.QUIET = quiet
+    progress.begin()  # the elapsed time on the progress line counts from here, across phases
     if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
         return
     warning = compat.compatibility_warning()
