@@ -163,3 +163,24 @@ def test_the_command_line_prints_only_through_the_sanitiser():
                     name == path.name and snippet in code for name, snippet in allowed):
                 found.add((path.name, code))
     assert not found, found
+
+
+def test_a_hostile_revision_id_and_a_drift_line(tmp_path):
+    project = write_project(tmp_path / "p", [
+        {"revision": "a1" + HOSTILE, "message": "m", "body": "def upgrade():\n    pass\n"},
+        {"revision": "b2", "down": "a1" + HOSTILE, "message": "n", "body": "def upgrade():\n    pass\n"}])
+    plan = run_distill(["plan"], project)
+    assert plan.returncode == 0 and "a1" + SHOWN in _clean(plan)
+    _clean(run_distill(["check", "--dialect", "sqlite"], project))
+    _clean(run_distill(["build", "--dialect", "sqlite", "--out", tmp_path / "b"], project))  # refused, named
+    sql = run_distill(["sql", "--dialect", "sqlite"], project)  # SQL: the id as the version table gets it
+    assert sql.returncode == 0 and f"VALUES ('a1{HOSTILE}')" in sql.stdout
+    assert not RAW.search("".join(line for line in sql.stdout.splitlines() if line.startswith("--")))
+    drifted = _project(tmp_path / "q")
+    database = tmp_path / "d.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        connection.execute("INSERT INTO alembic_version VALUES ('a1')")
+        connection.execute(f'CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, "x{HOSTILE}" INTEGER)')
+    status = run_distill(["status", "--url", f"sqlite:///{database}", "--drift"], drifted)
+    assert status.returncode == 1 and "DRIFT: 1" in _clean(status), status.stdout

@@ -134,7 +134,8 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
     text = {"text": diff_report.as_text, "json": diff_report.as_json,
             "html": diff_report.as_html}[output_format](report)
     if output is None:  # colour only on a terminal (click), and never with NO_COLOR set
-        echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False, styled=True)
+        echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False,
+             styled=output_format == "text")  # the text report's own colours stay
     else:
         atomic.write_atomically(output, visible(click.unstyle(text)).encode("utf-8"))
     if report.differs:
