@@ -184,3 +184,16 @@ def test_a_hostile_revision_id_and_a_drift_line(tmp_path):
         connection.execute(f'CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, "x{HOSTILE}" INTEGER)')
     status = run_distill(["status", "--url", f"sqlite:///{database}", "--drift"], drifted)
     assert status.returncode == 1 and "DRIFT: 1" in _clean(status), status.stdout
+
+
+def test_the_coloured_diff_on_a_terminal_keeps_only_its_own_colours(tmp_path):
+    """On a terminal the text diff is coloured (click keeps ``ESC [ ... m`` there): a received
+    runbook's own colour code (conceal: ``ESC [ 8 m``) is shown, distill's red and green stay."""
+    project = _project(tmp_path / "p")
+    old, new = _received(tmp_path, project)
+    (new / "README.md").write_text((new / "README.md").read_text() + "hidden \x1b[8mtext\n")
+    _resum(new)
+    code, shown, err = _stdout_on_a_terminal([sys.executable, "-m", "distill", "diff", str(old), str(new)], project)
+    assert code == 1 and "hidden \\u001b[8mtext" in shown and "\\u202e" in shown, err
+    assert set(re.findall("\x1b\\[[0-9;]*m", shown)) <= {"\x1b[31m", "\x1b[32m", "\x1b[1m", "\x1b[0m"}, shown
+    assert not RAW.search(re.sub("\x1b\\[[0-9;]*m|\r", "", shown))
