@@ -35,6 +35,9 @@ def test_a_configured_dialect_typo_is_named_with_a_suggestion(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "says"), [
+    (["check", "--fail-on", "destructiv"], "did you mean 'destructive'?"),  # was exit 1, the findings code
+    (["sql", "--dialect", "sqlite", "--lock-timeout", "5"], "'5' is not a duration"),
+    (["build", "--out", "x", "--statement-timeout", "abc"], "'abc' is not a duration"),
     (["stauts"], "Did you mean 'status'?"),
     (["check", "--fial-on", "all"], "Did you mean '--fail-on'?"),
 ])

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
+from .audit.fail_on import parse_fail_on
 from .cli_completion import complete_revision
-from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options
+from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options, usage_checked
 from .lazy import LazyModule
 from .terminal import echo, visible
 
@@ -79,6 +80,7 @@ def sign_command(bundle, key) -> None:
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--fail-on", "fail_on", default=None, metavar="KINDS",
+              callback=usage_checked(lambda value: parse_fail_on(value, "--fail-on")),
               help=f"Comma-separated kinds of findings that make the check fail (exit 1): "
               f"{', '.join(FAIL_ON_KINDS)}, or all. Default: [tool.distill] fail_on, else unrenderable.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",

@@ -8,6 +8,7 @@ import json
 import click
 
 from .cli_completion import complete_dialects, complete_revision
+from .errors import DistillError
 from .names import did_you_mean
 from .statements.timeouts import Timeouts, parse_duration
 from .terminal import echo
@@ -42,6 +43,19 @@ class DialectNames(click.ParamType):
 
     def shell_complete(self, ctx, param, incomplete):
         return complete_dialects(ctx, param, incomplete)
+
+
+def usage_checked(parse):
+    """An option's callback: ``parse(value)`` checks the value while the options are parsed, and
+    its DistillError is a usage error (exit 2), not the exit code of the command's own answer."""
+    def callback(ctx: click.Context, _param: click.Parameter, value):
+        if value is not None:
+            try:
+                parse(value)
+            except DistillError as exc:
+                raise click.UsageError(exc.message, ctx) from None
+        return value
+    return callback
 
 
 def _dialect_names() -> tuple[str, ...]:
@@ -127,10 +141,12 @@ def timeout_options(func):
 
     wrapper = click.option(
         "--statement-timeout", default=None, metavar="DURATION",
+        callback=usage_checked(lambda text: parse_duration(text, "--statement-timeout")),
         help="Stop a statement that runs longer (500ms, 5s, 2min), set at the top of every file "
         "where the dialect has such a setting.")(wrapper)
     return click.option(
         "--lock-timeout", default=None, metavar="DURATION",
+        callback=usage_checked(lambda text: parse_duration(text, "--lock-timeout")),
         help="Stop a statement that waits longer for a lock (500ms, 5s, 2min) instead of queueing "
         "every query behind it. Default: [tool.distill] lock_timeout, else none.")(wrapper)
 
