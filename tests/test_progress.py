@@ -84,6 +84,9 @@ def test_progress_names_every_phase_and_fits_an_80_column_terminal(tmp_path):
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "--quiet", "build", "--to", "6f4a",
                                      "--dialect", "sqlite", "--out", str(tmp_path / "q")])
     assert code == 0 and text == ""
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect",
+                                     "sqlite", "--out", str(tmp_path / "q2"), "-q"])  # also after the command
+    assert code == 0 and text == ""
 
 
 def test_progress_only_on_a_terminal(tmp_path):
