@@ -35,10 +35,12 @@ class DialectNames(click.ParamType):
 
     def convert(self, value, param, ctx):
         known = _dialect_names()
-        for name in (value.split(",") if self.several else [value]):
-            if name.strip() and name.strip() not in known or not self.several and not name:
-                self.fail(f"{name.strip()!r} is not a dialect distill knows ({', '.join(known)})"
-                          + did_you_mean(name.strip(), known), param, ctx)
+        # a list may hold empty names (``postgresql,``), as the configuration's may; one name may not
+        names = [n.strip() for n in value.split(",") if n.strip()] if self.several else [value]
+        for name in names:
+            if name not in known:
+                self.fail(f"{name!r} is not a dialect distill knows ({', '.join(known)})"
+                          + did_you_mean(name, known), param, ctx)
         return value
 
     def shell_complete(self, ctx, param, incomplete):
