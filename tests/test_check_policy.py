@@ -65,7 +65,7 @@ def test_the_configured_fail_on_is_the_default_and_an_unknown_kind_is_refused(pr
     assert run_distill(["check", "--dialect", "postgresql"], configured).returncode == 1
     assert run_distill(["check", "--dialect", "sqlite"], configured).returncode == 0  # no lock risk there
     bad = run_distill(["check", "--fail-on", "destructive,typo"], project)
-    assert bad.returncode == 1 and not bad.stdout
+    assert bad.returncode == 2 and not bad.stdout  # a usage error, not a finding (exit 1)
     assert "--fail-on: unknown kind(s) typo; the kinds are unrenderable, irreversible" in bad.stderr
 
 

@@ -38,3 +38,32 @@ def test_commands_options_dialects_versions_and_revisions_complete():
     assert _complete("distill sql --dialect ma") == ["mariadb"]
     assert _complete("distill release 2") == ["2.0", "2.1", "2b7e41d09c02"]
     assert _complete("distill sql --from 6f") == ["6f4a6c5d9e06"]
+
+
+def test_completing_a_revision_runs_no_code_of_the_project(tmp_path):
+    """TAB after ``--to`` in a repository offers its revision ids and labels, read from the
+    scripts as text: neither a revision script nor env.py runs (each would leave a marker file)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from projects import write_project
+
+    marker = tmp_path / "ran"
+    touch = f"open({str(marker)!r} + __name__, 'w').close()\n"
+    write_project(tmp_path, [
+        {"revision": "a1b2c3", "message": "first", "body": touch + "def upgrade():\n    pass\n"},
+        {"revision": "d4e5f6", "down": "a1b2c3", "message": "second",
+         "body": touch + "branch_labels = ('feature',)\ndef upgrade():\n    pass\n"},
+    ], distill_toml='[tool.distill]\n[tool.distill.releases]\n"1.0" = "a1b2c3"\n')
+    (tmp_path / "migrations" / "env.py").write_text(touch + (tmp_path / "migrations" / "env.py").read_text())
+    env = {**os.environ, "_DISTILL_COMPLETE": "bash_complete", "COMP_WORDS": "distill plan --to ",
+           "COMP_CWORD": "3"}
+    result = subprocess.run([sys.executable, "-m", "distill"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    words = [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+    assert result.returncode == 0 and {"a1b2c3", "d4e5f6", "feature", "1.0", "heads"} <= set(words), result
+    assert not list(tmp_path.glob("ran*"))
+    assert run_plan(tmp_path) and list(tmp_path.glob("ran*"))  # (the marker works: a real run leaves it)
+
+
+def run_plan(project: Path) -> bool:
+    return subprocess.run([sys.executable, "-m", "distill", "plan"], cwd=project, capture_output=True,
+                          timeout=120).returncode == 0

@@ -64,7 +64,8 @@ def test_progress_names_every_phase_and_fits_an_80_column_terminal(tmp_path):
     lines = _lines(text)
     assert code == 0 and lines and all(len(line) < 80 for line in lines), lines
     for phase in PHASES:
-        assert any(line.startswith(phase) and re.search(r" \d+/\d+\b", line) and re.search(r", \d+s\b", line)
+        # the elapsed time and the estimate first: they survive the cut to 80 columns
+        assert any(re.match(r"\d+s(, ~\d+s left)?: " + phase, line) and re.search(r" \d+/\d+\b", line)
                    for line in lines), (phase, lines)
     assert text.endswith("\r\x1b[K")  # the last phase erased its line: the terminal is left clean
     # both cores, four dialects: several jobs on one line, cut to the width
@@ -73,15 +74,18 @@ def test_progress_names_every_phase_and_fits_an_80_column_terminal(tmp_path):
     lines = _lines(text)
     assert code == 0 and all(len(line) < 80 for line in lines), lines
     # (how far the workers got at each 0.2 s redraw depends on the machine: only that one was drawn)
-    assert any(re.search(r"\d/8 done, \d+s", line) for line in lines), lines
+    assert any(re.match(r"\d+s\b.*; \d/8 d", line) for line in lines), lines
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "check", "--to", "6f4a", "--dialect",
                                      "sqlite"], jobs="1")  # one process: each job's first revision drawn
     assert code == 0 and re.search(r"checking sqlite 1-3 \d/3", text), text
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "sql", "--to", "6f4a", "--dialect",
                                      "sqlite", "-o", str(tmp_path / "s.sql")])
-    assert code == 0 and "rendering sqlite 1/6, " in text and "formatting sqlite " in text
+    assert code == 0 and "rendering sqlite 1/6" in text and "formatting sqlite " in text
     code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "--quiet", "build", "--to", "6f4a",
                                      "--dialect", "sqlite", "--out", str(tmp_path / "q")])
+    assert code == 0 and text == ""
+    code, text = _run_on_a_terminal([sys.executable, "-m", "distill", "build", "--to", "6f4a", "--dialect",
+                                     "sqlite", "--out", str(tmp_path / "q2"), "-q"])  # also after the command
     assert code == 0 and text == ""
 
 
@@ -91,7 +95,7 @@ def test_progress_only_on_a_terminal(tmp_path):
     quiet = subprocess.run([*args, "--out", str(tmp_path / "a")], cwd=REPO, capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == ""
     code, text = _run_on_a_terminal([*args, "--out", str(tmp_path / "b")], columns=0)  # a size-less terminal
-    assert code == 0 and "loading scripts 1/15, " in text and "archiving files " in text
+    assert code == 0 and "loading scripts 1/15" in text and "archiving files " in text
 
 
 def test_an_error_starts_on_a_clean_line(tmp_path):
@@ -113,3 +117,29 @@ def test_an_error_starts_on_a_clean_line(tmp_path):
     before, _, after = text.partition("distill: error: ")
     assert after and before.endswith("\r\x1b[K"), text
     assert not (tmp_path / "b").exists()
+
+
+def test_elapsed_counts_from_the_command_and_the_estimate_weighs_each_stage(monkeypatch):
+    """The elapsed time counts from the command's start, not the phase's; a quick first two
+    stages do not make a slow third one look done (the old estimate, by shares of stages, said
+    ~0s left here for the last third of the work)."""
+    from distill import progress
+
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(progress, "shown", lambda: True)
+    progress.begin()
+    clock[0] += 40  # earlier phases of the command
+    phase = progress.Progress(["sqlite up"], [10], ("rendering", "formatting", "writing"))
+    lines = []
+    monkeypatch.setattr(progress, "_width", lambda: 200)
+    monkeypatch.setattr(progress.sys.stderr, "write", lambda text: lines.append(text.strip("\r").replace("\x1b[K", "")))
+    phase.draw([1], [0])
+    for stage, seconds in ((0, 0.03), (1, 0.03), (2, 1.0)):  # per unit: rendering and formatting fast, writing slow
+        for count in range(1, 11 if stage < 2 else 3):
+            clock[0] += seconds
+            phase.draw([count], [stage])
+        if stage < 2:
+            phase.draw([0], [stage + 1])
+    assert lines[-1].startswith("42s, ~8s left: writing sqlite up 2/10"), lines[-1]
+    progress._line_open = False

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, cli_audit, dialects, progress
-from .cli_completion import complete_dialects, complete_revision, completion_command
+from . import __version__, cli_audit, progress, terminal
+from .cli_completion import complete_revision, completion_command
 from .cli_options import (
+    DialectNames,
+    DistillGroup,
     json_text,
     needs_both_ends,
     range_options,
@@ -25,6 +27,7 @@ from .errors import DistillError, Terminated, UnsafeArchive
 from .lazy import LazyModule
 from .names import display_revisions
 from .statements.styles import STYLES
+from .terminal import echo, show_click_error
 
 if TYPE_CHECKING:
     from .bundle.publish import Published
@@ -34,7 +37,7 @@ api = LazyModule("distill.api")
 compat = LazyModule("distill.alembic_compat")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DistillGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="distill")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
               help="distill.toml, pyproject.toml or alembic.ini to use.")
@@ -47,11 +50,12 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
          quiet: bool) -> None:
     """Turn an Alembic migration history into reviewed, reproducible SQL."""
     progress.QUIET = quiet
+    progress.begin()  # the elapsed time on the progress line counts from here, across phases
     if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
         return
     warning = compat.compatibility_warning()
     if warning:
-        click.echo(warning, err=True)
+        echo(warning, err=True)
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 
@@ -64,9 +68,9 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
     needs_both_ends(from_spec, to_spec, down)
     result = api.plan(project, from_spec, to_spec, down=down)
     if as_json:
-        click.echo(json_text(result.to_json()))
+        echo(json_text(result.to_json()))
         return
-    click.echo(f"{result.direction} {display_revisions(result.start)} -> {display_revisions(result.target)}: "
+    echo(f"{result.direction} {display_revisions(result.start)} -> {display_revisions(result.target)}: "
                f"{len(result.steps)} step(s)")
     for number, step in enumerate(result.steps, 1):
         flags = (("merge", step.is_merge), ("branch point", step.is_branch_point))
@@ -76,14 +80,14 @@ def plan(project: api.Project, from_spec, to_spec, down, as_json) -> None:
         if step.branch_labels:
             marks.append("labels " + ", ".join(step.branch_labels))
         extra = f"  [{'; '.join(marks)}]" if marks else ""
-        click.echo(f"{number:4d}. {display_revisions(step.from_revisions)} -> "
+        echo(f"{number:4d}. {display_revisions(step.from_revisions)} -> "
                    f"{display_revisions(step.to_revisions)}  {step.message}{extra}")
 
 
 @main.command()
 @range_options
 @click.option("--dialect", "dialect_name", required=True,
-              type=click.Choice(dialects.available()), help="Target database.")
+              type=DialectNames(several=False), help="Target database.")
 @click.option("--standalone", is_flag=True,
               help="Do not run env.py; take version-table options from [tool.distill].")
 @click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse", show_default=True,
@@ -109,20 +113,31 @@ def sql(project: api.Project, from_spec, to_spec, down, dialect_name, standalone
                      allow_irreversible=allow_irreversible, allow_base=allow_base, output=output,
                      shadow=shadow, timeouts=timeouts, record_applied=record_applied)
     if verbose:
-        click.echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
+        echo(f"distill: {dialect_name}: {result.stats.summary()}", err=True)
     for notice in result.notices:
-        click.echo(f"distill: revision {notice}", err=True)
+        echo(f"distill: revision {notice}", err=True)
     if not result.steps:
-        click.echo(f"distill: the range {from_spec or 'base'} -> {to_spec or 'heads'} has no steps: the "
+        echo(f"distill: the range {from_spec or 'base'} -> {to_spec or 'heads'} has no steps: the "
                    "script only checks that the database is where the range starts (its guard)", err=True)
     if output is None:
-        sys.stdout.write(result.text)
+        _print_sql(result.text)
+
+
+def _print_sql(text: str) -> None:
+    """The SQL on stdout as it is (it is SQL, not terminal text: never altered), except on a
+    terminal, which would obey the control characters a revision's SQL can hold."""
+    if terminal.stdout_is_a_terminal() and terminal.holds_hidden(text):
+        raise DistillError("the SQL holds control characters (an escape sequence, a C1 or "
+                           "bidirectional control) that a terminal would obey instead of show: distill "
+                           "does not print it on a terminal; write it with -o FILE or through a pipe "
+                           "and read it with a viewer that shows them (e.g. cat -v)")
+    sys.stdout.write(text)
 
 
 def _bundle_options(func):
     """Options shared by build and release."""
     for option in reversed([
-        click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
+        click.option("--dialect", "dialect_spec", default=None, type=DialectNames(several=True),
                      help="Comma-separated dialects. Default: [tool.distill] dialects."),
         click.option("--format", "style", type=click.Choice(STYLES), default="sqlparse",
                      show_default=True, help="How statements are laid out."),
@@ -142,7 +157,7 @@ def _display(path: Path) -> str:
 
 
 def _report(result: Published) -> None:
-    click.echo(f"{_display(result.path)}: {result.status}"
+    echo(f"{_display(result.path)}: {result.status}"
                + (f" (+ {_display(result.archive)})" if result.archive else ""))
 
 
@@ -213,17 +228,17 @@ def run() -> int:
         finally:
             progress.erase()  # a phase cut short by an error leaves its line: the error starts clean
     except UnsafeArchive as exc:  # verify: a crafted archive is a bundle that does not verify
-        click.echo(f"distill: NOT VERIFIED: {exc.message}", err=True)
+        echo(f"distill: NOT VERIFIED: {exc.message}", err=True)
         return 1
     except DistillError as exc:
-        click.echo(f"distill: error: {exc.message}", err=True)
+        echo(f"distill: error: {exc.message}", err=True)
         return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0)
     except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
+        echo("Aborted!", err=True)
         return 1
     except click.ClickException as exc:
-        exc.show()
+        show_click_error(exc)
         return exc.exit_code
     return 0

@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
-from .cli_completion import complete_dialects, complete_revision
-from .cli_options import json_text, reproducibility_option, shadow_options
+from .audit.fail_on import parse_fail_on
+from .cli_completion import complete_revision
+from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options, usage_checked
 from .lazy import LazyModule
+from .terminal import echo, visible
 
 # imported by the command that runs (see cli)
 api = LazyModule("distill.api")
@@ -35,7 +37,7 @@ def verify_command(project: api.Project, bundle, rebuild, allowed_signers, ident
     Exit 0 verified, 1 not verified, 2 could not run."""
     report = api.verify(bundle, project=project, rebuild=rebuild, allowed_signers=allowed_signers,
                         identity=identity)
-    click.echo(json_text(report.to_json()) if as_json else report.text())
+    echo(json_text(report.to_json()) if as_json else report.text())
     if not report.verified:
         raise SystemExit(1)
 
@@ -56,7 +58,7 @@ def status_command(project: api.Project, url, bundle, drift, standalone, as_json
 
     Exit 0 in order, 1 drift / unknown revision / BUNDLE does not apply here, 2 could not run."""
     report = api.status(project, url, bundle, drift=drift, standalone=standalone)
-    click.echo(json_text(report.to_json()) if as_json else report.text())
+    echo(json_text(report.to_json()) if as_json else report.text())
     if not report.ok:
         raise SystemExit(1)
 
@@ -67,7 +69,7 @@ def status_command(project: api.Project, url, bundle, drift, standalone, as_json
               help="The SSH private key to sign with (ssh-keygen -Y sign).")
 def sign_command(bundle, key) -> None:
     """Sign a bundle's SHA256SUMS (writes SHA256SUMS.sig next to it)."""
-    click.echo(f"{api.sign(bundle, key)}: signed")
+    echo(f"{api.sign(bundle, key)}: signed")
 
 
 @click.command("check")
@@ -75,10 +77,11 @@ def sign_command(bundle, key) -> None:
               shell_complete=complete_revision)
 @click.option("--to", "to_spec", default="heads", show_default=True, help="Where the range ends.",
               shell_complete=complete_revision)
-@click.option("--dialect", "dialect_spec", default=None, shell_complete=complete_dialects,
+@click.option("--dialect", "dialect_spec", default=None, type=DialectNames(several=True),
               help="Comma-separated dialects. Default: [tool.distill] dialects.")
 @click.option("--standalone", is_flag=True, help="Do not run env.py.")
 @click.option("--fail-on", "fail_on", default=None, metavar="KINDS",
+              callback=usage_checked(lambda value: parse_fail_on(value, "--fail-on")),
               help=f"Comma-separated kinds of findings that make the check fail (exit 1): "
               f"{', '.join(FAIL_ON_KINDS)}, or all. Default: [tool.distill] fail_on, else unrenderable.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]),
@@ -105,15 +108,15 @@ def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standa
     failed = check_policy.failing(report, kinds)
     output_format = "json" if as_json else output_format
     if output_format == "github":
-        click.echo("\n".join(check_policy.github_lines(report, project.history, kinds)))
+        echo("\n".join(check_policy.github_lines(report, project.history, kinds)))
     elif output_format == "sarif":
-        click.echo(json_text(sarif.sarif(report, project.history, kinds)))
+        echo(json_text(sarif.sarif(report, project.history, kinds)))
     elif output_format == "json":
-        click.echo(json_text({**report.to_json(), "fail_on": sorted(kinds), "failed": bool(failed)}))
+        echo(json_text({**report.to_json(), "fail_on": sorted(kinds), "failed": bool(failed)}))
     else:
-        click.echo(report.text())
+        echo(report.text())
         if failed and kinds != check_policy.DEFAULT:
-            click.echo(f"FAILED (--fail-on {','.join(sorted(kinds))}): {len(failed)} finding(s)")
+            echo(f"FAILED (--fail-on {','.join(sorted(kinds))}): {len(failed)} finding(s)")
     if failed:
         raise SystemExit(1)
 
@@ -139,16 +142,17 @@ def diff_command(project: api.Project, old, new, rebuild, output_format, ignore_
     text = {"text": diff_report.as_text, "json": diff_report.as_json,
             "html": diff_report.as_html}[output_format](report)
     if output is None:  # colour only on a terminal (click), and never with NO_COLOR set
-        click.echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False)
+        echo(click.unstyle(text) if os.environ.get("NO_COLOR") else text, nl=False,
+             styled=output_format == "text")  # the text report's own colours stay
     else:
-        atomic.write_atomically(output, click.unstyle(text).encode("utf-8"))
+        atomic.write_atomically(output, visible(click.unstyle(text)).encode("utf-8"))
     if report.differs:
         raise SystemExit(1)
 
 
 @click.command("rehearse")
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--dialect", "dialect_name", default=None,
+@click.option("--dialect", "dialect_name", default=None, type=DialectNames(several=False),
               help="Which of the bundle's dialects. Default: sqlite, or the --url's.")
 @click.option("--url", default=None,
               help="A server (SQLAlchemy URL) on which distill creates and drops scratch databases. "
@@ -167,7 +171,7 @@ def rehearse_command(project: api.Project, bundle, dialect_name, url, data_from,
     online Alembic. Exit 0 passed, 1 failed, 2 could not run."""
     report = api.rehearse(project, bundle, dialect=dialect_name, url=url, standalone=standalone,
                           record=record, data_from=data_from)
-    click.echo(json_text(report.to_json()) + "\n" if as_json else report.text(), nl=not as_json)
+    echo(json_text(report.to_json()) + "\n" if as_json else report.text(), nl=not as_json)
     if not report.passed:
         raise SystemExit(1)
 

@@ -1,6 +1,7 @@
 """Shell completion: ``distill completion bash|zsh|fish`` prints the script (click's), and the
 options that name project things complete them: dialect names, release versions, branch labels
-and revision ids of the project in the working directory (read when asked; nothing on an error)."""
+and revision ids of the project in the working directory (read when asked, as text: no script of
+the project runs; nothing on an error)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,99}")
 
 
 def _project_words(ctx: click.Context) -> list[str]:
-    """Release versions, branch labels and revision ids of the project (sorted, each once)."""
-    from .project import Project  # only when completing: loading the history is the slow part
+    """Release versions, branch labels and revision ids of the project (sorted, each once), read
+    from its configuration and, as text, from its revision scripts: nothing of the project is
+    imported or run (no revision script, no env.py, no setup hook)."""
+    from .history.declared import declared_words
+    from .project import Project
 
     try:
         root = ctx.find_root().params
         project = Project(root.get("directory"), root.get("config_file"), example=bool(root.get("example")))
-        words = set(project.settings.releases)
-        for script in project.history.script.walk_revisions():
-            words.add(script.revision)
-            words.update(script.branch_labels or ())
+        words = set(project.settings.releases) | declared_words(project.settings)
         # only plain words reach the shell: a label with a newline or a quote is left out
         return sorted(w for w in words if _WORD.fullmatch(w)) + ["base", "head", "heads"]
     except Exception:  # noqa: BLE001 - a completion never fails the shell: it offers nothing

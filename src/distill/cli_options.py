@@ -7,13 +7,63 @@ import json
 
 import click
 
-from .cli_completion import complete_revision
+from .cli_completion import complete_dialects, complete_revision
+from .errors import DistillError
+from .names import did_you_mean
 from .statements.timeouts import Timeouts, parse_duration
+from .terminal import echo
 
 
 def json_text(value) -> str:
     """What --json prints: indented, keys sorted."""
     return json.dumps(value, indent=2, sort_keys=True)
+
+
+class DialectNames(click.ParamType):
+    """``--dialect``: one dialect name, or (``several``) a comma-separated list of them, checked
+    while the options are parsed, so that a typo is a usage error (exit 2) with a suggestion.
+    ``postgres`` is not an alias of ``postgresql`` (a dialect has one name, the one its files and
+    manifests carry): it is suggested."""
+
+    name = "dialect"
+
+    def __init__(self, several: bool) -> None:
+        self.several = several
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:  # noqa: ARG002 - click's
+        return "D,..." if self.several else "[" + "|".join(_dialect_names()) + "]"
+
+    def convert(self, value, param, ctx):
+        known = _dialect_names()
+        # a list may hold empty names (``postgresql,``), as the configuration's may; one name may not
+        names = [n.strip() for n in value.split(",") if n.strip()] if self.several else [value]
+        for name in names:
+            if name not in known:
+                self.fail(f"{name!r} is not a dialect distill knows ({', '.join(known)})"
+                          + did_you_mean(name, known), param, ctx)
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        return complete_dialects(ctx, param, incomplete)
+
+
+def usage_checked(parse):
+    """An option's callback: ``parse(value)`` checks the value while the options are parsed, and
+    its DistillError is a usage error (exit 2), not the exit code of the command's own answer."""
+    def callback(ctx: click.Context, _param: click.Parameter, value):
+        if value is not None:
+            try:
+                parse(value)
+            except DistillError as exc:
+                raise click.UsageError(exc.message, ctx) from None
+        return value
+    return callback
+
+
+def _dialect_names() -> tuple[str, ...]:
+    from .dialects import available  # the data files' names: no dialect is parsed
+
+    return available()
 
 
 def range_options(func):
@@ -79,7 +129,7 @@ def reproducibility_notes() -> None:
     from .offline import reproducible
 
     for note in reproducible.NOTES:
-        click.echo(f"distill: {note}", err=True)
+        echo(f"distill: {note}", err=True)
 
 
 def timeout_options(func):
@@ -93,9 +143,51 @@ def timeout_options(func):
 
     wrapper = click.option(
         "--statement-timeout", default=None, metavar="DURATION",
+        callback=usage_checked(lambda text: parse_duration(text, "--statement-timeout")),
         help="Stop a statement that runs longer (500ms, 5s, 2min), set at the top of every file "
         "where the dialect has such a setting.")(wrapper)
     return click.option(
         "--lock-timeout", default=None, metavar="DURATION",
+        callback=usage_checked(lambda text: parse_duration(text, "--lock-timeout")),
         help="Stop a statement that waits longer for a lock (500ms, 5s, 2min) instead of queueing "
         "every query behind it. Default: [tool.distill] lock_timeout, else none.")(wrapper)
+
+
+_GLOBAL_FLAGS = ("-q", "--quiet", "--example")
+_GLOBAL_VALUED = ("-C", "--directory", "--config")
+
+
+class DistillGroup(click.Group):
+    """distill's group: its own options (``-q``, ``-C DIR``, ``--config FILE``, ``--example``)
+    may also follow the command (``distill check -q``), where the command has no option of that
+    name; they are moved before it, and nothing after ``--`` is."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(self, ctx, list(args)))
+
+
+def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    at = 0  # the command's name: after the group's own options
+    while at < len(args) and args[at].startswith("-") and args[at] != "--":
+        at += 2 if args[at] in _GLOBAL_VALUED else 1
+    command = group.get_command(ctx, args[at]) if at < len(args) else None
+    if command is None:
+        return args
+    takes_value = {name: not (param.is_flag or param.count) for param in command.params
+                   if isinstance(param, click.Option) for name in (*param.opts, *param.secondary_opts)}
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[at + 1:]
+    index = 0
+    while index < len(rest):
+        word, name = rest[index], rest[index].split("=", 1)[0]
+        step = 2 if takes_value.get(word) or word in _GLOBAL_VALUED and word not in takes_value else 1
+        if word == "--":
+            kept += rest[index:]
+            break
+        if name not in takes_value and (name in _GLOBAL_FLAGS or name in _GLOBAL_VALUED):
+            moved += rest[index:index + step]
+        else:
+            kept += rest[index:index + step]
+        index += step
+    return [*args[:at], *moved, args[at], *kept]

@@ -4,6 +4,7 @@ line (no control character, newline or NUL), so the first lines of every file ar
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from .errors import DistillError
@@ -15,8 +16,9 @@ def display_revisions(revisions: tuple[str, ...] | list[str]) -> str:
 
 _RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _FILE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-# C0 and C1 controls (newline, carriage return, NUL, escape ...) and Unicode line separators
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls (newline, carriage return, NUL, escape ...), Unicode line separators and
+# bidirectional controls (which reorder what a reader sees of the rest of the line)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: object) -> str:
@@ -57,3 +59,12 @@ def check_table_name(value: object, what: str) -> str:
                            "it into SQL, into string literals and into the runbook, so it takes letters, "
                            "digits and _ only (at most 63, not starting with a digit)")
     return value
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``: did you mean 'x'?`` for the one of ``choices`` ``word`` looks like a typo or a short
+    form of (``mysq``, ``postgres``), else ``""``."""
+    word = word.lower()
+    starting = [c for c in choices if word and c.startswith(word)]
+    close = starting if len(starting) == 1 else difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f": did you mean {close[0]!r}?" if close else ""

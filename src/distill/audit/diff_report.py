@@ -12,6 +12,7 @@ import click
 from ..history.scripts import display_revisions
 from ..names import one_line
 from ..resources import template
+from ..terminal import visible
 from .bundle_diff import DiffReport
 
 
@@ -28,7 +29,7 @@ def as_json(report: DiffReport) -> str:
 def _diff_lines(unified: list[str]) -> list[str]:
     """Unified diff lines, indented and coloured; a crafted bundle's text without control characters."""
     out = []
-    for line in map(one_line, unified):
+    for line in map(visible, map(one_line, unified)):
         colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
         out.append("    " + (click.style(line, fg=colour) if colour else line))
     return out
@@ -42,11 +43,12 @@ def manifest_value(value: Any, limit: int = 200) -> str:
 
 
 def as_text(report: DiffReport) -> str:
-    """The report as text for a terminal (click strips the colour elsewhere)."""
-    red = lambda t: click.style(t, fg="red", bold=True)  # noqa: E731
-    lines = [f"distill diff {report.old.label} {report.new.label}",
-             f"  old: release {report.old.manifest.get('release')} ({_range(report.old)})",
-             f"  new: release {report.new.manifest.get('release')} ({_range(report.new)})"]
+    """The report as text for a terminal (click strips the colour elsewhere). Each line is made
+    visible (``terminal.visible``) before it is coloured: a bundle's text cannot bring its own."""
+    red = lambda t: click.style(visible(t), fg="red", bold=True)  # noqa: E731
+    lines = [visible(f"distill diff {report.old.label} {report.new.label}"),
+             visible(f"  old: release {report.old.manifest.get('release')} ({_range(report.old)})"),
+             visible(f"  new: release {report.new.manifest.get('release')} ({_range(report.new)})")]
     if report.edited:
         lines.append(red(f"EDITED AFTER RELEASE: {len(report.edited)} revision script(s) changed "
                          "after they were shipped"))
@@ -59,31 +61,32 @@ def as_text(report: DiffReport) -> str:
                                        (removed_title, report.removed, "-", "red")):
         if items:
             lines.append(f"{title}: {len(items)}")
-            lines += [click.style(f"  {mark} {s['revision']} {s['message']}", fg=colour) for s in items]
+            lines += [click.style(visible(f"  {mark} {s['revision']} {s['message']}"), fg=colour)
+                      for s in items]
     for title, items in (("generator versions changed", report.generator),
                          ("options changed", report.options)):
         if items:
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {c['key']}: {c['old']} -> {c['new']}" for c in items]
+            lines += [visible(f"  {c['key']}: {c['old']} -> {c['new']}") for c in items]
     for release, by_dialect in report.schema.items():
-        lines.append(f"schema changes of release {one_line(release)}:")
+        lines.append(visible(f"schema changes of release {one_line(release)}:"))
         for dialect, categories in by_dialect.items():
-            lines += [f"  {dialect}: {category}: {', '.join(map(one_line, names))}"
-                      for category, names in categories.items()] or [f"  {dialect}: none"]
+            lines += [visible(f"  {dialect}: {category}: {', '.join(map(one_line, names))}")
+                      for category, names in categories.items()] or [visible(f"  {dialect}: none")]
     if report.sql:
         changes = report.changes()
         lines.append(f"SQL differences: {len(report.sql)} in {len(changes)} distinct change(s), each "
                      "shown once" + (" (ignoring formatting)" if report.ignore_formatting else ""))
         for change in changes:
-            lines.append(click.style(f"  {one_line(change['places'])}:", bold=True))
+            lines.append(click.style(visible(f"  {one_line(change['places'])}:"), bold=True))
             lines += _diff_lines(change["first"].unified[2:])
     if report.runbook:
         lines.append("runbook (README.md) differs:")
         lines += _diff_lines(report.runbook)
     if report.manifest:
         lines.append(f"manifest fields changed: {len(report.manifest)}")
-        lines += [f"  {one_line(c['field'])}: {manifest_value(c['old'])} -> {manifest_value(c['new'])}"
-                  for c in report.manifest]
+        lines += [visible(f"  {one_line(c['field'])}: {manifest_value(c['old'])} -> "
+                          f"{manifest_value(c['new'])}") for c in report.manifest]
     summary = report.summary()
     lines.append("summary: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
     lines.append("differences found" if report.differs else "no differences")

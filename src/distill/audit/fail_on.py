@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..names import one_line
+from ..names import did_you_mean, one_line
 
 UNRENDERABLE, IRREVERSIBLE = "unrenderable", "irreversible"
 KINDS = (UNRENDERABLE, IRREVERSIBLE, "destructive", "data-loss", "lock-risk", "not-reproducible",
@@ -26,7 +26,8 @@ def parse_fail_on(value: str | Iterable[str], where: str) -> frozenset[str]:
     unknown = [n for n in names if n not in (*KINDS, "all")]
     if unknown or not names:
         raise ConfigError(f"{where}: unknown kind(s) {', '.join(unknown) or '(none)'}; the kinds "
-                          f"are {', '.join(KINDS)}, all")
+                          f"are {', '.join(KINDS)}, all"
+                          + (did_you_mean(unknown[0], (*KINDS, "all")) if unknown else ""))
     return frozenset(KINDS) if "all" in names else frozenset(names)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import tomlfile
 from ..errors import ConfigError
+from ..names import did_you_mean
 from ..resources import data_dir
 from .model import (
     RULE_FACTS,
@@ -185,7 +186,8 @@ def _parse(name: str, raw: dict) -> Dialect:
 def get(name: str) -> Dialect:
     """The dialect called ``name``; a ConfigError listing the known ones otherwise."""
     if name not in available():
-        raise ConfigError(f"unknown dialect {name!r}: distill knows {', '.join(available())}")
+        raise ConfigError(f"unknown dialect {name!r}: distill knows {', '.join(available())}"
+                          + did_you_mean(name, available()))
     try:
         return _parse(name, _raw(name))
     except (KeyError, TypeError, re.error) as exc:

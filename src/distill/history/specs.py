@@ -83,7 +83,8 @@ def _lookup(history: History, part: str) -> tuple[str, ...]:
         labels = {label for s in history.script.walk_revisions() for label in s.branch_labels}
         if len(part) < 4 and part not in labels:
             raise RevisionError(f"revision {part!r} is too short: give a revision id, or a prefix of at "
-                                "least four characters, or a branch label")
+                                "least four characters, a branch label, or a release version of "
+                                f"[tool.distill.releases] ({_releases(history)})")
         candidates = sorted(r for r in known if r.startswith(part))
         if len(candidates) > 1:
             raise RevisionError(
@@ -112,8 +113,12 @@ def _unknown_message(history: History, part: str, exc: Exception) -> str:
         + (f" Did you mean {', '.join(close)}?" if close else "")
         + f" Heads: {', '.join(history.heads())}."
         + (f" Branch labels: {', '.join(labels)}." if labels else "")
-        + (f" Release versions: {', '.join(releases)}." if releases else "")
+        + f" Release versions ([tool.distill.releases]): {_releases(history)}."
     )
+
+
+def _releases(history: History) -> str:
+    return ", ".join(history.settings.releases) or "none configured"
 
 
 def _walk(history: History, anchor: tuple[str, ...], count: int, spec: str) -> str:
