@@ -27,9 +27,10 @@ def as_json(report: DiffReport) -> str:
 
 
 def _diff_lines(unified: list[str]) -> list[str]:
-    """Unified diff lines, indented and coloured; a crafted bundle's text without control characters."""
+    """Unified diff lines, indented and coloured; a crafted bundle's control characters shown as
+    their escapes (``terminal.visible``), not removed, so a reviewer sees them."""
     out = []
-    for line in map(visible, map(one_line, unified)):
+    for line in (visible(line.rstrip("\n")) for line in unified):
         colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
         out.append("    " + (click.style(line, fg=colour) if colour else line))
     return out
