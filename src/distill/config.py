@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup",
+    "reproducibility_check", "setup", "verify_signers",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -66,6 +66,7 @@ class Settings:
     # render a second time to find what is not reproducible (--no-reproducibility-check)
     reproducibility_check: bool = True
     setup: str | None = None  # "package.module:function", called before the revisions load
+    verify_signers: Path | None = None  # the allowed_signers file `distill verify` trusts by default
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -155,8 +156,19 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         mode=mode,
         releases=dict(releases),
         standalone=standalone,
+        verify_signers=_verify_signers(table, root, source),
         **_option_defaults(table, source),
     )
+
+
+def _verify_signers(table: dict[str, Any], root: Path, source: str) -> Path | None:
+    value = table.get("verify_signers")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: verify_signers names an OpenSSH allowed_signers file (a path "
+                          "relative to the project)")
+    return root / value
 
 
 def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:

@@ -26,7 +26,7 @@ from ..errors import DistillError
 from ..names import one_line
 from .archive import write_archive
 from .files import BundleTree
-from .signing import SIGNATURE
+from .signing import is_signature
 
 
 class ReleaseExists(DistillError):
@@ -51,7 +51,7 @@ def _differences(old: Path, new: Path) -> list[str]:
     signature is no difference (a build is compared with a bundle that may have been signed)."""
     def listing(root: Path) -> dict[str, Path]:
         return {p.relative_to(root).as_posix(): p for p in root.rglob("*")
-                if (p.is_file() or p.is_symlink()) and p.relative_to(root).as_posix() != SIGNATURE}
+                if (p.is_file() or p.is_symlink()) and not is_signature(p.relative_to(root).as_posix())}
 
     a, b = listing(old), listing(new)
     changed = sorted(set(a) ^ set(b))
