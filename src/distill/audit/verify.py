@@ -26,7 +26,7 @@ from ..bundle.manifest import (
 from ..errors import DistillError
 from ..history.scripts import History
 from ..names import one_line
-from .verify_steps import check_steps
+from .verify_steps import check_runbook, check_steps
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _SHOWN_AT_MOST = 16 << 20  # a differing file larger than this is named, not diffed
@@ -59,6 +59,7 @@ class Report:
     trusted_keys: bool = False  # allowed signers were given: authenticity was checked
     required: int = 1
     release: str = ""  # "release 1.1 of bookshop (6f4a6c5d9e06 -> bc9f1b0c4d11)", from the manifest
+    notes: list[str] = field(default_factory=list)  # what could not be checked
 
     @property
     def intact(self) -> bool:
@@ -93,23 +94,26 @@ class Report:
                 "signature": self.signature,
                 "signatures": [{"file": s.file, "valid": s.valid, "key": s.key, "signer": s.principal,
                                 "detail": s.detail} for s in self.signatures],
-                "findings": [f.to_json() for f in self.findings]}
+                "findings": [f.to_json() for f in self.findings], "notes": self.notes}
 
     def text(self) -> str:
         what = self.release or "no readable manifest"
+        notes = [f"  note: {note}" for note in self.notes]
         if self.findings:
             kinds = ", ".join(dict.fromkeys(f.kind for f in self.findings))
             lines = [f"{self.bundle}: NOT VERIFIED: {what}: {len(self.findings)} finding(s) ({kinds})"]
             lines += [f"  {f.kind:<9} {f.path}: {f.detail}" for f in self.findings]
-            return "\n".join([*lines, f"  signatures: {self.signature}"])
+            return "\n".join([*lines, f"  signatures: {self.signature}", *notes])
         matched = f"{self.files} files match SHA256SUMS and the manifest"
         if self.trusted_keys:
-            return (f"{self.bundle}: VERIFIED: {what}: {matched}; signed by {', '.join(self.signers)} "
-                    f"({len(self.signers)} allowed signer(s), {self.required} required)\n"
-                    f"  signatures: {self.signature}")
-        return (f"{self.bundle}: INTACT (authenticity NOT checked): {what}: {matched}; "
-                f"{self.signature}. Anyone who can edit the bundle can re-hash and re-sign it: to know "
-                "who made it, give --allowed-signers FILE (or set verify_signers in [tool.distill])")
+            signers = ", ".join(self.signers)
+            return "\n".join([f"{self.bundle}: VERIFIED: {what}: {matched}; signed by {signers} "
+                              f"({len(self.signers)} allowed signer(s), {self.required} required)",
+                              f"  signatures: {self.signature}", *notes])
+        return "\n".join([f"{self.bundle}: INTACT (authenticity NOT checked): {what}: {matched}; "
+                          f"{self.signature}. Anyone who can edit the bundle can re-hash and re-sign it: to "
+                          "know who made it, give --allowed-signers FILE (or set verify_signers in "
+                          "[tool.distill])", *notes])
 
 
 def _check_sums(files: BundleTree, report: Report) -> None:
@@ -165,6 +169,9 @@ def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
     for path in sorted(p for p in files if p.endswith(".sql") and p not in described):
         report.add("manifest", path, "a SQL file manifest.json does not describe")
     check_steps(files, manifest, report.add)
+    note = check_runbook(files, manifest, report.add)
+    if note:
+        report.notes.append(note)
     report.release = one_line(f"release {manifest['release']} of {manifest['project']} "
                               f"({','.join(manifest['range']['from']) or 'base'} -> "
                               f"{','.join(manifest['range']['to'])})")[:300]

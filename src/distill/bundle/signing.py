@@ -67,8 +67,9 @@ def _die_with_parent() -> None:  # runs in the child, before ssh-keygen
 
 
 def _run(arguments: list[str], stdin: bytes, *, signature: bytes | None = None,
-         timeout: float = TIMEOUT, what: str = "check the signature") -> subprocess.CompletedProcess:
+         timeout: float | None = None, what: str = "check the signature") -> subprocess.CompletedProcess:
     """ssh-keygen with ``arguments`` (``{sig}`` stands for the file holding ``signature``)."""
+    timeout = TIMEOUT if timeout is None else timeout
     fds: tuple[int, ...] = ()
     if signature is not None:
         fd = os.memfd_create("distill-signature") if hasattr(os, "memfd_create") else None
