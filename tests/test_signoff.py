@@ -79,6 +79,9 @@ def test_sign_refuses_a_bundle_that_does_not_verify_and_writes_nothing(made, tam
     assert "README.md" in result.stderr
     assert not any(p.name.endswith(".sig") for p in bundle.iterdir())
     assert made["archive"].read_bytes() == archive_before
+    verified = run_distill(["verify", str(bundle)], made["project"])
+    says = "differs from the runbook distill renders" if tamper == "edited-and-rehashed" else "differs from SHA256SUMS"
+    assert verified.returncode == 1 and says in verified.stdout, verified.stdout
 
 
 def test_sign_rebuild_refuses_a_bundle_whose_sources_were_edited(made):
@@ -160,12 +163,10 @@ def test_a_stranger_does_not_count_as_a_second_signer(made):
 # -- verify's words ---------------------------------------------------------------------------------
 
 
-def test_an_attackers_resigned_bundle_never_reads_as_verified(made):
+def test_an_attackers_bundle_never_reads_as_verified(made):
+    """An attacker's own intact bundle (built from a history of theirs), signed with their key."""
     bundle = made["bundle"]
-    (bundle / "README.md").write_text("run downgrade.sql first\n")
-    _rehash(bundle, "README.md")
-    made["archive"].unlink()
-    assert _sign(made, "attacker").returncode == 0  # intact again, signed by a key nobody trusts
+    assert _sign(made, "attacker").returncode == 0
     plain = run_distill(["verify", str(bundle)], made["project"])
     assert plain.returncode == 0 and "INTACT (authenticity NOT checked)" in plain.stdout
     assert "VERIFIED" not in plain.stdout, plain.stdout
