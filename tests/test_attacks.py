@@ -131,7 +131,10 @@ def _tampered(tmp_path: Path, change) -> Path:
     shutil.copytree(REPO / "releases" / "1.1", bundle)
     change(bundle)
     _resum(bundle)
-    assert run_distill(["verify", str(bundle)], REPO).returncode == 0  # the sums agree
+    # the sums agree, but the manifest and the runbook no longer agree with the files (issue 31)
+    plain = run_distill(["verify", str(bundle)], REPO)
+    assert plain.returncode == 1 and "  manifest  " in plain.stdout, plain.stdout
+    assert not {line.split()[0] for line in plain.stdout.splitlines()[1:-1]} - {"manifest"}, plain.stdout
     return bundle
 
 
