@@ -266,7 +266,7 @@ def test_a_manifest_over_the_size_limit_is_refused(made, monkeypatch):
     from distill.bundle import manifest
     monkeypatch.setattr(manifest, "MAX_MANIFEST_BYTES", 1000)
     result = run_distill(["verify", str(made["bundle"])], made["project"])
-    assert result.returncode == 1 and "more than the 0 MiB distill reads" in result.stdout, result.stdout
+    assert result.returncode == 1 and "larger than the 0 MiB distill reads" in result.stdout, result.stdout
 
 
 def _slow_ssh_keygen(tmp_path: Path) -> dict[str, str]:

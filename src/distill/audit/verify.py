@@ -17,6 +17,7 @@ from ..bundle.builder import build_files
 from ..bundle.files import BundleTree, sha256
 from ..bundle.manifest import (
     MANIFEST_FORMAT,
+    MAX_MANIFEST_BYTES,
     UnreadableManifest,
     file_entries,
     manifest_problems,
@@ -141,10 +142,10 @@ def _check_sums(files: BundleTree, report: Report) -> None:
 
 
 def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
-    raw = files.get("manifest.json")
-    if raw is None:
+    if "manifest.json" not in files:
         report.add("missing", "manifest.json", "the manifest is missing")
         return None
+    raw = _head(files.root / "manifest.json", MAX_MANIFEST_BYTES + 1)  # never more than the limit
     try:
         manifest = parse_manifest(raw)
     except UnreadableManifest as exc:
