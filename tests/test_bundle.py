@@ -258,7 +258,8 @@ def test_rebuild_reports_an_edited_revision_and_generator_versions(tmp_path):
     digest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
     sums.write_text("".join(f"{digest}  manifest.json\n" if line.endswith("  manifest.json\n") else line
                             for line in sums.read_text().splitlines(True)))
-    assert cli("verify", "releases/1.1", cwd=project).returncode == 0  # consistent, as shipped
+    plain = cli("verify", "releases/1.1", cwd=project)  # the files' headers and runbook still say 1.20
+    assert plain.returncode == 1 and "its header does not name the project, release and generator" in plain.stdout
     result = cli("verify", "releases/1.1", "--rebuild", "--json", cwd=project)
     assert result.returncode == 1
     findings = json.loads(result.stdout)["findings"]

@@ -169,8 +169,13 @@ def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
             report.add("manifest", path, "its sha256 differs from manifest.json")
     for path in sorted(p for p in files if p.endswith(".sql") and p not in described):
         report.add("manifest", path, "a SQL file manifest.json does not describe")
-    check_steps(files, manifest, report.add)
-    note = check_runbook(files, manifest, report.add)
+    try:
+        check_steps(files, manifest, report.add)
+        note = check_runbook(files, manifest, report.add)
+    except (KeyError, TypeError, ValueError) as exc:  # a crafted manifest the schema lets through
+        report.add("manifest", "manifest.json", f"its steps cannot be compared with the files "
+                   f"({type(exc).__name__}: {exc})")
+        note = ""
     if note:
         report.notes.append(note)
     report.release = one_line(f"release {manifest['release']} of {manifest['project']} "
