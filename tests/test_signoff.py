@@ -108,6 +108,14 @@ def test_signing_the_directory_rewrites_its_archive_so_both_verify(made):
     assert fresh.read_bytes() == made["archive"].read_bytes()
 
 
+def test_building_again_with_sign_signs_the_existing_archive_too(made):
+    result = run_distill(["build", "--out", str(made["bundle"]), "--archive", "--sign", str(made["keys"]["rm"])],
+                         made["project"])
+    assert result.returncode == 0, result.stderr  # not "differs in 1 file(s) (b.tar.gz)": it is the same bundle
+    checked = _verify(made, made["archive"])
+    assert checked.returncode == 0 and "signed by rm@example.org" in checked.stdout, checked.stdout
+
+
 def test_sign_given_the_archive(made):
     made["bundle"].rename(made["tmp"] / "elsewhere")  # the archive alone
     result = _sign(made, "rm", made["archive"])

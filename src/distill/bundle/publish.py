@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import DistillError
 from ..names import one_line
-from .archive import write_archive
+from .archive import bundle_directory, write_archive
 from .files import BundleTree
 from .signing import is_signature
 
@@ -72,6 +72,16 @@ def _archive_differs(directory: Path, archive_path: Path) -> bool:
                     return True
                 if not a:
                     return False
+
+
+def _unsigned_copy(directory: Path, archive_path: Path) -> bool:
+    """True when ``archive_path`` holds ``directory``'s files but some of its signatures (the
+    directory was signed since): rewriting it loses nothing."""
+    with bundle_directory(archive_path) as extracted:
+        ours, theirs = BundleTree(directory), BundleTree(extracted)
+        files = {rel for rel in ours if not is_signature(rel)}
+        return extracted.name == directory.name and files <= set(theirs) and set(theirs) <= set(ours) \
+            and all(ours.digest(rel) == theirs.digest(rel) for rel in theirs)
 
 
 def _write_archive(directory: Path, archive_path: Path) -> None:
@@ -224,6 +234,9 @@ def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, a
         sign(target)
     archive_differs = archive and archive_path.exists() and not changed and \
         _archive_differs(target, archive_path)
+    if archive_differs and sign is not None and _unsigned_copy(target, archive_path):
+        _write_archive(target, archive_path)  # the same bundle, now carrying the new signature
+        archive_differs = False
     if not changed and not archive_differs:
         shutil.rmtree(new)
         return "unchanged"
