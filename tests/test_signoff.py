@@ -162,6 +162,11 @@ def test_two_signers_are_required_and_named(made):
     assert ssh.returncode == 0, ssh.stderr
 
 
+def test_require_without_trusted_keys_cannot_run(made):
+    result = run_distill(["verify", str(made["bundle"]), "--require", "2"], made["project"])
+    assert result.returncode == 2 and "--require N counts signatures by allowed signers" in result.stderr
+
+
 def test_a_stranger_does_not_count_as_a_second_signer(made):
     assert _sign(made, "rm").returncode == 0 and _sign(made, "attacker").returncode == 0
     result = _verify(made, None, "--require", "2")
