@@ -116,6 +116,16 @@ def test_building_again_with_sign_signs_the_existing_archive_too(made):
     assert checked.returncode == 0 and "signed by rm@example.org" in checked.stdout, checked.stdout
 
 
+def test_a_directory_signed_after_it_was_archived_gets_its_archive_signed(made):
+    from distill.bundle.signing import sign
+    sign(made["bundle"], made["keys"]["rm"])  # as distill sign did before: the archive left unsigned
+    result = _sign(made, "rm")
+    assert result.returncode == 0 and "already signed with this key" in result.stdout, result.stderr
+    assert str(made["archive"]) in result.stdout
+    checked = _verify(made, made["archive"])
+    assert checked.returncode == 0 and "signed by rm@example.org" in checked.stdout, checked.stdout
+
+
 def test_sign_given_the_archive(made):
     made["bundle"].rename(made["tmp"] / "elsewhere")  # the archive alone
     result = _sign(made, "rm", made["archive"])

@@ -82,7 +82,8 @@ def sign_command(project: api.Project, bundle, key, rebuild) -> None:
     if done.added:
         click.echo(f"{bundle}: signed ({done.signature}); written: {', '.join(done.written)}")
     else:
-        click.echo(f"{bundle}: already signed with this key ({done.signature}); nothing written")
+        click.echo(f"{bundle}: already signed with this key ({done.signature}); "
+                   + (f"written: {', '.join(done.written)}" if done.written else "nothing written"))
 
 
 @click.command("check")

@@ -49,8 +49,7 @@ def sign_bundle(path: Path, key: Path, *, rebuild_with: Callable[[], History] | 
     for form in (directory, archive):
         if form is not None:
             _refuse_unless_intact(form, rebuild_with)
-    if directory is not None and archive is not None:
-        _refuse_unless_same(directory, archive)
+    behind = directory is not None and archive is not None and _refuse_unless_same(directory, archive)
     if directory is None:
         assert archive is not None
         with bundle_directory(archive) as extracted:
@@ -59,14 +58,16 @@ def sign_bundle(path: Path, key: Path, *, rebuild_with: Callable[[], History] | 
                 _rewrite_archive(extracted, archive)
         return SignOff(done.signature, done.added, (str(archive),) if done.added else ())
     done = _sign_directory(directory, key)
-    if archive is not None and done.added:
+    if archive is not None and (done.added or behind):
         try:
             _rewrite_archive(directory, archive)
         except BaseException:
-            (directory / done.signature).unlink(missing_ok=True)  # nothing half-signed
+            if done.added:
+                (directory / done.signature).unlink(missing_ok=True)  # nothing half-signed
             raise
-    written = (str(directory / done.signature), *([str(archive)] if archive is not None else []))
-    return SignOff(done.signature, done.added, written if done.added else ())
+    written = (*([str(directory / done.signature)] if done.added else []),
+               *([str(archive)] if archive is not None and (done.added or behind) else []))
+    return SignOff(done.signature, done.added, written)
 
 
 def _refuse_unless_intact(form: Path, rebuild_with: Callable[[], History] | None) -> None:
@@ -80,16 +81,21 @@ def _refuse_unless_intact(form: Path, rebuild_with: Callable[[], History] | None
                            "release --force (or build) rather than editing it.")
 
 
-def _refuse_unless_same(directory: Path, archive: Path) -> None:
+def _refuse_unless_same(directory: Path, archive: Path) -> bool:
+    """Whether ``archive`` lacks signatures ``directory`` has (signed after it was archived);
+    refused when it holds anything else the directory does not (rewriting it would lose it)."""
     with bundle_directory(archive) as extracted:
         ours, theirs = BundleTree(directory), BundleTree(extracted)
-        differ = sorted(set(ours) ^ set(theirs)) + sorted(
-            rel for rel in set(ours) & set(theirs) if ours.digest(rel) != theirs.digest(rel))
+        differ = sorted(rel for rel in (set(ours) | set(theirs)) - set(signing.signature_names(ours))
+                        if rel not in ours or rel not in theirs or ours.digest(rel) != theirs.digest(rel))
+        behind = any(rel not in theirs or ours.digest(rel) != theirs.digest(rel)
+                     for rel in signing.signature_names(ours))
     if differ:
         raise DistillError(f"{archive} does not hold the same files as {directory} ({', '.join(differ[:5])}"
                            f"{', ...' if len(differ) > 5 else ''}), so distill signs neither: rebuild the "
                            f"archive (distill release --archive --force), or sign {archive} on its own "
                            "after moving the directory away.")
+    return behind
 
 
 @dataclass(frozen=True)
