@@ -210,11 +210,12 @@ def test_release_cumulative_and_unknown(project, tmp_path):
 def test_verify_the_committed_releases(monkeypatch, project):
     monkeypatch.chdir(REPO)
     report = api.verify("releases/1.1")
-    assert report.verified is True and report.findings == []
+    assert report.intact is True and report.findings == [] and report.result == "INTACT"
+    assert report.verified is False  # no trusted keys: never VERIFIED
     assert report.files == len(tree(RELEASES / "1.1"))
-    assert api.verify(RELEASES / "1.1.tar.gz").verified
+    assert api.verify(RELEASES / "1.1.tar.gz").intact
     rebuilt = api.verify(RELEASES / "2.0", project=project, rebuild=True)
-    assert rebuilt.verified, rebuilt.text()
+    assert rebuilt.intact, rebuilt.text()
 
 
 def test_verify_a_tampered_copy(tmp_path, project):
@@ -225,10 +226,10 @@ def test_verify_a_tampered_copy(tmp_path, project):
     data[-2] ^= 0x01
     sql.write_bytes(bytes(data))
     report = api.verify(bundle)
-    assert report.verified is False
+    assert report.intact is False and report.verified is False
     assert ("modified", "sqlite/upgrade.sql") in {(f.kind, f.path) for f in report.findings}
     assert report.to_json()["verified"] is False
-    assert not api.verify(bundle, project=project, rebuild=True).verified
+    assert not api.verify(bundle, project=project, rebuild=True).intact
 
 
 def test_verify_what_does_not_exist(tmp_path):
@@ -300,7 +301,7 @@ def test_rehearse_records_next_to_a_copy(project, tmp_path):
     assert record.is_file()
     assert json.loads(record.read_text()) == report.to_json() and report.to_json()["passed"] is True
     assert not list(bundle.rglob("*rehearsal*"))  # next to the bundle, never inside it
-    assert tree(bundle) == tree(RELEASES / "1.1") and api.verify(bundle).verified
+    assert tree(bundle) == tree(RELEASES / "1.1") and api.verify(bundle).intact
 
 
 def test_rehearse_a_bundle_that_does_not_verify(project, tmp_path):

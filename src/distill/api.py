@@ -38,6 +38,7 @@ from .statements.timeouts import NO_TIMEOUTS, Timeouts
 if TYPE_CHECKING:
     from .audit.bundle_diff import DiffReport, Side
     from .audit.check import CheckReport
+    from .audit.signoff import SignOff
     from .audit.status import StatusReport
     from .audit.verify import Report as VerifyReport
     from .bundle.manifest import BundleSpec
@@ -209,19 +210,36 @@ def releases_of(project: Project) -> list[str]:
 
 @could_not_run
 def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool = False,
-           allowed_signers: str | Path | None = None, identity: str | None = None) -> VerifyReport:
+           allowed_signers: str | Path | None = None, identity: str | None = None,
+           require: int = 1) -> VerifyReport:
     """Checksums and manifest of a bundle or archive; with ``rebuild``, also a rebuild from
-    ``project``'s current sources; with ``allowed_signers``, a valid signature by one of them
-    (``distill verify``)."""
+    ``project``'s current sources; with ``allowed_signers`` (default: the project's
+    ``verify_signers``), valid signatures by ``require`` distinct allowed signers (``distill
+    verify``). Without trusted keys the result is at best INTACT, never VERIFIED."""
     from .audit.verify import verify as verify_bundle
 
     if rebuild and project is None:
         raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")
+    if allowed_signers is None and project is not None:
+        allowed_signers = _configured_signers(project)
     if allowed_signers is not None and not Path(allowed_signers).is_file():
         raise CouldNotRun(f"the allowed signers file {allowed_signers} does not exist")
+    if require < 1 or (require > 1 and allowed_signers is None):
+        raise CouldNotRun("--require N counts signatures by allowed signers: give N >= 1 and "
+                          "--allowed-signers FILE (or verify_signers in [tool.distill])")
     return verify_bundle(Path(bundle), rebuild_with=(lambda: project.history) if rebuild else None,
                          allowed_signers=Path(allowed_signers) if allowed_signers else None,
-                         identity=identity)
+                         identity=identity, require=require)
+
+
+def _configured_signers(project: Project) -> Path | None:
+    """[tool.distill] verify_signers, if there is a project here (a DBA's folder may have none)."""
+    from .errors import NoProjectError
+
+    try:
+        return project.settings.verify_signers
+    except NoProjectError:
+        return None
 
 
 @could_not_run
@@ -242,12 +260,16 @@ def status(project: Project, url: str, bundle: str | Path | None = None, *, drif
                      standalone=project.standalone(standalone))
 
 
-def sign(bundle: str | Path, key: str | Path) -> Path:
-    """Sign a bundle directory's SHA256SUMS with an SSH private key (``distill sign``); the path
-    of SHA256SUMS.sig."""
-    from .bundle import signing
+def sign(bundle: str | Path, key: str | Path, *, project: Project | None = None,
+         rebuild: bool = False) -> SignOff:
+    """Verify a bundle directory or archive (with ``rebuild``, against ``project``'s sources),
+    then add a signature of its SHA256SUMS by an SSH private key, to the directory and its
+    .tar.gz alike (``distill sign``); refuses, writing nothing, a bundle that does not verify."""
+    from .audit.signoff import sign_bundle
 
-    return signing.sign(Path(bundle), Path(key))
+    if rebuild and project is None:
+        raise DistillError("sign --rebuild needs the project whose sources rebuild the bundle")
+    return sign_bundle(Path(bundle), Path(key), rebuild_with=(lambda: project.history) if rebuild else None)
 
 
 def _side(project: Project | None, spec: str | Path) -> Side:

@@ -27,18 +27,25 @@ diff_report = LazyModule("distill.audit.diff_report")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Also render the bundle again from the current sources.")
 @click.option("--allowed-signers", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Require a valid signature by a key in this OpenSSH allowed_signers file.")
-@click.option("--identity", default=None, help="The signer to require (default: any allowed).")
+              help="Trusted keys: require valid signatures by keys in this OpenSSH allowed_signers "
+              "file. Default: [tool.distill] verify_signers.")
+@click.option("--require", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many distinct allowed signers must have signed (two-person sign-off: 2).")
+@click.option("--identity", default=None, help="A signer who must be among them (default: any allowed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def verify_command(project: api.Project, bundle, rebuild, allowed_signers, identity, as_json) -> None:
-    """Check a bundle or archive: checksums, manifest, signature, (--rebuild) the sources.
+def verify_command(project: api.Project, bundle, rebuild, allowed_signers, require, identity,
+                   as_json) -> None:
+    """Check a bundle or archive: checksums, manifest, signatures, (--rebuild) the sources.
 
-    Exit 0 verified, 1 not verified, 2 could not run."""
+    VERIFIED: intact and signed by enough allowed signers (trusted keys given). INTACT
+    (authenticity NOT checked): the files match, but without trusted keys nobody knows who made
+    them. Exit 0 VERIFIED or INTACT, 1 NOT VERIFIED (with trusted keys, too few valid
+    signatures too), 2 could not run."""
     report = api.verify(bundle, project=project, rebuild=rebuild, allowed_signers=allowed_signers,
-                        identity=identity)
+                        identity=identity, require=require)
     echo(json_text(report.to_json()) if as_json else report.text())
-    if not report.verified:
+    if not report.intact:
         raise SystemExit(1)
 
 
@@ -64,12 +71,22 @@ def status_command(project: api.Project, url, bundle, drift, standalone, as_json
 
 
 @click.command("sign")
-@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True))
 @click.option("--key", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The SSH private key to sign with (ssh-keygen -Y sign).")
-def sign_command(bundle, key) -> None:
-    """Sign a bundle's SHA256SUMS (writes SHA256SUMS.sig next to it)."""
-    echo(f"{api.sign(bundle, key)}: signed")
+@click.option("--rebuild", is_flag=True, help="Also check the bundle against a rebuild from the current "
+              "sources before signing.")
+@click.pass_obj
+def sign_command(project: api.Project, bundle, key, rebuild) -> None:
+    """Verify a bundle, then add a signature of its SHA256SUMS (SHA256SUMS.sig, or SHA256SUMS.N.sig
+    for a further signer); its .tar.gz next to it is rewritten to carry it. BUNDLE: the directory
+    or its .tar.gz. Refuses, writing nothing, a bundle that does not verify."""
+    done = api.sign(bundle, key, project=project, rebuild=rebuild)
+    if done.added:
+        echo(f"{bundle}: signed ({done.signature}); written: {', '.join(done.written)}")
+    else:
+        echo(f"{bundle}: already signed with this key ({done.signature}); "
+                   + (f"written: {', '.join(done.written)}" if done.written else "nothing written"))
 
 
 @click.command("check")

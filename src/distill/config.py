@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup", "waivers",
+    "reproducibility_check", "setup", "waivers", "verify_signers",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -70,6 +70,7 @@ class Settings:
     reproducibility_check: bool = True
     setup: str | None = None  # "package.module:function", called before the revisions load
     waivers: tuple[Waiver, ...] = ()  # [[tool.distill.waivers]]: findings acknowledged (audit/fail_on.py)
+    verify_signers: Path | None = None  # the allowed_signers file `distill verify` trusts by default
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -154,6 +155,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         release_dialects=release_dialects,
         standalone=standalone,
         waivers=parse_waivers(table.get("waivers", []), source, dialects.available()),
+        verify_signers=_verify_signers(table, root, source),
         **_option_defaults(table, source),
     )
 
@@ -202,6 +204,14 @@ def _release_dialects(names: Any, where: str) -> tuple[str, ...]:
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc.message}") from None
     return tuple(names)
+def _verify_signers(table: dict[str, Any], root: Path, source: str) -> Path | None:
+    value = table.get("verify_signers")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: verify_signers names an OpenSSH allowed_signers file (a path "
+                          "relative to the project)")
+    return root / value
 
 
 def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:

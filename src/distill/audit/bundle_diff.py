@@ -10,14 +10,13 @@ bundles cover the same range (a rebuild, or the same release shipped twice).
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import dialects
 from ..bundle.archive import bundle_directory
-from ..bundle.manifest import manifest_problems
+from ..bundle.manifest import manifest_problems, parse_manifest
 from ..bundle.publish import read_tree
 from ..errors import DistillError
 from ..statements.formatting import significant_tokens
@@ -45,8 +44,8 @@ class Side:
 def side_from_files(label: str, files: dict[str, bytes]) -> Side:
     """A bundle held in memory (a rebuild), by relative path."""
     try:
-        manifest = json.loads(files["manifest.json"])
-    except (KeyError, ValueError) as exc:
+        manifest = parse_manifest(files["manifest.json"])
+    except (KeyError, ValueError) as exc:  # UnreadableManifest is a ValueError
         raise DistillError(f"{label} is not a distill bundle: no readable manifest.json ({exc})") from None
     problems = manifest_problems(manifest)
     if problems:

@@ -15,11 +15,20 @@ from ..bundle import signing
 from ..bundle.archive import bundle_directory
 from ..bundle.builder import build_files
 from ..bundle.files import BundleTree, sha256
-from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
+from ..bundle.manifest import (
+    MANIFEST_FORMAT,
+    MAX_MANIFEST_BYTES,
+    UnreadableManifest,
+    file_entries,
+    manifest_problems,
+    parse_manifest,
+    spec_from_manifest,
+)
 from ..errors import DistillError
 from ..history import releases
 from ..history.scripts import History
 from ..names import one_line
+from .verify_steps import check_runbook, check_steps
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _SHOWN_AT_MOST = 16 << 20  # a differing file larger than this is named, not diffed
@@ -35,33 +44,78 @@ class Finding:
         return {"kind": self.kind, "path": self.path, "detail": self.detail}
 
 
+VERIFIED, INTACT, NOT_VERIFIED = "VERIFIED", "INTACT", "NOT VERIFIED"
+
+
 @dataclass
 class Report:
+    """VERIFIED: intact and signed by enough trusted signers (checked against allowed signers).
+    INTACT: the files match SHA256SUMS and the manifest, but no trusted keys were given, so who
+    made the bundle is NOT known (whoever can edit it can re-hash and re-sign it). NOT VERIFIED:
+    findings."""
+
     bundle: str
     files: int = 0
     findings: list[Finding] = field(default_factory=list)
-    signature: str = ""  # who signed it, or that it is not signed
+    signatures: list[signing.Signature] = field(default_factory=list)
+    trusted_keys: bool = False  # allowed signers were given: authenticity was checked
+    required: int = 1
+    release: str = ""  # "release 1.1 of bookshop (6f4a6c5d9e06 -> bc9f1b0c4d11)", from the manifest
+    notes: list[str] = field(default_factory=list)  # what could not be checked
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
 
     @property
     def verified(self) -> bool:
-        return not self.findings
+        """Intact and authenticated: only ever true with trusted keys."""
+        return self.intact and self.trusted_keys
+
+    @property
+    def result(self) -> str:
+        return NOT_VERIFIED if self.findings else VERIFIED if self.trusted_keys else INTACT
+
+    @property
+    def signers(self) -> list[str]:
+        return sorted({s.principal for s in self.signatures if s.valid and s.principal})
+
+    @property
+    def signature(self) -> str:
+        """Who signed it, or that it is not signed, in one line."""
+        return "; ".join(f"{s.file}: {s.detail}" for s in self.signatures) or "not signed"
 
     def add(self, kind: str, path: str, detail: str) -> None:
         # a path and a detail may quote a crafted bundle: one line, no terminal control characters
         self.findings.append(Finding(kind, one_line(path), one_line(detail)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"bundle": self.bundle, "verified": self.verified, "files": self.files,
-                "signature": self.signature, "findings": [f.to_json() for f in self.findings]}
+        return {"bundle": self.bundle, "result": self.result, "verified": self.verified,
+                "intact": self.intact, "authenticity_checked": self.trusted_keys, "release": self.release,
+                "files": self.files, "signers": self.signers, "required_signers": self.required,
+                "signature": self.signature,
+                "signatures": [{"file": s.file, "valid": s.valid, "key": s.key, "signer": s.principal,
+                                "detail": s.detail} for s in self.signatures],
+                "findings": [f.to_json() for f in self.findings], "notes": self.notes}
 
     def text(self) -> str:
-        signed = f"; {self.signature}" if self.signature else ""
-        if self.verified:
-            return f"{self.bundle}: VERIFIED ({self.files} files match SHA256SUMS and the manifest{signed})"
-        lines = [f"{self.bundle}: NOT VERIFIED ({len(self.findings)} finding(s){signed})"]
-        for f in self.findings:
-            lines.append(f"  {f.kind:<9} {f.path}: {f.detail}")
-        return "\n".join(lines)
+        what = self.release or "no readable manifest"
+        notes = [f"  note: {note}" for note in self.notes]
+        if self.findings:
+            kinds = ", ".join(dict.fromkeys(f.kind for f in self.findings))
+            lines = [f"{self.bundle}: NOT VERIFIED: {what}: {len(self.findings)} finding(s) ({kinds})"]
+            lines += [f"  {f.kind:<9} {f.path}: {f.detail}" for f in self.findings]
+            return "\n".join([*lines, f"  signatures: {self.signature}", *notes])
+        matched = f"{self.files} files match SHA256SUMS and the manifest"
+        if self.trusted_keys:
+            signers = ", ".join(self.signers)
+            return "\n".join([f"{self.bundle}: VERIFIED: {what}: {matched}; signed by {signers} "
+                              f"({len(self.signers)} allowed signer(s), {self.required} required)",
+                              f"  signatures: {self.signature}", *notes])
+        return "\n".join([f"{self.bundle}: INTACT (authenticity NOT checked): {what}: {matched}; "
+                          f"{self.signature}. Anyone who can edit the bundle can re-hash and re-sign it: to "
+                          "know who made it, give --allowed-signers FILE (or set verify_signers in "
+                          "[tool.distill])", *notes])
 
 
 def _check_sums(files: BundleTree, report: Report) -> None:
@@ -84,19 +138,19 @@ def _check_sums(files: BundleTree, report: Report) -> None:
             report.add("missing", path, "listed in SHA256SUMS but not in the bundle")
         elif files.digest(path) != digest:
             report.add("modified", path, f"its sha256 differs from SHA256SUMS (line {number})")
-    for path in sorted(set(files) - set(listed) - {"SHA256SUMS", signing.SIGNATURE}):
+    for path in sorted(set(files) - set(listed) - {"SHA256SUMS", *signing.signature_names(files)}):
         report.add("extra", path, "in the bundle but not in SHA256SUMS")
 
 
 def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
-    raw = files.get("manifest.json")
-    if raw is None:
+    if "manifest.json" not in files:
         report.add("missing", "manifest.json", "the manifest is missing")
         return None
+    raw = _head(files.root / "manifest.json", MAX_MANIFEST_BYTES + 1)  # never more than the limit
     try:
-        manifest = json.loads(raw)
-    except ValueError as exc:
-        report.add("manifest", "manifest.json", f"is not valid JSON: {exc}")
+        manifest = parse_manifest(raw)
+    except UnreadableManifest as exc:
+        report.add("manifest", "manifest.json", str(exc))
         return None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         report.add("manifest", "manifest.json", f"is not a {MANIFEST_FORMAT} manifest")
@@ -116,6 +170,18 @@ def _check_manifest(files: BundleTree, report: Report) -> dict[str, Any] | None:
             report.add("manifest", path, "its sha256 differs from manifest.json")
     for path in sorted(p for p in files if p.endswith(".sql") and p not in described):
         report.add("manifest", path, "a SQL file manifest.json does not describe")
+    try:
+        check_steps(files, manifest, report.add)
+        note = check_runbook(files, manifest, report.add)
+    except (KeyError, TypeError, ValueError) as exc:  # a crafted manifest the schema lets through
+        report.add("manifest", "manifest.json", f"its steps cannot be compared with the files "
+                   f"({type(exc).__name__}: {exc})")
+        note = ""
+    if note:
+        report.notes.append(note)
+    report.release = one_line(f"release {manifest['release']} of {manifest['project']} "
+                              f"({','.join(manifest['range']['from']) or 'base'} -> "
+                              f"{','.join(manifest['range']['to'])})")[:300]
     return manifest
 
 
@@ -155,7 +221,7 @@ def _rebuild(files: BundleTree, manifest: dict[str, Any], history: History, repo
             report.add("generator", key, f"shipped with {shipped_gen.get(key)}, now {rebuilt_gen.get(key)}")
     _missing_dialects(manifest, history, report)
     # every file, the runbook and the manifest included: builds are reproducible, so bytes compare
-    for path in sorted((set(files) | set(rebuilt)) - {signing.SIGNATURE}):
+    for path in sorted((set(files) | set(rebuilt)) - set(signing.signature_names(files))):
         if path not in rebuilt:
             report.add("rebuild", path, "shipped, but a rebuild no longer produces it")
         elif path not in files:
@@ -183,23 +249,76 @@ def _missing_dialects(manifest: dict[str, Any], history: History, report: Report
 
 
 def verify(path: Path, *, rebuild_with: Callable[[], History] | None = None,
-           allowed_signers: Path | None = None, identity: str | None = None) -> Report:
+           allowed_signers: Path | None = None, identity: str | None = None, require: int = 1) -> Report:
     """Verify the bundle directory or .tar.gz archive at ``path``; with ``rebuild_with``, also
-    against a rebuild from the history it returns; with ``allowed_signers``, require a valid
-    signature by one of them (``identity``, if given)."""
+    against a rebuild from the history it returns; with ``allowed_signers``, require valid
+    signatures by ``require`` distinct allowed signers (``identity`` among them, if given)."""
     path = Path(path)
     with bundle_directory(path) as directory:  # it refuses a path that does not exist
-        return _verify_dir(directory, str(path), rebuild_with, allowed_signers, identity)
+        report = _verify_dir(directory, str(path), rebuild_with, allowed_signers, (identity, require))
+        if directory != path:
+            _check_archive_name(path, directory, report)
+        return report
 
 
-def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, identity) -> Report:
+def _check_archive_name(archive: Path, top: Path, report: Report) -> None:
+    """An archive is named after its top folder, and that after the release it holds (``V`` or
+    ``V-from-F``): a signed 1.0 archive copied to 2.0.tar.gz is a finding, not a 2.0."""
+    name = archive.name.removesuffix(".tar.gz")
+    if name != top.name:
+        report.add("archive", archive.name, f"its name says {name!r}, but it holds the bundle folder "
+                   f"{top.name!r} (renamed after it was made?)")
+    released = _released(top)
+    if released is not None and name.split("-from-")[0] != released:
+        report.add("archive", archive.name, f"its name says {name!r}, but its manifest is of release "
+                   f"{released!r}")
+
+
+def _released(top: Path) -> str | None:
+    try:
+        release = parse_manifest((top / "manifest.json").read_bytes()).get("release")
+    except (OSError, UnreadableManifest, AttributeError):
+        return None
+    return release if isinstance(release, str) else None
+
+
+def _check_signatures(files: BundleTree, report: Report, allowed_signers: Path | None,
+                      identity: str | None, require: int) -> None:
+    sums = files.get("SHA256SUMS", b"")
+    names = signing.signature_names(files)
+    if len(names) > signing.MAX_SIGNATURES:
+        report.add("signature", names[-1], f"{len(names)} signature files, more than the "
+                   f"{signing.MAX_SIGNATURES} distill reads")
+        names = names[:signing.MAX_SIGNATURES]
+    report.signatures = [signing.check(sums, _head(files.root / name, signing.MAX_SIGNATURE_BYTES + 1),
+                                       allowed_signers=allowed_signers, file=name) for name in names]
+    for found in report.signatures:
+        if not found.intact and not found.valid:
+            report.add("signature", found.file, found.detail)
+    if allowed_signers is None:
+        return
+    report.trusted_keys, report.required = True, require
+    signers = report.signers
+    if len(signers) < require or (identity is not None and identity not in signers):
+        wanted = f"{require} required" + (f", {identity} among them" if identity else "")
+        report.add("signature", signing.SIGNATURE,
+                   ("the bundle is not signed (no SHA256SUMS.sig)" if not names else
+                    f"valid signatures by {len(signers)} allowed signer(s) of {allowed_signers}"
+                    f" ({', '.join(signers) or 'none'}); {wanted}"))
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file (a crafted one may be huge)."""
+    if path.is_symlink():  # a finding of its own; never read through
+        return b""
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def _verify_dir(directory: Path, label: str, rebuild_with, allowed_signers, wanted) -> Report:
     files = BundleTree(directory)
     report = Report(label, files=len(files))
-    signature = signing.check(files.get("SHA256SUMS", b""), files.get(signing.SIGNATURE),
-                              allowed_signers=allowed_signers, identity=identity)
-    report.signature = signature.detail
-    if not signature.valid and (signature.signed or allowed_signers is not None):
-        report.add("signature", signing.SIGNATURE, signature.detail)
+    _check_signatures(files, report, allowed_signers, *wanted)
     for rel in sorted(files):
         if (directory / rel).is_symlink():
             report.add("extra", rel, "is a symbolic link; a bundle holds only regular files")

@@ -266,6 +266,26 @@ def _write_members(archive: Path, tar: tarfile.TarFile, members: list[tarfile.Ta
                                 f"entry of the same path ({type(exc).__name__})") from None
 
 
+_WORKDIR = "distill-bundle-"
+
+
+def _remove_orphans() -> None:
+    """Extraction folders of distill processes that were killed (SIGKILL runs no cleanup): the
+    pid in a folder's name is no longer running. Only distill's own names, only our user's."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_WORKDIR}*-*"):
+        pid = folder.name[len(_WORKDIR):].split("-")[0]
+        if not pid.isdigit() or folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            if folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, OverflowError):  # alive under another user, or not ours to judge
+            continue
+
+
 @contextlib.contextmanager
 def bundle_directory(path: Path) -> Iterator[Path]:
     """The bundle at ``path``: a directory as it is, or an archive safely extracted into a temp
@@ -275,7 +295,8 @@ def bundle_directory(path: Path) -> Iterator[Path]:
         return
     if not path.is_file():
         raise DistillError(f"{path} does not exist: give a bundle directory or a .tar.gz archive")
-    workdir = Path(tempfile.mkdtemp(prefix="distill-bundle-"))
+    _remove_orphans()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{_WORKDIR}{os.getpid()}-"))
     try:
         yield safe_extract(path, workdir)
     finally:

@@ -140,3 +140,35 @@ def manifest_problems(manifest: Any) -> list[str]:
     """What keeps ``manifest`` from matching its JSON Schema (schemas/manifest-1.json), so a
     crafted one is reported instead of failing later; empty when it matches."""
     return schema.problems(manifest, "manifest-1")
+
+
+# A manifest is ~7 KB per revision for six dialects (releases/1.0: 41 KB for 6): 128 MiB is twice
+# a 10,000-revision six-dialect bundle's. Its schema nests 7 levels; a crafted one nested deeper
+# is refused before anything recurses into it.
+MAX_MANIFEST_BYTES = 128 << 20
+MAX_MANIFEST_DEPTH = 32
+
+
+class UnreadableManifest(ValueError):
+    """A manifest.json too large, too deeply nested, or not JSON: the message says which."""
+
+
+def parse_manifest(raw: bytes) -> Any:
+    """The JSON of a manifest.json, refused (UnreadableManifest) beyond the limits above."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise UnreadableManifest(f"is larger than the {MAX_MANIFEST_BYTES >> 20} MiB distill reads (far "
+                                 "beyond any bundle's)")
+    try:
+        document = json.loads(raw)
+    except RecursionError:
+        raise UnreadableManifest(f"is nested deeper than {MAX_MANIFEST_DEPTH} levels") from None
+    except ValueError as exc:
+        raise UnreadableManifest(f"is not valid JSON: {exc}") from None
+    pending = [(document, 1)]
+    while pending:  # iterative: a crafted depth cannot exhaust the stack
+        node, depth = pending.pop()
+        if depth > MAX_MANIFEST_DEPTH:
+            raise UnreadableManifest(f"is nested deeper than {MAX_MANIFEST_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        pending += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return document

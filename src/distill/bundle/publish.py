@@ -24,9 +24,9 @@ from pathlib import Path
 
 from ..errors import DistillError
 from ..names import one_line
-from .archive import write_archive
+from .archive import bundle_directory, write_archive
 from .files import BundleTree
-from .signing import SIGNATURE
+from .signing import is_signature
 
 
 class ReleaseExists(DistillError):
@@ -51,7 +51,7 @@ def _differences(old: Path, new: Path) -> list[str]:
     signature is no difference (a build is compared with a bundle that may have been signed)."""
     def listing(root: Path) -> dict[str, Path]:
         return {p.relative_to(root).as_posix(): p for p in root.rglob("*")
-                if (p.is_file() or p.is_symlink()) and p.relative_to(root).as_posix() != SIGNATURE}
+                if (p.is_file() or p.is_symlink()) and not is_signature(p.relative_to(root).as_posix())}
 
     a, b = listing(old), listing(new)
     changed = sorted(set(a) ^ set(b))
@@ -72,6 +72,16 @@ def _archive_differs(directory: Path, archive_path: Path) -> bool:
                     return True
                 if not a:
                     return False
+
+
+def _unsigned_copy(directory: Path, archive_path: Path) -> bool:
+    """True when ``archive_path`` holds ``directory``'s files but some of its signatures (the
+    directory was signed since): rewriting it loses nothing."""
+    with bundle_directory(archive_path) as extracted:
+        ours, theirs = BundleTree(directory), BundleTree(extracted)
+        files = {rel for rel in ours if not is_signature(rel)}
+        return extracted.name == directory.name and files <= set(theirs) and set(theirs) <= set(ours) \
+            and all(ours.digest(rel) == theirs.digest(rel) for rel in theirs)
 
 
 def _write_archive(directory: Path, archive_path: Path) -> None:
@@ -224,6 +234,9 @@ def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, a
         sign(target)
     archive_differs = archive and archive_path.exists() and not changed and \
         _archive_differs(target, archive_path)
+    if archive_differs and sign is not None and _unsigned_copy(target, archive_path):
+        _write_archive(target, archive_path)  # the same bundle, now carrying the new signature
+        archive_differs = False
     if not changed and not archive_differs:
         shutil.rmtree(new)
         return "unchanged"

@@ -146,7 +146,7 @@ def rehearse(bundle: Path, history: History, *, dialect_name: str | None = None,
     (``data_from``) on copies of the database that URL names."""
     bundle = Path(bundle)
     verified = verify(bundle)
-    if not verified.verified:
+    if not verified.intact:
         raise DistillError(f"{bundle} does not verify, so it is not rehearsed:\n{verified.text()}")
     with bundle_directory(bundle) as root:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
