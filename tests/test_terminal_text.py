@@ -91,7 +91,9 @@ def test_verify_diff_and_status_of_a_hostile_bundle(tmp_path):
     project = _project(tmp_path / "p")
     old, new = _received(tmp_path, project)
     verify = run_distill(["verify", new], project)
-    assert verify.returncode == 0
+    # the edited manifest and runbook no longer match the files (verify compares them): NOT VERIFIED,
+    # and what it quotes of them is shown, not acted on
+    assert verify.returncode == 1 and "NOT VERIFIED" in verify.stdout
     _clean(verify)
     for args in (["diff", old, new], ["diff", "--format", "json", old, new]):
         result = run_distill(args, project)
