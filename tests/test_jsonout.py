@@ -26,6 +26,17 @@ def test_bytes_equal_the_standard_library(value):
         assert len(pieces) > 1
 
 
+def test_terminal_controls_are_written_as_escapes():
+    """A revision message with U+202E, an 8-bit CSI or DEL reaches manifest.json as the same JSON
+    data, but escaped: ``cat manifest.json`` shows them instead of obeying them."""
+    value = {"message\u2066": "a\u202eb \x9b31m c\x7f \u2028 é中"}
+    pieces: list[str] = []
+    write_json(value, pieces.append)
+    text = "".join(pieces)
+    assert json.loads(text) == value
+    assert text == '{\n  "message\\u2066": "a\\u202eb \\u009b31m c\\u007f \\u2028 é中"\n}'
+
+
 def test_keys_that_are_not_strings_are_refused():
     with pytest.raises(TypeError, match="keys must be strings"):
         write_json({1: "x"}, lambda _: None)

@@ -1,8 +1,12 @@
 """Writing large JSON documents (a 10,000-revision manifest is 26 MB) in pieces.
 
-The bytes are exactly ``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)``: with
-``indent`` the standard library falls back to its pure-Python encoder, which yields hundreds of
-thousands of tiny pieces; this encoder builds larger ones at about twice its speed.
+The bytes are ``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)``'s, except that
+the characters a terminal obeys and ``ensure_ascii=False`` leaves raw (DEL, the C1 controls, the
+bidirectional controls and line separators) are written as their ``\\uXXXX`` escapes: the same
+JSON data, but ``cat manifest.json`` of a bundle whose revision message holds U+202E or an 8-bit
+CSI shows them instead of obeying them. With ``indent`` the standard library falls back to its
+pure-Python encoder, which yields hundreds of thousands of tiny pieces; this encoder builds larger
+ones at about twice its speed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 from collections.abc import Callable
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C-accelerated
 from typing import Any
+
+from ..terminal import visible
 
 _FLUSH_EVERY = 1 << 14  # pieces
 _CONSTANTS = {None: "null", True: "true", False: "false"}
@@ -23,9 +29,14 @@ def write_json(value: Any, write: Callable[[str], object]) -> None:
     write("".join(parts))
 
 
+def _text(value: str) -> str:
+    # encode_basestring escapes C0 controls, quotes and backslashes; visible, what is left
+    return visible(encode_basestring(value))
+
+
 def _encode(value: Any, indent: str, parts: list[str], write: Callable[[str], object]) -> None:
     if isinstance(value, str):
-        parts.append(encode_basestring(value))
+        parts.append(_text(value))
     elif isinstance(value, dict):
         if not value:
             parts.append("{}")
@@ -35,7 +46,7 @@ def _encode(value: Any, indent: str, parts: list[str], write: Callable[[str], ob
         for key in sorted(value):
             if not isinstance(key, str):
                 raise TypeError(f"JSON object keys must be strings here, not {key!r}")
-            parts.append(separator + encode_basestring(key) + ": ")
+            parts.append(separator + _text(key) + ": ")
             separator = ",\n" + inner
             _encode(value[key], inner, parts, write)
         parts.append("\n" + indent + "}")
