@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup",
+    "reproducibility_check", "setup", "server_version",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -66,6 +66,9 @@ class Settings:
     # render a second time to find what is not reproducible (--no-reproducibility-check)
     reproducibility_check: bool = True
     setup: str | None = None  # "package.module:function", called before the revisions load
+    # server_version = { postgresql = "15" }: (dialect, version) pairs, sorted; a dialect not
+    # named is assumed at the oldest version its rules know (dialects/*.toml [server_version])
+    server_versions: tuple[tuple[str, str], ...] = ()
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -155,8 +158,31 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         mode=mode,
         releases=dict(releases),
         standalone=standalone,
+        server_versions=_server_versions(table.get("server_version", {}), source),
         **_option_defaults(table, source),
     )
+
+
+_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){0,2}")
+
+
+def _server_versions(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    """The ``server_version`` table, checked: each key a dialect with version-dependent rules,
+    each value a version string of one to three numbers."""
+    versioned = [name for name in dialects.available() if dialects.get(name).oldest_version]
+    shape = (f"server_version names the version of the server each dialect's files are applied to, "
+             f"as a table of strings, e.g. server_version = {{ postgresql = \"15\", mysql = \"8.0.36\" }} "
+             f"(dialects with version-dependent findings: {', '.join(versioned)})")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {shape}; it is {one_line(repr(value))[:100]}")
+    for name, version in value.items():
+        if name not in versioned:
+            raise ConfigError(f"{source}: server_version names {one_line(repr(name))[:100]}, which is no "
+                              f"dialect with version-dependent findings; {shape}")
+        if not (isinstance(version, str) and _VERSION.fullmatch(version)):
+            raise ConfigError(f"{source}: server_version.{name} is {one_line(repr(version))[:100]}, not a "
+                              f"version such as \"15\" or \"8.0.36\"; {shape}")
+    return tuple(sorted(value.items()))
 
 
 def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:

@@ -18,6 +18,7 @@ from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..shadow import ShadowSpec
 from ..statements.findings import (
+    COMPATIBILITY,
     DATA_DEPENDENT,
     DATA_LOSS,
     DESTRUCTIVE,
@@ -33,11 +34,13 @@ from .check_shadow import MovingShadow
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
                  (PROBABLE_RENAMES, PROBABLE_RENAMES), ("lock_risk", LOCK_RISK),
+                 (COMPATIBILITY, COMPATIBILITY),
                  ("manual_steps", MANUAL_STEPS), ("warnings", WARNING),
                  ("not_reproducible", NOT_REPRODUCIBLE), ("data_dependent", DATA_DEPENDENT))
 _FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("DATA LOSS", DATA_LOSS),
                    ("DATA NOT RESTORED", NOT_RESTORED), ("PROBABLE RENAME", PROBABLE_RENAMES),
-                   ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS), ("WARNINGS", WARNING),
+                   ("LOCK RISK", LOCK_RISK), ("COMPATIBILITY", COMPATIBILITY),
+                   ("MANUAL STEPS", MANUAL_STEPS), ("WARNINGS", WARNING),
                    ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE), ("DATA-DEPENDENT", DATA_DEPENDENT))
 
 

@@ -8,6 +8,8 @@ Kinds a policy names, and which findings each covers:
 * ``destructive``: dropped tables, columns, constraints, every row deleted or updated;
 * ``data-loss``: rows deleted or overwritten, a downgrade that does not write them back, a
   probable rename (drop + add of the same type);
+* ``compatibility``: what breaks the application version still running during a rolling deploy
+  (renames, drops, NOT NULL without a default);
 * ``lock-risk``, ``not-reproducible``, ``manual-steps``, ``warnings``, ``data-dependent``;
 * ``all``: every one of them.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from ..history.scripts import History
 from ..names import one_line
 from ..statements.findings import (
+    COMPATIBILITY,
     DATA_DEPENDENT,
     DATA_LOSS,
     DESTRUCTIVE,
@@ -35,7 +38,8 @@ from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
 
 # a finding's kind in the report -> the policy kind that covers it
 _POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",
-              PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", NOT_REPRODUCIBLE: "not-reproducible",
+              PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", COMPATIBILITY: "compatibility",
+              NOT_REPRODUCIBLE: "not-reproducible",
               MANUAL_STEPS: "manual-steps", WARNING: "warnings", DATA_DEPENDENT: "data-dependent"}
 _LINE = re.compile(r", line (\d+)\b")
 

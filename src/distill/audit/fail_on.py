@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from ..errors import ConfigError
 
 UNRENDERABLE, IRREVERSIBLE = "unrenderable", "irreversible"
-KINDS = (UNRENDERABLE, IRREVERSIBLE, "destructive", "data-loss", "lock-risk", "not-reproducible",
-         "manual-steps", "warnings", "data-dependent")
+KINDS = (UNRENDERABLE, IRREVERSIBLE, "destructive", "data-loss", "lock-risk", "compatibility",
+         "not-reproducible", "manual-steps", "warnings", "data-dependent")
 DEFAULT = frozenset({UNRENDERABLE})
 
 

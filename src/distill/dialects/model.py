@@ -31,7 +31,14 @@ class FormatProfile:
     max_statement_bytes: int
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """"8.0.12" -> (8, 0, 12); "8.0" is the first of its series, (8, 0)."""
+    return tuple(int(part) for part in version.split("."))
+
+
 # the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
+# the kinds of finding a rule gives (statements/findings.py)
+RULE_KINDS = ("destructive", "data_loss", "lock_risk", "compatibility")
 RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
               "valid_not_null_check")
 
@@ -40,7 +47,7 @@ RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted
 class Rule:
     """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
 
-    kind: str  # "destructive", "data_loss" or "lock_risk"
+    kind: str  # one of RULE_KINDS
     pattern: re.Pattern[str]
     message: str
     on: str  # "full" or "top" (parenthesised parts elided)
@@ -48,6 +55,10 @@ class Rule:
     # rule counts only when it holds (``when``) or only when it does not (``unless``)
     when: str = ""
     unless: str = ""
+    # a feature of ``[server_version.features]``: the rule counts only on a server that has it
+    # (``has``) or only on one that lacks it (``lacks``)
+    has: str = ""
+    lacks: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,6 +245,14 @@ class Dialect:
     alter_actions: frozenset[str] = frozenset()
     # the statement forms of dialects/_common.toml [grammar.forms], by name
     forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # [server_version]: the version assumed when the project names none ("": the dialect has no
+    # version-dependent rules), and from which version the server has each feature rules name
+    oldest_version: str = ""
+    features: tuple[tuple[str, str], ...] = ()
+
+    def has_feature(self, feature: str, version: str) -> bool:
+        """True when a server of ``version`` ("": the oldest assumed) has ``feature``."""
+        return version_key(version or self.oldest_version) >= version_key(dict(self.features)[feature])
 
     def form(self, name: str) -> re.Pattern[str]:
         """The statement form ``name`` (add_column, drop_table ...) of ``[grammar.forms]``."""
