@@ -144,8 +144,9 @@ class _Annotator:
     created earlier in the same rendering are empty, so locking them is no risk."""
 
     def __init__(self, dialect: Dialect, table: VersionTable, inserted: dict[int, Rows],
-                 version: str = "") -> None:
+                 version: str = "", upgrade: bool = True) -> None:
         self.dialect, self.table, self.inserted, self.version = dialect, table, inserted, version
+        self.upgrade = upgrade
         self.created: set[str] = set()
         self.sequence = Sequence(dialect)
         self.version_words = {table.name.upper(), table.sql.upper()}
@@ -187,6 +188,8 @@ class _Annotator:
         found = []
         for kind, message, table_name in _findings(full, self.dialect, self.sequence, self.version):
             dropped = full.upper().startswith("DROP TABLE")
+            if kind == COMPATIBILITY and not self.upgrade:
+                continue  # a rolling deploy runs the upgrade beside the previous version
             if kind in (DESTRUCTIVE, COMPATIBILITY) and dropped and table_name in batch_recreated:
                 continue  # SQLite batch mode: the table was copied and is renamed back
             if kind in (LOCK_RISK, DATA_LOSS, COMPATIBILITY) and table_name in self.created:
@@ -202,13 +205,16 @@ class _Annotator:
 
 
 def annotator(dialect: Dialect, table: VersionTable, inserted: dict[int, Rows] | None = None,
-              server_version: str = "") -> Callable[[list[Statement], int | None], list[Statement]]:
+              server_version: str = "", upgrade: bool = True,
+              ) -> Callable[[list[Statement], int | None], list[Statement]]:
     """A function that puts an annotation right above every destructive or lock-risky statement
     of each list it is given (call it on a rendering's segments in output order, with the index
     of the segment's step). ``inserted``: in a downgrade, the rows each step's upgrade inserts,
     by step index (``statements.inserted_rows``). ``server_version``: the project's
-    ``server_version`` for the dialect ("": none named, the dialect's oldest is assumed)."""
-    return _Annotator(dialect, table, inserted or {}, server_version)
+    ``server_version`` for the dialect ("": none named, the dialect's oldest is assumed).
+    Compatibility findings (what breaks the application version running beside a rolling
+    deploy) are an upgrade's only (``upgrade``)."""
+    return _Annotator(dialect, table, inserted or {}, server_version, upgrade)
 
 
 def printed_of(statements: list[Statement], comment: str) -> dict[str, list[str]]:
