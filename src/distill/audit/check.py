@@ -13,6 +13,7 @@ from ..errors import OfflineRenderError
 from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
 from ..offline import reproducible, reversibility
+from ..offline.causes import on_every_dialect
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
@@ -141,6 +142,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts)
+    report.unrenderable = on_every_dialect(report.unrenderable, report.dialects)
     reference = StepTexts(texts)
     del texts  # what is compared: a digest per step, the texts compressed
     for item in probe.differences([reference]) if probe is not None else ():

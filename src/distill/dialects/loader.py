@@ -185,6 +185,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
+        drop_constraint_needs_type=raw.get("drop_constraint_needs_type", False),
         alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
         forms=tuple((name, re.compile(pattern, re.IGNORECASE))
                     for name, pattern in sorted(common["grammar"]["forms"].items())),

@@ -241,6 +241,7 @@ class Dialect:
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     record: RecordSQL = field(default_factory=RecordSQL)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
+    drop_constraint_needs_type: bool = False  # op.drop_constraint() needs type_= (MySQL)
     # the words an ALTER TABLE action starts with (statements/actions.py)
     alter_actions: frozenset[str] = frozenset()
     # the statement forms of dialects/_common.toml [grammar.forms], by name
