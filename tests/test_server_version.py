@@ -145,10 +145,13 @@ def test_renames_drops_and_required_columns_break_the_running_application(tmp_pa
     project = write_project(tmp_path / "p", COMPATIBLE)
     report = json.loads(run_distill(["check", "--dialect", dialect, "--json"], project).stdout)
     found = {(f["revision"], f["direction"]) for f in report["compatibility"]}
-    assert found == {("ren_col", "upgrade"), ("ren_tab", "upgrade"), ("add_nn", "upgrade"),
-                     ("drop_col", "upgrade")}, report
-    renamed = next(f["message"] for f in report["compatibility"] if f["revision"] == "ren_col")
-    assert "the application version still running during the deploy reads" in renamed
+    # SQL Server renames with sp_rename, whose old name is a string the rules do not read (nor the
+    # table, which may be new in the same rendering): no finding rather than a false one
+    renames = set() if dialect == "mssql" else {("ren_col", "upgrade"), ("ren_tab", "upgrade")}
+    assert found == renames | {("add_nn", "upgrade"), ("drop_col", "upgrade")}, report
+    if renames:
+        renamed = next(f["message"] for f in report["compatibility"] if f["revision"] == "ren_col")
+        assert "the application version still running during the deploy reads title and fails" in renamed
     # the renames are no data loss: nothing destructive about them
     assert not {f["revision"] for f in report["destructive"]} & {"ren_col", "ren_tab", "add_nn"}
     drop_index = [f["message"] for f in report["lock_risk"] if f["revision"] == "drop_ix"]
@@ -175,3 +178,8 @@ def test_fail_on_compatibility_and_the_runbook_section(tmp_path):
     # is no compatibility finding
     assert step["up"]["compatibility"] and step["down"]["statements"] and "compatibility" not in step["down"]
     assert "-- COMPATIBILITY: renames column accounts.title" in (out / "postgresql" / "upgrade.sql").read_text()
+    # from base, the table is new in the same files: no running application reads it yet
+    fresh = tmp_path / "fresh"
+    built = run_distill(["build", "--dialect", "postgresql", "--from", "base", "--to", "heads", "--out", str(fresh)],
+                        project)
+    assert built.returncode == 0 and "COMPATIBILITY" not in (fresh / "postgresql" / "upgrade.sql").read_text()
