@@ -59,6 +59,12 @@ def _rules(raw: dict, forms: dict[str, str], features: dict[str, str]) -> list[R
     ]
 
 
+def _version(text: str) -> str:
+    """``text``, a version of numbers ("8.0.12"); a ValueError (the file is invalid) otherwise."""
+    version_key(text)
+    return text
+
+
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """``base`` with ``override`` on top: tables merged key by key, anything else replaced."""
     out = dict(base)
@@ -154,7 +160,7 @@ def _shadow(raw: dict, common: dict) -> Shadow:
 def _parse(name: str, raw: dict) -> Dialect:
     script = raw["script"]
     versions = raw.get("server_version", {})
-    features = {name: version_key(v) and v for name, v in versions.get("features", {}).items()}
+    features = {feature: _version(v) for feature, v in versions.get("features", {}).items()}
     common = tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(encoding="utf-8"))
     return Dialect(
         name=raw["name"],
@@ -189,7 +195,7 @@ def _parse(name: str, raw: dict) -> Dialect:
         alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
         forms=tuple((name, re.compile(pattern, re.IGNORECASE))
                     for name, pattern in sorted(common["grammar"]["forms"].items())),
-        oldest_version=version_key(versions["oldest"]) and versions["oldest"] if versions else "",
+        oldest_version=_version(versions["oldest"]) if versions else "",
         features=tuple(sorted(features.items())),
     )
 

@@ -36,16 +36,17 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-# the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
 # the kinds of finding a rule gives (statements/findings.py)
 RULE_KINDS = ("destructive", "data_loss", "lock_risk", "compatibility")
+# the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
 RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
               "valid_not_null_check")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
+    """A finding about a statement: destructive, data loss, a lock risk or compatibility
+    (dialects/_common.toml)."""
 
     kind: str  # one of RULE_KINDS
     pattern: re.Pattern[str]
