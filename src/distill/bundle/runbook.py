@@ -9,6 +9,7 @@ from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
 from ..statements.findings import (
+    COMPATIBILITY,
     DATA_LOSS,
     DESTRUCTIVE,
     NOT_REPRODUCIBLE,
@@ -105,6 +106,8 @@ def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
         notes.append("DATA NOT RESTORED by the downgrade")
     if findings[PROBABLE_RENAMES]:
         notes.append("PROBABLE RENAME: data lost")
+    if findings[COMPATIBILITY]:
+        notes.append("breaks the running application (rolling deploys)")
     return "; ".join(notes)
 
 
