@@ -165,6 +165,9 @@ WRONG_WAY = {
     "w_refuse": 'if context.is_offline_mode():\n        raise RuntimeError("this revision needs a database")',
     "w_every": 'op.add_column("t", "not a column")',
     "w_inspect": 'sa.inspect(op.get_bind()).get_columns("t")',
+    "w_url": 'url = op.get_bind().engine.url',
+    "w_batch": 'with op.batch_alter_table("t", recreate="always") as batch_op:\n'
+               '        batch_op.add_column(sa.Column("q", sa.Integer))',
 }
 EVERYWHERE = "on every dialect checked, so leaving dialects out does not help"
 SHADOW = "render with `--shadow`"
@@ -226,5 +229,6 @@ def test_a_revision_failing_on_some_dialects_may_leave_them_out(report):
 
 
 def test_every_failure_a_shadow_would_render_says_so(wrong_way, report):
-    assert all(SHADOW in e["fix"] for e in wrong_way["w_inspect"]), wrong_way["w_inspect"]
+    for revision in ("w_inspect", "w_url", "w_batch"):  # database reads; batch mode reflecting the table
+        assert wrong_way[revision] and all(SHADOW in e["fix"] for e in wrong_way[revision]), wrong_way[revision]
     # the result of a statement used: test_an_iterated_query_result_is_database_access
