@@ -105,6 +105,10 @@ CASES = [
      "turns on row-level security for members"),
     ("no_trigger", 'op.execute("ALTER TABLE members DISABLE TRIGGER ALL")', "destructive", "disables trigger ALL"),
     ("trigger_ok", 'op.execute("ALTER TABLE members ENABLE TRIGGER ALL")', None, ""),
+    ("identity", 'op.add_column("members", sa.Column("seq", sa.Integer, sa.Identity()))', "lock_risk",
+     "adds members.seq with a value computed for every row"),
+    ("drop_col", 'op.drop_column("members", "label")', "destructive+compatibility",
+     "drops column members.label and its data"),
 ]
 KINDS = ("destructive", "data_loss", "lock_risk", "compatibility")
 # the fixture's server (its findings judged for PostgreSQL 15: test_server_version_* for others)
