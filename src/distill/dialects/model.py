@@ -40,7 +40,7 @@ def version_key(version: str) -> tuple[int, ...]:
 RULE_KINDS = ("destructive", "data_loss", "lock_risk", "compatibility")
 # the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
 RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
-              "valid_not_null_check")
+              "valid_not_null_check", "inside_transaction")
 
 
 @dataclass(frozen=True)
