@@ -167,6 +167,21 @@ sets them at the top of every file.
 % endfor
 
 % endif
+% if any(s['compatibility'] for s in steps):
+${'##'} Rolling deploys: what breaks the running application
+
+If the previous application version keeps serving while these files run (a rolling deploy), it
+fails on these changes (`-- COMPATIBILITY:` above each): it reads what is dropped or renamed, or
+inserts rows without a column added NOT NULL without a default. Stop the old version first, or
+split the change over two releases (the application stops using it, then the schema changes).
+
+% for s in steps:
+% for message, where in s['compatibility']:
+- step ${s['number']} `${s['revision']}`: ${message | md}${'' if len(where) == all_dialects else ' (' + ', '.join(where) + ')'}
+% endfor
+% endfor
+
+% endif
 % if waivers:
 ${'##'} Waived findings
 

@@ -104,7 +104,7 @@ def test_postgresql_only_type(report, revision, dialect, type_name):
      "Give the table, column, index or constraint a shorter explicit name (name=...)."),
     ("c_raise", "mysql", "the revision itself raises RuntimeError: Unsupported dialect",
      "It refuses to render for mysql this way: leave mysql out of this range's dialects, or change "
-     "the revision."),
+     "the revision. If it refuses offline mode on purpose (it needs a database), render with `--shadow`."),
     ("c_alter", "mysql", "on mysql, Alembic restates the whole column to alter it, so "
      "op.alter_column() needs the column's current type (CommandError: All MySQL CHANGE/MODIFY "
      "COLUMN operations require the existing type)",
@@ -148,3 +148,87 @@ def test_a_revision_without_message_is_named_without_empty_parentheses(report):
                        report["root"]).stdout
     assert "  c_raise, upgrade, all dialects: migrations/versions/010_c_raise.py" in text
     assert "c_raise ()" not in text and "c_raise (" not in result.stderr
+
+
+# Issue 30: causes read against real histories that sent users the wrong way
+MASKING_HELPER = '''
+def ids():
+    try:
+        rows = op.get_bind().execute(sa.text("SELECT id FROM t")).fetchall()
+    finally:
+        print(len(rows))  # UnboundLocalError when the read failed: it hides why
+    return rows
+'''
+WRONG_WAY = {
+    "w_dropc": 'op.drop_constraint("fk_t_t", "t")',
+    "w_masked": 'ids()',
+    "w_refuse": 'if context.is_offline_mode():\n        raise RuntimeError("this revision needs a database")',
+    "w_every": 'op.add_column("t", "not a column")',
+    "w_inspect": 'sa.inspect(op.get_bind()).get_columns("t")',
+    "w_url": 'url = op.get_bind().engine.url',
+    "w_batch": 'with op.batch_alter_table("t", recreate="always") as batch_op:\n'
+               '        batch_op.add_column(sa.Column("q", sa.Integer))',
+}
+EVERYWHERE = "on every dialect checked, so leaving dialects out does not help"
+SHADOW = "render with `--shadow`"
+
+
+@pytest.fixture(scope="module")
+def wrong_way(tmp_path_factory) -> dict:
+    revisions, down = [CREATE_T], "a1"
+    for name, body in WRONG_WAY.items():
+        revisions.append({"revision": name, "down": down, "message": name,
+                          "imports": "from alembic import context\n" + (MASKING_HELPER if name == "w_masked" else ""),
+                          "body": f"def upgrade():\n    {body}\n\ndef downgrade():\n    pass\n"})
+        down = name
+    root = write_project(tmp_path_factory.mktemp("wrong_way"), revisions)
+    result = run_distill(["check", "--json", "--dialect", "postgresql,mysql,sqlite"], root)
+    assert result.returncode == 1, result.stderr
+    found: dict[str, list[dict]] = {}
+    for entry in json.loads(result.stdout)["cannot_render"]:
+        found.setdefault(entry["revision"], []).append(entry)
+    return found
+
+
+def test_mysql_drop_constraint_without_its_kind_is_told_to_pass_type(wrong_way):
+    by_dialect = {d: e for e in wrong_way["w_dropc"] for d in e["dialects"]}
+    assert sorted(by_dialect) == ["mysql", "sqlite"]
+    mysql = by_dialect["mysql"]
+    assert mysql["cause"].startswith("op.drop_constraint() does not say which kind of constraint it drops, "
+                                     "and mysql drops each kind its own way (NotImplementedError: ")
+    assert mysql["fix"] == ('Pass the constraint\'s kind: op.drop_constraint(name, table, type_="foreignkey") '
+                            '(or type_="unique", "check", "primary").')
+    assert "batch" not in mysql["fix"]
+    # SQLite has no ALTER for constraints at all, whatever the kind: batch mode stays its fix
+    assert by_dialect["sqlite"]["fix"].startswith("Do it in batch mode")
+
+
+def test_an_exception_a_finally_raised_leads_to_the_real_cause(wrong_way):
+    [entry] = wrong_way["w_masked"]
+    assert entry["dialects"] == ["postgresql", "mysql", "sqlite"]
+    assert entry["cause"].startswith("it uses the result of a statement at line ")
+    assert "(its .fetchall), which offline is written to the script, not run: there is no result to use; " \
+           "UnboundLocalError: " in entry["cause"] and entry["cause"].endswith(", raised while handling that, hid it")
+    assert entry["fix"].startswith("Usual fix: render it against a database with --shadow")
+
+
+@pytest.mark.parametrize("revision", ["w_refuse", "w_every"])
+def test_a_revision_failing_on_every_dialect_is_told_to_fix_the_revision(wrong_way, revision):
+    [entry] = wrong_way[revision]
+    assert entry["dialects"] == ["postgresql", "mysql", "sqlite"]
+    assert EVERYWHERE in entry["fix"] and "leave postgresql" not in entry["fix"], entry
+    assert entry["fix"].endswith("correct the revision. If it refuses offline mode on purpose (it needs a "
+                                 "database), render with `--shadow`." if revision == "w_refuse"
+                                 else "correct the operation at the line above.")
+
+
+def test_a_revision_failing_on_some_dialects_may_leave_them_out(report):
+    entry = report["found"]["c_raise", "sqlite"]
+    assert entry["dialects"] == ["sqlite"] and "leave sqlite out of this range's dialects" in entry["fix"]
+    assert entry["fix"].endswith(f"If it refuses offline mode on purpose (it needs a database), {SHADOW}.")
+
+
+def test_every_failure_a_shadow_would_render_says_so(wrong_way, report):
+    for revision in ("w_inspect", "w_url", "w_batch"):  # database reads; batch mode reflecting the table
+        assert wrong_way[revision] and all(SHADOW in e["fix"] for e in wrong_way[revision]), wrong_way[revision]
+    # the result of a statement used: test_an_iterated_query_result_is_database_access

@@ -91,7 +91,9 @@ def test_destructive_and_lock_risk_findings_in_the_example():
     assert any("CONCURRENTLY" in m for m in pg["ef2c8e7f1a14"]["up"]["lock_risk"])
     assert manifest["dialects"]["sqlite"]["steps"][0]["up"]["lock_risk"] == []  # hints: pg and mysql only
     up = (RELEASES / "2.0" / "postgresql" / "upgrade.sql").read_text()
-    assert "-- DESTRUCTIVE: drops column authors.bio and its data\nALTER TABLE authors\nDROP COLUMN bio;" in up
+    assert ("-- DESTRUCTIVE: drops column authors.bio and its data\n-- COMPATIBILITY: drops column authors.bio: "
+            "the application version still running during the deploy reads or writes it and fails; stop using it "
+            "in a release before this one\nALTER TABLE authors\nDROP COLUMN bio;") in up
     readme = (RELEASES / "2.0" / "README.md").read_text()
     assert "## Destructive changes" in readme and "drops column authors.bio and its data" in readme
     assert "## Lock risks (hints)" in readme

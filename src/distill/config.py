@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup", "waivers", "verify_signers",
+    "reproducibility_check", "setup", "waivers", "verify_signers", "server_version",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -71,6 +71,9 @@ class Settings:
     setup: str | None = None  # "package.module:function", called before the revisions load
     waivers: tuple[Waiver, ...] = ()  # [[tool.distill.waivers]]: findings acknowledged (audit/fail_on.py)
     verify_signers: Path | None = None  # the allowed_signers file `distill verify` trusts by default
+    # server_version = { postgresql = "15" }: (dialect, version) pairs, sorted; a dialect not
+    # named is assumed at the oldest version its rules know (dialects/*.toml [server_version])
+    server_versions: tuple[tuple[str, str], ...] = ()
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -156,6 +159,7 @@ def _from_table(table: dict[str, Any], root: Path, source: str) -> Settings:
         standalone=standalone,
         waivers=parse_waivers(table.get("waivers", []), source, dialects.available()),
         verify_signers=_verify_signers(table, root, source),
+        server_versions=_server_versions(table.get("server_version", {}), source),
         **_option_defaults(table, source),
     )
 
@@ -204,6 +208,8 @@ def _release_dialects(names: Any, where: str) -> tuple[str, ...]:
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc.message}") from None
     return tuple(names)
+
+
 def _verify_signers(table: dict[str, Any], root: Path, source: str) -> Path | None:
     value = table.get("verify_signers")
     if value is None:
@@ -212,6 +218,28 @@ def _verify_signers(table: dict[str, Any], root: Path, source: str) -> Path | No
         raise ConfigError(f"{source}: verify_signers names an OpenSSH allowed_signers file (a path "
                           "relative to the project)")
     return root / value
+
+
+_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){0,2}")
+
+
+def _server_versions(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    """The ``server_version`` table, checked: each key a dialect with version-dependent rules,
+    each value a version string of one to three numbers."""
+    versioned = [name for name in dialects.available() if dialects.get(name).oldest_version]
+    shape = (f"server_version names the version of the server each dialect's files are applied to, "
+             f"as a table of strings, e.g. server_version = {{ postgresql = \"15\", mysql = \"8.0.36\" }} "
+             f"(dialects with version-dependent findings: {', '.join(versioned)})")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {shape}; it is {one_line(repr(value))[:100]}")
+    for name, version in value.items():
+        if name not in versioned:
+            raise ConfigError(f"{source}: server_version names {one_line(repr(name))[:100]}, which is no "
+                              f"dialect with version-dependent findings; {shape}")
+        if not (isinstance(version, str) and _VERSION.fullmatch(version)):
+            raise ConfigError(f"{source}: server_version.{name} is {one_line(repr(version))[:100]}, not a "
+                              f"version such as \"15\" or \"8.0.36\"; {shape}")
+    return tuple(sorted(value.items()))
 
 
 def _version_table_options(table: dict[str, Any], source: str) -> VersionTableOptions:

@@ -53,6 +53,7 @@ WHERE alembic_version.version_num = '4d2e8a7b1c04';
 
 -- Running downgrade 3c1d9e8f2a03 -> 2b7e41d09c02
 
+-- LOCK RISK: drops index ix_books_isbn of books: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_books_isbn ON books;
 
 -- DESTRUCTIVE: drops column books.stock and its data
@@ -69,6 +70,7 @@ WHERE alembic_version.version_num = '3c1d9e8f2a03';
 
 -- Running downgrade 2b7e41d09c02 -> 1a0f3c5e7b01
 
+-- LOCK RISK: drops index ix_books_title of books: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_books_title ON books;
 
 -- DESTRUCTIVE: drops table books and every row in it

@@ -97,7 +97,6 @@ WHERE alembic_version.version_num = '2b7e41d09c02';
 
 -- Running upgrade 3c1d9e8f2a03 -> 4d2e8a7b1c04
 
--- DESTRUCTIVE: renames column authors.name to full_name: the application version still running during the deploy reads name and fails; add the new column, write both, then drop the old one
 ALTER TABLE authors RENAME name TO full_name;
 
 UPDATE alembic_version

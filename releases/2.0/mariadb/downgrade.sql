@@ -23,6 +23,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('ef2c8e7f1a14'), @@SESSION.s
 
 DROP VIEW book_stock;
 
+-- LOCK RISK: drops index ix_orders_status_customer of orders: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_orders_status_customer ON orders;
 
 UPDATE alembic_version

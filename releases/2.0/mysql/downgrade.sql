@@ -23,6 +23,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('ef2c8e7f1a14'), @@SESSION.s
 
 DROP VIEW book_stock;
 
+-- LOCK RISK: drops index ix_orders_status_customer of orders: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_orders_status_customer ON orders;
 
 UPDATE alembic_version
@@ -43,6 +44,7 @@ WHERE alembic_version.version_num = 'de1b9d8e2f13';
 
 -- Running downgrade ab3a0c9d3e12 -> bc9f1b0c4d11
 
+-- LOCK RISK: adds authors.bio: without ALGORITHM=INSTANT (MySQL 8.0.12, MariaDB 10.3.2) this rebuilds the whole table, online but long on a large table, with a metadata lock at its start and end (assuming MySQL 5.7, the oldest distill assumes; set server_version = { mysql = "..." } in [tool.distill])
 ALTER TABLE authors ADD COLUMN bio TEXT;
 
 UPDATE alembic_version

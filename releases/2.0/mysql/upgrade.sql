@@ -22,6 +22,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('bc9f1b0c4d11'), @@SESSION.s
 -- Running upgrade bc9f1b0c4d11 -> ab3a0c9d3e12
 
 -- DESTRUCTIVE: drops column authors.bio and its data
+-- COMPATIBILITY: drops column authors.bio: the application version still running during the deploy reads or writes it and fails; stop using it in a release before this one
 ALTER TABLE authors
 DROP COLUMN bio;
 
@@ -35,6 +36,7 @@ WHERE alembic_version.version_num = 'bc9f1b0c4d11';
 
 -- NOTE: books.updated_at is maintained by trigger trg_books_touch
 
+-- LOCK RISK: adds books.updated_at: without ALGORITHM=INSTANT (MySQL 8.0.12, MariaDB 10.3.2) this rebuilds the whole table, online but long on a large table, with a metadata lock at its start and end (assuming MySQL 5.7, the oldest distill assumes; set server_version = { mysql = "..." } in [tool.distill])
 ALTER TABLE books ADD COLUMN updated_at DATETIME;
 
 DELIMITER //

@@ -48,7 +48,6 @@ $distill_guard$;
 
 -- Running downgrade ef2c8e7f1a14 -> de1b9d8e2f13
 
--- DESTRUCTIVE: drops view book_stock: whatever reads it fails
 DROP VIEW book_stock;
 
 -- LOCK RISK: drops index ix_orders_status_customer under an ACCESS EXCLUSIVE lock on its table, waiting behind every query on it; DROP INDEX CONCURRENTLY (outside a transaction) does not

@@ -13,11 +13,13 @@ from ..errors import OfflineRenderError
 from ..history.plan import make_plan, revision_label, single_steps
 from ..history.scripts import History
 from ..offline import reproducible, reversibility
+from ..offline.causes import on_every_dialect
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..shadow import ShadowSpec
 from ..statements.findings import (
+    COMPATIBILITY,
     DATA_DEPENDENT,
     DATA_LOSS,
     DESTRUCTIVE,
@@ -35,11 +37,13 @@ from .waivers import UNUSED_WAIVER, split
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
                  (PROBABLE_RENAMES, PROBABLE_RENAMES), ("lock_risk", LOCK_RISK),
+                 (COMPATIBILITY, COMPATIBILITY),
                  ("manual_steps", MANUAL_STEPS), ("warnings", WARNING),
                  ("not_reproducible", NOT_REPRODUCIBLE), ("data_dependent", DATA_DEPENDENT))
 _FINDING_TITLES = (("DESTRUCTIVE", DESTRUCTIVE), ("DATA LOSS", DATA_LOSS),
                    ("DATA NOT RESTORED", NOT_RESTORED), ("PROBABLE RENAME", PROBABLE_RENAMES),
-                   ("LOCK RISK", LOCK_RISK), ("MANUAL STEPS", MANUAL_STEPS), ("WARNINGS", WARNING),
+                   ("LOCK RISK", LOCK_RISK), ("COMPATIBILITY", COMPATIBILITY),
+                   ("MANUAL STEPS", MANUAL_STEPS), ("WARNINGS", WARNING),
                    ("NOT REPRODUCIBLE", NOT_REPRODUCIBLE), ("DATA-DEPENDENT", DATA_DEPENDENT))
 
 
@@ -197,6 +201,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts)
+    report.unrenderable = on_every_dialect(report.unrenderable, report.dialects)
     reference = StepTexts(texts)
     del texts  # what is compared: a digest per step, the texts compressed
     for item in probe.differences([reference]) if probe is not None else ():

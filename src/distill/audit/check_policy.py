@@ -8,6 +8,8 @@ Kinds a policy names, and which findings each covers:
 * ``destructive``: dropped tables, columns, constraints, every row deleted or updated;
 * ``data-loss``: rows deleted or overwritten, a downgrade that does not write them back, a
   probable rename (drop + add of the same type);
+* ``compatibility``: what breaks the application version still running during a rolling deploy
+  (renames, drops, NOT NULL without a default);
 * ``lock-risk``, ``not-reproducible``, ``manual-steps``, ``warnings``, ``data-dependent``;
 * ``all``: every one of them.
 

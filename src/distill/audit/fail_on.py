@@ -12,8 +12,8 @@ from ..errors import ConfigError
 from ..names import did_you_mean, one_line
 
 UNRENDERABLE, IRREVERSIBLE = "unrenderable", "irreversible"
-KINDS = (UNRENDERABLE, IRREVERSIBLE, "destructive", "data-loss", "lock-risk", "not-reproducible",
-         "manual-steps", "warnings", "data-dependent")
+KINDS = (UNRENDERABLE, IRREVERSIBLE, "destructive", "data-loss", "lock-risk", "compatibility",
+         "not-reproducible", "manual-steps", "warnings", "data-dependent")
 DEFAULT = frozenset({UNRENDERABLE})
 
 

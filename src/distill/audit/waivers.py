@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..statements.findings import (
+    COMPATIBILITY,
     DATA_DEPENDENT,
     DATA_LOSS,
     DESTRUCTIVE,
@@ -24,7 +25,8 @@ from .fail_on import IRREVERSIBLE, Waiver
 
 # a finding's kind in a report or manifest -> the policy kind that covers it (and waives it)
 POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",
-             PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", NOT_REPRODUCIBLE: "not-reproducible",
+             PROBABLE_RENAMES: "data-loss", LOCK_RISK: "lock-risk", COMPATIBILITY: "compatibility",
+             NOT_REPRODUCIBLE: "not-reproducible",
              MANUAL_STEPS: "manual-steps", WARNING: "warnings", DATA_DEPENDENT: "data-dependent",
              IRREVERSIBLE: IRREVERSIBLE}
 # "unused waiver": the kind of the finding a waiver that covers nothing is

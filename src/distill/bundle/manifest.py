@@ -103,9 +103,17 @@ def manifest_core(history: History, spec: BundleSpec, up: Plan) -> dict[str, Any
             **({"statement_timeout_ms": spec.timeouts.statement_ms} if spec.timeouts.statement_ms else {}),
             **({"record_table": spec.record_table} if spec.record_table else {}),
             **({} if spec.reproducibility_check else {"reproducibility_check": False}),
+            **_server_versions(history, spec.dialects),
         },
         "steps": [_step(history, number, step) for number, step in enumerate(up.steps, 1)],
     }
+
+
+def _server_versions(history: History, names: tuple[str, ...]) -> dict[str, Any]:
+    """{"server_version": {dialect: version}} for the bundle's dialects the project names a
+    version of (nothing when it names none: the findings say which version they assume)."""
+    chosen = {name: version for name, version in history.settings.server_versions if name in names}
+    return {"server_version": chosen} if chosen else {}
 
 
 _CORE_KEYS = ("format", "format_version", "project", "release", "range", "options", "steps")

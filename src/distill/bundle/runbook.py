@@ -9,7 +9,15 @@ from typing import Any
 from .. import dialects
 from ..history.scripts import display_revisions
 from ..resources import template
-from ..statements.findings import DATA_LOSS, DESTRUCTIVE, KINDS, NOT_REPRODUCIBLE, NOTICE_KINDS, PRINTED
+from ..statements.findings import (
+    COMPATIBILITY,
+    DATA_LOSS,
+    DESTRUCTIVE,
+    NOT_REPRODUCIBLE,
+    NOTICE_KINDS,
+    PRINTED,
+    STATEMENT_KINDS,
+)
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
 from ..statements.timeouts import Timeouts
 from .signing import verify_command
@@ -24,7 +32,7 @@ def _findings_by_step(manifest: dict[str, Any]) -> dict[tuple[str, str], list[tu
     seen: dict[tuple[str, str], dict[str, list[str]]] = {}
     for name, entry in manifest["dialects"].items():
         for step in entry["steps"]:
-            for kind in KINDS:
+            for kind in STATEMENT_KINDS:
                 for message in step.get("up", {}).get(kind, []):
                     seen.setdefault((step["revision"], kind), {}).setdefault(message, []).append(name)
     return {key: list(messages.items()) for key, messages in seen.items()}
@@ -99,6 +107,8 @@ def _step_notes(step: dict[str, Any], findings: dict[str, list]) -> str:
         notes.append("DATA NOT RESTORED by the downgrade")
     if findings[PROBABLE_RENAMES]:
         notes.append("PROBABLE RENAME: data lost")
+    if findings[COMPATIBILITY]:
+        notes.append("breaks the running application (rolling deploys)")
     return "; ".join(notes)
 
 
@@ -124,7 +134,8 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
     by_message = {**_findings_by_step(manifest), **_verdicts_by_step(manifest)}
     steps = []
     for step in manifest["steps"]:
-        findings = {kind: by_message.get((step["revision"], kind), []) for kind in (*KINDS, *STEP_VERDICTS)}
+        findings = {kind: by_message.get((step["revision"], kind), [])
+                    for kind in (*STATEMENT_KINDS, *STEP_VERDICTS)}
         steps.append({**step, "notes": _step_notes(step, findings), **findings})
     start, target = manifest["range"]["from"], manifest["range"]["to"]
     return template("runbook.md.mako", one_line=True).render(

@@ -13,7 +13,7 @@ from .names import available
 
 _WHERE = {"get": "loader", "parse_list": "loader", **{name: "model" for name in (
     "Catalog", "Client", "Dialect", "FormatProfile", "GuardTemplates", "LexerRules", "ReadRules", "Rule",
-    "Server", "StandInForm")}}
+    "Server", "StandInForm", "version_key")}}
 
 __all__ = ["available", *sorted(_WHERE)]
 

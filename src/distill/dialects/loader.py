@@ -19,6 +19,7 @@ from ..names import did_you_mean
 from ..resources import data_dir
 from .model import (
     RULE_FACTS,
+    RULE_KINDS,
     Catalog,
     Client,
     Dialect,
@@ -32,25 +33,37 @@ from .model import (
     Shadow,
     StandInForm,
     TimeoutSettings,
+    version_key,
 )
 from .names import available
 
 _MAX_EXTENDS = 4  # a chain longer than this is a loop
 
 
-def _rules(raw: dict, forms: dict[str, str]) -> list[Rule]:
+def _rules(raw: dict, forms: dict[str, str], features: dict[str, str]) -> list[Rule]:
     """The rules of one file; a rule's ``form`` names a pattern of ``[grammar.forms]``, its
-    ``when`` / ``unless`` one of RULE_FACTS (another name: a KeyError, the file is invalid)."""
-    for rule in (rule for kind in ("destructive", "data_loss", "lock_risk") for rule in raw.get(kind, [])):
+    ``when`` / ``unless`` one of RULE_FACTS, its ``has`` / ``lacks`` a feature of the dialect's
+    ``[server_version.features]`` (another name: a KeyError, the file is invalid)."""
+    for rule in (rule for kind in RULE_KINDS for rule in raw.get(kind, [])):
         for fact in (rule.get("when", ""), rule.get("unless", "")):
             if fact and fact not in RULE_FACTS:
                 raise KeyError(f"{fact!r} (when/unless: one of {', '.join(RULE_FACTS)})")
+        for feature in (rule.get("has", ""), rule.get("lacks", "")):
+            if feature and feature not in features:
+                raise KeyError(f"{feature!r} (has/lacks: a feature of [server_version.features])")
     return [
         Rule(kind, re.compile(rule.get("pattern") or forms[rule["form"]], re.IGNORECASE), rule["message"],
-             rule.get("on", "full"), rule.get("when", ""), rule.get("unless", ""))
-        for kind in ("destructive", "data_loss", "lock_risk")
+             rule.get("on", "full"), rule.get("when", ""), rule.get("unless", ""),
+             rule.get("has", ""), rule.get("lacks", ""))
+        for kind in RULE_KINDS
         for rule in raw.get(kind, [])
     ]
+
+
+def _version(text: str) -> str:
+    """``text``, a version of numbers ("8.0.12"); a ValueError (the file is invalid) otherwise."""
+    version_key(text)
+    return text
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +160,8 @@ def _shadow(raw: dict, common: dict) -> Shadow:
 
 def _parse(name: str, raw: dict) -> Dialect:
     script = raw["script"]
+    versions = raw.get("server_version", {})
+    features = {feature: _version(v) for feature, v in versions.get("features", {}).items()}
     common = tomlfile.loads((data_dir("dialects") / "_common.toml").read_text(encoding="utf-8"))
     return Dialect(
         name=raw["name"],
@@ -167,7 +182,8 @@ def _parse(name: str, raw: dict) -> Dialect:
         before_commit=tuple(text.strip() for text in script.get("before_commit", ())),
         format=FormatProfile(**{**raw["format"], "keep_layout": tuple(raw["format"]["keep_layout"])}),
         guard=_guard(raw["guard"]),
-        rules=tuple(_rules(common, common["grammar"]["forms"]) + _rules(raw, common["grammar"]["forms"])),
+        rules=tuple(_rules(common, common["grammar"]["forms"], features)
+                    + _rules(raw, common["grammar"]["forms"], features)),
         client=_client(raw["client"]),
         server=Server(**raw.get("server", {})),
         shadow=_shadow(raw.get("shadow", {}), common),
@@ -176,9 +192,12 @@ def _parse(name: str, raw: dict) -> Dialect:
         timeouts=TimeoutSettings(**{k: tuple(v) if isinstance(v, list) else v
                                     for k, v in raw.get("timeouts", {}).items()}),
         alembic_impl_hooks=tuple(raw.get("alembic_impl_hooks", ())),
+        drop_constraint_needs_type=raw.get("drop_constraint_needs_type", False),
         alter_actions=frozenset(w.upper() for w in common["grammar"]["alter_table_actions"]),
         forms=tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in sorted(
             {**common["grammar"]["forms"], **raw.get("grammar", {}).get("forms", {})}.items())),
+        oldest_version=_version(versions["oldest"]) if versions else "",
+        features=tuple(sorted(features.items())),
     )
 
 
@@ -190,7 +209,7 @@ def get(name: str) -> Dialect:
                           + did_you_mean(name, available()))
     try:
         return _parse(name, _raw(name))
-    except (KeyError, TypeError, re.error) as exc:
+    except (KeyError, TypeError, ValueError, re.error) as exc:
         raise ConfigError(f"dialects/{name}.toml is invalid: missing or unexpected key {exc}") from exc
 
 

@@ -31,16 +31,24 @@ class FormatProfile:
     max_statement_bytes: int
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """"8.0.12" -> (8, 0, 12); "8.0" is the first of its series, (8, 0)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+# the kinds of finding a rule gives (statements/findings.py)
+RULE_KINDS = ("destructive", "data_loss", "lock_risk", "compatibility")
 # the facts a rule's ``when`` / ``unless`` may name (statements/sequence.py decides them)
 RULE_FACTS = ("sets_only_added_columns", "deletes_only_rows_its_upgrade_inserted", "added_not_valid_here",
-              "valid_not_null_check")
+              "valid_not_null_check", "inside_transaction")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A finding about a statement: destructive, data loss or a lock risk (dialects/_common.toml)."""
+    """A finding about a statement: destructive, data loss, a lock risk or compatibility
+    (dialects/_common.toml)."""
 
-    kind: str  # "destructive", "data_loss" or "lock_risk"
+    kind: str  # one of RULE_KINDS
     pattern: re.Pattern[str]
     message: str
     on: str  # "full" or "top" (parenthesised parts elided)
@@ -48,6 +56,10 @@ class Rule:
     # rule counts only when it holds (``when``) or only when it does not (``unless``)
     when: str = ""
     unless: str = ""
+    # a feature of ``[server_version.features]``: the rule counts only on a server that has it
+    # (``has``) or only on one that lacks it (``lacks``)
+    has: str = ""
+    lacks: str = ""
 
 
 @dataclass(frozen=True)
@@ -230,11 +242,20 @@ class Dialect:
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
     record: RecordSQL = field(default_factory=RecordSQL)
     alembic_impl_hooks: tuple[str, ...] = ()  # named corrections of Alembic's impl (alembic_compat)
+    drop_constraint_needs_type: bool = False  # op.drop_constraint() needs type_= (MySQL)
     # the words an ALTER TABLE action starts with (statements/actions.py)
     alter_actions: frozenset[str] = frozenset()
     # the statement forms of dialects/_common.toml [grammar.forms], by name (the dialect file's
     # own [grammar.forms] replace some)
     forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # [server_version]: the version assumed when the project names none ("": the dialect has no
+    # version-dependent rules), and from which version the server has each feature rules name
+    oldest_version: str = ""
+    features: tuple[tuple[str, str], ...] = ()
+
+    def has_feature(self, feature: str, version: str) -> bool:
+        """True when a server of ``version`` ("": the oldest assumed) has ``feature``."""
+        return version_key(version or self.oldest_version) >= version_key(dict(self.features)[feature])
 
     def form(self, name: str) -> re.Pattern[str]:
         """The statement form ``name`` (add_column, drop_table ...) of ``[grammar.forms]``."""

@@ -25,7 +25,9 @@ def annotated(history: History, plan: Plan, rendering: Rendering) -> Rendering:
     """A copy of ``rendering`` (of ``plan``) with an annotation above every finding."""
     dialect = rendering.dialect
     inserted = _upgrade_rows(history, plan, rendering, dialect) if plan.direction == DOWN else {}
-    annotate = annotator(dialect, rendering.version_table, inserted)
+    annotate = annotator(dialect, rendering.version_table, inserted,
+                         dict(history.settings.server_versions).get(dialect.name, ""),
+                         upgrade=plan.direction != DOWN)
     segments = [Segment(seg.step, annotate(seg.statements, seg.step)) for seg in rendering.segments]
     return dataclasses.replace(rendering, segments=segments)
 

@@ -10,6 +10,7 @@ name too long, a revision that exits or forks) has a fix of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from .capture import NulCharacter
 GUARD_FIX = (
     "Usual fix: in the revision, guard the database access with "
     "`if context.is_offline_mode(): ...` (from alembic import context) and emit the change with "
-    "op.execute() in SQL that needs no answer from the database."
+    "op.execute() in SQL that needs no answer from the database; or render with `--shadow` (against "
+    "a throwaway copy of the schema, where the database access works)."
 )
 _DUPLICATE_COLUMN = getattr(sa.exc, "DuplicateColumnError", None)  # SQLAlchemy >= 2.0
 _NOISE = (re.compile(r"\s*\(Background on this error at: [^)]*\)"), re.compile(r" object at 0x[0-9a-f]+"))
@@ -70,7 +72,8 @@ def _batch_reflects(f: Failure) -> Cause | None:
         f"it uses batch mode, which on {f.dialect.name} recreates the table, without copy_from, so "
         "Alembic needs a live connection to reflect the table",
         "Usual fix: pass copy_from=sa.Table(...) with the table's current definition to "
-        "op.batch_alter_table(), so the table is recreated from it instead of reflected.")
+        "op.batch_alter_table(), so the table is recreated from it instead of reflected; or render "
+        "with `--shadow` (the table is then reflected from a throwaway copy of the schema).")
 
 
 def _inspects(f: Failure) -> Cause | None:
@@ -184,6 +187,17 @@ def _existing_type_needed(f: Failure) -> Cause | None:
                  "apply) to op.alter_column().")
 
 
+def _constraint_type_needed(f: Failure) -> Cause | None:
+    operation = f.operation.operation
+    if not (isinstance(f.exc, NotImplementedError) and f.operation.name == "drop_constraint"
+            and f.dialect.drop_constraint_needs_type and getattr(operation, "constraint_type", "") is None):
+        return None
+    return Cause(f"op.drop_constraint() does not say which kind of constraint it drops, and "
+                 f"{f.dialect.name} drops each kind its own way ({describe(f.exc)})",
+                 "Pass the constraint's kind: op.drop_constraint(name, table, type_=\"foreignkey\") "
+                 "(or type_=\"unique\", \"check\", \"primary\").")
+
+
 def _no_alter(f: Failure) -> Cause | None:
     if not (isinstance(f.exc, NotImplementedError) and f.operation.name and not f.operation.in_batch):
         return None
@@ -221,8 +235,11 @@ def _revision_raises(f: Failure) -> Cause | None:
                      "Usual fix: do not downgrade across this revision; restore from a backup "
                      "taken before it, or write a downgrade.")
     return Cause(f"the revision itself raises {describe(f.exc)}",
-                 f"It refuses to render for {f.dialect.name} this way: leave {f.dialect.name} out of "
-                 "this range's dialects, or change the revision.")
+                 _RAISES_FIX.format(dialect=f.dialect.name) + ("" if f.shadow else _REFUSES_OFFLINE))
+
+
+# where a revision raises offline, it may refuse offline mode on purpose
+_REFUSES_OFFLINE = " If it refuses offline mode on purpose (it needs a database), render with `--shadow`."
 
 
 def _shadow_refused(f: Failure) -> Cause | None:
@@ -256,8 +273,8 @@ def _nul_character(f: Failure) -> Cause | None:
 _CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
     _nul_character, _exits, _forks, _batch_reflects, _inspects, _connection_attribute, _result_used,
     _literal_value, _dialect_only_type,
-    _string_without_length, _existing_type_needed, _no_alter, _bad_arguments, _name_too_long,
-    _revision_raises,
+    _string_without_length, _existing_type_needed, _constraint_type_needed, _no_alter, _bad_arguments,
+    _name_too_long, _revision_raises,
 )
 
 
@@ -265,15 +282,80 @@ _CLASSIFIERS: tuple[Callable[[Failure], Cause | None], ...] = (
 _OFFLINE_ONLY = (_batch_reflects, _inspects, _connection_attribute, _result_used)
 
 
+def _first(failure: Failure, classifiers: tuple[Callable[[Failure], Cause | None], ...]) -> Cause | None:
+    return next((cause for classify in classifiers if (cause := classify(failure)) is not None), None)
+
+
+def _raised_while_handling(exc: BaseException) -> list[BaseException]:
+    """The exceptions ``exc`` was raised while handling (``__cause__``, ``__context__``), innermost
+    last: a helper's ``finally`` that fails (an UnboundLocalError) hides the real cause."""
+    chain: list[BaseException] = []
+    inner = exc.__cause__ or exc.__context__
+    while inner is not None and inner is not exc and inner not in chain and len(chain) < 8:
+        chain.append(inner)
+        inner = inner.__cause__ or inner.__context__
+    return chain
+
+
 def cause_of(failure: Failure) -> Cause:
-    """The first cause that fits; a plain account of the exception when none does."""
+    """The first cause that fits the exception, else one that fits an exception it was raised
+    while handling (the real cause a ``finally`` hid); else the revision raising, or a plain
+    account of the exception."""
     classifiers = _CLASSIFIERS if failure.shadow is None else \
         (_shadow_refused, *(c for c in _CLASSIFIERS if c not in _OFFLINE_ONLY))
-    for classify in classifiers:
-        cause = classify(failure)
+    specific = tuple(c for c in classifiers if c is not _revision_raises)
+    cause = _first(failure, specific)
+    if cause is not None:
+        return cause
+    for inner in _raised_while_handling(failure.exc):
+        cause = _first(dataclasses.replace(failure, exc=inner), specific)
         if cause is not None:
-            return cause
+            return Cause(f"{cause.text}; {describe(failure.exc)}, raised while handling that, hid it",
+                         cause.fix)
+    cause = _first(failure, (_revision_raises,) if _revision_raises in classifiers else ())
+    if cause is not None:
+        return cause
     # no claim that Alembic online (or the database) would fail too: nothing here ran it
     return Cause(f"rendering it raised {describe(failure.exc)}",
-                 f"Correct the operation at the line above, or leave {failure.dialect.name} out of "
-                 "this range's dialects.")
+                 _FALLBACK_FIX.format(dialect=failure.dialect.name))
+
+
+_FALLBACK_FIX = "Correct the operation at the line above, or leave {dialect} out of this range's dialects."
+_RAISES_FIX = ("It refuses to render for {dialect} this way: leave {dialect} out of this range's dialects, "
+               "or change the revision.")
+# the fix of a cause that is the same on every dialect checked, where the fix for one dialect
+# would be to leave it out
+_EVERYWHERE = {
+    _FALLBACK_FIX: "It fails the same way on every dialect checked, so leaving dialects out does not help: "
+                   "correct the operation at the line above.",
+    _RAISES_FIX: "It raises the same way on every dialect checked, so leaving dialects out does not help: "
+                 "correct the revision.",
+    _RAISES_FIX + _REFUSES_OFFLINE: "It raises the same way on every dialect checked, so leaving dialects "
+                                    "out does not help: correct the revision." + _REFUSES_OFFLINE,
+}
+
+
+def on_every_dialect(unrenderable: dict[tuple[str, ...], list[str]], names: tuple[str, ...],
+                     ) -> dict[tuple[str, ...], list[str]]:
+    """``distill check``'s failures (revision, message, direction, location, cause, fix) ->
+    dialects, where a cause that fails the same revision on every dialect checked (more than one)
+    is one entry whose fix is to correct the revision, not to leave each dialect out of it."""
+    groups: dict[tuple[str, ...], list[tuple[tuple[str, ...], list[str]]]] = {}
+    for key, found in unrenderable.items():
+        groups.setdefault(key[:5], []).append((key, found))
+    out: dict[tuple[str, ...], list[str]] = {}
+    for head, entries in groups.items():
+        failed = [name for _, found in entries for name in found]
+        fixes = {_template(key[5], found) for key, found in entries}
+        if len(names) > 1 and sorted(failed) == sorted(names) and len(fixes) == 1 and None not in fixes:
+            out[(*head, _EVERYWHERE[fixes.pop()])] = failed
+        else:
+            out.update(entries)
+    return out
+
+
+def _template(fix: str, found: list[str]) -> str | None:
+    """The fix template of _EVERYWHERE that ``fix`` is for each of ``found`` (one dialect)."""
+    if len(found) != 1:
+        return None
+    return next((t for t in _EVERYWHERE if t.format(dialect=found[0]) == fix), None)

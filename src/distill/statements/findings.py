@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ..dialects import Dialect, LexerRules
+from ..dialects import Dialect, LexerRules, Rule
 from ..names import one_line
 from .actions import elided, forms
 from .inserted_rows import Rows
@@ -23,16 +23,21 @@ from .sequence import Sequence
 
 DESTRUCTIVE, DATA_LOSS, LOCK_RISK = "destructive", "data_loss", "lock_risk"
 KINDS = (DESTRUCTIVE, DATA_LOSS, LOCK_RISK)  # every step lists these, empty or not
+# breaks the application version still running during a rolling deploy (renames, drops, NOT
+# NULL without a default): listed only where it occurs
+COMPATIBILITY = "compatibility"
 MANUAL_STEPS, WARNING = "manual_steps", "warning"
 # a step rendered against a shadow that read rows of application tables (--shadow)
 DATA_DEPENDENT = "data_dependent"
 NOTICE_KINDS = (MANUAL_STEPS, WARNING, DATA_DEPENDENT)  # listed only where they occur
+STATEMENT_KINDS = (*KINDS, COMPATIBILITY)  # findings about the statement right below
 # Not an annotation: found by rendering twice (offline.reproducible), listed where it occurs.
 NOT_REPRODUCIBLE = "not_reproducible"
 # Not a finding: what a step printed that is no SQL comment (console output), listed where it
 # occurs, at most PRINTED_LIMIT lines of it.
 PRINTED, PRINTED_LIMIT = "printed", 50
 LABELS = {DESTRUCTIVE: "DESTRUCTIVE", DATA_LOSS: "DATA LOSS", LOCK_RISK: "LOCK RISK",
+          COMPATIBILITY: "COMPATIBILITY",
           MANUAL_STEPS: "MANUAL STEPS",
           WARNING: "WARNING", DATA_DEPENDENT: "DATA-DEPENDENT"}
 _LABEL_TO_KIND = {label: kind for kind, label in LABELS.items()}
@@ -97,21 +102,39 @@ def _mentions_version_table(full: str, table: VersionTable) -> bool:
     return table.name.upper() in (w.upper() for w in words) or table.sql.upper() in full.upper()[:80]
 
 
-def _findings(full: str, dialect: Dialect, sequence: Sequence) -> list[tuple[str, str, str]]:
+def _on_this_server(rule: Rule, dialect: Dialect, version: str) -> bool:
+    """False for a rule about a feature the server has (``lacks``) or lacks (``has``)."""
+    if rule.lacks and dialect.has_feature(rule.lacks, version):
+        return False
+    return not (rule.has and not dialect.has_feature(rule.has, version))
+
+
+def assumed_version(dialect: Dialect) -> str:
+    """What a version-dependent finding says when the project names no server version."""
+    return (f" (assuming {dialect.title} {dialect.oldest_version}, the oldest distill assumes; set "
+            f"server_version = {{ {dialect.name} = \"...\" }} in [tool.distill])")
+
+
+def _findings(full: str, dialect: Dialect, sequence: Sequence, version: str = "",
+              ) -> list[tuple[str, str, str]]:
     """(kind, message, table) for every rule that matches the normalised statement, read action
-    by action (``statements.actions``) and in the light of the statements before it."""
+    by action (``statements.actions``) and in the light of the statements before it, on a
+    server of ``version`` ("": the dialect's oldest, and the message says so)."""
     found = []
     for form, top in forms(full, dialect.alter_actions):
         for rule in dialect.rules:
             match = rule.pattern.search(top if rule.on == "top" else form)
-            if not match:
+            if not match or not _on_this_server(rule, dialect, version):
                 continue
             groups = {k: (v or "") for k, v in match.groupdict().items()}
             if rule.when and not sequence.holds(rule.when, form, top, groups):
                 continue
             if rule.unless and sequence.holds(rule.unless, form, top, groups):
                 continue
-            found.append((rule.kind, rule.message.format(**groups), groups.get("table", "")))
+            message = rule.message.format(**groups)
+            if (rule.has or rule.lacks) and not version:
+                message += assumed_version(dialect)
+            found.append((rule.kind, message, groups.get("table", "")))
         sequence.read(form)
     return found
 
@@ -120,8 +143,10 @@ class _Annotator:
     """Annotates the statements of one rendering, segment by segment, in output order: tables
     created earlier in the same rendering are empty, so locking them is no risk."""
 
-    def __init__(self, dialect: Dialect, table: VersionTable, inserted: dict[int, Rows]) -> None:
-        self.dialect, self.table, self.inserted = dialect, table, inserted
+    def __init__(self, dialect: Dialect, table: VersionTable, inserted: dict[int, Rows],
+                 version: str = "", upgrade: bool = True) -> None:
+        self.dialect, self.table, self.inserted, self.version = dialect, table, inserted, version
+        self.upgrade = upgrade
         self.created: set[str] = set()
         self.sequence = Sequence(dialect)
         self.version_words = {table.name.upper(), table.sql.upper()}
@@ -161,12 +186,15 @@ class _Annotator:
                      batch_recreated: set[str]) -> list[Statement]:
         already = {parse_annotation(s) for s in previous if s.kind == ANNOTATION}
         found = []
-        for kind, message, table_name in _findings(full, self.dialect, self.sequence):
+        for kind, message, table_name in _findings(full, self.dialect, self.sequence, self.version):
             dropped = full.upper().startswith("DROP TABLE")
-            if kind == DESTRUCTIVE and dropped and table_name in batch_recreated:
+            if kind == COMPATIBILITY and not self.upgrade:
+                continue  # a rolling deploy runs the upgrade beside the previous version
+            if kind in (DESTRUCTIVE, COMPATIBILITY) and dropped and table_name in batch_recreated:
                 continue  # SQLite batch mode: the table was copied and is renamed back
-            if kind in (LOCK_RISK, DATA_LOSS) and table_name in self.created:
-                continue  # created earlier in this run: nothing to lock, no earlier rows to lose
+            if kind in (LOCK_RISK, DATA_LOSS, COMPATIBILITY) and table_name in self.created:
+                continue  # created earlier in this run: nothing to lock, no earlier rows to lose,
+                # no running application that knows it
             if (kind, message) not in already:
                 found.append(annotation(self.dialect, kind, message))
         created = self.dialect.form("create_table").match(full)
@@ -177,12 +205,16 @@ class _Annotator:
 
 
 def annotator(dialect: Dialect, table: VersionTable, inserted: dict[int, Rows] | None = None,
+              server_version: str = "", upgrade: bool = True,
               ) -> Callable[[list[Statement], int | None], list[Statement]]:
     """A function that puts an annotation right above every destructive or lock-risky statement
     of each list it is given (call it on a rendering's segments in output order, with the index
     of the segment's step). ``inserted``: in a downgrade, the rows each step's upgrade inserts,
-    by step index (``statements.inserted_rows``)."""
-    return _Annotator(dialect, table, inserted or {})
+    by step index (``statements.inserted_rows``). ``server_version``: the project's
+    ``server_version`` for the dialect ("": none named, the dialect's oldest is assumed).
+    Compatibility findings (what breaks the application version running beside a rolling
+    deploy) are an upgrade's only (``upgrade``)."""
+    return _Annotator(dialect, table, inserted or {}, server_version, upgrade)
 
 
 def printed_of(statements: list[Statement], comment: str) -> dict[str, list[str]]:

@@ -8,7 +8,9 @@
 * ``deletes_only_rows_its_upgrade_inserted``: a downgrade's DELETE that removes only rows the
   step's own upgrade inserted (``statements.inserted_rows``);
 * ``valid_not_null_check``: SET NOT NULL on a column a valid ``CHECK (column IS NOT NULL)``
-  covers (added without NOT VALID, or validated since): PostgreSQL 12+ skips its scan.
+  covers (added without NOT VALID, or validated since): PostgreSQL 12+ skips its scan;
+* ``inside_transaction``: after a BEGIN and before its COMMIT in the same rendering (not in an
+  ``autocommit_block()``, nor where the rendering opens no transaction).
 
 Each reads the action forms of ``statements.actions``; names compare case-insensitively.
 """
@@ -25,6 +27,7 @@ _NOT_NULL_CHECK = re.compile(r"^CHECK \((?P<column>[^\s()]+) IS NOT NULL\)( NOT 
 _VALIDATE = re.compile(r"^ALTER TABLE (?P<table>\S+) VALIDATE CONSTRAINT (?P<name>\S+)$", re.I)
 _UPDATE = re.compile(r"^UPDATE (?P<table>\S+) SET (?P<sets>.+?)(?: (?:FROM|WHERE|RETURNING) .*)?$", re.I)
 _TRANSACTION_ENDS = {"COMMIT", "COMMIT WORK", "COMMIT TRANSACTION", "END", "ROLLBACK", "END TRANSACTION"}
+_TRANSACTION_STARTS = {"BEGIN", "BEGIN WORK", "BEGIN TRANSACTION", "START TRANSACTION"}
 _SET_ITEM = re.compile(r"^(?P<column>[^\s=<>]+) ?=")
 
 
@@ -58,6 +61,7 @@ class Sequence:
         self.not_valid: set[tuple[str, str]] = set()  # (table, constraint) added NOT VALID
         self.pending: dict[tuple[str, str], str] = {}  # NOT VALID not-null check -> its column
         self.valid_not_null: set[tuple[str, str]] = set()  # (table, column)
+        self.in_transaction = False  # after a BEGIN, before its COMMIT (an autocommit_block())
 
     def step(self, rows: Rows | None = None) -> None:
         self.added.clear()
@@ -74,12 +78,17 @@ class Sequence:
             return (table, _key(groups.get("name", ""))) in self.not_valid
         if fact == "valid_not_null_check":
             return (table, _key(groups.get("column", ""))) in self.valid_not_null
+        if fact == "inside_transaction":
+            return self.in_transaction
         raise ValueError(f"unknown rule condition {fact!r} in dialects/*.toml")
 
     def read(self, full: str) -> None:
         """Take in one action form, after the rules have read it."""
-        if full.upper() in _TRANSACTION_ENDS:
+        if full.upper() in _TRANSACTION_STARTS:
+            self.in_transaction = True
+        elif full.upper() in _TRANSACTION_ENDS:
             self.not_valid.clear()
+            self.in_transaction = False
         elif added := self.dialect.form("add_column").match(full):
             self.added.add((_key(added["table"]), _key(added["column"])))
         elif constraint := _ADD_CONSTRAINT.match(full):

@@ -22,6 +22,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('2b7e41d09c02'), @@SESSION.s
 
 -- Running downgrade 2b7e41d09c02 -> 1a0f3c5e7b01
 
+-- LOCK RISK: drops index ix_books_title of books: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_books_title ON books;
 
 -- DESTRUCTIVE: drops table books and every row in it

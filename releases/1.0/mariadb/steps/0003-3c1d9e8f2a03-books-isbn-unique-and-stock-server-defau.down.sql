@@ -22,6 +22,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('3c1d9e8f2a03'), @@SESSION.s
 
 -- Running downgrade 3c1d9e8f2a03 -> 2b7e41d09c02
 
+-- LOCK RISK: drops index ix_books_isbn of books: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_books_isbn ON books;
 
 -- DESTRUCTIVE: drops column books.stock and its data

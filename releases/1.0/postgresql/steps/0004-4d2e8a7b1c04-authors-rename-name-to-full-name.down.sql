@@ -49,7 +49,6 @@ $distill_guard$;
 
 -- Running downgrade 4d2e8a7b1c04 -> 3c1d9e8f2a03
 
--- DESTRUCTIVE: renames column authors.full_name to name: the application version still running during the deploy reads full_name and fails; add the new column, write both, then drop the old one
 ALTER TABLE authors RENAME full_name TO name;
 
 UPDATE alembic_version

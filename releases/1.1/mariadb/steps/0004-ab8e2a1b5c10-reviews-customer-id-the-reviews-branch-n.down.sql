@@ -22,6 +22,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('ab8e2a1b5c10'), @@SESSION.s
 
 -- Running downgrade ab8e2a1b5c10 -> 8b6c4e3f7a08
 
+-- LOCK RISK: drops index ix_reviews_customer_id of reviews: quick, but it waits for an exclusive metadata lock behind every running transaction on the table, and every query on it queues behind it; set --lock-timeout
 DROP INDEX ix_reviews_customer_id ON reviews;
 
 -- DESTRUCTIVE: drops column reviews.customer_id and its data

@@ -30,6 +30,7 @@ CREATE TABLE customers (
     CONSTRAINT uq_customers_email UNIQUE (email)
 );
 
+-- LOCK RISK: adds orders.customer_id: without ALGORITHM=INSTANT (MySQL 8.0.12, MariaDB 10.3.2) this rebuilds the whole table, online but long on a large table, with a metadata lock at its start and end (assuming MySQL 5.7, the oldest distill assumes; set server_version = { mysql = "..." } in [tool.distill])
 ALTER TABLE orders ADD COLUMN customer_id INTEGER;
 
 -- LOCK RISK: adds a foreign key to orders: checks every row (and copies the table when foreign_key_checks is on)

@@ -23,6 +23,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('bc9f1b0c4d11'), @@SESSION.s
 -- Running upgrade bc9f1b0c4d11 -> ab3a0c9d3e12
 
 -- DESTRUCTIVE: drops column authors.bio and its data
+-- COMPATIBILITY: drops column authors.bio: the application version still running during the deploy reads or writes it and fails; stop using it in a release before this one
 ALTER TABLE authors
 DROP COLUMN bio;
 

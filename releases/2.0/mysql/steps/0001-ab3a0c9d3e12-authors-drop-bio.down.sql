@@ -22,6 +22,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('ab3a0c9d3e12'), @@SESSION.s
 
 -- Running downgrade ab3a0c9d3e12 -> bc9f1b0c4d11
 
+-- LOCK RISK: adds authors.bio: without ALGORITHM=INSTANT (MySQL 8.0.12, MariaDB 10.3.2) this rebuilds the whole table, online but long on a large table, with a metadata lock at its start and end (assuming MySQL 5.7, the oldest distill assumes; set server_version = { mysql = "..." } in [tool.distill])
 ALTER TABLE authors ADD COLUMN bio TEXT;
 
 UPDATE alembic_version

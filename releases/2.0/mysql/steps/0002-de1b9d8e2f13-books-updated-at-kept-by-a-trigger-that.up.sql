@@ -26,6 +26,7 @@ SET SESSION sql_mode = IF(BINARY @distill_found IN ('ab3a0c9d3e12'), @@SESSION.s
 
 -- NOTE: books.updated_at is maintained by trigger trg_books_touch
 
+-- LOCK RISK: adds books.updated_at: without ALGORITHM=INSTANT (MySQL 8.0.12, MariaDB 10.3.2) this rebuilds the whole table, online but long on a large table, with a metadata lock at its start and end (assuming MySQL 5.7, the oldest distill assumes; set server_version = { mysql = "..." } in [tool.distill])
 ALTER TABLE books ADD COLUMN updated_at DATETIME;
 
 DELIMITER //
