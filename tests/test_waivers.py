@@ -110,7 +110,7 @@ def test_a_waiver_that_covers_nothing_is_a_finding_of_its_kind(tmp_path):
     (waiver("a1", "destructive").replace('approver = "Dana DBA"\n', ""), "waiver 1 (revision 'a1'): no approver"),
     (waiver("a1", "typo"), "waiver 1 (revision 'a1'): unknown kind 'typo'; it is one of irreversible, destructive"),
     (waiver("a1", "unrenderable"), "unknown kind 'unrenderable'; it is one of irreversible, destructive, "
-                                   "data-loss, lock-risk, not-reproducible, manual-steps, warnings, "
+                                   "data-loss, lock-risk, compatibility, not-reproducible, manual-steps, warnings, "
                                    "data-dependent (a revision that cannot render cannot be waived)"),
     (waiver("a1", "destructive", approver="  "), "waiver 1 (revision 'a1'): approver must be a non-empty text, not '  '"),
     (waiver("a1", "destructive", expires="2027"), "waiver 1 (revision 'a1'): unknown key(s) expires; a waiver needs revision, kind, "
@@ -156,7 +156,7 @@ def test_sarif_matches_the_sarif_2_1_0_schema_and_points_into_the_scripts(waived
     assert run["tool"]["driver"]["name"] == "distill" and run["tool"]["driver"]["version"]
     rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert rules == ["unrenderable", "irreversible", "destructive", "data-loss", "data-not-restored",
-                     "probable-renames", "lock-risk", "not-reproducible", "manual-steps", "warning",
+                     "probable-renames", "lock-risk", "compatibility", "not-reproducible", "manual-steps", "warning",
                      "data-dependent", "unused-waiver"]  # as README lists them
     results = run["results"]
     assert {r["ruleId"] for r in results} == {"irreversible", "destructive", "data-loss", "lock-risk",
