@@ -258,3 +258,31 @@ def test_the_manifest_records_each_waiver_with_what_it_covers_and_the_runbook_ma
                        plain).returncode == 0
     assert "waivers" not in json.loads((tmp_path / "plain-out" / "manifest.json").read_text())
     assert "Waived" not in (tmp_path / "plain-out" / "README.md").read_text()
+
+
+RENAMES = [*REVISIONS[:1], {"revision": "r5", "down": "a1", "message": "a clearer name", "body": '''
+    def upgrade():
+        op.alter_column("t", "note", new_column_name="remark")
+
+    def downgrade():
+        op.alter_column("t", "remark", new_column_name="note")
+'''}]
+
+
+def test_a_compatibility_finding_is_waived_like_the_others(tmp_path):
+    """The compatibility kind (a rename breaks the application still running) came with the
+    findings rules after waivers: a waiver of it marks the finding and --fail-on passes; without
+    the waiver the same check fails."""
+    args = ["check", "--from", "a1", "--dialect", "postgresql", "--fail-on", "compatibility", "--json", *FAST]
+    bare = run_distill(args, write_project(tmp_path / "bare", RENAMES))
+    assert bare.returncode == 1 and json.loads(bare.stdout)["compatibility"], bare.stdout
+    project = write_project(tmp_path / "waived", RENAMES,
+                            distill_toml=waiver("r5", "compatibility", "the app reads both names", "Ola"))
+    result = run_distill(args, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    findings = json.loads(result.stdout)["compatibility"]
+    assert findings and all(f["waived"]["approver"] == "Ola" for f in findings)
+    built = run_distill(["build", "--from", "a1", "--dialect", "postgresql", "--out", tmp_path / "b", *FAST], project)
+    assert built.returncode == 0, built.stderr
+    (entry,) = json.loads((tmp_path / "b" / "manifest.json").read_text())["waivers"]
+    assert entry["kind"] == "compatibility" and [f["kind"] for f in entry["findings"]] == ["compatibility"]
