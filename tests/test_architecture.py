@@ -115,6 +115,73 @@ def test_the_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
+# The packages (and top-level modules) from the bottom up: a package imports only from its own
+# layer or a lower one, and the package graph has no cycle, so inside a layer imports flow one way
+# too (offline uses shadow, audit uses rehearsal; never back). "distill" is the package's
+# __init__ (its version). A new package or module has to be placed here.
+LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
+    "distill errors names atomic progress resources tomlfile lazy workers",  # small shared modules
+    "dialects",
+    "statements",  # the model of SQL statements and findings; every renderer produces them
+    "alembic_compat",  # Alembic's internals, patched while rendering to produce statements
+    "config",
+    "history",
+    "offline shadow",
+    "bundle",  # building, publishing and verifying bundles
+    "audit rehearsal",
+    "project api cli cli_audit cli_options cli_completion __main__",  # the front
+))
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for module, targets in edges.items():
+        found.setdefault(_package(module), set()).update(_package(t) for t in targets)
+    for package, targets in found.items():
+        targets.discard(package)
+    return found
+
+
+def _layer_violations(packages: dict[str, set[str]], layers: tuple[frozenset[str], ...]) -> list[str]:
+    """Packages placed in no layer, imports of a higher layer, and a cycle between packages."""
+    rank = {package: number for number, layer in enumerate(layers) for package in layer}
+    found = [f"{package} is in no layer" for package in sorted(packages) if package not in rank]
+    found += [f"{package} (layer {rank[package]}) imports {target} (layer {rank[target]})"
+              for package, targets in sorted(packages.items()) for target in sorted(targets)
+              if package in rank and target in rank and rank[target] > rank[package]]
+    cycle = _cycle({p: {t for t in ts if t in packages} for p, ts in packages.items()})
+    if cycle:
+        found.append("cycle: " + " -> ".join(cycle))
+    return found
+
+
+def test_packages_import_down_the_layers_only():
+    edges, _ = _graph()
+    assert _layer_violations(_package_edges(edges), LAYERS) == []
+
+
+def test_the_layer_check_fails_an_upward_import_a_cycle_and_an_unplaced_package():
+    layers = (frozenset({"errors"}), frozenset({"history"}), frozenset({"audit", "rehearsal"}))
+    assert _layer_violations({"errors": set(), "history": {"errors"}, "audit": {"rehearsal", "history"},
+                              "rehearsal": {"errors"}}, layers) == []
+    upward = {"errors": set(), "history": {"audit"}, "audit": set()}
+    assert _layer_violations(upward, layers) == ["history (layer 1) imports audit (layer 2)"]
+    cycle = {"audit": {"rehearsal"}, "rehearsal": {"audit"}}
+    assert _layer_violations(cycle, layers) == ["cycle: audit -> rehearsal -> audit"]
+    assert _layer_violations({"newpkg": {"errors"}, "errors": set()}, layers) == ["newpkg is in no layer"]
+
+
+def test_the_package_walk_sees_the_real_package_edges():
+    packages = _package_edges(_graph()[0])
+    assert "history" in packages["offline"] and "shadow" in packages["offline"]
+    assert "bundle" in packages["rehearsal"] and "audit" not in packages["rehearsal"]
+
+
 def test_no_private_name_imported_from_another_module():
     _, private = _graph()
     assert private == []

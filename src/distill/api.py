@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from .audit.bundle_diff import DiffReport, Side
     from .audit.check import CheckReport
     from .audit.status import StatusReport
-    from .audit.verify import Report as VerifyReport
     from .bundle.manifest import BundleSpec
     from .bundle.publish import Published, ReleaseExists
+    from .bundle.verify import Report as VerifyReport
     from .rehearsal.rehearse import Rehearsal
     from .shadow import ShadowSpec
     from .statements.applied_record import RecordTarget
@@ -57,7 +57,7 @@ _RESULT_TYPES = {"CheckReport": ("audit.check", "CheckReport"),
                  "Published": ("bundle.publish", "Published"),
                  "ReleaseExists": ("bundle.publish", "ReleaseExists"),
                  "Rehearsal": ("rehearsal.rehearse", "Rehearsal"),
-                 "VerifyReport": ("audit.verify", "Report")}
+                 "VerifyReport": ("bundle.verify", "Report")}
 
 
 def __getattr__(name: str) -> Any:
@@ -211,7 +211,7 @@ def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool 
     """Checksums and manifest of a bundle or archive; with ``rebuild``, also a rebuild from
     ``project``'s current sources; with ``allowed_signers``, a valid signature by one of them
     (``distill verify``)."""
-    from .audit.verify import verify as verify_bundle
+    from .bundle.verify import verify as verify_bundle
 
     if rebuild and project is None:
         raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")

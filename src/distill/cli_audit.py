@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from .audit.fail_on import KINDS as FAIL_ON_KINDS
 from .cli_completion import complete_dialects, complete_revision
 from .cli_options import json_text, reproducibility_option, shadow_options
 from .lazy import LazyModule
+from .statements.fail_on import KINDS as FAIL_ON_KINDS
 
 # imported by the command that runs (see cli)
 api = LazyModule("distill.api")

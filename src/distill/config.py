@@ -17,11 +17,11 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
-from .audit.fail_on import parse_fail_on
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name, check_table_name, one_line
 from .resources import data_dir
 from .statements.applied_record import DEFAULT_TABLE, check_record_table
+from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts, parse_duration
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")

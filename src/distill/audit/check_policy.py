@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ..history.scripts import History
 from ..names import one_line
+from ..statements.fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
 from ..statements.findings import (
     DATA_DEPENDENT,
     DATA_LOSS,
@@ -31,7 +32,6 @@ from ..statements.findings import (
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES
 from .check import CheckReport
-from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE
 
 # a finding's kind in the report -> the policy kind that covers it
 _POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",

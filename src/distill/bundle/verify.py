@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bundle import signing
-from ..bundle.archive import bundle_directory
-from ..bundle.builder import build_files
-from ..bundle.files import BundleTree, sha256
-from ..bundle.manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
 from ..errors import DistillError
 from ..history.scripts import History
 from ..names import one_line
+from . import signing
+from .archive import bundle_directory
+from .builder import build_files
+from .files import BundleTree, sha256
+from .manifest import MANIFEST_FORMAT, file_entries, manifest_problems, spec_from_manifest
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _SHOWN_AT_MOST = 16 << 20  # a differing file larger than this is named, not diffed
