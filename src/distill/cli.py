@@ -49,6 +49,7 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
     progress.QUIET = quiet
     if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
         return
+    compat.require_compatible()  # a paragraph and exit 2 when a patched Alembic original changed
     warning = compat.compatibility_warning()
     if warning:
         click.echo(warning, err=True)

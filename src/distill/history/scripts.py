@@ -83,7 +83,9 @@ class History:
 
 def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
     """ScriptDirectory with every revision script loaded (and how many scripts were compiled on
-    the second core), or a ScriptLoadError naming the file."""
+    the second core), or a ScriptLoadError naming the file (UntestedAlembic first when the Alembic
+    internals distill patches changed: every command and the API load a history)."""
+    compat.require_compatible()
     try:
         script = ScriptDirectory.from_config(config)
     except CommandError as exc:
