@@ -120,7 +120,7 @@ def test_the_cycle_finder_finds_one():
 # too (offline uses shadow, audit uses rehearsal; never back). "distill" is the package's
 # __init__ (its version). A new package or module has to be placed here.
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
-    "distill errors names atomic progress resources tomlfile lazy workers",  # small shared modules
+    "distill compat errors names atomic progress resources tomlfile lazy workers",  # small shared modules
     "dialects",
     "statements",  # the model of SQL statements and findings; every renderer produces them
     "alembic_compat",  # Alembic's internals, patched while rendering to produce statements
@@ -240,3 +240,55 @@ def test_modules_and_functions_are_small():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{module}.{node.name}: {length} lines")
     assert too_long == []
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Names a module binds by importing something that is not distill (stdlib, dependencies)."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names if not a.name.startswith("distill")}
+        elif isinstance(node, ast.ImportFrom) and not node.level and not (node.module or "").startswith("distill"):
+            found |= {a.asname or a.name for a in node.names}
+    return found
+
+
+def _root(node: ast.AST) -> str:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _patches(module: str, tree: ast.Module) -> list[str]:
+    """Attributes set or deleted on something imported from outside distill: a patch."""
+    imported, found = _imported_names(tree), []
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("setattr", "delattr") and node.args:
+            targets = [ast.Attribute(value=node.args[0], attr="?")]
+        found += [f"{module} patches {ast.unparse(t)}" for t in targets
+                  if isinstance(t, ast.Attribute) and _root(t) in imported]
+    return found
+
+
+def test_the_stdlib_and_dependencies_are_patched_only_in_the_compatibility_packages():
+    offenders = []
+    for module, path in MODULES.items():
+        if not module.startswith(("distill.compat", "distill.alembic_compat")):
+            offenders += _patches(module, ast.parse(path.read_text(encoding="utf-8")))
+    assert offenders == []
+
+
+def test_the_patch_finder_finds_them():
+    tree = ast.parse("import logging\nimport importlib.machinery\nfrom alembic.runtime import migration as m\n"
+                     "from . import progress\nlogging.Logger.callHandlers = f\n"
+                     "del importlib.machinery.SourceFileLoader.exec_module\nsetattr(m.HeadMaintainer, 'x', f)\n"
+                     "progress.QUIET = True\nlocal = object()\nlocal.x = 1\n")
+    assert _patches("m", tree) == ["m patches logging.Logger.callHandlers",
+                                   "m patches importlib.machinery.SourceFileLoader.exec_module",
+                                   "m patches m.HeadMaintainer.?"]
+
