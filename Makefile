@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.distill-installed
 
-.PHONY: demo test lint clean corners
+.PHONY: demo test lint clean corners sqlparse-corners
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,25 @@ CORNER_TESTS := tests/test_apply_real.py tests/test_literals_real.py tests/test_
                 tests/test_exits.py tests/test_session_settings.py tests/test_shadow_writes.py \
                 tests/test_shadow_url.py tests/test_rehearse_data.py
 
-corners:
+# closed_forms (statements/closed_forms.py) is enabled only on the sqlparse versions listed in
+# statements/styles.py (CLOSED_FORMS_SQLPARSE): each one is proven here, in one venv, by the tests
+# that compare its layouts with sqlparse's byte for byte. SQLPARSE_VERSIONS="0.5.4" tries another.
+SQLPARSE_TESTS := tests/test_closed_forms.py
+
+sqlparse-corners:
+	set -e; venv=.venv-corner-sqlparse; \
+	test -x $$venv/bin/python || $(PYTHON) -m venv $$venv; \
+	grep -v -E '^sqlparse' constraints.txt > $$venv/constraints.txt; \
+	$$venv/bin/python -m pip install -q -c $$venv/constraints.txt -e . pytest hypothesis jsonschema pymysql; \
+	versions="$(SQLPARSE_VERSIONS)"; test -n "$$versions" || versions=$$($$venv/bin/python -c \
+	  'from distill.statements.styles import CLOSED_FORMS_SQLPARSE as v; print(*v)'); \
+	for version in $$versions; do \
+	  $$venv/bin/python -m pip install -q -c $$venv/constraints.txt sqlparse==$$version; \
+	  echo "== corner sqlparse==$$version"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(SQLPARSE_TESTS); \
+	done
+
+corners: sqlparse-corners
 	set -e; for corner in $(CORNERS); do \
 	  name=$$(echo "$$corner" | cut -d, -f1-2 | tr -c 'a-z0-9.\n' '-'); venv=.venv-corner-$$name; \
 	  test -x $$venv/bin/python || $(PYTHON) -m venv $$venv; \

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 import sqlparse
+from projects import CREATE_T, run_distill, write_project
+from sqlparse.engine import grouping
 
 from distill import dialects
 from distill.config import load
 from distill.history.plan import make_plan
 from distill.history.scripts import History
 from distill.offline.render import render
-from distill.statements import closed_forms
+from distill.statements import closed_forms, formatting, styles
 from distill.statements.formatting import _TRAILING_SPACE, Formatter, _needs_upper, clear_shape_cache
-from distill.statements.model import SQL
+from distill.statements.model import SQL, Statement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate_history import generate  # noqa: E402
@@ -164,6 +166,8 @@ def test_a_shape_over_the_cap_is_left_to_sqlparse_which_refuses_it():
     rows = ", ".join(f"(q{i}x)" for i in range(1, 3400))
     shape = f"INSERT INTO q0x VALUES {rows};"
     assert len(shape) > closed_forms.MAX_SHAPE and closed_forms.reindented(shape, 4) is None
+    if getattr(grouping, "MAX_GROUPING_TOKENS", None) is None:  # sqlparse 0.5.0: no cap to hide
+        return
     with pytest.raises(sqlparse.exceptions.SQLParseError):
         sqlparse.format(shape, reindent=True)
 
@@ -217,6 +221,7 @@ def test_formatting_a_varied_history_gives_the_same_text_without_the_forms(varie
                  make_plan(varied_history, "heads", "base", down=True)):
         texts += [s for s in render(varied_history, plan, dialect).statements() if s.kind == SQL]
     hits = []
+    monkeypatch.setattr(formatting, "closed_forms_on", lambda: True)  # on a sqlparse being proven too
     for form in ("reindented", "kept_layout_upper"):
         original = getattr(closed_forms, form)
         monkeypatch.setattr(closed_forms, form, lambda *a, f=original: hits.append(f(*a)) or hits[-1])
@@ -230,3 +235,32 @@ def test_formatting_a_varied_history_gives_the_same_text_without_the_forms(varie
     clear_shape_cache()
     assert with_forms == without
     assert sum(a != s.text for a, s in zip(with_forms, texts, strict=True)) > len(texts) // 2
+
+
+def test_an_unproven_sqlparse_lays_out_every_shape_itself(monkeypatch):
+    """On a sqlparse CI does not prove the forms on, they are never asked: sqlparse's own text."""
+    shapes = Shapes(7)
+    texts = [Statement(SQL, shapes.shape()) for _ in range(40)]
+    monkeypatch.setattr(sqlparse, "__version__", "0.5.4")
+    asked = []
+    for form in ("reindented", "kept_layout_upper"):
+        monkeypatch.setattr(closed_forms, form, lambda *a: asked.append(a))
+    clear_shape_cache()
+    try:
+        formatted = [s.text for s in Formatter(dialects.get("postgresql")).statements(texts)]
+    finally:
+        clear_shape_cache()
+    assert asked == []
+    assert sum(f != s.text for f, s in zip(formatted, texts, strict=True)) > 10  # sqlparse laid them out
+
+
+def test_an_unproven_sqlparse_gets_one_notice_line(tmp_path, monkeypatch):
+    project = write_project(tmp_path, [CREATE_T])
+    assert styles.sqlparse_notice() is None  # the pinned one is proven
+    assert "notice" not in run_distill(["plan"], project).stderr
+    monkeypatch.setattr(styles, "installed_sqlparse", lambda: "0.7.0")
+    result = run_distill(["plan"], project)
+    assert result.returncode == 0
+    assert result.stderr == ("distill: notice: sqlparse 0.7.0 was not proven with distill's closed forms "
+                             f"(proven: {', '.join(styles.CLOSED_FORMS_SQLPARSE)}); sqlparse lays out every "
+                             "statement itself, which is slower\n")

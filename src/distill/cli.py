@@ -24,6 +24,7 @@ from .cli_options import (
 from .errors import DistillError, Terminated, UnsafeArchive
 from .lazy import LazyModule
 from .names import display_revisions
+from .statements import styles
 from .statements.styles import STYLES
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
     warning = compat.compatibility_warning()
     if warning:
         click.echo(warning, err=True)
+    notice = styles.sqlparse_notice()
+    if notice:
+        click.echo(notice, err=True)
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 
