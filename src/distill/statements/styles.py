@@ -8,7 +8,7 @@ STYLES = ("sqlparse", "none")
 # The sqlparse versions whose layouts ``closed_forms`` reproduces: each is proven in CI (``make
 # sqlparse-corners`` runs tests/test_closed_forms.py on every one; patch releases have changed
 # layout code). Under any other sqlparse, sqlparse lays out every shape itself, with a notice.
-CLOSED_FORMS_SQLPARSE = ("0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.6.0", "0.6.1")
+CLOSED_FORMS_SQLPARSE = ("0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.5.4", "0.5.5", "0.6.0", "0.6.1")
 
 
 def installed_sqlparse() -> str:
