@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from distill.rehearsal.clients import driver_url
+from distill.shadow.clients import driver_url
 from distill.shadow.servers import LocalMariaDB, LocalPostgres, ServerUnavailable
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from distill.rehearsal.clients import driver_url
+from distill.shadow.clients import driver_url
 
 DROP = {"postgresql": 'DROP DATABASE IF EXISTS "distill_shadow" WITH (FORCE)',
         "mysql": "DROP DATABASE IF EXISTS `distill_shadow`"}

@@ -115,6 +115,73 @@ def test_the_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
+# The packages (and top-level modules) from the bottom up: a package imports only from its own
+# layer or a lower one, and the package graph has no cycle, so inside a layer imports flow one way
+# too (offline uses shadow, audit uses rehearsal; never back). "distill" is the package's
+# __init__ (its version). A new package or module has to be placed here.
+LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
+    "distill compat errors names atomic progress resources tomlfile lazy workers",  # small shared modules
+    "dialects",
+    "statements",  # the model of SQL statements and findings; every renderer produces them
+    "alembic_compat",  # Alembic's internals, patched while rendering to produce statements
+    "config",
+    "history",
+    "offline shadow",
+    "bundle",  # building, publishing and verifying bundles
+    "audit rehearsal",
+    "project api cli cli_audit cli_options cli_completion __main__",  # the front
+))
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for module, targets in edges.items():
+        found.setdefault(_package(module), set()).update(_package(t) for t in targets)
+    for package, targets in found.items():
+        targets.discard(package)
+    return found
+
+
+def _layer_violations(packages: dict[str, set[str]], layers: tuple[frozenset[str], ...]) -> list[str]:
+    """Packages placed in no layer, imports of a higher layer, and a cycle between packages."""
+    rank = {package: number for number, layer in enumerate(layers) for package in layer}
+    found = [f"{package} is in no layer" for package in sorted(packages) if package not in rank]
+    found += [f"{package} (layer {rank[package]}) imports {target} (layer {rank[target]})"
+              for package, targets in sorted(packages.items()) for target in sorted(targets)
+              if package in rank and target in rank and rank[target] > rank[package]]
+    cycle = _cycle({p: {t for t in ts if t in packages} for p, ts in packages.items()})
+    if cycle:
+        found.append("cycle: " + " -> ".join(cycle))
+    return found
+
+
+def test_packages_import_down_the_layers_only():
+    edges, _ = _graph()
+    assert _layer_violations(_package_edges(edges), LAYERS) == []
+
+
+def test_the_layer_check_fails_an_upward_import_a_cycle_and_an_unplaced_package():
+    layers = (frozenset({"errors"}), frozenset({"history"}), frozenset({"audit", "rehearsal"}))
+    assert _layer_violations({"errors": set(), "history": {"errors"}, "audit": {"rehearsal", "history"},
+                              "rehearsal": {"errors"}}, layers) == []
+    upward = {"errors": set(), "history": {"audit"}, "audit": set()}
+    assert _layer_violations(upward, layers) == ["history (layer 1) imports audit (layer 2)"]
+    cycle = {"audit": {"rehearsal"}, "rehearsal": {"audit"}}
+    assert _layer_violations(cycle, layers) == ["cycle: audit -> rehearsal -> audit"]
+    assert _layer_violations({"newpkg": {"errors"}, "errors": set()}, layers) == ["newpkg is in no layer"]
+
+
+def test_the_package_walk_sees_the_real_package_edges():
+    packages = _package_edges(_graph()[0])
+    assert "history" in packages["offline"] and "shadow" in packages["offline"]
+    assert "bundle" in packages["rehearsal"] and "audit" not in packages["rehearsal"]
+
+
 def test_no_private_name_imported_from_another_module():
     _, private = _graph()
     assert private == []
@@ -173,3 +240,55 @@ def test_modules_and_functions_are_small():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{module}.{node.name}: {length} lines")
     assert too_long == []
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Names a module binds by importing something that is not distill (stdlib, dependencies)."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names if not a.name.startswith("distill")}
+        elif isinstance(node, ast.ImportFrom) and not node.level and not (node.module or "").startswith("distill"):
+            found |= {a.asname or a.name for a in node.names}
+    return found
+
+
+def _root(node: ast.AST) -> str:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _patches(module: str, tree: ast.Module) -> list[str]:
+    """Attributes set or deleted on something imported from outside distill: a patch."""
+    imported, found = _imported_names(tree), []
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("setattr", "delattr") and node.args:
+            targets = [ast.Attribute(value=node.args[0], attr="?")]
+        found += [f"{module} patches {ast.unparse(t)}" for t in targets
+                  if isinstance(t, ast.Attribute) and _root(t) in imported]
+    return found
+
+
+def test_the_stdlib_and_dependencies_are_patched_only_in_the_compatibility_packages():
+    offenders = []
+    for module, path in MODULES.items():
+        if not module.startswith(("distill.compat", "distill.alembic_compat")):
+            offenders += _patches(module, ast.parse(path.read_text(encoding="utf-8")))
+    assert offenders == []
+
+
+def test_the_patch_finder_finds_them():
+    tree = ast.parse("import logging\nimport importlib.machinery\nfrom alembic.runtime import migration as m\n"
+                     "from . import progress\nlogging.Logger.callHandlers = f\n"
+                     "del importlib.machinery.SourceFileLoader.exec_module\nsetattr(m.HeadMaintainer, 'x', f)\n"
+                     "progress.QUIET = True\nlocal = object()\nlocal.x = 1\n")
+    assert _patches("m", tree) == ["m patches logging.Logger.callHandlers",
+                                   "m patches importlib.machinery.SourceFileLoader.exec_module",
+                                   "m patches m.HeadMaintainer.?"]
+

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 import sqlparse
+from projects import CREATE_T, run_distill, write_project
 
 from distill import dialects
 from distill.config import load
 from distill.history.plan import make_plan
 from distill.history.scripts import History
 from distill.offline.render import render
-from distill.statements import closed_forms
+from distill.statements import closed_forms, formatting, styles
 from distill.statements.formatting import _TRAILING_SPACE, Formatter, _needs_upper, clear_shape_cache
-from distill.statements.model import SQL
+from distill.statements.model import SQL, Statement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate_history import generate  # noqa: E402
@@ -160,10 +161,18 @@ def test_shapes_outside_the_grammars_are_left_to_sqlparse(shape):
     assert closed_forms.reindented(shape, 4) is None
 
 
+# What sqlparse does with a statement of over 10,000 tokens, where it differs from refusing it:
+# 0.5.0-0.5.3 have no cap, 0.5.4 stops grouping (and lays it out all the same); 0.5.5 on refuse it
+LAYS_OUT_OVER_THE_CAP = ("0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.5.4")
+
+
 def test_a_shape_over_the_cap_is_left_to_sqlparse_which_refuses_it():
     rows = ", ".join(f"(q{i}x)" for i in range(1, 3400))
     shape = f"INSERT INTO q0x VALUES {rows};"
     assert len(shape) > closed_forms.MAX_SHAPE and closed_forms.reindented(shape, 4) is None
+    if sqlparse.__version__ in LAYS_OUT_OVER_THE_CAP:  # no refusal for a form to hide
+        assert sqlparse.format(shape, reindent=True).startswith("INSERT INTO q0x")
+        return
     with pytest.raises(sqlparse.exceptions.SQLParseError):
         sqlparse.format(shape, reindent=True)
 
@@ -217,6 +226,7 @@ def test_formatting_a_varied_history_gives_the_same_text_without_the_forms(varie
                  make_plan(varied_history, "heads", "base", down=True)):
         texts += [s for s in render(varied_history, plan, dialect).statements() if s.kind == SQL]
     hits = []
+    monkeypatch.setattr(formatting, "closed_forms_on", lambda: True)  # on a sqlparse being proven too
     for form in ("reindented", "kept_layout_upper"):
         original = getattr(closed_forms, form)
         monkeypatch.setattr(closed_forms, form, lambda *a, f=original: hits.append(f(*a)) or hits[-1])
@@ -230,3 +240,32 @@ def test_formatting_a_varied_history_gives_the_same_text_without_the_forms(varie
     clear_shape_cache()
     assert with_forms == without
     assert sum(a != s.text for a, s in zip(with_forms, texts, strict=True)) > len(texts) // 2
+
+
+def test_an_unproven_sqlparse_lays_out_every_shape_itself(monkeypatch):
+    """On a sqlparse CI does not prove the forms on, they are never asked: sqlparse's own text."""
+    shapes = Shapes(7)
+    texts = [Statement(SQL, shapes.shape()) for _ in range(40)]
+    monkeypatch.setattr(sqlparse, "__version__", "0.4.4")
+    asked = []
+    for form in ("reindented", "kept_layout_upper"):
+        monkeypatch.setattr(closed_forms, form, lambda *a: asked.append(a))
+    clear_shape_cache()
+    try:
+        formatted = [s.text for s in Formatter(dialects.get("postgresql")).statements(texts)]
+    finally:
+        clear_shape_cache()
+    assert asked == []
+    assert sum(f != s.text for f, s in zip(formatted, texts, strict=True)) > 10  # sqlparse laid them out
+
+
+def test_an_unproven_sqlparse_gets_one_notice_line(tmp_path, monkeypatch):
+    project = write_project(tmp_path, [CREATE_T])
+    monkeypatch.setattr(styles, "installed_sqlparse", lambda: styles.CLOSED_FORMS_SQLPARSE[-1])
+    assert "notice" not in run_distill(["plan"], project).stderr
+    monkeypatch.setattr(styles, "installed_sqlparse", lambda: "0.7.0")
+    result = run_distill(["plan"], project)
+    assert result.returncode == 0
+    assert result.stderr == ("distill: notice: sqlparse 0.7.0 was not proven with distill's closed forms "
+                             f"(proven: {', '.join(styles.CLOSED_FORMS_SQLPARSE)}); sqlparse lays out every "
+                             "statement itself, which is slower\n")

@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from .audit.check import CheckReport
     from .audit.signoff import SignOff
     from .audit.status import StatusReport
-    from .audit.verify import Report as VerifyReport
     from .bundle.manifest import BundleSpec
     from .bundle.publish import Published, ReleaseExists
+    from .bundle.verify import Report as VerifyReport
     from .rehearsal.rehearse import Rehearsal
     from .shadow import ShadowSpec
     from .statements.applied_record import RecordTarget
@@ -58,7 +58,7 @@ _RESULT_TYPES = {"CheckReport": ("audit.check", "CheckReport"),
                  "Published": ("bundle.publish", "Published"),
                  "ReleaseExists": ("bundle.publish", "ReleaseExists"),
                  "Rehearsal": ("rehearsal.rehearse", "Rehearsal"),
-                 "VerifyReport": ("audit.verify", "Report")}
+                 "VerifyReport": ("bundle.verify", "Report")}
 
 
 def __getattr__(name: str) -> Any:
@@ -216,7 +216,7 @@ def verify(bundle: str | Path, *, project: Project | None = None, rebuild: bool 
     ``project``'s current sources; with ``allowed_signers`` (default: the project's
     ``verify_signers``), valid signatures by ``require`` distinct allowed signers (``distill
     verify``). Without trusted keys the result is at best INTACT, never VERIFIED."""
-    from .audit.verify import verify as verify_bundle
+    from .bundle.verify import verify as verify_bundle
 
     if rebuild and project is None:
         raise DistillError("verify --rebuild needs the project whose sources rebuild the bundle")

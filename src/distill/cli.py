@@ -26,6 +26,7 @@ from .cli_options import (
 from .errors import DistillError, Terminated, UnsafeArchive
 from .lazy import LazyModule
 from .names import display_revisions
+from .statements import styles
 from .statements.styles import STYLES
 from .terminal import echo, show_click_error
 
@@ -53,9 +54,13 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
     progress.begin()  # the elapsed time on the progress line counts from here, across phases
     if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
         return
+    compat.require_compatible()  # a paragraph and exit 2 when a patched Alembic original changed
     warning = compat.compatibility_warning()
     if warning:
         echo(warning, err=True)
+    notice = styles.sqlparse_notice()
+    if notice:
+        echo(notice, err=True)
     click_ctx.obj = api.Project(directory, config_file, example=example)
 
 

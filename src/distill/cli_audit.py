@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from .audit.fail_on import KINDS as FAIL_ON_KINDS
-from .audit.fail_on import parse_fail_on
 from .cli_completion import complete_revision
 from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options, usage_checked
 from .lazy import LazyModule
+from .statements.fail_on import KINDS as FAIL_ON_KINDS
+from .statements.fail_on import parse_fail_on
 from .terminal import echo, visible
 
 # imported by the command that runs (see cli)

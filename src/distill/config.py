@@ -17,11 +17,11 @@ from alembic.config import Config as AlembicConfig
 
 from . import alembic_compat as compat
 from . import dialects, tomlfile
-from .audit.fail_on import Waiver, parse_fail_on, parse_waivers
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name, check_table_name, one_line
 from .resources import data_dir
 from .statements.applied_record import DEFAULT_TABLE, check_record_table
+from .statements.fail_on import Waiver, parse_fail_on, parse_waivers
 from .statements.timeouts import Timeouts, parse_duration
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
@@ -69,7 +69,7 @@ class Settings:
     # render a second time to find what is not reproducible (--no-reproducibility-check)
     reproducibility_check: bool = True
     setup: str | None = None  # "package.module:function", called before the revisions load
-    waivers: tuple[Waiver, ...] = ()  # [[tool.distill.waivers]]: findings acknowledged (audit/fail_on.py)
+    waivers: tuple[Waiver, ...] = ()  # [[tool.distill.waivers]]: acknowledged findings (statements/fail_on)
     verify_signers: Path | None = None  # the allowed_signers file `distill verify` trusts by default
     # server_version = { postgresql = "15" }: (dialect, version) pairs, sorted; a dialect not
     # named is assumed at the oldest version its rules know (dialects/*.toml [server_version])

@@ -66,6 +66,13 @@ class CouldNotRun(DistillError):
     exit_code = 2
 
 
+class UntestedAlembic(DistillError):
+    """Alembic internals that distill patches changed or are gone: rendering could be wrong, so
+    distill stops before it starts (exit 2, like CouldNotRun)."""
+
+    exit_code = 2
+
+
 class UnsafeArchive(DistillError):
     """An archive entry that could write outside the extraction directory, or is not a file."""
 

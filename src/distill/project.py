@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import dialects
-from .audit.fail_on import parse_fail_on
 from .config import Settings, embedded_example, load
 from .history.scripts import History
 from .shadow import ShadowSpec
+from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts
 
 

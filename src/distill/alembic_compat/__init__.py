@@ -45,7 +45,7 @@ from .operations import (
     unsupported_type,
     warned_by_alembic,
 )
-from .patches import alembic_patched
+from .patches import alembic_patched, require_compatible
 from .process import ForkRefused, process_kept
 from .revisions import (
     ancestor_ids,
@@ -68,7 +68,7 @@ __all__ = [
     "TESTED_ALEMBIC", "TOML_CONFIG", "alembic_config", "alembic_patched", "ancestor_ids", "attach_shadow",
     "collect_revisions", "compatibility_warning", "declared_parents", "detach_shadow", "downgrade_step",
     "failed_operation", "heads_after", "is_offline_connection", "offline_bind_results", "online_steps",
-    "parent_table", "patch_context", "process_kept", "raised_by_inspection", "revision_ids", "run_env",
-    "skipped_step", "unrenderable_literal", "unsupported_type", "upgrade_step", "version_locations",
-    "version_table_of", "warned_by_alembic",
+    "parent_table", "patch_context", "process_kept", "raised_by_inspection", "require_compatible",
+    "revision_ids", "run_env", "skipped_step", "unrenderable_literal", "unsupported_type", "upgrade_step",
+    "version_locations", "version_table_of", "warned_by_alembic",
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 
 import alembic
+import sqlalchemy
 from alembic.ddl.impl import DefaultImpl
 from alembic.ddl.mssql import MSSQLImpl
 from alembic.operations.base import AbstractOperations
@@ -15,6 +17,7 @@ from alembic.runtime.migration import HeadMaintainer, MigrationContext, Revision
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
+from ..errors import UntestedAlembic
 from . import versions
 
 TESTED_ALEMBIC = "1.20.1"
@@ -131,15 +134,57 @@ FINGERPRINTS: dict[str, dict[str, str]] = {
 }
 
 
-def fingerprint(owner: type, attribute: str) -> str:
-    """The first 16 hex digits of the sha256 of the source of ``owner.attribute``."""
-    return hashlib.sha256(inspect.getsource(getattr(owner, attribute)).encode("utf-8")).hexdigest()[:16]
+# Set to 1, it lets distill run on an Alembic whose patched originals differ from every version read
+ALLOW_UNTESTED = "DISTILL_ALLOW_UNTESTED_ALEMBIC"
+_found: dict[tuple[object, ...], list[str]] = {}  # the originals found -> the changed ones
+
+
+def fingerprint(owner: type, attribute: str) -> str | None:
+    """The first 16 hex digits of the sha256 of the source of ``owner.attribute``; None when it
+    is gone (or has no source to read)."""
+    original = getattr(owner, attribute, None)
+    try:
+        source = inspect.getsource(original)
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 def changed_originals() -> list[str]:
-    """The originals whose source here matches none of the versions that were read."""
-    return [name for name, where in CHECKED.items()
-            if fingerprint(*where) not in {known[name] for known in FINGERPRINTS.values()}]
+    """The originals (as found now) whose source matches none of the versions that were read, or
+    that are gone; read once per set of originals."""
+    key = tuple(getattr(owner, attribute, None) for owner, attribute in CHECKED.values())
+    if key not in _found:
+        _found[key] = [name for name, where in CHECKED.items()
+                       if fingerprint(*where) not in {known[name] for known in FINGERPRINTS.values()}]
+    return _found[key]
+
+
+def require_compatible() -> None:
+    """UntestedAlembic (one paragraph: what changed, the tested versions, ``ALLOW_UNTESTED``) when
+    an original distill patches is gone, or differs from every version read and the user did not
+    set ``ALLOW_UNTESTED=1``. Call it only while the originals are in place (not patched)."""
+    changed = changed_originals()
+    gone = [name for name in changed if getattr(*CHECKED[name], None) is None]
+    if not changed or (not gone and os.environ.get(ALLOW_UNTESTED) == "1"):
+        return
+    differ = [name for name in changed if name not in gone]
+    what = "; ".join(part for part in (
+        f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} gone" if gone else "",
+        f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from every tested version"
+        if differ else "") if part)
+    low, high = versions.SUPPORTED["alembic"]
+    message = (f"Alembic {alembic.__version__} (with SQLAlchemy {sqlalchemy.__version__}) changed "
+               f"internals that distill patches to render SQL: {what}. distill was tested with "
+               f"{versions.tested_range()} (CI runs Alembic {', '.join(sorted(FINGERPRINTS))}), so it "
+               "stops rather than write SQL that may be wrong. Install a tested Alembic (pip install "
+               f"'alembic>={low[0]}.{low[1]},<{high[0]}.{high[1]}')")
+    if gone:
+        message += (f"; {ALLOW_UNTESTED}=1 lets distill try an Alembic whose internals differ, but not "
+                    "one without an internal it patches")
+    else:
+        message += f", or set {ALLOW_UNTESTED}=1 to try this one anyway and review every SQL file it writes"
+    raise UntestedAlembic(message + ".")
 
 
 def compatibility_warning() -> str | None:
@@ -147,12 +192,12 @@ def compatibility_warning() -> str | None:
     Alembic's patched originals were not read; None when everything was tested."""
     outside = versions.untested()
     unread = alembic.__version__ not in FINGERPRINTS
-    if not outside and not unread:
+    if not outside and not unread and not changed_originals():
         return None
     what = ", ".join(outside) if outside else f"alembic {alembic.__version__}"
     message = (f"distill: warning: {what} was not tested with distill (tested: {versions.tested_range()}; "
                "CI runs Alembic " + ", ".join(sorted(FINGERPRINTS)) + ")")
-    changed = changed_originals() if unread else []
+    changed = changed_originals()
     if changed:
         message += (f"; these Alembic internals that distill patches differ from every tested version: "
                     f"{', '.join(changed)}. Review the SQL before use, or install a tested version")

@@ -28,7 +28,7 @@ from sqlalchemy.exc import CompileError, UnsupportedCompilationError
 _LIBRARIES = tuple(sorted({str(path) for m in (alembic, sqlalchemy)
                            for path in (Path(m.__file__).parent, Path(m.__file__).resolve().parent)}))
 _ALEMBIC = tuple(p for p in _LIBRARIES if Path(p).name == "alembic")
-_ORIGINAL_INVOKE = AbstractOperations.invoke
+_ORIGINAL_INVOKE = getattr(AbstractOperations, "invoke", None)  # None: gone (fingerprints)
 
 
 def _caller() -> tuple[str, int] | None:
@@ -93,7 +93,7 @@ def failed_operation(tb: TracebackType | None) -> FailedOperation:
     frames = list(traceback.walk_tb(tb))
     for position, (frame, _line) in enumerate(frames):
         code = frame.f_code
-        if code is _ORIGINAL_INVOKE.__code__:
+        if code is getattr(_ORIGINAL_INVOKE, "__code__", None):
             operation = frame.f_locals.get("operation")
         elif code is BatchOperationsImpl.flush.__code__:
             in_batch = True

@@ -13,6 +13,7 @@ from alembic.runtime.migration import HeadMaintainer, RevisionStep
 
 from ..statements.findings import DESTRUCTIVE, annotation
 from ..statements.guards import version_row_check
+from . import fingerprints
 from .impl import LiteralsKeptImpl, note_type_change
 from .operations import invoke_noting_origin
 from .revisions import ancestor_ids
@@ -123,7 +124,7 @@ PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (AbstractOperations, "invoke"): invoke_noting_origin,
     (BatchOperationsImpl, "flush"): flush_reflecting,
 }
-_ORIGINALS = {key: getattr(*key) for key in PATCHES}
+_ORIGINALS: dict[tuple[type, str], Callable[..., Any]] = {}  # read on the way in, once checked
 _lock = threading.Lock()
 _depth = 0
 
@@ -132,10 +133,13 @@ _depth = 0
 def alembic_patched() -> Iterator[None]:
     """While inside (re-entrant: only the outermost exit restores Alembic's own methods):
     Alembic's set-ordered choices follow a fixed order, downgrade bookkeeping is linear, and
-    batch mode reports the columns it drops and the types it narrows."""
+    batch mode reports the columns it drops and the types it narrows. UntestedAlembic, with
+    nothing patched, when an original it replaces changed or is gone (``require_compatible``)."""
     global _depth
     with _lock:
         if _depth == 0:
+            fingerprints.require_compatible()
+            _ORIGINALS.update({key: getattr(*key) for key in PATCHES})
             for (owner, name), replacement in PATCHES.items():
                 setattr(owner, name, replacement)
         _depth += 1
@@ -147,3 +151,10 @@ def alembic_patched() -> Iterator[None]:
             if _depth == 0:
                 for (owner, name), original in _ORIGINALS.items():
                     setattr(owner, name, original)
+
+
+def require_compatible() -> None:
+    """``fingerprints.require_compatible``, unless the patches are in place (then it passed)."""
+    with _lock:
+        if _depth == 0:
+            fingerprints.require_compatible()

@@ -44,7 +44,7 @@ from .versions import drops_the_version_table
 # BEGIN NOT ATOMIC starts a compound statement, not a transaction)
 _TRANSACTION = re.compile(r"^\s*(BEGIN(?!\s+NOT\s+ATOMIC\b)|COMMIT|ROLLBACK|START\s+TRANSACTION|END|"
                           r"SAVEPOINT|RELEASE)\b", re.I)
-_ORIGINAL_FLUSH = BatchOperationsImpl.flush
+_ORIGINAL_FLUSH = getattr(BatchOperationsImpl, "flush", None)  # None: gone (fingerprints)
 
 
 class CannotRender(Exception):

@@ -18,6 +18,7 @@ from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
 from ..shadow import ShadowSpec
+from ..statements.fail_on import IRREVERSIBLE, Waiver
 from ..statements.findings import (
     COMPATIBILITY,
     DATA_DEPENDENT,
@@ -31,7 +32,6 @@ from ..statements.findings import (
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
 from .check_shadow import MovingShadow
-from .fail_on import IRREVERSIBLE, Waiver
 from .waivers import UNUSED_WAIVER, split
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order

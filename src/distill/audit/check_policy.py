@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..history.scripts import History
 from ..names import one_line
+from ..statements.fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE, Waiver
 from .check import CheckReport
-from .fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE, Waiver
 from .waivers import POLICY_OF, UNUSED_WAIVER
 
 _LINE = re.compile(r", line (\d+)\b")

@@ -17,9 +17,9 @@ from pathlib import Path
 from ..bundle import signing
 from ..bundle.archive import bundle_directory, write_archive
 from ..bundle.files import BundleTree
+from ..bundle.verify import verify
 from ..errors import DistillError
 from ..history.scripts import History
-from .verify import verify
 
 _ARCHIVE = ".tar.gz"
 

@@ -19,11 +19,11 @@ from ..history import releases
 from ..history.scripts import History, display_revisions
 from ..history.specs import resolve
 from ..names import one_line
-from ..rehearsal.clients import UNUSABLE_URL, dialect_of, driver_url, first_line
 from ..rehearsal.online import migrate
 from ..rehearsal.schema_diff import differences, readable
 from ..rehearsal.snapshot import snapshot
 from ..shadow import throwaway_database
+from ..shadow.clients import UNUSABLE_URL, dialect_of, driver_url, first_line
 from .bundle_diff import load_side
 
 _RECORD_COLUMNS = ("bundle_name", "bundle_release", "file_path", "direction", "from_revisions",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..statements.fail_on import IRREVERSIBLE, Waiver
 from ..statements.findings import (
     COMPATIBILITY,
     DATA_DEPENDENT,
@@ -21,7 +22,6 @@ from ..statements.findings import (
     WARNING,
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
-from .fail_on import IRREVERSIBLE, Waiver
 
 # a finding's kind in a report or manifest -> the policy kind that covers it (and waives it)
 POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",

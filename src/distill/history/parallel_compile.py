@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.machinery
 import marshal
 import os
 import signal
@@ -23,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import workers
+from ..compat import compiled_code_from
 
 MIN_FILES = 400  # below this, forking costs more than it saves
-
-_Loader = importlib.machinery.SourceFileLoader
 
 
 def _digest(data: bytes) -> bytes:
@@ -100,28 +98,6 @@ class Handover:
 
 
 @contextlib.contextmanager
-def _loader_asking(handover: Handover) -> Iterator[None]:
-    """SourceFileLoader.source_to_code asks ``handover`` first, while inside (process-wide: the
-    revision scripts are loaded by Alembic through importlib)."""
-    original = _Loader.__dict__.get("source_to_code")
-
-    def source_to_code(self: Any, data: bytes, path: str, *, _optimize: int = -1) -> Any:
-        code = handover.code(data, path) if _optimize == -1 else None
-        if code is None:
-            code = super(_Loader, self).source_to_code(data, path, _optimize=_optimize)
-        return code
-
-    _Loader.source_to_code = source_to_code  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        if original is None:
-            del _Loader.source_to_code
-        else:
-            _Loader.source_to_code = original  # type: ignore[method-assign]
-
-
-@contextlib.contextmanager
 def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
     """While inside, the loader uses the child's code objects for the second half of ``paths``."""
     # Only with a second core to use (DISTILL_JOBS=1 means one process), and never from a
@@ -139,7 +115,7 @@ def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
                 os._exit(0)
         handover = Handover(pid, out, set(second_half))
         try:
-            with _loader_asking(handover):
+            with compiled_code_from(handover.code):  # the loader asks the child first
                 yield handover
         finally:
             handover.abandon()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.machinery
 import os
 import re
 import traceback
@@ -21,6 +20,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
 from .. import alembic_compat as compat
+from ..compat import loads_observed
 from ..config import Settings
 from ..errors import ConfigError, ScriptLoadError, Terminated
 from ..names import display_revisions  # noqa: F401 - where the history modules take it from
@@ -83,7 +83,9 @@ class History:
 
 def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
     """ScriptDirectory with every revision script loaded (and how many scripts were compiled on
-    the second core), or a ScriptLoadError naming the file."""
+    the second core), or a ScriptLoadError naming the file (UntestedAlembic first when the Alembic
+    internals distill patches changed: every command and the API load a history)."""
+    compat.require_compatible()
     try:
         script = ScriptDirectory.from_config(config)
     except CommandError as exc:
@@ -123,24 +125,16 @@ def _loads_shown(files: list[str]) -> Iterator[None]:
         yield
         return
     wanted, done = set(files), [0]
-    loader = importlib.machinery.SourceFileLoader
-    original = loader.__dict__.get("exec_module")  # None: it inherits _LoaderBasics'
-    run = loader.exec_module
 
-    def exec_module(self, module) -> None:  # noqa: ANN001 - importlib's signature
-        run(self, module)
-        if self.path in wanted:
+    def loaded(path: str) -> None:
+        if path in wanted:
             done[0] += 1
             progress.draw(done)
 
-    loader.exec_module = exec_module  # type: ignore[method-assign]
     try:
-        yield
+        with loads_observed(loaded):
+            yield
     finally:
-        if original is None:
-            del loader.exec_module
-        else:
-            loader.exec_module = original  # type: ignore[method-assign]
         progress.draw(done, final=True)
 
 

@@ -19,10 +19,10 @@ import contextlib
 import io
 import logging
 import re
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..compat import log_records_through
 from ..names import one_line
 from ..statements.model import COMMENT, LOG, NOTE, OUTPUT, SEPARATOR, SQL, Statement
 
@@ -163,32 +163,6 @@ class PrintedNotes(io.TextIOBase):
                 self._emit(f"[{record.levelname.lower()}] {line}", LOG)
 
 
-@contextlib.contextmanager
-def log_records_as_notes(notes: PrintedNotes) -> Iterator[None]:
+def log_records_as_notes(notes: PrintedNotes) -> contextlib.AbstractContextManager[None]:
     """While inside, every log record goes through ``notes.handle_record``."""
-    original = logging.Logger.callHandlers
-
-    def call_handlers(logger: logging.Logger, record: logging.LogRecord) -> None:
-        notes.handle_record(lambda: original(logger, record), record)
-
-    logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        logging.Logger.callHandlers = original  # type: ignore[method-assign]
-
-
-_QUIET_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
-
-
-@contextlib.contextmanager
-def warnings_captured(on_warning: Callable[..., None]) -> Iterator[None]:
-    """While inside, Python warnings go to ``on_warning`` (``warnings.showwarning``'s arguments)
-    instead of stderr, every time they are issued (not once per place: each rendering must see the
-    same), except the kinds Python hides by default."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        for category in _QUIET_WARNINGS:
-            warnings.simplefilter("ignore", category)
-        warnings.showwarning = on_warning
-        yield
+    return log_records_through(notes.handle_record)

@@ -23,6 +23,7 @@ from alembic.runtime.environment import EnvironmentContext
 
 from .. import alembic_compat as compat
 from .. import workers
+from ..compat import warnings_captured
 from ..dialects import Dialect
 from ..errors import DistillError
 from ..history.plan import Plan
@@ -38,7 +39,6 @@ from .capture import (
     Segment,
     StatementCapture,
     log_records_as_notes,
-    warnings_captured,
 )
 from .causes import one_line
 from .diagnose import render_failure

@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from .. import dialects
-from ..audit.verify import verify
 from ..bundle.archive import bundle_directory
+from ..bundle.verify import verify
 from ..errors import DistillError
 from ..history.scripts import History, display_revisions
 from ..names import one_line
+from ..shadow.clients import dialect_of, driver_url
 from ..shadow.copies import copies_of
 from ..statements.findings import DATA_DEPENDENT
-from .clients import dialect_of, driver_url
 from .report import Phase, Rehearsal
 from .runner import BundleRun
 from .scratch import Scratch

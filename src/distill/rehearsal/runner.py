@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..history.scripts import History, display_revisions
-from .clients import run_script
+from ..shadow.clients import run_script
 from .online import migrate
 from .report import Phase, Rehearsal
 from .schema_diff import NOTHING, comparable_differences, readable, unstable, without_empty_table

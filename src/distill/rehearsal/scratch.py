@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ..errors import DistillError
-from .clients import dialect_of, driver_url, first_line
+from ..shadow.clients import dialect_of, driver_url, first_line
 
 
 class Scratch:

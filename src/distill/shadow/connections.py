@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from ..errors import DistillError
 from ..names import one_line
-from ..rehearsal.clients import UNUSABLE_URL
+from .clients import UNUSABLE_URL
 
 
 class ShadowError(DistillError):
@@ -33,7 +33,7 @@ def _sqlite_transactions(engine: sa.engine.Engine) -> None:
 
 def shadow_engine(url: sa.URL, what: str, *, autocommit: bool = False) -> sa.engine.Engine:
     """An engine for ``url`` with the driver distill uses for its dialect (not yet connected)."""
-    from ..rehearsal.clients import driver_url  # the driver rehearse uses for this dialect
+    from .clients import driver_url  # the driver rehearse uses for this dialect
 
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     try:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from ..dialects import Dialect
 from ..names import one_line
-from ..rehearsal.clients import client_command, tool_command
+from .clients import client_command, tool_command
 from .connections import ShadowError, connected, server_version
 from .servers import SERVERS, LocalServer, ServerUnavailable
 

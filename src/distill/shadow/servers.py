@@ -182,7 +182,7 @@ class LocalMariaDB(LocalServer):
 
     @staticmethod
     def _driver_url(url: sa.URL) -> sa.URL:
-        from ..rehearsal.clients import driver_url  # the driver rehearse uses for this dialect
+        from .clients import driver_url  # the driver rehearse uses for this dialect
 
         return driver_url(url)
 

@@ -35,7 +35,7 @@ from ..dialects import Dialect
 from . import closed_forms
 from .lexer import COMMENT, DOLLAR, ERROR, NUMBER, QIDENT, STRING, WORD, WS, Token, tokenize
 from .model import SQL, Statement
-from .styles import STYLES
+from .styles import CLOSED_FORMS_SQLPARSE, STYLES
 
 # Words sqlparse may see: they give a statement its structure. Everything else is masked.
 STRUCTURAL = frozenset("""
@@ -50,9 +50,12 @@ _PLACEHOLDER = re.compile(r"\bq(\d+)x\b")
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 _ANY_SPACE = re.compile(r"\s+")
 _CACHE_SIZE = 4096  # distinct shapes kept: memory stays flat whatever the input size
-# closed_forms is sqlparse's layout as these versions write it (each compared on thousands of
-# shapes; patch releases have changed layout code); under any other sqlparse lays out every shape
-_CLOSED_FORMS = sqlparse.__version__ in ("0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.6.0", "0.6.1")
+
+
+def closed_forms_on() -> bool:
+    """closed_forms is sqlparse's layout as the versions CI proves it on write it
+    (``CLOSED_FORMS_SQLPARSE``); under any other, sqlparse lays out every shape."""
+    return sqlparse.__version__ in CLOSED_FORMS_SQLPARSE
 
 
 @dataclass
@@ -191,11 +194,11 @@ def _format_once(shape: str, layout: _Layout) -> str:
     if layout.keep_layout and not layout.upper:
         out = shape
     elif layout.keep_layout:
-        out = closed_forms.kept_layout_upper(shape, _needs_upper(shape)) if _CLOSED_FORMS else None
+        out = closed_forms.kept_layout_upper(shape, _needs_upper(shape)) if closed_forms_on() else None
         if out is None:
             out = sqlparse.format(shape, keyword_case="upper")
     else:
-        out = closed_forms.reindented(shape, layout.indent_width) if layout.reindent and _CLOSED_FORMS \
+        out = closed_forms.reindented(shape, layout.indent_width) if layout.reindent and closed_forms_on() \
             else None
         if out is None:
             out = sqlparse.format(shape, reindent=layout.reindent, indent_width=layout.indent_width,

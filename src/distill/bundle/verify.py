@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bundle import signing
-from ..bundle.archive import bundle_directory
-from ..bundle.builder import build_files
-from ..bundle.files import BundleTree, sha256
-from ..bundle.manifest import (
+from ..errors import DistillError
+from ..history import releases
+from ..history.scripts import History
+from ..names import one_line
+from . import signing
+from .archive import bundle_directory
+from .builder import build_files
+from .files import BundleTree, sha256
+from .manifest import (
     MANIFEST_FORMAT,
     MAX_MANIFEST_BYTES,
     UnreadableManifest,
@@ -24,10 +28,6 @@ from ..bundle.manifest import (
     parse_manifest,
     spec_from_manifest,
 )
-from ..errors import DistillError
-from ..history import releases
-from ..history.scripts import History
-from ..names import one_line
 from .verify_steps import check_runbook, check_steps
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ..bundle.files import BundleTree
-from ..bundle.manifest import file_entries
 from ..history.plan import revision_label
 from ..names import one_line
 from ..statements.findings import KINDS, LABELS
+from .files import BundleTree
+from .manifest import file_entries
 
 _ANNOTATION = re.compile(r"^-- (" + "|".join(LABELS[kind] for kind in KINDS) + r"): (.*)$")
 _KIND_OF = {LABELS[kind]: kind for kind in KINDS}
