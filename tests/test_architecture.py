@@ -120,7 +120,7 @@ def test_the_cycle_finder_finds_one():
 # too (offline uses shadow, audit uses rehearsal; never back). "distill" is the package's
 # __init__ (its version). A new package or module has to be placed here.
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
-    "distill compat errors names atomic progress resources tomlfile lazy workers",  # small shared modules
+    "distill compat errors names atomic progress resources terminal tomlfile lazy workers",  # small shared modules
     "dialects",
     "statements",  # the model of SQL statements and findings; every renderer produces them
     "alembic_compat",  # Alembic's internals, patched while rendering to produce statements

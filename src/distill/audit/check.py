@@ -31,8 +31,8 @@ from ..statements.findings import (
     findings_of,
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
+from ..statements.waivers import UNUSED_WAIVER, split
 from .check_shadow import MovingShadow
-from .waivers import UNUSED_WAIVER, split
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),

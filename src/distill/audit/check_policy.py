@@ -28,8 +28,8 @@ from pathlib import Path
 from ..history.scripts import History
 from ..names import one_line
 from ..statements.fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE, Waiver
+from ..statements.waivers import POLICY_OF, UNUSED_WAIVER
 from .check import CheckReport
-from .waivers import POLICY_OF, UNUSED_WAIVER
 
 _LINE = re.compile(r", line (\d+)\b")
 

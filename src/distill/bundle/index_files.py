@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..audit.waivers import manifest_waivers
 from ..history.scripts import History
 from ..progress import Progress
+from ..statements.waivers import manifest_waivers
 from .files import HashingFile, write_file
 from .json_writer import write_json
 from .manifest import manifest

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..statements.fail_on import IRREVERSIBLE, Waiver
-from ..statements.findings import (
+from .fail_on import IRREVERSIBLE, Waiver
+from .findings import (
     COMPATIBILITY,
     DATA_DEPENDENT,
     DATA_LOSS,
@@ -21,7 +21,7 @@ from ..statements.findings import (
     NOT_REPRODUCIBLE,
     WARNING,
 )
-from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
+from .row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDICTS
 
 # a finding's kind in a report or manifest -> the policy kind that covers it (and waives it)
 POLICY_OF = {DESTRUCTIVE: "destructive", DATA_LOSS: "data-loss", NOT_RESTORED: "data-loss",
