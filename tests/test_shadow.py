@@ -364,3 +364,14 @@ def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch
     copied = api.check(project, dialect_names="postgresql", shadow=ShadowSpec(url=named.url)).to_json()
     assert len(started) == 2 and named.dump() == before
     assert _moved(copied) == report
+
+
+def test_a_server_tool_that_fails_is_reported_by_its_first_error_not_only_by_its_last_line():
+    """mariadb-install-db ends every failure with "[ERROR] Aborting": the cause (here the kernel's
+    AIO contexts used up by other servers) is the first error line, and the report must carry it."""
+    from distill.shadow import servers
+
+    failing = ["sh", "-c", 'echo "[ERROR] io_setup() failed with EAGAIN" >&2; echo "[ERROR] Aborting" >&2; exit 1']
+    with pytest.raises(servers.ServerUnavailable, match=r"^sh failed: \[ERROR\] io_setup\(\) failed with EAGAIN; "
+                                                          r"\[ERROR\] Aborting$"):
+        servers._run(failing)

@@ -36,7 +36,10 @@ def _run(command: list[str], *, user: str | None = None) -> None:
         raise ServerUnavailable(f"cannot run {Path(command[0]).name}: {exc.strerror or exc}") from None
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip().splitlines()
-        raise ServerUnavailable(f"{Path(command[0]).name} failed: {output[-1] if output else 'no output'}")
+        # the first error names the cause; the last line is often only "[ERROR] Aborting"
+        errors = [line for line in output if "ERROR" in line or "FATAL" in line]
+        cause = "; ".join(dict.fromkeys(errors[:1] + output[-1:])) if output else "no output"
+        raise ServerUnavailable(f"{Path(command[0]).name} failed: {cause}")
 
 
 def _own_directory(prefix: str, user: str) -> Path:
