@@ -10,7 +10,7 @@ import click
 
 from .audit.fail_on import KINDS as FAIL_ON_KINDS
 from .cli_completion import complete_dialects, complete_revision
-from .cli_options import json_text, reproducibility_option, shadow_options
+from .cli_options import cache_option, json_text, reproducibility_option, shadow_options
 from .lazy import LazyModule
 
 # imported by the command that runs (see cli)
@@ -86,9 +86,10 @@ def sign_command(bundle, key) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @shadow_options
 @reproducibility_option
+@cache_option
 @click.pass_obj
 def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, fail_on,
-                  output_format, as_json, shadow, reproducibility_check) -> None:
+                  output_format, as_json, shadow, reproducibility_check, cache) -> None:
     """Render every revision on its own, per dialect, up and down, and report at once what
     cannot render, what is irreversible, destructive, loses data, risks locks, is not
     reproducible, asks for manual steps.
@@ -97,7 +98,8 @@ def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standa
     render), 0 otherwise, 2 when the check could not run."""
     kinds = project.fail_on(fail_on)
     report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
-                       standalone=standalone, shadow=shadow, reproducibility_check=reproducibility_check)
+                       standalone=standalone, shadow=shadow, reproducibility_check=reproducibility_check,
+                       cache=cache)
     failed = check_policy.failing(report, kinds)
     output_format = "json" if as_json else output_format
     if output_format == "github":

@@ -24,6 +24,9 @@ change what a patch assumes.
   word or leave a copy of it running.
 * ``versions``: which Alembic and SQLAlchemy run here, the supported range, and one named branch
   per difference between versions that distill depends on.
+* ``watch``: for the render cache's keys, the bytes each module was imported from
+  (``SourceFileLoader.exec_module`` wrapped) and the files opened while loading and rendering (an
+  audit hook).
 * ``operations``: what a failure's traceback says about the operation that failed (for the
   diagnosis), and counting queries a revision sends through ``op.get_bind()`` offline.
 
@@ -62,6 +65,8 @@ from .shadow import CannotRender, ShadowLink
 from .shadow import attach as attach_shadow
 from .shadow import detach as detach_shadow
 from .versions import TOML_CONFIG, alembic_config
+from .watch import digest_bytes, executed, file_digest, is_installed, opened, watching, writes
+from .watch import install as install_watch
 
 __all__ = [
     "CannotRender", "FailedOperation", "ForkRefused", "OfflineResult", "ResultUsed", "ShadowLink",
@@ -70,5 +75,6 @@ __all__ = [
     "failed_operation", "heads_after", "is_offline_connection", "offline_bind_results", "online_steps",
     "parent_table", "patch_context", "process_kept", "raised_by_inspection", "revision_ids", "run_env",
     "skipped_step", "unrenderable_literal", "unsupported_type", "upgrade_step", "version_locations",
-    "version_table_of", "warned_by_alembic",
+    "version_table_of", "warned_by_alembic", "digest_bytes", "executed", "file_digest", "install_watch",
+    "is_installed", "opened", "watching", "writes",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import dialects, workers
 from ..errors import OfflineRenderError
@@ -29,6 +29,9 @@ from ..statements.findings import (
 )
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
 from .check_shadow import MovingShadow
+
+if TYPE_CHECKING:
+    from ..cache import RenderCache
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -104,7 +107,7 @@ class CheckReport:
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
           *, style: str = "none", standalone: bool = False, shadow: ShadowSpec | None = None,
-          reproducibility_check: bool = True) -> CheckReport:
+          reproducibility_check: bool = True, cache: RenderCache | None = None) -> CheckReport:
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
     whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
@@ -114,16 +117,22 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     logs what it finds per revision, and the logs are replayed in revision and dialect order,
     so the report is the same as one pass over the revisions would make. Statements are not
     formatted by default: findings read them with spaces and comments normalised, and
-    formatting keeps every token, so the report is the same without its cost."""
+    formatting keeps every token, so the report is the same without its cost.
+
+    ``cache``: a step found there (as found reproducible before) is neither rendered nor probed;
+    a step rendered here and found reproducible is kept there. Never with a shadow."""
     plan = make_plan(history, from_spec, to_spec)
     report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
                          reproducibility=_unchecked(shadow, reproducibility_check))
-    options: dict[str, Any] = {"style": style, "standalone": standalone,
+    cache = cache if shadow is None else None
+    if cache is not None:
+        cache.write = cache.write and report.reproducibility["checked"]
+    options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
-    probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
-                                     for name in dialect_names for direction in ("upgrade", "downgrade")],
-                  standalone=standalone) if report.reproducibility["checked"] else None
     pairs = single_steps(history, plan)
+    hits = _cached_steps(cache, pairs, dialect_names, standalone)
+    probe = _probe(history, plan, pairs, dialect_names, standalone, hits) \
+        if report.reproducibility["checked"] else None
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
     parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
     jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
@@ -135,17 +144,54 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                    for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
     texts: dict[tuple[str, str, str], str] = {}
+    pending: dict[tuple[str, str, str], tuple[str, str]] = {}
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
-            for parts_found in dialect_logs], len(pairs), report, texts)
-    reference = StepTexts(texts)
+            for parts_found in dialect_logs], len(pairs), report, texts, pending)
+    reference = StepTexts({key: text for key, text in texts.items() if key not in hits})
     del texts  # what is compared: a digest per step, the texts compressed
-    for item in probe.differences([reference]) if probe is not None else ():
+    differences = probe.differences([reference]) if probe is not None else []
+    for item in differences:
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
+    if cache is not None:
+        _keep_reproducible(cache, pending, differences)
     return report
+
+
+def _cached_steps(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...],
+                  standalone: bool) -> set[tuple[str, str, str]]:
+    """(dialect, direction, revision) of every single step the cache holds."""
+    if cache is None:
+        return set()
+    return {(name, plan.direction, plan.steps[0].revision) for name in dialect_names for pair in pairs
+            for plan in pair if cache.lookup(plan, name, standalone)}
+
+
+def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
+           hits: set[tuple[str, str, str]]) -> Probe | None:
+    """The second rendering of every step not found in the cache (None: every step was)."""
+    jobs = []
+    for name in dialect_names:
+        for direction in ("upgrade", "downgrade"):
+            wanted = tuple(up.steps[0].revision for up, _ in pairs
+                           if (name, direction, up.steps[0].revision) not in hits)
+            if wanted:
+                jobs.append(Job(name, direction, plan.start, plan.target, single=True,
+                                only=None if len(wanted) == len(pairs) else wanted))
+    return Probe(history.settings, jobs, standalone=standalone) if jobs else None
+
+
+def _keep_reproducible(cache: RenderCache, pending: dict[tuple[str, str, str], tuple[str, str]],
+                       differences: list) -> None:
+    """Keep the steps rendered here that the second rendering wrote the same; drop the others
+    (all of them when the clock could not be moved)."""
+    bad = {(item.dialect, item.direction, item.revision) for item in differences}
+    trusted = not reproducible.NOTES
+    cache.keep({key: path for step, (key, path) in pending.items() if trusted and step not in bad},
+               [path for step, (_, path) in pending.items() if not trusted or step in bad])
 
 
 def _unchecked(shadow: ShadowSpec | None, wanted: bool) -> dict[str, Any]:
@@ -163,7 +209,7 @@ _Log = list  # (report table or "texts", key, value) in the order found
 
 
 def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
-           texts: dict[tuple[str, str, str], str]) -> None:
+           texts: dict[tuple[str, str, str], str], pending: dict | None = None) -> None:
     """Enter what each dialect's jobs found (``by_dialect[d][revision index]``) into ``report``
     and ``texts`` revision by revision, dialect by dialect: the order one pass over the
     revisions finds them in, which orders the report."""
@@ -172,6 +218,9 @@ def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
             for table, key, value in log.get(index, ()):
                 if table == "texts":
                     texts[key] = value
+                elif table == "pending":  # a temporary cache entry: (plan key, path)
+                    if pending is not None:
+                        pending[key] = value
                 else:
                     getattr(report, table).setdefault(key, []).append(value)
 
@@ -299,6 +348,9 @@ def _rendered(log: _Log, step, direction: str, name: str, history: History, plan
     except OfflineRenderError as exc:
         _unrenderable(log, step, direction, name, exc)
         return exc
+    finally:
+        for key, path in options["cache"].take_pending().items() if options.get("cache") else ():
+            log.append(("pending", (name, direction, step.revision), (key, path)))
     for kind, messages in findings_of(rendering.step_statements(0)).items():
         log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering

@@ -1,0 +1,127 @@
+"""Nothing renders twice: a content-addressed cache of plans rendered offline (issue 32).
+
+One ``RenderCache`` per command: opened after the history loaded (the key's base is computed
+then, ``keys``), asked in the distill process which plans are cached (``lookup``, before the
+reproducibility probe is sent, so the probe renders only the others), handed to the workers
+(forked: they inherit what was found), which take a rendering from it (``cached``) or render and
+leave a temporary entry (``rendered``); the distill process keeps the entries whose steps the
+probe found reproducible (``keep``) and deletes the others. ``verify --rebuild`` never opens one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .. import alembic_compat as compat
+from .store import Store, current_deps, default_directory, encode, keepable, new_modules
+
+__all__ = ["RenderCache", "default_directory"]
+
+
+class RenderCache:
+    """The cache as one command uses it. ``write``: renderings may be kept (the probe runs)."""
+
+    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str]], *, write: bool) -> None:
+        from . import keys
+
+        self.store = Store(directory)
+        self.history, self.write = history, write
+        self.base, self.modules = base
+        self.graph = keys.graph_digests(history)
+        self.scripts: dict[str, str | None] = {}
+        self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
+        self.pending: dict[str, str] = {}  # key -> temporary file (in the process that rendered)
+        self._seen: dict[str, str | None] = {}
+        self._opened, self._writes = compat.opened(), compat.writes()
+
+    @classmethod
+    def open(cls, directory: Path, history: Any, *, write: bool) -> RenderCache | None:
+        """The cache for ``history``; None when its key cannot be computed with certainty (or
+        loading wrote a file)."""
+        from . import keys
+
+        if history.load_wrote:
+            return None
+        base = keys.base_digest(history)
+        return None if base is None else cls(directory, history, base, write=write)
+
+    def key(self, plan: Any, dialect: str, standalone: bool) -> str:
+        from . import keys
+
+        for step in plan.steps:
+            if step.revision not in self.scripts:
+                self.scripts[step.revision] = keys.script_digest(self.history.get(step.revision).path)
+        return keys.plan_key(self.base, self.graph, self.scripts, plan, dialect, standalone)
+
+    def lookup(self, plan: Any, dialect: str, standalone: bool) -> bool:
+        """Whether ``plan`` is cached (its entry kept for ``cached``)."""
+        key = self.key(plan, dialect, standalone)
+        if key not in self.found:
+            entry = self.store.read(key)
+            if entry is None or not _fits(entry, plan) or not current_deps(entry["deps"], self._seen):
+                return False
+            self.found[key] = entry
+        return True
+
+    def cached(self, plan: Any, dialect: Any, standalone: bool) -> Any:
+        """The cached rendering of ``plan``, if ``lookup`` found it; else None."""
+        from ..offline.capture import Segment
+        from ..offline.render import Rendering
+
+        entry = self.found.get(self.key(plan, dialect.name, standalone))
+        if entry is None:
+            return None
+        return Rendering(dialect=dialect, plan=plan,
+                         segments=[Segment(step, list(statements)) for step, statements in entry["segments"]],
+                         version_table=entry["version_table"], heads_after=list(entry["heads_after"]))
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Around a rendering: what it opens is noted."""
+        with compat.watching():
+            yield
+
+    def rendered(self, rendering: Any, standalone: bool) -> None:
+        """A fresh rendering: left as a temporary entry if it may be kept."""
+        if not self.write or compat.writes() != self._writes or not keepable(rendering):
+            return
+        deps = new_modules(self.modules)
+        if deps is None:
+            return
+        for path in sorted(compat.opened() - self._opened):
+            if path not in self.modules and path not in self.history.script_paths \
+                    and f"{os.sep}__pycache__{os.sep}" not in path:
+                deps[path] = compat.file_digest(path)
+        key = self.key(rendering.plan, rendering.dialect.name, standalone)
+        temporary = self.store.write_temporary(encode(key, rendering, deps))
+        if temporary is not None:
+            self.pending[key] = temporary
+
+    def take_pending(self) -> dict[str, str]:
+        """The temporary entries this process left since the last call."""
+        pending, self.pending = self.pending, {}
+        return pending
+
+    def keep(self, kept: dict[str, str], dropped: Iterable[str]) -> None:
+        """Put the temporary entries of ``kept`` (key -> path) in place; delete ``dropped``."""
+        self.store.promote(kept, dropped)
+
+
+def _fits(entry: dict[str, Any], plan: Any) -> bool:
+    """Whether an entry has one segment and one version-table state per step of ``plan``."""
+    steps = [step for step, _ in entry["segments"] if step is not None]
+    return steps == list(range(len(plan.steps))) and len(entry["heads_after"]) == len(plan.steps)
+
+
+def directory_of(settings: Any) -> Path:
+    """Where the cache is: ``cache_dir`` of [tool.distill] (relative to the project), else the
+    user's cache directory."""
+    configured = getattr(settings, "cache_dir", None)
+    if configured is None:
+        return default_directory()
+    return Path(os.path.expanduser(configured)) if os.path.isabs(os.path.expanduser(configured)) \
+        else settings.root / configured
