@@ -6,8 +6,8 @@ A plan's key is the digest of:
   versions of distill, Alembic, SQLAlchemy, sqlparse and Python; distill's settings as read and
   the bytes of env.py, alembic.ini / pyproject.toml / distill.toml; every dialect data file; the
   bytes every project module in ``sys.modules`` was imported from (project: not the Python
-  installation, the environment or site-packages; distill's own source too when it is not
-  installed there); every other file opened while the scripts loaded; the working directory; and
+  installation, the environment or site-packages); distill's own source files (all of them);
+  every other file opened while the scripts loaded; the working directory; and
   the **whole process environment** (env.py may read any variable: distill cannot know which, so
   a changed variable is a changed key);
 * the dialect, standalone or not, the direction, the start and target heads;
@@ -62,14 +62,34 @@ def _process_start() -> float | None:
         return None
 
 
+_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")  # distill/
+
+
+def keyed_module(path: str) -> bool:
+    """Whether a module file is a project module (not installed, not distill's own)."""
+    return not compat.is_installed(path) and not os.path.abspath(path).startswith(_PACKAGE)
+
+
+def distill_source() -> str:
+    """A digest of every source file of the distill package (whichever of them are imported)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for root, folders, files in os.walk(_PACKAGE):
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
+        for name in sorted(f for f in files if f.endswith((".py", ".json"))):
+            path = os.path.join(root, name)
+            digest.update(f"{os.path.relpath(path, _PACKAGE)}\0{compat.file_digest(path)}\0".encode())
+    return digest.hexdigest()
+
+
 def module_state() -> dict[str, str] | None:
     """Source path -> digest of the bytes it was imported from, for every project module loaded
-    now; None if one of them cannot be known for certain."""
+    now (distill's own package is ``distill_source``); None if one of them cannot be known for
+    certain."""
     started = None
     state: dict[str, str] = {}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if not isinstance(path, str) or compat.is_installed(path):
+        if not isinstance(path, str) or not keyed_module(path):
             continue
         found = compat.executed(path)
         if found is None:  # imported before distill watched: only a file older than the process
@@ -89,7 +109,7 @@ def _config_files(history: Any) -> dict[str, str | None]:
     settings = history.settings
     paths = {settings.alembic_config_path, settings.root / "pyproject.toml", settings.root / "distill.toml",
              os.path.join(history.script.dir, "env.py")}
-    return {str(path): compat.file_digest(str(path)) for path in sorted(map(str, paths))}
+    return {os.path.abspath(path): compat.file_digest(path) for path in sorted(map(str, paths))}
 
 
 def _dialect_files() -> dict[str, str | None]:
@@ -102,12 +122,14 @@ def base_digest(history: Any) -> tuple[str, dict[str, str]] | None:
     modules = module_state()
     if modules is None:
         return None
+    config = _config_files(history)
+    shipped = tuple(os.path.join(str(data_dir(name)), "") for name in ("dialects", "templates"))
     loaded = {path: compat.file_digest(path) for path in sorted(history.loaded_files)
-              if path not in modules and not path.endswith(".pyc")
-              and path not in history.script_paths}
-    parts = {"format": FORMAT, "versions": versions(), "settings": repr(history.settings),
-             "config": _config_files(history), "dialects": _dialect_files(), "modules": modules,
-             "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
+              if path not in modules and path not in config and path not in history.script_paths
+              and not path.endswith(".pyc") and not path.startswith((_PACKAGE, *shipped))}
+    parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(),
+             "settings": repr(history.settings), "config": config, "dialects": _dialect_files(),
+             "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     return _digest(parts), modules
 
 

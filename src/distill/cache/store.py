@@ -174,7 +174,7 @@ def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
     found: dict[str, str | None] = {}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if not isinstance(path, str) or compat.is_installed(path) or os.path.abspath(path) in known:
+        if not isinstance(path, str) or not keys.keyed_module(path) or os.path.abspath(path) in known:
             continue
         digest = compat.executed(path)
         if digest is None:
