@@ -188,8 +188,10 @@ def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: setup must name a function as \"package.module:function\", "
                           f"not {one_line(repr(setup))[:200]}")
     cache_dir = table.get("cache_dir")
-    if cache_dir is not None and not (isinstance(cache_dir, str) and cache_dir.strip() and "\0" not in cache_dir):
-        raise ConfigError(f"{source}: cache_dir must be a directory path, not {one_line(repr(cache_dir))[:200]}")
+    if cache_dir is not None and not (isinstance(cache_dir, str) and cache_dir.strip()
+                                      and "\0" not in cache_dir):
+        raise ConfigError(f"{source}: cache_dir must be a directory path, "
+                          f"not {one_line(repr(cache_dir))[:200]}")
     return {
         "cache_dir": cache_dir,
         "reproducibility_check": table.get("reproducibility_check", True),

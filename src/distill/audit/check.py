@@ -117,15 +117,12 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     logs what it finds per revision, and the logs are replayed in revision and dialect order,
     so the report is the same as one pass over the revisions would make. Statements are not
     formatted by default: findings read them with spaces and comments normalised, and
-    formatting keeps every token, so the report is the same without its cost.
-
-    ``cache``: a step found there (as found reproducible before) is neither rendered nor probed;
-    a step rendered here and found reproducible is kept there. Never with a shadow."""
+    formatting keeps every token, so the report is the same without its cost. ``cache``: what it
+    holds (found reproducible before) is neither rendered nor probed; what renders reproducibly is kept."""
     plan = make_plan(history, from_spec, to_spec)
     report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
                          reproducibility=_unchecked(shadow, reproducibility_check))
-    cache = cache if shadow is None else None
-    if cache is not None:
+    if cache is not None:  # never with a shadow (api); kept only where the probe runs
         cache.write = cache.write and report.reproducibility["checked"]
     options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
@@ -156,8 +153,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                    []).append(item.dialect)
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
-    if cache is not None:
-        _keep_reproducible(cache, pending, differences)
+    _keep_reproducible(cache, pending, differences)
     return report
 
 
@@ -184,10 +180,12 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
     return Probe(history.settings, jobs, standalone=standalone) if jobs else None
 
 
-def _keep_reproducible(cache: RenderCache, pending: dict[tuple[str, str, str], tuple[str, str]],
+def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, str]],
                        differences: list) -> None:
     """Keep the steps rendered here that the second rendering wrote the same; drop the others
     (all of them when the clock could not be moved)."""
+    if cache is None:
+        return
     bad = {(item.dialect, item.direction, item.revision) for item in differences}
     trusted = not reproducible.NOTES
     cache.keep({key: path for step, (key, path) in pending.items() if trusted and step not in bad},

@@ -25,7 +25,8 @@ __all__ = ["RenderCache", "default_directory"]
 class RenderCache:
     """The cache as one command uses it. ``write``: renderings may be kept (the probe runs)."""
 
-    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str]], *, write: bool) -> None:
+    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str]], *,
+                 write: bool) -> None:
         from . import keys
 
         self.store = Store(directory)

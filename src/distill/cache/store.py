@@ -67,7 +67,8 @@ def decode(data: bytes, key: str) -> dict[str, Any] | None:
         entry["segments"] = [(None if step is None else int(step),
                               [Statement(str(kind), str(text)) for kind, text in statements])
                              for step, statements in entry["segments"]]
-        if not all(isinstance(p, str) and (d is None or isinstance(d, str)) for p, d in entry["deps"].items()):
+        if not all(isinstance(p, str) and (d is None or isinstance(d, str))
+                   for p, d in entry["deps"].items()):
             return None
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

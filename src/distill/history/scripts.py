@@ -84,7 +84,8 @@ class History:
     @functools.cached_property
     def script_paths(self) -> frozenset[str]:
         """The absolute path of every revision script."""
-        return frozenset(os.path.abspath(self.get(rev).path) for rev in compat.revision_ids(self.script.revision_map))
+        revisions = compat.revision_ids(self.script.revision_map)
+        return frozenset(os.path.abspath(self.get(rev).path) for rev in revisions)
 
     def script_sha256(self, revision: str) -> str:
         """The SHA-256 of the revision's script file as it is on disk now."""
