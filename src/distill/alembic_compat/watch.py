@@ -14,6 +14,7 @@ versions are keyed instead).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.machinery
 import os
@@ -40,6 +41,7 @@ def _installed_roots() -> tuple[str, ...]:
 INSTALLED = _installed_roots()
 
 
+@functools.lru_cache(maxsize=65536)
 def is_installed(path: str) -> bool:
     """Whether ``path`` belongs to the Python installation, the environment or site-packages."""
     real = os.path.realpath(path)

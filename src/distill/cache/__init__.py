@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class RenderCache:
         self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
         self.pending: dict[str, str] = {}  # key -> temporary file (in the process that rendered)
         self._seen: dict[str, str | None] = {}
+        self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
         self._opened, self._writes = compat.opened(), compat.writes()
 
     @classmethod
@@ -90,9 +92,11 @@ class RenderCache:
         """A fresh rendering: left as a temporary entry if it may be kept."""
         if not self.write or compat.writes() != self._writes or not keepable(rendering):
             return
-        deps = new_modules(self.modules)
-        if deps is None:
+        if self._new[0] != len(sys.modules):  # scanned again only when modules came or went
+            self._new = (len(sys.modules), new_modules(self.modules))
+        if self._new[1] is None:
             return
+        deps = dict(self._new[1])
         for path in sorted(compat.opened() - self._opened):
             if path not in self.modules and path not in self.history.script_paths \
                     and f"{os.sep}__pycache__{os.sep}" not in path:

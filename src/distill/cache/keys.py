@@ -26,6 +26,7 @@ changed since this process started): then nothing is read from or written to the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,6 +66,7 @@ def _process_start() -> float | None:
 _PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")  # distill/
 
 
+@functools.lru_cache(maxsize=65536)
 def keyed_module(path: str) -> bool:
     """Whether a module file is a project module (not installed, not distill's own)."""
     return not compat.is_installed(path) and not os.path.abspath(path).startswith(_PACKAGE)
