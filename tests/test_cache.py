@@ -100,7 +100,7 @@ def test_a_changed_input_of_one_step_renders_that_step_again(project: Path, rend
         path = next((project / "migrations" / "versions").glob("*_a1.py"))
         path.write_text(path.read_text().replace('"t"', '"t0"'))
     else:
-        (project / "c3.sql").write_text("INSERT INTO t (id) VALUES (2)")
+        (project / "c3.sql").write_text("DROP TABLE t")  # a destructive finding now
     again = _check(project)
     if change == "script":
         assert _revisions(rendered) == {"a1"}
