@@ -251,3 +251,19 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
+
+
+def test_two_processes_share_one_cache(project: Path) -> None:
+    """Two distill processes filling the same cache at once: both say what a run without the
+    cache says, and a third run reads what they kept."""
+    import subprocess
+
+    command = [sys.executable, "-m", "distill", "check", "--json"]
+    runs = [subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    expected = _check(project, "--no-cache")
+    assert outputs == [expected, expected]
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12
+    assert not list(Path(os.environ["XDG_CACHE_HOME"]).glob("distill/renderings-1/tmp/*"))
+    assert run_distill(["check", "--json"], cwd=project, process=True).stdout == expected

@@ -20,6 +20,7 @@ import importlib.machinery
 import os
 import site
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,8 @@ _EXECUTED: dict[str, str] = {}  # absolute source path -> digest of the bytes ex
 _OPENED: set[str] = set()  # absolute paths opened to read while watching (cumulative)
 _STATE = {"watching": 0, "writes": 0, "installed": False}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_TEMP = os.path.abspath(tempfile.gettempdir())  # a temporary directory, or a file in it
+_TEMP_IN = os.path.join(_TEMP, "")
 
 
 def _installed_roots() -> tuple[str, ...]:
@@ -77,8 +80,9 @@ def _audit(event: str, args: tuple) -> None:
     if not isinstance(path, str):
         return  # a file descriptor: opened before, by whoever holds it
     writing = (mode is None and flags & _WRITE_FLAGS) or (mode is not None and any(c in mode for c in "wax+"))
-    if writing:
-        if os.sep + "__pycache__" + os.sep not in path:  # the import system's bytecode cache
+    if writing:  # not the import system's bytecode cache, not a temporary file (distill's own too)
+        where = os.path.abspath(path)
+        if os.sep + "__pycache__" + os.sep not in path and where != _TEMP and not where.startswith(_TEMP_IN):
             _STATE["writes"] += 1
     elif not is_installed(path):
         _OPENED.add(os.path.abspath(path))
