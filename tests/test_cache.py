@@ -267,3 +267,16 @@ def test_two_processes_share_one_cache(project: Path) -> None:
     assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12
     assert not list(Path(os.environ["XDG_CACHE_HOME"]).glob("distill/renderings-1/tmp/*"))
     assert run_distill(["check", "--json"], cwd=project, process=True).stdout == expected
+
+
+def test_a_history_loaded_on_two_cores_is_cached(tmp_path: Path, monkeypatch) -> None:
+    """Loading compiles half the scripts in a child that hands them over in a temporary file: no
+    side effect of the history, so its renderings are kept."""
+    from distill.history import parallel_compile
+
+    monkeypatch.setattr(parallel_compile, "MIN_FILES", 4)
+    monkeypatch.setenv("DISTILL_JOBS", "2")
+    root = generate(tmp_path / "gen", 8, "linear")
+    first = run_distill(["check", "--json", "--dialect", "sqlite"], cwd=root)
+    assert first.returncode == 0, first.stderr
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16
