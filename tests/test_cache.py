@@ -84,7 +84,8 @@ def _entries(cache: Path) -> list[Path]:
 def test_check_uses_the_cache_and_says_the_same(project: Path, rendered: list) -> None:
     cold = _check(project)
     assert _revisions(rendered) == {"a1", "b2", "c3"}
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12  # 3 steps x 2 dialects x up/down
+    # 3 steps x 2 dialects x up/down, and what check found per step and dialect
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
     rendered.clear()
     assert _check(project) == cold
     assert rendered == []  # nothing rendered again
@@ -200,7 +201,8 @@ def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp
 
 def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(project: Path, rendered: list) -> None:
     cold = _check(project)
-    entries = sorted(_entries(Path(os.environ["XDG_CACHE_HOME"])))
+    entries = sorted(p for p in _entries(Path(os.environ["XDG_CACHE_HOME"]))
+                     if p.read_bytes().startswith(b"DISTILL-RENDER-CACHE"))
     entries[0].write_bytes(entries[0].read_bytes()[:-5])  # truncated
     entries[1].write_bytes(entries[2].read_bytes())  # another key's entry
     rendered.clear()
@@ -247,7 +249,7 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     assert store.default_directory() == Path.home() / ".cache" / "distill"
     (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
     _check(project)
-    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 3
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
@@ -264,7 +266,7 @@ def test_two_processes_share_one_cache(project: Path) -> None:
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     expected = _check(project, "--no-cache")
     assert outputs == [expected, expected]
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
     assert not list(Path(os.environ["XDG_CACHE_HOME"]).glob("distill/renderings-1/tmp/*"))
     assert run_distill(["check", "--json"], cwd=project, process=True).stdout == expected
 
@@ -279,4 +281,20 @@ def test_a_history_loaded_on_two_cores_is_cached(tmp_path: Path, monkeypatch) ->
     root = generate(tmp_path / "gen", 8, "linear")
     first = run_distill(["check", "--json", "--dialect", "sqlite"], cwd=root)
     assert first.returncode == 0, first.stderr
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16 + 8
+
+
+def test_the_example_says_the_same_with_and_without_the_cache(tmp_path: Path, rendered: list) -> None:
+    """The bookshop example (findings of every kind): check cold, warm (renderings and findings
+    from the cache) and without it; its releases rebuilt from a warm cache, byte for byte."""
+    runs = [run_distill(["--example", "check", "--json", *extra]) for extra in ([], [], ["--no-cache"])]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout and runs[0].returncode == runs[1].returncode
+    assert rendered.count(rendered[0]) == 2  # the first step: rendered cold, then only without the cache
+    for name in ("cold", "warm"):
+        result = run_distill(["release", "--all", "--releases-dir", tmp_path / name])
+        assert result.returncode == 0, result.stderr
+    for bundle in sorted((REPO / "releases").iterdir()):
+        if bundle.is_dir():
+            for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+                relative = path.relative_to(REPO / "releases")
+                assert (tmp_path / "warm" / relative).read_bytes() == path.read_bytes(), relative

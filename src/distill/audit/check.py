@@ -140,8 +140,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                            totals=[(stop - start) * (1 if shadow is None else 2)
                                    for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
-    texts: dict[tuple[str, str, str], str] = {}
-    pending: dict[tuple[str, str, str], tuple[str, str]] = {}
+    texts, pending = {}, {}  # (dialect, direction, revision) -> its text / (cache key, temporary entry)
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts, pending)
@@ -153,7 +152,8 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                    []).append(item.dialect)
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
-    _keep_reproducible(cache, pending, differences)
+    _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
+               hits | _keep_reproducible(cache, pending, differences))
     return report
 
 
@@ -162,8 +162,13 @@ def _cached_steps(cache: RenderCache | None, pairs: list, dialect_names: tuple[s
     """(dialect, direction, revision) of every single step the cache holds."""
     if cache is None:
         return set()
-    return {(name, plan.direction, plan.steps[0].revision) for name in dialect_names for pair in pairs
-            for plan in pair if cache.lookup(plan, name, standalone)}
+    found = {(name, plan.direction, plan.steps[0].revision) for name in dialect_names for pair in pairs
+             for plan in pair if cache.lookup(plan, name, standalone)}
+    for name in dialect_names:  # what check found, where both renderings are cached
+        for up, down in pairs:
+            if {(name, "upgrade", up.steps[0].revision), (name, "downgrade", up.steps[0].revision)} <= found:
+                cache.lookup_log(up, down, name, standalone)
+    return found
 
 
 def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
@@ -181,15 +186,34 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
 
 
 def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, str]],
-                       differences: list) -> None:
+                       differences: list) -> set[tuple[str, str, str]]:
     """Keep the steps rendered here that the second rendering wrote the same; drop the others
-    (all of them when the clock could not be moved)."""
+    (all of them when the clock could not be moved). The steps kept."""
     if cache is None:
-        return
+        return set()
     bad = {(item.dialect, item.direction, item.revision) for item in differences}
     trusted = not reproducible.NOTES
-    cache.keep({key: path for step, (key, path) in pending.items() if trusted and step not in bad},
-               [path for step, (_, path) in pending.items() if not trusted or step in bad])
+    kept = {step for step in pending if trusted and step not in bad}
+    cache.keep({key: path for step, (key, path) in pending.items() if step in kept},
+               [path for step, (_, path) in pending.items() if step not in kept])
+    return kept
+
+
+def _keep_logs(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
+               dialect_logs: list, cached: set[tuple[str, str, str]]) -> None:
+    """Keep what was found for each step whose renderings, both directions, are in the cache
+    (and was not itself taken from there)."""
+    if cache is None:
+        return
+    for name, parts_found in zip(dialect_names, dialect_logs, strict=True):
+        found = {index: events for part in parts_found for index, events in part.items()}
+        for index, (up, down) in enumerate(pairs):
+            revision = up.steps[0].revision
+            if (name, revision) in cache.logs or not {(name, "upgrade", revision),
+                                                      (name, "downgrade", revision)} <= cached:
+                continue
+            log = [list(item) for item in found.get(index, ()) if item[0] not in ("texts", "pending")]
+            cache.keep_log(up, down, name, standalone, log)
 
 
 def _unchecked(shadow: ShadowSpec | None, wanted: bool) -> dict[str, Any]:
@@ -229,9 +253,14 @@ def _check_part(history: History, pairs: list, start: int, stop: int, name: str,
     what it found."""
     dialect = dialects.get(name)
     found: dict[int, _Log] = {}
+    cache = options.get("cache")
     for index in range(start, stop):
         up_plan, down_plan = pairs[index]
         step, log = up_plan.steps[0], found.setdefault(index, [])
+        if cache is not None and (name, step.revision) in cache.logs:  # found before, from the same SQL
+            log += cache.logs[name, step.revision]
+            tick()
+            continue
         verdict = reversibility.verdict(history, step.revision)
         up = _rendered(log, step, "upgrade", name, history, up_plan, options)
         if not verdict.reversible:

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import alembic_compat as compat
-from .store import Store, current_deps, default_directory, encode, keepable, new_modules
+from .store import (
+    Store,
+    current_deps,
+    decode_log,
+    default_directory,
+    encode,
+    encode_log,
+    keepable,
+    new_modules,
+)
 
 __all__ = ["RenderCache", "default_directory"]
 
@@ -37,6 +46,7 @@ class RenderCache:
         self.scripts: dict[str, str | None] = {}
         self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
         self.pending: dict[str, str] = {}  # key -> temporary file (in the process that rendered)
+        self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
         self._seen: dict[str, str | None] = {}
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
         self._opened, self._writes = compat.opened(), compat.writes()
@@ -105,6 +115,28 @@ class RenderCache:
         temporary = self.store.write_temporary(encode(key, rendering, deps))
         if temporary is not None:
             self.pending[key] = temporary
+
+    def log_key(self, up: Any, down: Any, dialect: str, standalone: bool) -> str:
+        """The key of what ``check`` finds for one step alone (``up``, ``down``: its plans) in
+        one dialect: a function of the two renderings (and the dialect data, in the base)."""
+        from . import keys
+
+        return keys.combined("check-log-1", self.key(up, dialect, standalone),
+                             self.key(down, dialect, standalone))
+
+    def lookup_log(self, up: Any, down: Any, dialect: str, standalone: bool) -> bool:
+        """Whether what ``check`` found for this step is cached (kept for ``logs``)."""
+        log = self.store.read(self.log_key(up, down, dialect, standalone), decode_log)
+        if log is not None:
+            self.logs[dialect, up.steps[0].revision] = log
+        return log is not None
+
+    def keep_log(self, up: Any, down: Any, dialect: str, standalone: bool, log: list) -> None:
+        """Keep what ``check`` found for this step (only from renderings kept or found here)."""
+        key = self.log_key(up, down, dialect, standalone)
+        temporary = self.store.write_temporary(encode_log(key, log))
+        if temporary is not None:
+            self.store.promote({key: temporary}, (), evict=False)
 
     def take_pending(self) -> dict[str, str]:
         """The temporary entries this process left since the last call."""

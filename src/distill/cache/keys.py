@@ -165,6 +165,11 @@ def graph_digests(history: Any) -> dict[str, str]:
     return done
 
 
+def combined(*parts: str) -> str:
+    """One key made of several."""
+    return _digest(list(parts))
+
+
 def script_digest(path: str) -> str | None:
     """The bytes a revision script was loaded from (as executed, else as it is now)."""
     return compat.executed(path) or compat.file_digest(path)

@@ -75,6 +75,33 @@ def decode(data: bytes, key: str) -> dict[str, Any] | None:
     return entry
 
 
+_LOG_MAGIC = b"DISTILL-CHECK-LOG 1\n"
+
+
+def encode_log(key: str, log: list) -> bytes:
+    """The bytes of an entry holding what ``check`` found for one step in one dialect."""
+    payload = json.dumps({"key": key, "log": log}, sort_keys=True, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+    return _LOG_MAGIC + compat.digest_bytes(payload).encode("ascii") + b"\n" + payload
+
+
+def decode_log(data: bytes, key: str) -> list | None:
+    """The log of an intact log entry of ``key``: (table, key tuple, dialect) items; else None."""
+    if not data.startswith(_LOG_MAGIC):
+        return None
+    digest, _, payload = data[len(_LOG_MAGIC):].partition(b"\n")
+    if digest.decode("ascii", "replace") != compat.digest_bytes(payload):
+        return None
+    try:
+        entry = json.loads(payload.decode("utf-8", "surrogatepass"))
+        if entry["key"] != key:
+            return None
+        return [(str(table), tuple(str(part) for part in found), str(value))
+                for table, found, value in entry["log"]]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def keepable(rendering: Any) -> bool:
     """Whether a rendering may be kept: offline, nothing printed or logged."""
     return rendering.shadow is None and not any(
@@ -90,13 +117,15 @@ class Store:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key[2:]
 
-    def read(self, key: str) -> dict[str, Any] | None:
+    def read(self, key: str, decoder: Any = None) -> Any:
+        """The entry of ``key`` (``decoder``: ``decode``, or ``decode_log``), None if absent or
+        not intact."""
         path = self.path(key)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        entry = decode(data, key)
+        entry = (decoder or decode)(data, key)
         if entry is not None:
             with contextlib.suppress(OSError):
                 os.utime(path)  # least recently *used*
@@ -115,7 +144,7 @@ class Store:
         except OSError:
             return None
 
-    def promote(self, kept: dict[str, str], dropped: Iterable[str]) -> None:
+    def promote(self, kept: dict[str, str], dropped: Iterable[str], *, evict: bool = True) -> None:
         """Rename each temporary file of ``kept`` (key -> path) into place; delete ``dropped``;
         then keep the cache under its cap."""
         for path in dropped:
@@ -128,7 +157,7 @@ class Store:
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-        if kept:
+        if kept and evict:
             self.evict()
 
     def evict(self, limit: int | None = None) -> None:
@@ -184,5 +213,5 @@ def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
     return found
 
 
-__all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "default_directory", "encode", "keepable",
-           "keys", "new_modules"]
+__all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "decode_log", "default_directory", "encode",
+           "encode_log", "keepable", "keys", "new_modules"]
