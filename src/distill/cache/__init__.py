@@ -5,7 +5,9 @@ then, ``keys``), asked in the distill process which plans are cached (``lookup``
 reproducibility probe is sent, so the probe renders only the others), handed to the workers
 (forked: they inherit what was found), which take a rendering from it (``cached``) or render and
 leave a temporary entry (``rendered``); the distill process keeps the entries whose steps the
-probe found reproducible (``keep``) and deletes the others. ``verify --rebuild`` never opens one.
+probe found reproducible (``keep``) and deletes the others. ``check`` also keeps what it found
+for one step in one dialect (``keep_log``), keyed by the keys of the step's two renderings: a
+warm check neither renders nor analyses a step again. ``verify --rebuild`` never opens one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The render cache on disk: one file per rendered plan, found by its key (``keys``).
+"""The render cache on disk: one file per rendered plan (and per step and dialect, what ``check``
+found from its two renderings), found by its key (``keys``).
 
 An entry holds one plan's rendering as Alembic wrote it (before formatting), the files it read
 beyond the key's base with their digests, and its own digest. It is written only for a rendering
