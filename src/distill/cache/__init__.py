@@ -50,6 +50,7 @@ class RenderCache:
         self.pending: dict[str, str] = {}  # key -> temporary file (in the process that rendered)
         self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
         self._seen: dict[str, str | None] = {}
+        self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
         self._opened, self._writes = compat.opened(), compat.writes()
 
@@ -65,12 +66,17 @@ class RenderCache:
         return None if base is None else cls(directory, history, base, write=write)
 
     def key(self, plan: Any, dialect: str, standalone: bool) -> str:
+        """The key of ``plan``'s rendering (computed once per plan of this history)."""
         from . import keys
 
-        for step in plan.steps:
-            if step.revision not in self.scripts:
-                self.scripts[step.revision] = keys.script_digest(self.history.get(step.revision).path)
-        return keys.plan_key(self.base, self.graph, self.scripts, plan, dialect, standalone)
+        which = (plan.direction, plan.start, plan.target, tuple(s.revision for s in plan.steps), dialect,
+                 standalone)
+        if which not in self._keys:
+            for step in plan.steps:
+                if step.revision not in self.scripts:
+                    self.scripts[step.revision] = keys.script_digest(self.history.get(step.revision).path)
+            self._keys[which] = keys.plan_key(self.base, self.graph, self.scripts, plan, dialect, standalone)
+        return self._keys[which]
 
     def lookup(self, plan: Any, dialect: str, standalone: bool) -> bool:
         """Whether ``plan`` is cached (its entry kept for ``cached``)."""
