@@ -73,6 +73,13 @@ def _no_database_url_from_environment(monkeypatch):
     monkeypatch.delenv("BOOKSHOP_DATABASE_URL", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _own_render_cache(monkeypatch, tmp_path_factory):
+    """Each test has a render cache of its own (a run twice in one test may hit it), never the
+    user's ~/.cache/distill."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 @pytest.fixture(scope="session")
 def example_settings() -> Settings:
     settings = load(REPO)

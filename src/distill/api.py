@@ -117,10 +117,12 @@ def _sql_record(project: Project, requested: bool) -> RecordTarget | None:
 
 def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
           dialect_names: Iterable[str] | str | None = None, standalone: bool = False,
-          shadow: ShadowSpec | None = None, reproducibility_check: bool | None = None) -> CheckReport:
+          shadow: ShadowSpec | None = None, reproducibility_check: bool | None = None,
+          cache: bool = True) -> CheckReport:
     """Every revision of a range rendered on its own, per dialect, up and down (``distill check``),
     offline or against ``shadow`` (or the configured one); rendered a second time to find what
-    is not reproducible unless ``reproducibility_check`` is False (or configured so)."""
+    is not reproducible unless ``reproducibility_check`` is False (or configured so). ``cache``:
+    steps rendered before with the same inputs are taken from the render cache (--no-cache)."""
     from .audit.check import check as check_range
     from .offline import reproducible
 
@@ -130,11 +132,12 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
         reproducible.start()  # the second rendering's process imports while the history loads
     return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
                        standalone=project.standalone(standalone), shadow=shadow,
-                       reproducibility_check=second)
+                       reproducibility_check=second,
+                       cache=project.render_cache(cache) if shadow is None else None)
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
-             sign_key: str | Path | None = None, option: str = "--out") -> Published:
+             sign_key: str | Path | None = None, option: str = "--out", cache: bool = True) -> Published:
     from .bundle import signing
     from .bundle.builder import build_into
     from .bundle.publish import publish
@@ -144,7 +147,8 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
     if sign_key is not None and not Path(sign_key).is_file():
         raise DistillError(f"the signing key {sign_key} does not exist")
     signer = (lambda directory: signing.sign(directory, Path(sign_key))) if sign_key is not None else None
-    return publish(lambda directory: build_into(history, spec, directory), target,
+    render_cache = project.render_cache(cache) if spec.shadow is None else None
+    return publish(lambda directory: build_into(history, spec, directory, render_cache), target,
                    force=force, archive=archive, protected=protected, sign=signer, option=option)
 
 
@@ -153,9 +157,10 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
           standalone: bool = False, archive: bool = False, force: bool = False,
           sign_key: str | Path | None = None, shadow: ShadowSpec | None = None,
           timeouts: Timeouts = NO_TIMEOUTS, record_applied: bool = False,
-          reproducibility_check: bool | None = None) -> Published:
+          reproducibility_check: bool | None = None, cache: bool = True) -> Published:
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
-    rendered against ``shadow`` if given (or configured)."""
+    rendered against ``shadow`` if given (or configured); ``cache``: renderings taken from and
+    kept in the render cache (--no-cache)."""
     from .bundle.manifest import BundleSpec
     from .offline import reproducible
 
@@ -167,7 +172,7 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
                       project.dialect_names(dialect_names), style, project.standalone(standalone),
                       shadow=project.shadow(shadow), timeouts=project.timeouts(timeouts),
                       record_table=project.record_table(record_applied), reproducibility_check=second)
-    return _publish(project, spec, out, force, archive, sign_key)
+    return _publish(project, spec, out, force, archive, sign_key, cache=cache)
 
 
 def release(project: Project, versions: Iterable[str] | str | None = None, *, from_version: str | None = None,
@@ -175,10 +180,11 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
             style: str = "sqlparse", standalone: bool = False, archive: bool = False,
             force: bool = False, sign_key: str | Path | None = None,
             shadow: ShadowSpec | None = None, timeouts: Timeouts = NO_TIMEOUTS,
-            record_applied: bool = False, reproducibility_check: bool | None = None) -> list[Published]:
+            record_applied: bool = False, reproducibility_check: bool | None = None,
+            cache: bool = True) -> list[Published]:
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``), in ``dialect_names`` or the
-    dialects each release declares (else the project's)."""
+    dialects each release declares (else the project's); ``cache`` as for ``build``."""
     from .bundle.manifest import BundleSpec
     from .offline import reproducible
 
@@ -199,7 +205,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
                           timeouts=project.timeouts(timeouts),
                           record_table=project.record_table(record_applied), reproducibility_check=second)
         published.append(_publish(project, spec, parent / releases.bundle_name(version, from_version),
-                                  force, archive, sign_key, option="--releases-dir"))
+                                  force, archive, sign_key, option="--releases-dir", cache=cache))
     return published
 
 

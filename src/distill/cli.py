@@ -14,6 +14,7 @@ from .cli_completion import complete_revision, completion_command
 from .cli_options import (
     DialectNames,
     DistillGroup,
+    cache_option,
     json_text,
     needs_both_ends,
     range_options,
@@ -153,7 +154,7 @@ def _bundle_options(func):
                      help="Sign SHA256SUMS with this SSH private key (SHA256SUMS.sig)."),
     ]):
         func = option(func)
-    return shadow_options(timeout_options(record_option(reproducibility_option(func))))
+    return cache_option(shadow_options(timeout_options(record_option(reproducibility_option(func)))))
 
 
 def _display(path: Path) -> str:
@@ -177,12 +178,13 @@ def _report(result: Published) -> None:
 @_bundle_options
 @click.pass_obj
 def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, style, standalone, archive,
-          force, sign_key, shadow, timeouts, record_applied, reproducibility_check) -> None:
+          force, sign_key, shadow, timeouts, record_applied, reproducibility_check, cache) -> None:
     """Build a bundle (SQL per dialect and step, manifest, checksums, runbook) for a range."""
     _report(api.build(project, out, from_spec=from_spec, to_spec=to_spec, name=name,
                       dialect_names=dialect_spec, style=style, standalone=standalone, archive=archive,
                       force=force, sign_key=sign_key, shadow=shadow, timeouts=timeouts,
-                      record_applied=record_applied, reproducibility_check=reproducibility_check))
+                      record_applied=record_applied, reproducibility_check=reproducibility_check,
+                      cache=cache))
     reproducibility_notes()
 
 
@@ -197,7 +199,7 @@ def build(project: api.Project, from_spec, to_spec, out, name, dialect_spec, sty
 @click.pass_obj
 def release(project: api.Project, version, all_versions, from_version, releases_dir, dialect_spec, style,
             standalone, archive, force, sign_key, shadow, timeouts, record_applied,
-            reproducibility_check) -> None:
+            reproducibility_check, cache) -> None:
     """Build the bundle of release VERSION (from the previous release), or of --all releases."""
     if all_versions == bool(version):
         raise click.UsageError("give a VERSION or --all")
@@ -210,7 +212,7 @@ def release(project: api.Project, version, all_versions, from_version, releases_
                                   dialect_names=dialect_spec, style=style, standalone=standalone,
                                   archive=archive, force=force, sign_key=sign_key, shadow=shadow,
                                   timeouts=timeouts, record_applied=record_applied,
-                                  reproducibility_check=reproducibility_check):
+                                  reproducibility_check=reproducibility_check, cache=cache):
             _report(result)
     reproducibility_notes()
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from .cli_completion import complete_revision
-from .cli_options import DialectNames, json_text, reproducibility_option, shadow_options, usage_checked
+from .cli_options import (
+    DialectNames,
+    cache_option,
+    json_text,
+    reproducibility_option,
+    shadow_options,
+    usage_checked,
+)
 from .lazy import LazyModule
 from .statements.fail_on import KINDS as FAIL_ON_KINDS
 from .statements.fail_on import parse_fail_on
@@ -108,9 +115,10 @@ def sign_command(project: api.Project, bundle, key, rebuild) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @shadow_options
 @reproducibility_option
+@cache_option
 @click.pass_obj
 def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standalone, fail_on,
-                  output_format, as_json, shadow, reproducibility_check) -> None:
+                  output_format, as_json, shadow, reproducibility_check, cache) -> None:
     """Render every revision on its own, per dialect, up and down, and report at once what
     cannot render, what is irreversible, destructive, loses data, risks locks, is not
     reproducible, asks for manual steps.
@@ -121,7 +129,8 @@ def check_command(project: api.Project, from_spec, to_spec, dialect_spec, standa
     that covers nothing fails the check like a finding of the kind it waives."""
     kinds = project.fail_on(fail_on)
     report = api.check(project, from_spec=from_spec, to_spec=to_spec, dialect_names=dialect_spec,
-                       standalone=standalone, shadow=shadow, reproducibility_check=reproducibility_check)
+                       standalone=standalone, shadow=shadow, reproducibility_check=reproducibility_check,
+                       cache=cache)
     failed = check_policy.failing(report, kinds)
     output_format = "json" if as_json else output_format
     if output_format == "github":

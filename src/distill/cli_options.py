@@ -124,6 +124,19 @@ def reproducibility_option(func):
         "else on.")(func)
 
 
+def cache_option(func):
+    """--no-cache (given to the command as ``cache``: True unless given)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, no_cache: bool, **kwargs):
+        return func(*args, cache=not no_cache, **kwargs)
+
+    return click.option(
+        "--no-cache", is_flag=True,
+        help="Render everything again: neither read nor write the render cache ([tool.distill] "
+        "cache_dir, else $XDG_CACHE_HOME/distill or ~/.cache/distill).")(wrapper)
+
+
 def reproducibility_notes() -> None:
     """What the reproducibility check said about itself (a clock it could not move), on stderr."""
     from .offline import reproducible

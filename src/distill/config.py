@@ -29,7 +29,7 @@ _KNOWN_KEYS = {
     "project", "alembic_config", "dialects", "mode", "releases", "version_table",
     "version_table_schema", "version_table_pk", "transactional_ddl", "transaction_per_migration",
     "shadow", "lock_timeout", "statement_timeout", "record_applied", "record_table", "fail_on",
-    "reproducibility_check", "setup", "waivers", "verify_signers", "server_version",
+    "reproducibility_check", "setup", "waivers", "verify_signers", "server_version", "cache_dir",
 }
 # setup = "package.module:function": dotted module names, one function name, nothing else
 _SETUP_HOOK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
@@ -74,6 +74,7 @@ class Settings:
     # server_version = { postgresql = "15" }: (dialect, version) pairs, sorted; a dialect not
     # named is assumed at the oldest version its rules know (dialects/*.toml [server_version])
     server_versions: tuple[tuple[str, str], ...] = ()
+    cache_dir: str | None = None  # the render cache (relative to root); None: the user's cache directory
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
@@ -269,7 +270,13 @@ def _option_defaults(table: dict[str, Any], source: str) -> dict[str, Any]:
     if setup is not None and not (isinstance(setup, str) and _SETUP_HOOK.fullmatch(setup)):
         raise ConfigError(f"{source}: setup must name a function as \"package.module:function\", "
                           f"not {one_line(repr(setup))[:200]}")
+    cache_dir = table.get("cache_dir")
+    if cache_dir is not None and not (isinstance(cache_dir, str) and cache_dir.strip()
+                                      and "\0" not in cache_dir):
+        raise ConfigError(f"{source}: cache_dir must be a directory path, "
+                          f"not {one_line(repr(cache_dir))[:200]}")
     return {
+        "cache_dir": cache_dir,
         "reproducibility_check": table.get("reproducibility_check", True),
         "setup": setup,
         "shadow": table.get("shadow", False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import dialects
 from .config import Settings, embedded_example, load
@@ -12,6 +13,9 @@ from .history.scripts import History
 from .shadow import ShadowSpec
 from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts
+
+if TYPE_CHECKING:
+    from .cache import RenderCache
 
 
 class Project:
@@ -56,6 +60,16 @@ class Project:
         """Whether to render a second time to find what is not reproducible: as asked
         (--reproducibility-check / --no-...), else as configured (reproducibility_check)."""
         return self.settings.reproducibility_check if requested is None else requested
+
+    def render_cache(self, enabled: bool) -> RenderCache | None:
+        """The render cache (``cache_dir``, else the user's cache directory) for this project's
+        loaded history; None when not ``enabled`` (--no-cache) or when its keys cannot be
+        computed with certainty."""
+        if not enabled:
+            return None
+        from .cache import RenderCache, directory_of
+
+        return RenderCache.open(directory_of(self.settings), self.history, write=True)
 
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""

@@ -24,6 +24,9 @@ change what a patch assumes.
   word or leave a copy of it running.
 * ``versions``: which Alembic and SQLAlchemy run here, the supported range, and one named branch
   per difference between versions that distill depends on.
+* ``watch``: for the render cache's keys, the bytes each module was imported from
+  (``SourceFileLoader.exec_module`` wrapped) and the files opened while loading and rendering (an
+  audit hook).
 * ``operations``: what a failure's traceback says about the operation that failed (for the
   diagnosis), and counting queries a revision sends through ``op.get_bind()`` offline.
 

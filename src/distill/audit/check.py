@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import dialects, workers
 from ..errors import OfflineRenderError
@@ -33,6 +33,9 @@ from ..statements.findings import (
 from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, changes, step_verdicts
 from ..statements.waivers import UNUSED_WAIVER, split
 from .check_shadow import MovingShadow
+
+if TYPE_CHECKING:
+    from ..cache import RenderCache
 
 # (JSON key, kind) and (text title, kind) of the findings the report lists, in order
 _FINDING_KEYS = (("destructive", DESTRUCTIVE), ("data_loss", DATA_LOSS), (NOT_RESTORED, NOT_RESTORED),
@@ -164,7 +167,7 @@ def _waiver_json(waiver: Waiver | None) -> dict[str, Any]:
 
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
           *, style: str = "none", standalone: bool = False, shadow: ShadowSpec | None = None,
-          reproducibility_check: bool = True) -> CheckReport:
+          reproducibility_check: bool = True, cache: RenderCache | None = None) -> CheckReport:
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
     whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
@@ -174,19 +177,22 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     logs what it finds per revision, and the logs are replayed in revision and dialect order,
     so the report is the same as one pass over the revisions would make. Statements are not
     formatted by default: findings read them with spaces and comments normalised, and
-    formatting keeps every token, so the report is the same without its cost."""
+    formatting keeps every token, so the report is the same without its cost. ``cache``: what it
+    holds (found reproducible before) is neither rendered nor probed; what renders reproducibly is kept."""
     plan = make_plan(history, from_spec, to_spec)
     waivers = history.settings.waivers
     report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
                          reproducibility=_unchecked(shadow, reproducibility_check), waivers=waivers,
                          steps=tuple(step.revision for step in plan.steps),
                          strays=tuple(w for w in waivers if not _full_id(history, w.revision)))
-    options: dict[str, Any] = {"style": style, "standalone": standalone,
+    if cache is not None:  # never with a shadow (api); kept only where the probe runs
+        cache.write = cache.write and report.reproducibility["checked"]
+    options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
-    probe = Probe(history.settings, [Job(name, direction, plan.start, plan.target, single=True)
-                                     for name in dialect_names for direction in ("upgrade", "downgrade")],
-                  standalone=standalone) if report.reproducibility["checked"] else None
     pairs = single_steps(history, plan)
+    hits = _cached_steps(cache, pairs, dialect_names, standalone)
+    probe = _probe(history, plan, pairs, dialect_names, standalone, hits) \
+        if report.reproducibility["checked"] else None
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
     parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
     jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
@@ -197,24 +203,86 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                            totals=[(stop - start) * (1 if shadow is None else 2)
                                    for _ in dialect_names for start, stop in parts],
                            stages=("checking",), parallel=shadow is None)
-    texts: dict[tuple[str, str, str], str] = {}
+    texts, pending = {}, {}  # (dialect, direction, revision) -> its text / (cache key, temporary entry)
     dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
-            for parts_found in dialect_logs], len(pairs), report, texts)
+            for parts_found in dialect_logs], len(pairs), report, texts, pending)
     report.unrenderable = on_every_dialect(report.unrenderable, report.dialects)
-    reference = StepTexts(texts)
+    reference = StepTexts({key: text for key, text in texts.items() if key not in hits})
     del texts  # what is compared: a digest per step, the texts compressed
-    for item in probe.differences([reference]) if probe is not None else ():
+    differences = probe.differences([reference]) if probe is not None else []
+    for item in differences:
         report.findings.setdefault((item.revision, item.direction, NOT_REPRODUCIBLE, item.message),
                                    []).append(item.dialect)
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
+    _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
+               hits | _keep_reproducible(cache, pending, differences))
     return report
 
 
 def _full_id(history: History, revision: str) -> bool:
     """Whether ``revision`` is the full id of a revision of the history (not a prefix of one)."""
     return history.has(revision) and history.get(revision).revision == revision
+
+
+def _cached_steps(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...],
+                  standalone: bool) -> set[tuple[str, str, str]]:
+    """(dialect, direction, revision) of every single step the cache holds."""
+    if cache is None:
+        return set()
+    found = {(name, plan.direction, plan.steps[0].revision) for name in dialect_names for pair in pairs
+             for plan in pair if cache.lookup(plan, name, standalone)}
+    for name in dialect_names:  # what check found, where both renderings are cached
+        for up, down in pairs:
+            if {(name, "upgrade", up.steps[0].revision), (name, "downgrade", up.steps[0].revision)} <= found:
+                cache.lookup_log(up, down, name, standalone)
+    return found
+
+
+def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
+           hits: set[tuple[str, str, str]]) -> Probe | None:
+    """The second rendering of every step not found in the cache (None: every step was)."""
+    jobs = []
+    for name in dialect_names:
+        for direction in ("upgrade", "downgrade"):
+            wanted = tuple(up.steps[0].revision for up, _ in pairs
+                           if (name, direction, up.steps[0].revision) not in hits)
+            if wanted:
+                jobs.append(Job(name, direction, plan.start, plan.target, single=True,
+                                only=None if len(wanted) == len(pairs) else wanted))
+    return Probe(history.settings, jobs, standalone=standalone) if jobs else None
+
+
+def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, str]],
+                       differences: list) -> set[tuple[str, str, str]]:
+    """Keep the steps rendered here that the second rendering wrote the same; drop the others
+    (all of them when the clock could not be moved). The steps kept."""
+    if cache is None:
+        return set()
+    bad = {(item.dialect, item.direction, item.revision) for item in differences}
+    trusted = not reproducible.NOTES
+    kept = {step for step in pending if trusted and step not in bad}
+    cache.keep({key: path for step, (key, path) in pending.items() if step in kept},
+               [path for step, (_, path) in pending.items() if step not in kept])
+    return kept
+
+
+def _keep_logs(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
+               dialect_logs: list, cached: set[tuple[str, str, str]]) -> None:
+    """Keep what was found for each step whose renderings, both directions, are in the cache
+    (and was not itself taken from there)."""
+    if cache is None:
+        return
+    for name, parts_found in zip(dialect_names, dialect_logs, strict=True):
+        found = {index: events for part in parts_found for index, events in part.items()}
+        for index, (up, down) in enumerate(pairs):
+            revision = up.steps[0].revision
+            if (name, revision) in cache.logs or not {(name, "upgrade", revision),
+                                                      (name, "downgrade", revision)} <= cached:
+                continue
+            log = [list(item) for item in found.get(index, ()) if item[0] not in ("texts", "pending")]
+            cache.keep_log(up, down, name, standalone, log)
 
 
 def _unchecked(shadow: ShadowSpec | None, wanted: bool) -> dict[str, Any]:
@@ -232,7 +300,7 @@ _Log = list  # (report table or "texts", key, value) in the order found
 
 
 def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
-           texts: dict[tuple[str, str, str], str]) -> None:
+           texts: dict[tuple[str, str, str], str], pending: dict | None = None) -> None:
     """Enter what each dialect's jobs found (``by_dialect[d][revision index]``) into ``report``
     and ``texts`` revision by revision, dialect by dialect: the order one pass over the
     revisions finds them in, which orders the report."""
@@ -241,6 +309,9 @@ def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
             for table, key, value in log.get(index, ()):
                 if table == "texts":
                     texts[key] = value
+                elif table == "pending":  # a temporary cache entry: (plan key, path)
+                    if pending is not None:
+                        pending[key] = value
                 else:
                     getattr(report, table).setdefault(key, []).append(value)
 
@@ -251,9 +322,14 @@ def _check_part(history: History, pairs: list, start: int, stop: int, name: str,
     what it found."""
     dialect = dialects.get(name)
     found: dict[int, _Log] = {}
+    cache = options.get("cache")
     for index in range(start, stop):
         up_plan, down_plan = pairs[index]
         step, log = up_plan.steps[0], found.setdefault(index, [])
+        if cache is not None and (name, step.revision) in cache.logs:  # found before, from the same SQL
+            log += cache.logs[name, step.revision]
+            tick()
+            continue
         verdict = reversibility.verdict(history, step.revision)
         up = _rendered(log, step, "upgrade", name, history, up_plan, options)
         if not verdict.reversible:
@@ -368,6 +444,9 @@ def _rendered(log: _Log, step, direction: str, name: str, history: History, plan
     except OfflineRenderError as exc:
         _unrenderable(log, step, direction, name, exc)
         return exc
+    finally:
+        for key, path in options["cache"].take_pending().items() if options.get("cache") else ():
+            log.append(("pending", (name, direction, step.revision), (key, path)))
     for kind, messages in findings_of(rendering.step_statements(0)).items():
         log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering

@@ -21,7 +21,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import dialects, workers
 from ..dialects import Dialect
@@ -46,6 +46,9 @@ from .index_files import write_index_files
 from .manifest import BundleSpec, bundle_identity, manifest_core
 from .publish import read_tree
 
+if TYPE_CHECKING:
+    from ..cache import RenderCache
+
 DIRECTIONS = ("upgrade", "downgrade")
 
 
@@ -63,6 +66,7 @@ class _Written:
     texts: StepTexts | None = None  # each step as rendered, for the reproducibility probe
     shadow: dict[str, Any] | None = None  # the shadow database it was rendered against
     changes: dict[str, StepChanges] = field(default_factory=dict)  # revision -> its row/schema changes
+    pending: dict[str, str] = field(default_factory=dict)  # plan key -> temporary cache entry
 
 
 def _slug(message: str) -> str:
@@ -87,13 +91,19 @@ class _File:
 class BundleBuilder:
     """Renders one bundle's files for a history."""
 
-    def __init__(self, history: History, spec: BundleSpec, *, probe: bool = True) -> None:
+    def __init__(self, history: History, spec: BundleSpec, *, probe: bool = True,
+                 cache: RenderCache | None = None) -> None:
         """``probe``: render a second time to find what is not reproducible (not for a rebuild,
-        which compares its bytes with the bundle's own anyway)."""
+        which compares its bytes with the bundle's own anyway). ``cache``: renderings found there
+        are not rendered (nor probed); those rendered and found reproducible are kept there."""
         self.history = history
         self.spec = spec
         # against a shadow, a second rendering would not see the same shadow: no probe
         self.probe = probe and spec.shadow is None and spec.reproducibility_check
+        self.cache = cache if spec.shadow is None else None
+        if self.cache is not None:
+            self.cache.write = self.cache.write and self.probe
+        self.probed: dict[tuple[str, str], str] = {}  # (dialect, direction) -> key of the plan probed
         self.versions = generator_versions()
         self.up = make_plan(history, spec.from_spec, spec.to_spec)
         if len(self.up.start) > 1:
@@ -128,16 +138,13 @@ class BundleBuilder:
         """Write every file of the bundle into the empty ``directory``, streaming: one rendering
         at a time per worker, only hashes and findings kept."""
         point = self._point_by_script()
-        probe = Probe(self.history.settings, [
-            Job(name, direction, plan.start, plan.target)
-            for name in self.spec.dialects for direction, plan in (("upgrade", self.up),
-                                                                   ("downgrade", self._down_plan(point)))],
-            standalone=self.spec.standalone) if self.probe else None
+        probe = self._probe(point)
         done = self._run_jobs(directory, point)
         for name in self.spec.dialects:
             done[name, "downgrade"] = self._down_to_point(name, directory, done)
-        if probe is not None:
-            self._note_not_reproducible(probe, done)
+        differences = self._note_not_reproducible(probe, done) if probe is not None else []
+        if self.cache is not None:
+            self._keep_reproducible(done, differences)
         hashes: dict[str, str] = {}
         entries = {}
         for name in self.spec.dialects:
@@ -158,13 +165,46 @@ class BundleBuilder:
         return (reversibility.plan_to_point_of_no_return(self.history, self.down, point.step) if point
                 else self.down)
 
+    def _probe(self, point: reversibility.Irreversible | None) -> Probe | None:
+        """The second rendering of every dialect and direction the cache does not hold (None:
+        it holds them all, or there is no probe); the cache is looked up in any case."""
+        jobs = []
+        for name in self.spec.dialects:
+            for direction, plan in (("upgrade", self.up), ("downgrade", self._down_plan(point))):
+                if self.cache is not None:
+                    if self.cache.lookup(plan, name, self.spec.standalone):
+                        continue
+                    self.probed[name, direction] = self.cache.key(plan, name, self.spec.standalone)
+                jobs.append(Job(name, direction, plan.start, plan.target))
+        if not self.probe or not jobs:
+            return None
+        return Probe(self.history.settings, jobs, standalone=self.spec.standalone)
+
     @staticmethod
-    def _note_not_reproducible(probe: Probe, done: dict[tuple[str, str], _Written]) -> None:
-        """Each step that the second rendering wrote differently gets a not_reproducible finding."""
+    def _note_not_reproducible(probe: Probe, done: dict[tuple[str, str], _Written]) -> list:
+        """Each step that the second rendering wrote differently gets a not_reproducible finding
+        (returned too)."""
         reference = [written.texts for written in done.values() if written.texts is not None]
-        for item in probe.differences(reference):
+        differences = probe.differences(reference)
+        for item in differences:
             info = done[item.dialect, item.direction].steps[item.revision]
             info.setdefault(NOT_REPRODUCIBLE, []).append(item.message)
+        return differences
+
+    def _keep_reproducible(self, done: dict[tuple[str, str], _Written], differences: list) -> None:
+        """Keep each plan rendered here whose every step the second rendering wrote the same (as
+        probed: not a downgrade rendered again to its point of no return); drop the others."""
+        from ..offline import reproducible
+
+        bad = {(item.dialect, item.direction) for item in differences}
+        kept, dropped = {}, []
+        for where, written in done.items():
+            for key, path in written.pending.items():
+                if not reproducible.NOTES and where not in bad and self.probed.get(where) == key:
+                    kept[key] = path
+                else:
+                    dropped.append(path)
+        self.cache.keep(kept, dropped)
 
     def _run_jobs(self, directory: Path, point: reversibility.Irreversible | None
                   ) -> dict[tuple[str, str], _Written]:
@@ -225,14 +265,15 @@ class BundleBuilder:
                 ) if self.probe else None
         rendering, stats = produce(self.history, plan, dialect, style=self.spec.style,
                                    standalone=self.spec.standalone, tick=tick, on_rendered=keep,
-                                   shadow=self.shadow)
+                                   shadow=self.shadow, cache=self.cache)
         if self.record is not None:
             refuse_a_history_table(self.record.table, plan.steps, rendering.step_statements)
         written = _Written(stats=stats.to_json(), version_table=rendering.version_table.display,
                            shadow=rendering.shadow,
                            point=None if point is None else {"revision": point.step.revision,
                                                              "reason": point.reason},
-                           texts=StepTexts(texts) if self.probe else None)
+                           texts=StepTexts(texts) if self.probe else None,
+                           pending=self.cache.take_pending() if self.cache is not None else {})
         statements = rendering.statements()
         if point is not None:
             statements.append(stop_statement(
@@ -296,6 +337,8 @@ def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:
     return BundleBuilder(history, spec, probe=False).files()
 
 
-def build_into(history: History, spec: BundleSpec, directory: Path) -> None:
-    """Write the bundle ``spec`` describes into the empty ``directory``."""
-    BundleBuilder(history, spec).write(directory)
+def build_into(history: History, spec: BundleSpec, directory: Path,
+               cache: RenderCache | None = None) -> None:
+    """Write the bundle ``spec`` describes into the empty ``directory`` (renderings taken from and
+    kept in ``cache`` when given)."""
+    BundleBuilder(history, spec, cache=cache).write(directory)

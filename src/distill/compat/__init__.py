@@ -11,8 +11,11 @@ while distill loads the revision scripts or renders them, and the original is ba
   second core (``history.parallel_compile``). Plain bytecode caching does not serve there: it is
   what is missing on a fresh CI machine, a read-only checkout or under PYTHONDONTWRITEBYTECODE,
   and a ``sys.pycache_prefix`` would hide the project's own ``__pycache__``.
+* ``watch``: what loading and rendering read and import, for the render cache's keys
+  (``SourceFileLoader.exec_module`` while watching, and an audit hook, inert outside it).
 """
 
+from . import watch
 from .stdlib import compiled_code_from, loads_observed, log_records_through, warnings_captured
 
-__all__ = ["compiled_code_from", "loads_observed", "log_records_through", "warnings_captured"]
+__all__ = ["compiled_code_from", "loads_observed", "log_records_through", "warnings_captured", "watch"]

@@ -45,7 +45,7 @@ def warnings_captured(on_warning: Callable[..., None]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _replaced(name: str, replacement: Callable[..., Any]) -> Iterator[None]:
+def loader_method_replaced(name: str, replacement: Callable[..., Any]) -> Iterator[None]:
     """``SourceFileLoader.<name>`` replaced while inside; its own (or none: inherited) after."""
     original = _Loader.__dict__.get(name)
     setattr(_Loader, name, replacement)
@@ -67,7 +67,7 @@ def loads_observed(on_loaded: Callable[[str], None]) -> contextlib.AbstractConte
         run(self, module)
         on_loaded(self.path)
 
-    return _replaced("exec_module", exec_module)
+    return loader_method_replaced("exec_module", exec_module)
 
 
 def compiled_code_from(code_for: Callable[[bytes, str], Any]) -> contextlib.AbstractContextManager[None]:
@@ -79,4 +79,4 @@ def compiled_code_from(code_for: Callable[[bytes, str], Any]) -> contextlib.Abst
             code = super(_Loader, self).source_to_code(data, path, _optimize=_optimize)
         return code
 
-    return _replaced("source_to_code", source_to_code)
+    return loader_method_replaced("source_to_code", source_to_code)

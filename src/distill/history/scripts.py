@@ -8,6 +8,7 @@ What a user names is resolved by ``specs``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -20,7 +21,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
 from .. import alembic_compat as compat
-from ..compat import loads_observed
+from ..compat import loads_observed, watch
 from ..config import Settings
 from ..errors import ConfigError, ScriptLoadError, Terminated
 from ..names import display_revisions  # noqa: F401 - where the history modules take it from
@@ -36,8 +37,12 @@ class History:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config = settings.alembic_config()
-        self.script, self.precompiled = _load(self.config, settings)
+        opened, writes = watch.opened(), watch.writes()
+        with watch.watching():
+            self.config = settings.alembic_config()
+            self.script, self.precompiled = _load(self.config, settings)
+        self.loaded_files = watch.opened() - opened  # files read while loading
+        self.load_wrote = watch.writes() != writes  # loading wrote a file (a side effect)
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
         self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
 
@@ -74,6 +79,12 @@ class History:
         """``revision (its message)``, as errors name a revision."""
         script = self.get(revision)
         return f"{revision} ({script.doc.splitlines()[0] if script.doc else 'no message'})"
+
+    @functools.cached_property
+    def script_paths(self) -> frozenset[str]:
+        """The absolute path of every revision script."""
+        revisions = compat.revision_ids(self.script.revision_map)
+        return frozenset(os.path.abspath(self.get(rev).path) for rev in revisions)
 
     def script_sha256(self, revision: str) -> str:
         """The SHA-256 of the revision's script file as it is on disk now."""

@@ -1,0 +1,117 @@
+"""Issue 32's targets, side by side in one run: cold and warm ``check`` and release (``build``) with
+the render cache, against six raw ``alembic --sql`` runs; written to results.json under "issue32".
+
+    .venv/bin/python benchmarks/cache.py [--small] [--rounds N]   (--small: 100 revisions)
+
+Each round runs, in turn: the six raw runs; distill with an empty cache (cold); with --no-cache
+(today's work, for "cold is no slower"); with the cache that cold run left (warm, nothing
+changed); after editing one revision (a new comment each round: one step renders again). Every
+side's best is compared with the raw runs' best, and every pair's ratio kept (the VM is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from generate_history import generate
+from issue19 import BIN, DIALECTS, HERE, six_raw_runs
+
+
+def _seconds(cmd: list[str], cwd: Path, cache: Path) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class Bench:
+    def __init__(self, project: Path, work: Path, command: str) -> None:
+        self.project, self.work, self.command, self.count = project, work, command, 0
+        self.cache = work / f"cache-{command}"
+
+    def run(self, *extra: str) -> float:
+        self.count += 1
+        if self.command == "check":
+            cmd = [str(BIN / "distill"), "check", "--dialect", ",".join(DIALECTS), *extra]
+        else:
+            out = self.work / f"bundle-{self.count}"
+            cmd = [str(BIN / "distill"), "build", "--out", str(out), "--dialect", ",".join(DIALECTS),
+                   "--archive", *extra]
+        seconds = _seconds(cmd, self.project, self.cache)
+        if self.command != "check":
+            shutil.rmtree(self.work / f"bundle-{self.count}", ignore_errors=True)
+            (self.work / f"bundle-{self.count}.tar.gz").unlink(missing_ok=True)
+        return seconds
+
+    def edit_one(self, round_number: int) -> None:
+        """A new comment in the revision in the middle of the history."""
+        scripts = sorted((self.project / "migrations" / "versions").glob("*.py"))
+        path = scripts[len(scripts) // 2]
+        path.write_text(path.read_text() + f"\n# benchmark edit {self.command} {round_number}\n")
+
+    def round(self, number: int) -> dict[str, float]:
+        times = {"raw": six_raw_runs(self.project)}
+        shutil.rmtree(self.cache, ignore_errors=True)
+        times["cold"] = self.run()
+        times["no_cache"] = self.run("--no-cache")
+        times["warm"] = self.run()
+        self.edit_one(number)
+        times["one_edited"] = self.run()
+        times["load"] = _load()
+        return times
+
+
+def summary(rounds: list[dict]) -> dict:
+    raw = min(r["raw"] for r in rounds)
+    out: dict = {"raw_best_s": raw, "rounds": rounds}
+    for side in ("cold", "no_cache", "warm", "one_edited"):
+        best = min(r[side] for r in rounds)
+        pairs = [r[side] / r["raw"] for r in rounds]
+        out[side] = {"best_s": best, "ratio": best / raw, "pairs": [min(pairs), max(pairs)]}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    n = 100 if args.small else 1000
+    work = Path(tempfile.mkdtemp(prefix="distill-bench32-"))
+    results: dict = {"revisions": n, "load_at_start": _load()}
+    try:
+        for shape in ("varied", "linear"):
+            project = generate(work / shape, n, shape)
+            for command in ("check", "build"):
+                bench = Bench(project, work, command)
+                rounds = [bench.round(i) for i in range(args.rounds)]
+                results[f"{command}_{shape}"] = found = summary(rounds)
+                print(f"{command} {shape}: raw x6 {found['raw_best_s']:.2f} s; " + "; ".join(
+                    f"{side} {found[side]['best_s']:.2f} s = {found[side]['ratio']:.3f}x"
+                    for side in ("cold", "no_cache", "warm", "one_edited"))
+                    + f" (load {rounds[-1]['load']})", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["load_at_end"] = _load()
+    if not args.small:
+        path = HERE / "results.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data["issue32"] = results
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The keys of the render cache: every input that can change a rendering, and nothing else.
+
+A plan's key is the digest of:
+
+* the **base** (one per command, computed after the history loaded): the cache format; the
+  versions of distill, Alembic, SQLAlchemy, sqlparse and Python; distill's settings as read and
+  the bytes of env.py, alembic.ini / pyproject.toml / distill.toml; every dialect data file; the
+  bytes every project module in ``sys.modules`` was imported from (project: not the Python
+  installation, the environment or site-packages); distill's own source files (all of them);
+  every other file opened while the scripts loaded; the working directory; and
+  the **whole process environment** (env.py may read any variable: distill cannot know which, so
+  a changed variable is a changed key);
+* the dialect, standalone or not, the direction, the start and target heads;
+* per step: the step as planned (revision, parents, dependencies, labels, merge and branch
+  point), the bytes its script was loaded from;
+* for the start, the target and each step, a digest of its place in the graph: its own ids,
+  parents, dependencies and labels and, recursively, its ancestors' (Alembic's version-table
+  bookkeeping reads the ancestry of the heads; no other script's body reaches the SQL).
+
+What a rendering opened or imported that the base does not hold (a data file read by
+``upgrade()``, a module imported inside it) is listed in its entry with the digests it had, and
+compared with the files as they are when the entry is read. ``None`` where a key cannot be
+computed with certainty (a project module imported before distill could watch, from a file
+changed since this process started): then nothing is read from or written to the cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+from importlib import metadata
+from typing import Any
+
+from .. import __version__
+from .. import alembic_compat as compat
+from ..compat import watch
+from ..resources import data_dir
+
+FORMAT = "distill-render-cache-1"
+_MARGIN = 2.0  # seconds: a file changed this close to the process start may have changed after its import
+
+
+def versions() -> dict[str, str]:
+    """The versions of what renders (tests replace this to simulate an upgrade)."""
+    import alembic
+    import sqlalchemy
+
+    return {"distill": __version__, "alembic": alembic.__version__, "sqlalchemy": sqlalchemy.__version__,
+            "sqlparse": metadata.version("sqlparse"), "python": sys.version, "platform": sys.platform}
+
+
+def _process_start() -> float | None:
+    """When this process started (Linux: /proc), in seconds since the epoch; None elsewhere."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")  # distill/
+
+
+@functools.lru_cache(maxsize=65536)
+def keyed_module(path: str) -> bool:
+    """Whether a module file is a project module (not installed, not distill's own)."""
+    return not watch.is_installed(path) and not os.path.abspath(path).startswith(_PACKAGE)
+
+
+def distill_source() -> str:
+    """A digest of every source file of the distill package (whichever of them are imported)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for root, folders, files in os.walk(_PACKAGE):
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
+        for name in sorted(f for f in files if f.endswith((".py", ".json"))):
+            path = os.path.join(root, name)
+            digest.update(f"{os.path.relpath(path, _PACKAGE)}\0{watch.file_digest(path)}\0".encode())
+    return digest.hexdigest()
+
+
+def module_state() -> dict[str, str] | None:
+    """Source path -> digest of the bytes it was imported from, for every project module loaded
+    now (distill's own package is ``distill_source``); None if one of them cannot be known for
+    certain."""
+    started = None
+    state: dict[str, str] = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not keyed_module(path):
+            continue
+        found = watch.executed(path)
+        if found is None:  # imported before distill watched: only a file older than the process
+            started = started or _process_start()
+            try:
+                older = started is not None and os.stat(path).st_mtime < started - _MARGIN
+            except OSError:
+                older = False
+            found = watch.file_digest(path) if older else None
+            if found is None:
+                return None
+        state[os.path.abspath(path)] = found
+    return state
+
+
+def _config_files(history: Any) -> dict[str, str | None]:
+    settings = history.settings
+    paths = {settings.alembic_config_path, settings.root / "pyproject.toml", settings.root / "distill.toml",
+             os.path.join(history.script.dir, "env.py")}
+    return {os.path.abspath(path): watch.file_digest(path) for path in sorted(map(str, paths))}
+
+
+def _dialect_files() -> dict[str, str | None]:
+    folder = data_dir("dialects")
+    return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
+
+
+def base_digest(history: Any) -> tuple[str, dict[str, str]] | None:
+    """(the base digest, the project modules it holds), or None if it is not certain."""
+    modules = module_state()
+    if modules is None:
+        return None
+    config = _config_files(history)
+    shipped = tuple(os.path.join(str(data_dir(name)), "") for name in ("dialects", "templates"))
+    loaded = {path: watch.file_digest(path) for path in sorted(history.loaded_files)
+              if path not in modules and path not in config and path not in history.script_paths
+              and not path.endswith(".pyc") and not path.startswith((_PACKAGE, *shipped))}
+    parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(),
+             "settings": repr(history.settings), "config": config, "dialects": _dialect_files(),
+             "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
+    return _digest(parts), modules
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def graph_digests(history: Any) -> dict[str, str]:
+    """Revision -> digest of its place in the graph (ids, parents, dependencies, labels, and its
+    ancestors' digests), computed once per history, parents first."""
+    rmap = history.script.revision_map
+    parents = compat.parent_table(rmap)
+    done: dict[str, str] = {}
+    for revision in parents:
+        stack = [revision]
+        while stack:
+            current = stack[-1]
+            if current in done:
+                stack.pop()
+                continue
+            missing = [p for p in parents.get(current, ()) if p not in done and p in parents]
+            if missing:
+                stack.extend(missing)
+                continue
+            script = history.get(current)
+            own = [current, list(compat.declared_parents(script)), list(parents.get(current, ())),
+                   sorted(script.branch_labels or ()), [done.get(p, p) for p in parents.get(current, ())]]
+            done[current] = _digest(own)
+            stack.pop()
+    return done
+
+
+def combined(*parts: str) -> str:
+    """One key made of several."""
+    return _digest(list(parts))
+
+
+def script_digest(path: str) -> str | None:
+    """The bytes a revision script was loaded from (as executed, else as it is now)."""
+    return watch.executed(path) or watch.file_digest(path)
+
+
+def plan_key(base: str, graph: dict[str, str], scripts: dict[str, str | None], plan: Any, dialect: str,
+             standalone: bool) -> str:
+    """The key of one plan's rendering (``scripts``: revision -> ``script_digest``)."""
+    return _digest({
+        "base": base, "dialect": dialect, "standalone": standalone, "direction": plan.direction,
+        "start": [(r, graph.get(r)) for r in plan.start], "target": [(r, graph.get(r)) for r in plan.target],
+        "steps": [(repr(step), scripts[step.revision], graph.get(step.revision)) for step in plan.steps],
+    })

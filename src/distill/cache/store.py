@@ -1,0 +1,218 @@
+"""The render cache on disk: one file per rendered plan (and per step and dialect, what ``check``
+found from its two renderings), found by its key (``keys``).
+
+An entry holds one plan's rendering as Alembic wrote it (before formatting), the files it read
+beyond the key's base with their digests, and its own digest. It is written only for a rendering
+that the reproducibility check rendered the same a second time (the probe's verdict), that
+printed nothing, raised nothing, was not rendered against a shadow and wrote no file: a worker
+writes it to a temporary file, and the distill process renames it into place (atomic) once the
+verdict is in, or deletes it. An entry that is corrupt, foreign (another key, another format) or
+whose files changed is a miss, and is replaced by the next rendering that may be kept. Reading an
+entry touches its time; past ``MAX_BYTES``, the least recently used entries are deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..compat import watch
+from ..statements.model import LOG, NOTE, OUTPUT, Statement, VersionTable
+from . import keys
+
+MAX_BYTES = 512 * 1024 * 1024  # the cap; past it the least recently used entries go (to 80 %)
+_MAGIC = b"DISTILL-RENDER-CACHE 1\n"
+_UNKEPT = {NOTE, LOG, OUTPUT}  # printed output: never kept
+_STALE_TEMP = 3600.0  # seconds after which a temporary file nobody renamed is removed
+
+
+def default_directory() -> Path:
+    """``$XDG_CACHE_HOME/distill``, else ``~/.cache/distill``."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "distill"
+
+
+def encode(key: str, rendering: Any, deps: dict[str, str | None]) -> bytes:
+    """The bytes of an entry."""
+    table = rendering.version_table
+    payload = json.dumps({
+        "key": key, "deps": deps, "heads_after": [list(h) for h in rendering.heads_after],
+        "version_table": [table.name, table.schema, table.sql, table.create],
+        "segments": [[seg.step, [[s.kind, s.text] for s in seg.statements]] for seg in rendering.segments],
+    }, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return _MAGIC + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
+
+
+def decode(data: bytes, key: str) -> dict[str, Any] | None:
+    """The entry's content if ``data`` is an intact entry of ``key``; None otherwise."""
+    if not data.startswith(_MAGIC):
+        return None
+    digest, _, payload = data[len(_MAGIC):].partition(b"\n")
+    if digest.decode("ascii", "replace") != watch.digest_bytes(payload):
+        return None
+    try:
+        entry = json.loads(payload.decode("utf-8", "surrogatepass"))
+        if entry["key"] != key:
+            return None
+        name, schema, sql, create = entry["version_table"]
+        entry["version_table"] = VersionTable(str(name), None if schema is None else str(schema),
+                                              str(sql), str(create))
+        entry["heads_after"] = [tuple(str(r) for r in heads) for heads in entry["heads_after"]]
+        entry["segments"] = [(None if step is None else int(step),
+                              [Statement(str(kind), str(text)) for kind, text in statements])
+                             for step, statements in entry["segments"]]
+        if not all(isinstance(p, str) and (d is None or isinstance(d, str))
+                   for p, d in entry["deps"].items()):
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return entry
+
+
+_LOG_MAGIC = b"DISTILL-CHECK-LOG 1\n"
+
+
+def encode_log(key: str, log: list) -> bytes:
+    """The bytes of an entry holding what ``check`` found for one step in one dialect."""
+    payload = json.dumps({"key": key, "log": log}, sort_keys=True, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+    return _LOG_MAGIC + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
+
+
+def decode_log(data: bytes, key: str) -> list | None:
+    """The log of an intact log entry of ``key``: (table, key tuple, dialect) items; else None."""
+    if not data.startswith(_LOG_MAGIC):
+        return None
+    digest, _, payload = data[len(_LOG_MAGIC):].partition(b"\n")
+    if digest.decode("ascii", "replace") != watch.digest_bytes(payload):
+        return None
+    try:
+        entry = json.loads(payload.decode("utf-8", "surrogatepass"))
+        if entry["key"] != key:
+            return None
+        return [(str(table), tuple(str(part) for part in found), str(value))
+                for table, found, value in entry["log"]]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def keepable(rendering: Any) -> bool:
+    """Whether a rendering may be kept: offline, nothing printed or logged."""
+    return rendering.shadow is None and not any(
+        s.kind in _UNKEPT for seg in rendering.segments for s in seg.statements)
+
+
+class Store:
+    """The entries of one cache directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.root = Path(directory) / "renderings-1"
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / key[2:]
+
+    def read(self, key: str, decoder: Any = None) -> Any:
+        """The entry of ``key`` (``decoder``: ``decode``, or ``decode_log``), None if absent or
+        not intact."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        entry = (decoder or decode)(data, key)
+        if entry is not None:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # least recently *used*
+        return entry
+
+    def write_temporary(self, data: bytes) -> str | None:
+        """``data`` in a temporary file of the cache (renamed into place later); None if the
+        cache cannot be written."""
+        try:
+            folder = self.root / "tmp"
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=folder, prefix="entry-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            return name
+        except OSError:
+            return None
+
+    def promote(self, kept: dict[str, str], dropped: Iterable[str], *, evict: bool = True) -> None:
+        """Rename each temporary file of ``kept`` (key -> path) into place; delete ``dropped``;
+        then keep the cache under its cap."""
+        for path in dropped:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        for key, path in kept.items():
+            try:
+                self.path(key).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, self.path(key))
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        if kept and evict:
+            self.evict()
+
+    def evict(self, limit: int | None = None) -> None:
+        """Past ``limit`` bytes (``MAX_BYTES``), delete the least recently used entries until 80 %
+        of it is left; temporary files older than an hour go too (a process that died)."""
+        limit = MAX_BYTES if limit is None else limit
+        entries, total, now = [], 0, time.time()
+        with contextlib.suppress(OSError):
+            for folder in os.scandir(self.root):
+                if not folder.is_dir(follow_symlinks=False):
+                    continue
+                for item in os.scandir(folder.path):
+                    with contextlib.suppress(OSError):
+                        stat = item.stat(follow_symlinks=False)
+                        if folder.name == "tmp":
+                            if now - stat.st_mtime > _STALE_TEMP:
+                                os.unlink(item.path)
+                            continue
+                        entries.append((stat.st_mtime, stat.st_size, item.path))
+                        total += stat.st_size
+        if total <= limit:
+            return
+        for _mtime, size, path in sorted(entries):
+            if total <= limit * 0.8:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                total -= size
+
+
+def current_deps(deps: dict[str, str | None], seen: dict[str, str | None]) -> bool:
+    """Whether every file of ``deps`` has the digest recorded (``seen``: digests read so far)."""
+    for path, digest in deps.items():
+        if path not in seen:
+            seen[path] = watch.file_digest(path)
+        if seen[path] != digest:
+            return False
+    return True
+
+
+def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
+    """Project modules loaded now that ``known`` does not hold, with the bytes they were imported
+    from; None if one was imported unseen."""
+    found: dict[str, str | None] = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not keys.keyed_module(path) or os.path.abspath(path) in known:
+            continue
+        digest = watch.executed(path)
+        if digest is None:
+            return None
+        found[os.path.abspath(path)] = digest
+    return found
+
+
+__all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "decode_log", "default_directory", "encode",
+           "encode_log", "keepable", "keys", "new_modules"]

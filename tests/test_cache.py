@@ -1,0 +1,300 @@
+"""The render cache (issue 32): the same bytes with and without it, a fresh rendering whenever an
+input changes, never read by verify --rebuild, corrupt entries ignored and replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from projects import CREATE_T, write_project
+from runner import REPO, run_distill
+
+from distill.cache import keys, store
+from distill.offline import produce
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from generate_history import generate  # noqa: E402
+
+HELPER = 'TABLE = "u"\n'
+
+REVISIONS = [
+    CREATE_T,
+    {"revision": "b2", "down": "a1", "message": "uses a helper", "imports": "import cachehelper\n",
+     "body": '''
+        def upgrade():
+            op.create_table(cachehelper.TABLE, sa.Column("id", sa.Integer, primary_key=True))
+
+        def downgrade():
+            op.drop_table(cachehelper.TABLE)
+     '''},
+    {"revision": "c3", "down": "b2", "message": "reads a data file", "imports": "import pathlib\n",
+     "body": '''
+        def upgrade():
+            op.execute((pathlib.Path(__file__).parents[2] / "c3.sql").read_text())
+
+        def downgrade():
+            op.execute("DELETE FROM t")
+     '''},
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = write_project(tmp_path / "p", REVISIONS, distill_toml='[tool.distill]\ndialects = ["postgresql", "sqlite"]\n')
+    (root / "cachehelper.py").write_text(HELPER)
+    (root / "c3.sql").write_text("INSERT INTO t (id) VALUES (1)")
+    return root
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every rendering distill makes in this process (one worker: DISTILL_JOBS=1):
+    (dialect, direction, revisions)."""
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
+    original = produce.render
+
+    def counting(history, plan, dialect, **kw):
+        seen.append((dialect.name, plan.direction, tuple(s.revision for s in plan.steps)))
+        return original(history, plan, dialect, **kw)
+
+    monkeypatch.setattr(produce, "render", counting)
+    monkeypatch.setenv("DISTILL_JOBS", "1")
+    return seen
+
+
+def _check(root: Path, *extra: str) -> str:
+    result = run_distill(["check", "--json", *extra], cwd=root)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _revisions(seen: list) -> set[str]:
+    return {revision for _, _, revisions in seen for revision in revisions}
+
+
+def _entries(cache: Path) -> list[Path]:
+    root = cache / "distill" / "renderings-1"
+    return [p for p in root.glob("??/*") if p.is_file()] if root.is_dir() else []
+
+
+def test_check_uses_the_cache_and_says_the_same(project: Path, rendered: list) -> None:
+    cold = _check(project)
+    assert _revisions(rendered) == {"a1", "b2", "c3"}
+    # 3 steps x 2 dialects x up/down, and what check found per step and dialect
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
+    rendered.clear()
+    assert _check(project) == cold
+    assert rendered == []  # nothing rendered again
+    assert _check(project, "--no-cache") == cold
+    assert len(rendered) == 12
+
+
+@pytest.mark.parametrize("change", ["script", "data file"])
+def test_a_changed_input_of_one_step_renders_that_step_again(project: Path, rendered: list, change: str) -> None:
+    cold = _check(project)
+    rendered.clear()
+    if change == "script":
+        path = next((project / "migrations" / "versions").glob("*_a1.py"))
+        path.write_text(path.read_text().replace('"t"', '"t0"'))
+    else:
+        (project / "c3.sql").write_text("DROP TABLE t")  # a destructive finding now
+    again = _check(project)
+    if change == "script":
+        assert _revisions(rendered) == {"a1"}
+    else:  # and what rendered after it in the same process (a module may keep what it read)
+        assert {("postgresql", "upgrade", ("c3",)), ("sqlite", "upgrade", ("c3",))} <= set(rendered)
+        assert ("postgresql", "upgrade", ("a1",)) not in rendered
+    assert again != cold
+    rendered.clear()
+    assert _check(project, "--no-cache") == again
+
+
+def _edit_env(root: Path) -> None:
+    path = root / "migrations" / "env.py"
+    path.write_text(path.read_text().replace('literal_binds=True,', 'literal_binds=True, version_table="v",'))
+
+
+def _edit_config(root: Path) -> None:
+    path = root / "distill.toml"
+    path.write_text(path.read_text() + 'version_table = "v2"\n')
+
+
+def _edit_helper(root: Path) -> None:
+    (root / "cachehelper.py").write_text('TABLE = "w"\n')
+
+
+def _edit_ini(root: Path) -> None:
+    path = root / "alembic.ini"
+    path.write_text(path.read_text() + "version_table_hint = x\n")
+
+
+@pytest.mark.parametrize("edit", [_edit_env, _edit_config, _edit_helper, _edit_ini])
+def test_a_changed_shared_input_renders_again(project: Path, rendered: list, edit) -> None:
+    options = ["--standalone"] if edit is _edit_config else []  # distill's version_table: standalone
+    _check(project, *options)
+    rendered.clear()
+    edit(project)
+    again = _check(project, *options)
+    assert "b2" in _revisions(rendered)
+    rendered.clear()
+    assert _check(project, *options, "--no-cache") == again
+
+
+def test_a_version_the_environment_an_option_and_the_dialect_files_are_in_the_key(
+        project: Path, rendered: list, monkeypatch, tmp_path: Path) -> None:
+    _check(project)
+    rendered.clear()
+    original = keys.versions
+    monkeypatch.setattr(keys, "versions", lambda: {**original(), "alembic": "99.0"})
+    _check(project)
+    assert len(rendered) == 12
+    rendered.clear()
+    monkeypatch.setenv("CACHE_TEST_VARIABLE", "1")  # env.py may read any variable
+    _check(project)
+    assert len(rendered) == 12
+    rendered.clear()
+    _check(project, "--standalone")
+    assert len(rendered) == 12
+    rendered.clear()
+    copied = tmp_path / "dialects"
+    shutil.copytree(REPO / "dialects", copied)
+    monkeypatch.setattr(keys, "data_dir", lambda name: copied)
+    _check(project)
+    assert rendered == []  # the same files: the same key
+    (copied / "sqlite.toml").write_text((copied / "sqlite.toml").read_text() + "\n# changed\n")
+    _check(project)
+    assert len(rendered) == 12
+
+
+def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp_path: Path, rendered) -> None:
+    root = generate(tmp_path / "gen", 12, "varied")
+    trees = []
+    for name, extra in (("cold", []), ("warm", []), ("none", ["--no-cache"])):
+        result = run_distill(["build", "--out", tmp_path / name, "--name", "r1", *extra], cwd=root)
+        assert result.returncode == 0, result.stderr
+        trees.append({p.relative_to(tmp_path / name): p.read_bytes()
+                      for p in sorted((tmp_path / name).rglob("*")) if p.is_file()})
+    assert trees[0] == trees[1] == trees[2]
+    # every entry poisoned with a valid entry of its own key: a build reading them changes
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    for path in _entries(cache):
+        key = path.parent.name + path.name
+        entry = store.decode(path.read_bytes(), key)
+        text = json.loads(path.read_bytes().split(b"\n", 2)[2])
+        for _, statements in text["segments"]:
+            for statement in statements:
+                statement[1] = statement[1].replace("CREATE TABLE", "CREATE TABLE poisoned")
+        assert entry is not None
+        payload = json.dumps(text, sort_keys=True, ensure_ascii=False).encode()
+        path.write_bytes(b"DISTILL-RENDER-CACHE 1\n" + keys.compat.digest_bytes(payload).encode() + b"\n" + payload)
+    poisoned = run_distill(["build", "--out", tmp_path / "poisoned", "--name", "r1"], cwd=root)
+    assert poisoned.returncode == 0
+    assert "poisoned" in (tmp_path / "poisoned" / "postgresql" / "upgrade.sql").read_text()
+    verified = run_distill(["verify", tmp_path / "cold", "--rebuild"], cwd=root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert run_distill(["verify", tmp_path / "poisoned", "--rebuild"], cwd=root).returncode != 0
+
+
+def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(project: Path, rendered: list) -> None:
+    cold = _check(project)
+    entries = sorted(p for p in _entries(Path(os.environ["XDG_CACHE_HOME"]))
+                     if p.read_bytes().startswith(b"DISTILL-RENDER-CACHE"))
+    entries[0].write_bytes(entries[0].read_bytes()[:-5])  # truncated
+    entries[1].write_bytes(entries[2].read_bytes())  # another key's entry
+    rendered.clear()
+    assert _check(project) == cold
+    assert len(rendered) == 2
+    assert store.decode(entries[0].read_bytes(), entries[0].parent.name + entries[0].name) is not None
+    assert store.decode(entries[1].read_bytes(), entries[1].parent.name + entries[1].name) is not None
+
+
+def test_what_is_not_reproducible_or_prints_is_never_kept(tmp_path: Path, rendered: list) -> None:
+    root = write_project(tmp_path / "p", [CREATE_T, {
+        "revision": "d4", "down": "a1", "message": "random", "imports": "import uuid\n", "body": '''
+        def upgrade():
+            op.execute(f"INSERT INTO t (id) SELECT 1 WHERE '{uuid.uuid4()}' <> ''")
+
+        def downgrade():
+            print("deleting")
+            op.execute("DELETE FROM t")
+    '''}], distill_toml='[tool.distill]\ndialects = ["sqlite"]\n')
+    first = json.loads(_check(root))
+    assert first["not_reproducible"]
+    rendered.clear()
+    _check(root)
+    assert ("sqlite", "upgrade", ("d4",)) in rendered and ("sqlite", "downgrade", ("d4",)) in rendered
+    assert ("sqlite", "upgrade", ("a1",)) not in rendered
+
+
+def test_least_recently_used_entries_go_past_the_cap(tmp_path: Path) -> None:
+    cache = store.Store(tmp_path)
+    for number in range(10):
+        path = cache.path(f"{number:02d}" + "0" * 38)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1000 + number, 1000 + number))
+    cache.evict(limit=500)
+    left = sorted(p.parent.name for p in tmp_path.glob("renderings-1/??/*"))
+    assert left == ["06", "07", "08", "09"]  # 400 bytes: the four used last
+
+
+def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert store.default_directory() == tmp_path / "xdg" / "distill"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # not absolute: ignored, as the spec says
+    assert store.default_directory() == Path.home() / ".cache" / "distill"
+    (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
+    _check(project)
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 3
+    (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
+    result = run_distill(["check"], cwd=project)
+    assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
+
+
+def test_two_processes_share_one_cache(project: Path) -> None:
+    """Two distill processes filling the same cache at once: both say what a run without the
+    cache says, and a third run reads what they kept."""
+    import subprocess
+
+    command = [sys.executable, "-m", "distill", "check", "--json"]
+    runs = [subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    expected = _check(project, "--no-cache")
+    assert outputs == [expected, expected]
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
+    assert not list(Path(os.environ["XDG_CACHE_HOME"]).glob("distill/renderings-1/tmp/*"))
+    assert run_distill(["check", "--json"], cwd=project, process=True).stdout == expected
+
+
+def test_a_history_loaded_on_two_cores_is_cached(tmp_path: Path, monkeypatch) -> None:
+    """Loading compiles half the scripts in a child that hands them over in a temporary file: no
+    side effect of the history, so its renderings are kept."""
+    from distill.history import parallel_compile
+
+    monkeypatch.setattr(parallel_compile, "MIN_FILES", 4)
+    monkeypatch.setenv("DISTILL_JOBS", "2")
+    root = generate(tmp_path / "gen", 8, "linear")
+    first = run_distill(["check", "--json", "--dialect", "sqlite"], cwd=root)
+    assert first.returncode == 0, first.stderr
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16 + 8
+
+
+def test_the_example_says_the_same_with_and_without_the_cache(tmp_path: Path, rendered: list) -> None:
+    """The bookshop example (findings of every kind): check cold, warm (renderings and findings
+    from the cache) and without it; its releases rebuilt from a warm cache, byte for byte."""
+    runs = [run_distill(["--example", "check", "--json", *extra]) for extra in ([], [], ["--no-cache"])]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout and runs[0].returncode == runs[1].returncode
+    assert rendered.count(rendered[0]) == 2  # the first step: rendered cold, then only without the cache
+    for name in ("cold", "warm"):
+        result = run_distill(["release", "--all", "--releases-dir", tmp_path / name])
+        assert result.returncode == 0, result.stderr
+    for bundle in sorted((REPO / "releases").iterdir()):
+        if bundle.is_dir():
+            for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+                relative = path.relative_to(REPO / "releases")
+                assert (tmp_path / "warm" / relative).read_bytes() == path.read_bytes(), relative
