@@ -127,6 +127,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in
     "config",
     "history",
     "offline shadow",
+    "cache",  # the render cache: keyed on the history, holds offline renderings
     "bundle",  # building, publishing and verifying bundles
     "audit rehearsal",
     "project api cli cli_audit cli_options cli_completion __main__",  # the front

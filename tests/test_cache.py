@@ -190,7 +190,7 @@ def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp
                 statement[1] = statement[1].replace("CREATE TABLE", "CREATE TABLE poisoned")
         assert entry is not None
         payload = json.dumps(text, sort_keys=True, ensure_ascii=False).encode()
-        path.write_bytes(b"DISTILL-RENDER-CACHE 1\n" + keys.compat.digest_bytes(payload).encode() + b"\n" + payload)
+        path.write_bytes(b"DISTILL-RENDER-CACHE 1\n" + keys.watch.digest_bytes(payload).encode() + b"\n" + payload)
     poisoned = run_distill(["build", "--out", tmp_path / "poisoned", "--name", "r1"], cwd=root)
     assert poisoned.returncode == 0
     assert "poisoned" in (tmp_path / "poisoned" / "postgresql" / "upgrade.sql").read_text()
@@ -298,3 +298,26 @@ def test_the_example_says_the_same_with_and_without_the_cache(tmp_path: Path, re
             for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
                 relative = path.relative_to(REPO / "releases")
                 assert (tmp_path / "warm" / relative).read_bytes() == path.read_bytes(), relative
+
+
+def test_the_import_watch_holds_only_while_distill_watches(tmp_path, monkeypatch):
+    """The loader is replaced inside ``watching()`` only (issue 28: stdlib patches hold while
+    distill loads or renders), and a module imported inside is noted with the bytes it ran from."""
+    import importlib.machinery
+    import sys
+
+    from distill.compat import watch
+
+    original = importlib.machinery.SourceFileLoader.exec_module
+    module = tmp_path / "watched_helper_mod.py"
+    module.write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with watch.watching():
+        assert importlib.machinery.SourceFileLoader.exec_module is not original
+        with watch.watching():  # re-entrant: the outer one restores
+            pass
+        assert importlib.machinery.SourceFileLoader.exec_module is not original
+        import watched_helper_mod  # noqa: F401
+    assert importlib.machinery.SourceFileLoader.exec_module is original
+    assert watch.executed(str(module)) == watch.digest_bytes(b"VALUE = 1\n")
+    sys.modules.pop("watched_helper_mod")

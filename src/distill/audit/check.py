@@ -180,11 +180,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     formatting keeps every token, so the report is the same without its cost. ``cache``: what it
     holds (found reproducible before) is neither rendered nor probed; what renders reproducibly is kept."""
     plan = make_plan(history, from_spec, to_spec)
-    waivers = history.settings.waivers
-    report = CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
-                         reproducibility=_unchecked(shadow, reproducibility_check), waivers=waivers,
-                         steps=tuple(step.revision for step in plan.steps),
-                         strays=tuple(w for w in waivers if not _full_id(history, w.revision)))
+    report = _empty_report(history, plan, dialect_names, shadow, reproducibility_check)
     if cache is not None:  # never with a shadow (api); kept only where the probe runs
         cache.write = cache.write and report.reproducibility["checked"]
     options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
@@ -219,6 +215,17 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
                hits | _keep_reproducible(cache, pending, differences))
     return report
+
+
+def _empty_report(history: History, plan: Any, dialect_names: tuple[str, ...], shadow: ShadowSpec | None,
+                  reproducibility_check: bool) -> CheckReport:
+    """The report of ``plan`` before anything is found, with the project's waivers (and those
+    naming no revision of the history, reported as unused whatever the range)."""
+    waivers = history.settings.waivers
+    return CheckReport(len(plan.steps), dialect_names, shadow=shadow is not None,
+                       reproducibility=_unchecked(shadow, reproducibility_check), waivers=waivers,
+                       steps=tuple(step.revision for step in plan.steps),
+                       strays=tuple(w for w in waivers if not _full_id(history, w.revision)))
 
 
 def _full_id(history: History, revision: str) -> bool:
