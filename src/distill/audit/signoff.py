@@ -8,14 +8,12 @@ deterministic writer as ``--archive``, to carry the new signature, so both verif
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..bundle import signing
-from ..bundle.archive import bundle_directory, write_archive
+from ..bundle.archive import bundle_directory, write_archive_file
 from ..bundle.files import BundleTree
 from ..bundle.verify import verify
 from ..errors import DistillError
@@ -55,12 +53,12 @@ def sign_bundle(path: Path, key: Path, *, rebuild_with: Callable[[], History] | 
         with bundle_directory(archive) as extracted:
             done = _sign_directory(extracted, key)
             if done.added:
-                _rewrite_archive(extracted, archive)
+                write_archive_file(extracted, archive)
         return SignOff(done.signature, done.added, (str(archive),) if done.added else ())
     done = _sign_directory(directory, key)
     if archive is not None and (done.added or behind):
         try:
-            _rewrite_archive(directory, archive)
+            write_archive_file(directory, archive)
         except BaseException:
             if done.added:
                 (directory / done.signature).unlink(missing_ok=True)  # nothing half-signed
@@ -109,16 +107,3 @@ def _sign_directory(directory: Path, key: Path) -> _Signed:
         p.name for p in directory.iterdir())}
     made = signing.sign(directory, key)
     return _Signed(made.name, before.get(made.name) != made.read_bytes())
-
-
-def _rewrite_archive(directory: Path, archive: Path) -> None:
-    """``archive`` written again from ``directory`` (the same deterministic bytes as --archive)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", dir=archive.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_archive(directory.name, directory, out)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, archive)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -168,6 +168,20 @@ def write_archive(top: str, directory: Path, out: BinaryIO) -> None:
             progress.draw(done, final=True)
 
 
+def write_archive_file(directory: Path, archive_path: Path) -> None:
+    """``archive_path`` (re)written atomically as the .tar.gz of ``directory`` (the same
+    deterministic bytes whoever writes it: ``--archive``, or ``sign`` adding a signature)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_archive(directory.name, directory, out)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, archive_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 # Limits, each a few times the largest plausible bundle (10,000 revisions x 6 dialects x 2 files
 # and their SQL): beyond them an archive is refused before anything is written.
 MAX_ENTRIES = 500_000

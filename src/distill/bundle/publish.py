@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import DistillError
 from ..names import one_line
-from .archive import bundle_directory, write_archive
+from .archive import bundle_directory, write_archive, write_archive_file
 from .files import BundleTree
 from .signing import is_signature
 
@@ -84,16 +84,6 @@ def _unsigned_copy(directory: Path, archive_path: Path) -> bool:
             and all(ours.digest(rel) == theirs.digest(rel) for rel in theirs)
 
 
-def _write_archive(directory: Path, archive_path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{archive_path.name}.", dir=archive_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_archive(directory.name, directory, out)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, archive_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class UnsafeTarget(DistillError):
@@ -180,7 +170,7 @@ def _publish_locked(write: Callable[[Path], None], target: Path, *, force: bool,
             shutil.rmtree(new, ignore_errors=True)
             raise
         if archive and (status != "unchanged" or not archive_path.exists()):
-            _write_archive(target, archive_path)
+            write_archive_file(target, archive_path)
     return Published(target, status, archive_path if archive else None)
 
 
@@ -235,7 +225,7 @@ def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, a
     archive_differs = archive and archive_path.exists() and not changed and \
         _archive_differs(target, archive_path)
     if archive_differs and sign is not None and _unsigned_copy(target, archive_path):
-        _write_archive(target, archive_path)  # the same bundle, now carrying the new signature
+        write_archive_file(target, archive_path)  # the same bundle, now carrying the new signature
         archive_differs = False
     if not changed and not archive_differs:
         shutil.rmtree(new)

@@ -39,28 +39,43 @@ def default_directory() -> Path:
     return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "distill"
 
 
-def encode(key: str, rendering: Any, deps: dict[str, str | None]) -> bytes:
-    """The bytes of an entry."""
-    table = rendering.version_table
-    payload = json.dumps({
-        "key": key, "deps": deps, "heads_after": [list(h) for h in rendering.heads_after],
-        "version_table": [table.name, table.schema, table.sql, table.create],
-        "segments": [[seg.step, [[s.kind, s.text] for s in seg.statements]] for seg in rendering.segments],
-    }, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    return _MAGIC + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
+def _framed(magic: bytes, content: dict[str, Any]) -> bytes:
+    """An entry's bytes: its magic line, the digest of its JSON payload, the payload."""
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return magic + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
 
 
-def decode(data: bytes, key: str) -> dict[str, Any] | None:
-    """The entry's content if ``data`` is an intact entry of ``key``; None otherwise."""
-    if not data.startswith(_MAGIC):
+def _unframed(magic: bytes, data: bytes, key: str) -> dict[str, Any] | None:
+    """The JSON payload of an intact entry of ``key`` framed with ``magic``; None otherwise
+    (another kind, torn, altered, or another key's)."""
+    if not data.startswith(magic):
         return None
-    digest, _, payload = data[len(_MAGIC):].partition(b"\n")
+    digest, _, payload = data[len(magic):].partition(b"\n")
     if digest.decode("ascii", "replace") != watch.digest_bytes(payload):
         return None
     try:
         entry = json.loads(payload.decode("utf-8", "surrogatepass"))
-        if entry["key"] != key:
-            return None
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) and entry.get("key") == key else None
+
+
+def encode(key: str, rendering: Any, deps: dict[str, str | None]) -> bytes:
+    """The bytes of an entry."""
+    table = rendering.version_table
+    return _framed(_MAGIC, {
+        "key": key, "deps": deps, "heads_after": [list(h) for h in rendering.heads_after],
+        "version_table": [table.name, table.schema, table.sql, table.create],
+        "segments": [[seg.step, [[s.kind, s.text] for s in seg.statements]] for seg in rendering.segments],
+    })
+
+
+def decode(data: bytes, key: str) -> dict[str, Any] | None:
+    """The entry's content if ``data`` is an intact entry of ``key``; None otherwise."""
+    entry = _unframed(_MAGIC, data, key)
+    if entry is None:
+        return None
+    try:
         name, schema, sql, create = entry["version_table"]
         entry["version_table"] = VersionTable(str(name), None if schema is None else str(schema),
                                               str(sql), str(create))
@@ -81,22 +96,15 @@ _LOG_MAGIC = b"DISTILL-CHECK-LOG 1\n"
 
 def encode_log(key: str, log: list) -> bytes:
     """The bytes of an entry holding what ``check`` found for one step in one dialect."""
-    payload = json.dumps({"key": key, "log": log}, sort_keys=True, ensure_ascii=False).encode(
-        "utf-8", "surrogatepass")
-    return _LOG_MAGIC + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
+    return _framed(_LOG_MAGIC, {"key": key, "log": log})
 
 
 def decode_log(data: bytes, key: str) -> list | None:
     """The log of an intact log entry of ``key``: (table, key tuple, dialect) items; else None."""
-    if not data.startswith(_LOG_MAGIC):
-        return None
-    digest, _, payload = data[len(_LOG_MAGIC):].partition(b"\n")
-    if digest.decode("ascii", "replace") != watch.digest_bytes(payload):
+    entry = _unframed(_LOG_MAGIC, data, key)
+    if entry is None:
         return None
     try:
-        entry = json.loads(payload.decode("utf-8", "surrogatepass"))
-        if entry["key"] != key:
-            return None
         return [(str(table), tuple(str(part) for part in found), str(value))
                 for table, found, value in entry["log"]]
     except (ValueError, TypeError, KeyError):
