@@ -188,6 +188,40 @@ def test_fail_on_compatibility_and_the_runbook_section(tmp_path):
     assert built.returncode == 0 and "COMPATIBILITY" not in (fresh / "postgresql" / "upgrade.sql").read_text()
 
 
+BATCH = [BASE, {"revision": "batch", "down": "r00", "message": "batch", "body": '''
+    def accounts(*columns):
+        return sa.Table("accounts", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), *columns)
+
+    def upgrade():
+        with op.batch_alter_table("accounts", copy_from=accounts(sa.Column("name", sa.String(100)),
+                                                                  sa.Column("title", sa.String(100)))) as b:
+            b.drop_column("name")
+            b.alter_column("title", new_column_name="heading")
+
+    def downgrade():
+        with op.batch_alter_table("accounts", copy_from=accounts(sa.Column("heading", sa.String(100)))) as b:
+            b.alter_column("heading", new_column_name="title")
+            b.add_column(sa.Column("name", sa.String(100)))
+'''}]
+
+
+def test_sqlite_batch_mode_drops_and_renames_are_compatibility_findings(tmp_path):
+    """SQLite batch mode recreates the table: the copy lacks the dropped column and holds the
+    renamed one under its new name, with no DROP COLUMN or RENAME COLUMN statement for the rules to
+    read. The findings are those of the plain statements; none for the downgrade, none when the
+    table is created earlier in the same files."""
+    project = write_project(tmp_path / "p", BATCH)
+    report = json.loads(run_distill(["check", "--dialect", "sqlite", "--json", "--no-reproducibility-check"],
+                                    project).stdout)
+    assert [(f["revision"], f["direction"], f["message"].split(":")[0]) for f in report["compatibility"]] == [
+        ("batch", "upgrade", "drops column accounts.name"),
+        ("batch", "upgrade", "renames column accounts.title to heading")], report["compatibility"]
+    assert [f["message"] for f in report["destructive"] if f["revision"] == "batch"] == \
+        ["drops column accounts.name and its data"]
+    whole = run_distill(["sql", "--dialect", "sqlite"], project)  # accounts is created by r00 in the same run
+    assert whole.returncode == 0 and "COMPATIBILITY" not in whole.stdout and "DESTRUCTIVE: drops column" in whole.stdout
+
+
 # ADD COLUMN forms, and whether distill says PostgreSQL 15 rewrites the table for it
 ADD_FORMS = {
     "constant": "ALTER TABLE r ADD COLUMN c integer DEFAULT 7",

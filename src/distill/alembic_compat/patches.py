@@ -11,7 +11,7 @@ from alembic.operations.base import AbstractOperations
 from alembic.operations.batch import ApplyBatchImpl, BatchOperationsImpl
 from alembic.runtime.migration import HeadMaintainer, RevisionStep
 
-from ..statements.findings import DESTRUCTIVE, annotation
+from ..statements.findings import DESTRUCTIVE, annotation, implied_annotations, parse_annotation
 from ..statements.guards import version_row_check
 from . import fingerprints
 from .impl import LiteralsKeptImpl, note_type_change
@@ -60,14 +60,24 @@ def _unmerge_to_revisions(self: RevisionStep, heads) -> tuple[str, ...]:
 
 def _batch_alter_column(self: ApplyBatchImpl, table_name, column_name, *args, **kw):
     note_type_change(self.impl, table_name, column_name, kw)
+    dialect = getattr(self.impl, "distill_dialect", None)
+    renamed = kw.get("name")
+    if dialect is not None and renamed and renamed != column_name:  # the copy holds it under its new name
+        for found in implied_annotations(dialect, f"ALTER TABLE {table_name} RENAME COLUMN {column_name} TO "
+                                                  f"{renamed}"):
+            self.impl.output_buffer.add(found)
     return _ORIGINALS[ApplyBatchImpl, "alter_column"](self, table_name, column_name, *args, **kw)
 
 
 def _batch_drop_column(self: ApplyBatchImpl, table_name, column, **kw):
     dialect = getattr(self.impl, "distill_dialect", None)
     if dialect is not None:  # the recreated table simply lacks the column: say so
-        self.impl.output_buffer.add(annotation(
-            dialect, DESTRUCTIVE, f"drops column {table_name}.{column.name} and its data"))
+        found = implied_annotations(dialect, f"ALTER TABLE {table_name} DROP COLUMN {column.name}")
+        if not any(parse_annotation(a)[0] == DESTRUCTIVE for a in found):  # a name the rules cannot read
+            found.insert(0, annotation(dialect, DESTRUCTIVE,
+                                       f"drops column {table_name}.{column.name} and its data"))
+        for statement in found:
+            self.impl.output_buffer.add(statement)
     return _ORIGINALS[ApplyBatchImpl, "drop_column"](self, table_name, column, **kw)
 
 

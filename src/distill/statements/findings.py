@@ -139,6 +139,18 @@ def _findings(full: str, dialect: Dialect, sequence: Sequence, version: str = ""
     return found
 
 
+def implied_annotations(dialect: Dialect, text: str, kinds: tuple[str, ...] = (DESTRUCTIVE, COMPATIBILITY),
+                        ) -> list[Statement]:
+    """The annotations of ``kinds`` that the statement ``text`` would get, for a change a dialect
+    makes without writing it (SQLite batch mode recreates a table: the copy simply lacks a dropped
+    column, or holds a renamed one under its new name). The messages come from the dialect's
+    rules, as for the plain statement; the annotator later drops compatibility findings of a
+    downgrade or of a table created earlier in the run."""
+    full, _ = normalise(text, dialect)
+    return [annotation(dialect, kind, message)
+            for kind, message, _ in _findings(full, dialect, Sequence(dialect)) if kind in kinds]
+
+
 class _Annotator:
     """Annotates the statements of one rendering, segment by segment, in output order: tables
     created earlier in the same rendering are empty, so locking them is no risk."""
@@ -170,8 +182,23 @@ class _Annotator:
             if index in normalised and not _mentions_version_table(normalised[index][0], self.table):
                 self.sequence.text = statement.text
                 out += self._annotations(*normalised[index], out[-3:], batch_recreated)
+            if statement.kind == ANNOTATION and not self._implied_applies(statement, statements, index):
+                continue
             out.append(statement)
         return out
+
+    def _implied_applies(self, statement: Statement, statements: list[Statement], index: int) -> bool:
+        """Whether a compatibility annotation a batch operation put above its table copy
+        (``implied_annotations``) holds: an upgrade's, of a table not created earlier in the run."""
+        parsed = parse_annotation(statement)
+        if not parsed or parsed[0] != COMPATIBILITY:
+            return True
+        if not self.upgrade:
+            return False
+        following = next((s for s in statements[index + 1:] if s.kind == SQL), None)
+        created = following and self.dialect.form("create_table").match(normalise(following.text,
+                                                                                   self.dialect)[0])
+        return not (created and created["table"].removeprefix("_alembic_tmp_") in self.created)
 
     def _manual_steps(self, statements: list[Statement]) -> list[Statement]:
         """One annotation at the top for the lines the revision printed (none when it printed none)."""
