@@ -116,6 +116,21 @@ def test_building_again_with_sign_signs_the_existing_archive_too(made):
     assert checked.returncode == 0 and "signed by rm@example.org" in checked.stdout, checked.stdout
 
 
+def test_a_refused_rebuild_with_sign_leaves_the_bundle_unsigned(made):
+    """An archive that differs beyond a missing signature makes the rebuild refuse (without
+    --force): the directory must not be signed in place first, half of a refused command."""
+    other = made["tmp"] / "other"
+    assert run_distill(["build", "--out", str(other), "--archive", "--dialect", "sqlite,postgresql"],
+                       made["project"]).returncode == 0
+    made["archive"].write_bytes((made["tmp"] / "other.tar.gz").read_bytes())  # another bundle's archive
+    before = sorted(p.name for p in made["bundle"].iterdir())
+    result = run_distill(["build", "--out", str(made["bundle"]), "--archive", "--sign", str(made["keys"]["rm"])],
+                         made["project"])
+    assert result.returncode != 0 and "b.tar.gz" in result.stderr, result.stderr
+    assert sorted(p.name for p in made["bundle"].iterdir()) == before  # no SHA256SUMS.sig
+    assert made["archive"].read_bytes() == (made["tmp"] / "other.tar.gz").read_bytes()
+
+
 def test_a_directory_signed_after_it_was_archived_gets_its_archive_signed(made):
     from distill.bundle.signing import sign
     sign(made["bundle"], made["keys"]["rm"])  # as distill sign did before: the archive left unsigned

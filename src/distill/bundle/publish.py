@@ -220,12 +220,14 @@ def _put_in_place(new: Path, target: Path, archive_path: Path, *, force: bool, a
         return "written"
     changed = _differences(target, new) if target.is_dir() and not target.is_symlink() \
         else ["(not a directory)"]
-    if not changed and sign is not None:
-        sign(target)
     archive_differs = archive and archive_path.exists() and not changed and \
         _archive_differs(target, archive_path)
-    if archive_differs and sign is not None and _unsigned_copy(target, archive_path):
-        write_archive_file(target, archive_path)  # the same bundle, now carrying the new signature
+    # the same bundle: signed in place, but only when nothing will refuse it afterwards (an archive
+    # that differs beyond missing signatures would, and the bundle would be left half-signed)
+    if not changed and sign is not None and (not archive_differs or _unsigned_copy(target, archive_path)):
+        sign(target)
+        if archive and archive_path.exists() and _archive_differs(target, archive_path):
+            write_archive_file(target, archive_path)  # the same bundle, now carrying the new signature
         archive_differs = False
     if not changed and not archive_differs:
         shutil.rmtree(new)
