@@ -321,3 +321,105 @@ def test_the_import_watch_holds_only_while_distill_watches(tmp_path, monkeypatch
     assert importlib.machinery.SourceFileLoader.exec_module is original
     assert watch.executed(str(module)) == watch.digest_bytes(b"VALUE = 1\n")
     sys.modules.pop("watched_helper_mod")
+
+
+# -- inputs an attacker's review found missing from the key: each gave the old SQL from the cache --
+
+
+def _sql(root: Path, *extra: str) -> str:
+    result = run_distill(["sql", "--dialect", "postgresql", *extra], cwd=root)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _build_sql(root: Path, out: Path, *extra: str) -> str:
+    shutil.rmtree(out, ignore_errors=True)
+    result = run_distill(["build", "--dialect", "postgresql", "--out", str(out), *extra], cwd=root)
+    assert result.returncode == 0, result.stderr
+    return (out / "postgresql" / "upgrade.sql").read_text()
+
+
+HOOKED = [CREATE_T, {"revision": "b2", "down": "a1", "message": "registers a compiler hook",
+                     "imports": "from sqlalchemy.ext.compiler import compiles\n"
+                                "from sqlalchemy.schema import CreateTable\n", "body": '''
+        @compiles(CreateTable, "postgresql")
+        def _marked(element, compiler, **kw):
+            return "/* HOOK-V1 */ " + compiler.visit_create_table(element, **kw)
+
+        def upgrade():
+            pass
+
+        def downgrade():
+            pass
+     '''}]
+
+
+def test_a_script_outside_the_range_whose_top_level_changes_renders_again(tmp_path: Path) -> None:
+    """Alembic executes every script to load the history: b2's top level registers a compiler hook
+    that changes how a1 renders, though the range stops at a1."""
+    root = write_project(tmp_path / "p", HOOKED)
+    assert "HOOK-V1" in _build_sql(root, tmp_path / "b", "--to", "a1")
+    script = next((root / "migrations" / "versions").glob("*b2*.py"))
+    script.write_text(script.read_text().replace("HOOK-V1", "HOOK-V2"))
+    assert "HOOK-V2" in _build_sql(root, tmp_path / "b", "--to", "a1")
+
+
+LISTED = [{"revision": "a1", "message": "runs every file of sql/", "imports": "import os\nimport pathlib\n",
+           "body": '''
+        def upgrade():
+            folder = pathlib.Path(__file__).parents[2] / "sql"
+            for name in sorted(os.listdir(folder)):
+                op.execute((folder / name).read_text())
+
+        def downgrade():
+            pass
+     '''}]
+
+
+def test_a_rendering_that_lists_a_folder_is_not_kept(tmp_path: Path) -> None:
+    """What a folder holds is an input no file digest holds: a file added to it must reach the SQL."""
+    root = write_project(tmp_path / "p", LISTED)
+    (root / "sql").mkdir()
+    (root / "sql" / "01.sql").write_text("SELECT 'one'")
+    assert "SELECT 'two'" not in _build_sql(root, tmp_path / "b")
+    (root / "sql" / "02.sql").write_text("SELECT 'two'")
+    assert "SELECT 'two'" in _build_sql(root, tmp_path / "b")
+
+
+def test_a_module_installed_beside_the_libraries_is_in_the_key(tmp_path: Path, monkeypatch) -> None:
+    """A loose module in site-packages (no distribution version names it) that a revision
+    imports: changing it must render again."""
+    from distill.compat import watch
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ddlhelper_site.py").write_text('MARK = "LIB-V1"\n')
+    monkeypatch.setattr(watch, "SITE_PACKAGES", (*watch.SITE_PACKAGES, os.path.join(str(site), "")))
+    monkeypatch.syspath_prepend(str(site))
+    watch.in_site_packages.cache_clear()
+    revision = {"revision": "a1", "message": "uses an installed helper", "imports": "import ddlhelper_site\n",
+                "body": '''
+        def upgrade():
+            op.execute(f"SELECT '{ddlhelper_site.MARK}'")
+
+        def downgrade():
+            pass
+     '''}
+    root = write_project(tmp_path / "p", [revision])
+    try:
+        assert "LIB-V1" in _build_sql(root, tmp_path / "b")
+        (site / "ddlhelper_site.py").write_text('MARK = "LIB-V2"\n')
+        os.utime(site / "ddlhelper_site.py", ns=(1, 1))  # another size and time, as an install writes
+        assert "LIB-V2" in _build_sql(root, tmp_path / "b")
+    finally:
+        sys.modules.pop("ddlhelper_site", None)
+        watch.in_site_packages.cache_clear()
+
+
+def test_a_project_under_the_installation_prefix_is_keyed(tmp_path: Path) -> None:
+    """A container image's project in /usr/local/app is under sys.prefix, not the standard
+    library: its modules and data files are inputs."""
+    from distill.compat import watch
+
+    assert not watch.is_standard_library(os.path.join(sys.prefix, "app", "helper.py"))
+    assert watch.is_standard_library(os.__file__)

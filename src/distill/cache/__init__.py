@@ -52,7 +52,7 @@ class RenderCache:
         self._seen: dict[str, str | None] = {}
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
-        self._opened, self._writes = watch.opened(), watch.writes()
+        self._opened, self._writes, self._listings = watch.opened(), watch.writes(), watch.listings()
 
     @classmethod
     def open(cls, directory: Path, history: Any, *, write: bool) -> RenderCache | None:
@@ -108,7 +108,8 @@ class RenderCache:
 
     def rendered(self, rendering: Any, standalone: bool) -> None:
         """A fresh rendering: left as a temporary entry if it may be kept."""
-        if not self.write or watch.writes() != self._writes or not keepable(rendering):
+        if not self.write or watch.writes() != self._writes or watch.listings() != self._listings \
+                or not keepable(rendering):
             return
         if self._new[0] != len(sys.modules):  # scanned again only when modules came or went
             self._new = (len(sys.modules), new_modules(self.modules))

@@ -5,14 +5,16 @@ A plan's key is the digest of:
 * the **base** (one per command, computed after the history loaded): the cache format; the
   versions of distill, Alembic, SQLAlchemy, sqlparse and Python; distill's settings as read and
   the bytes of env.py, alembic.ini / pyproject.toml / distill.toml; every dialect data file; the
-  bytes every project module in ``sys.modules`` was imported from (project: not the Python
-  installation, the environment or site-packages); distill's own source files (all of them);
-  every other file opened while the scripts loaded; the working directory; and
+  bytes every project module in ``sys.modules`` was imported from; what site-packages holds (its
+  entries, with each distribution's version, and its loose modules' size and time); every revision
+  script's bytes; distill's own source files (all of them); every other file opened while the
+  scripts loaded; the working directory; and
   the **whole process environment** (env.py may read any variable: distill cannot know which, so
   a changed variable is a changed key);
 * the dialect, standalone or not, the direction, the start and target heads;
 * per step: the step as planned (revision, parents, dependencies, labels, merge and branch
-  point), the bytes its script was loaded from;
+  point), the bytes its script was loaded from (every script's bytes are in the base too: one
+  script's top level, executed when the history loads, can change how another renders);
 * for the start, the target and each step, a digest of its place in the graph: its own ids,
   parents, dependencies and labels and, recursively, its ancestors' (Alembic's version-table
   bookkeeping reads the ancestry of the heads; no other script's body reaches the SQL).
@@ -26,10 +28,12 @@ changed since this process started): then nothing is read from or written to the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
+import re
 import sys
 from importlib import metadata
 from typing import Any
@@ -69,8 +73,34 @@ _PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 @functools.lru_cache(maxsize=65536)
 def keyed_module(path: str) -> bool:
-    """Whether a module file is a project module (not installed, not distill's own)."""
-    return not watch.is_installed(path) and not os.path.abspath(path).startswith(_PACKAGE)
+    """Whether a module file is a project module, keyed by what it holds: not the standard
+    library's (keyed by the Python version), not site-packages' (``site_packages``), not distill's
+    own (keyed as a whole)."""
+    return not (watch.is_standard_library(path) or watch.in_site_packages(path)
+                or os.path.abspath(path).startswith(_PACKAGE))
+
+
+def site_packages() -> dict[str, list]:
+    """What is installed: each site-packages folder's entries (a distribution's ``.dist-info``
+    names it with its version) and the size and time of the loose modules and ``.pth`` files
+    there. A file of an installed package edited in place, without reinstalling, is not seen
+    (the README says so)."""
+    found: dict[str, list] = {}
+    for root in watch.SITE_PACKAGES:
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            continue
+        entries: list = []
+        for name in names:
+            if name.endswith((".py", ".pth")):
+                with contextlib.suppress(OSError):
+                    stat = os.stat(os.path.join(root, name))
+                    entries.append([name, stat.st_size, stat.st_mtime_ns])
+                    continue
+            entries.append(name)
+        found[root] = entries
+    return found
 
 
 def distill_source() -> str:
@@ -84,26 +114,38 @@ def distill_source() -> str:
     return digest.hexdigest()
 
 
+def module_signature(path: str) -> str | None:
+    """What a loaded project module is keyed by: the bytes it was executed from, if distill
+    watched it load; else, for a file older than this process, its bytes now; else None (it may
+    have changed since it was imported: not certain)."""
+    found = watch.executed(path)
+    if found is not None:
+        return found
+    started = _started()
+    try:
+        older = started is not None and os.stat(path).st_mtime < started - _MARGIN
+    except OSError:
+        return None
+    return watch.file_digest(path) if older else None
+
+
+@functools.lru_cache(maxsize=1)
+def _started() -> float | None:
+    return _process_start()
+
+
 def module_state() -> dict[str, str] | None:
     """Source path -> digest of the bytes it was imported from, for every project module loaded
     now (distill's own package is ``distill_source``); None if one of them cannot be known for
     certain."""
-    started = None
     state: dict[str, str] = {}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not keyed_module(path):
             continue
-        found = watch.executed(path)
-        if found is None:  # imported before distill watched: only a file older than the process
-            started = started or _process_start()
-            try:
-                older = started is not None and os.stat(path).st_mtime < started - _MARGIN
-            except OSError:
-                older = False
-            found = watch.file_digest(path) if older else None
-            if found is None:
-                return None
+        found = module_signature(path)
+        if found is None:
+            return None
         state[os.path.abspath(path)] = found
     return state
 
@@ -130,7 +172,13 @@ def base_digest(history: Any) -> tuple[str, dict[str, str]] | None:
     loaded = {path: watch.file_digest(path) for path in sorted(history.loaded_files)
               if path not in modules and path not in config and path not in history.script_paths
               and not path.endswith(".pyc") and not path.startswith((_PACKAGE, *shipped))}
-    parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(),
+    # every revision script's top level: Alembic executes them all to load the history, and one's
+    # can change how others render (a @compiles hook, an event listener, a patched type)
+    scripts = {path: top_level_digest(path) for path in sorted(history.script_paths)}
+    if None in scripts.values():
+        return None
+    parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(), "scripts": scripts,
+             "site_packages": site_packages(),
              "settings": repr(history.settings), "config": config, "dialects": _dialect_files(),
              "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     return _digest(parts), modules
@@ -169,6 +217,32 @@ def graph_digests(history: Any) -> dict[str, str]:
 def combined(*parts: str) -> str:
     """One key made of several."""
     return _digest(list(parts))
+
+
+# the functions a step runs; their bodies run only when their own step renders (and that step's
+# key holds its script's bytes), every other line of a script runs when the history loads
+_STEP_FUNCTION = re.compile(r"def (upgrade|downgrade)(_\w+)?\s*\(")
+
+
+def top_level_digest(path: str) -> str | None:
+    """A digest of what loading the script runs: its text without the bodies of its upgrade and
+    downgrade functions (``def`` lines kept: their defaults run at import). Read line by line: a
+    line the reading cannot place stays in, so the digest holds more, never less. None if the
+    script changed since it was loaded."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if watch.executed(path) not in (None, watch.digest_bytes(data)):
+        return None
+    kept, in_body = [], False
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        if in_body and (not line.strip() or line[0] in " \t#"):
+            continue  # indented, blank, or a comment: still the body
+        in_body = _STEP_FUNCTION.match(line) is not None and line.rstrip().endswith(":")
+        kept.append(line)
+    return watch.digest_bytes("\n".join(kept).encode("utf-8", "surrogateescape"))
 
 
 def script_digest(path: str) -> str | None:

@@ -215,7 +215,7 @@ def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not keys.keyed_module(path) or os.path.abspath(path) in known:
             continue
-        digest = watch.executed(path)
+        digest = keys.module_signature(path)
         if digest is None:
             return None
         found[os.path.abspath(path)] = digest

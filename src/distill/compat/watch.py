@@ -11,8 +11,11 @@ rendering the revision scripts):
   (``opened``), or opened to write (``writes``: a rendering with side effects). Python cannot
   remove an audit hook: it is added once (``install``) and does nothing outside ``watching()``.
 
-Files of the Python installation, the environment and site-packages are never noted (their
-versions are keyed instead).
+Files of the standard library are never noted (the Python version is keyed instead); files of
+site-packages and of the project are. A folder listed while watching (``listings``) is an input
+no file digest holds: a rendering that lists one is never kept. ``os.stat`` and
+``os.path.exists`` raise no audit event: a rendering that only tests whether a file exists is
+keyed as if it did not look (a limit the README states).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import importlib.machinery
 import os
 import site
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -32,29 +36,45 @@ from .stdlib import loader_method_replaced
 
 _EXECUTED: dict[str, str] = {}  # absolute source path -> digest of the bytes executed
 _OPENED: set[str] = set()  # absolute paths opened to read while watching (cumulative)
-_STATE = {"watching": 0, "writes": 0, "installed": False}
+_STATE = {"watching": 0, "writes": 0, "listings": 0, "installed": False}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _TEMP = os.path.abspath(tempfile.gettempdir())  # a temporary directory, or a file in it
 _TEMP_IN = os.path.join(_TEMP, "")
 
 
-def _installed_roots() -> tuple[str, ...]:
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    with contextlib.suppress(Exception):
-        roots |= set(site.getsitepackages())
-    with contextlib.suppress(Exception):
-        roots.add(site.getusersitepackages())
-    return tuple(sorted({os.path.join(os.path.realpath(r), "") for r in roots if r}))
+def _roots(paths) -> tuple[str, ...]:
+    return tuple(sorted({os.path.join(os.path.realpath(p), "") for p in paths if p}))
 
 
-INSTALLED = _installed_roots()
+def _site_roots() -> tuple[str, ...]:
+    paths = {sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib")}
+    with contextlib.suppress(Exception):
+        paths |= set(site.getsitepackages())
+    with contextlib.suppress(Exception):
+        paths.add(site.getusersitepackages())
+    return _roots(paths)
+
+
+# the standard library's folders hold site-packages in an installation without a venv: a file is
+# the standard library's when it is under them and under no site-packages folder
+_STDLIB = _roots({sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")})
+SITE_PACKAGES = _site_roots()
+_SYSTEM = ("/dev/", "/proc/", "/sys/")
 
 
 @functools.lru_cache(maxsize=65536)
-def is_installed(path: str) -> bool:
-    """Whether ``path`` belongs to the Python installation, the environment or site-packages."""
+def is_standard_library(path: str) -> bool:
+    """Whether ``path`` is a file of Python's standard library (or of /dev, /proc, /sys): what
+    the Python version, keyed on its own, decides. Not site-packages, and not a project that lives
+    under the installation's prefix (``/usr/local/app`` in a container image)."""
     real = os.path.realpath(path)
-    return real.startswith(INSTALLED) or real.startswith(("/dev/", "/proc/", "/sys/"))
+    return real.startswith(_SYSTEM) or (real.startswith(_STDLIB) and not real.startswith(SITE_PACKAGES))
+
+
+@functools.lru_cache(maxsize=65536)
+def in_site_packages(path: str) -> bool:
+    """Whether ``path`` is a file of an installed distribution (site-packages)."""
+    return os.path.realpath(path).startswith(SITE_PACKAGES)
 
 
 def digest_bytes(data: bytes) -> str:
@@ -71,14 +91,24 @@ def file_digest(path: str) -> str | None:
 
 
 def _note_source(path: Any) -> None:
-    if isinstance(path, str) and not is_installed(path):
+    if isinstance(path, str) and not is_standard_library(path):
         found = file_digest(path)
         if found is not None:
             _EXECUTED[os.path.abspath(path)] = found
 
 
+# the audit events of listing a folder: what a rendering finds there is an input no digest of a
+# file holds (os.walk lists with os.scandir)
+_LISTINGS = frozenset({"os.listdir", "os.scandir", "glob.glob", "glob.glob/2"})
+
+
 def _audit(event: str, args: tuple) -> None:
-    if event != "open" or not _STATE["watching"]:
+    if not _STATE["watching"]:
+        return
+    if event in _LISTINGS:
+        _note_listing(args[0] if args else ".")
+        return
+    if event != "open":
         return
     path, mode, flags = args
     if isinstance(path, bytes):
@@ -90,8 +120,21 @@ def _audit(event: str, args: tuple) -> None:
         where = os.path.abspath(path)
         if os.sep + "__pycache__" + os.sep not in path and where != _TEMP and not where.startswith(_TEMP_IN):
             _STATE["writes"] += 1
-    elif not is_installed(path):
+    elif not is_standard_library(path):
         _OPENED.add(os.path.abspath(path))
+
+
+def _note_listing(path: Any) -> None:
+    """A folder listed while watching, unless by the import system (it lists the folders of
+    sys.path to find a module; the module itself is keyed by the bytes it ran from)."""
+    caller = sys._getframe(2)  # _audit <- the listing function's caller
+    if caller.f_code.co_filename.startswith("<frozen importlib"):
+        return
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if isinstance(path, str) and (is_standard_library(path or ".") or in_site_packages(path or ".")):
+        return
+    _STATE["listings"] += 1
 
 
 def install() -> None:
@@ -132,6 +175,12 @@ def executed(path: str) -> str | None:
 def opened() -> set[str]:
     """Every file opened to read while watching, in this process so far."""
     return set(_OPENED)
+
+
+def listings() -> int:
+    """How many times a folder was listed while watching (os.listdir, os.scandir, glob), in this
+    process so far, not counting the import system's own listings."""
+    return _STATE["listings"]
 
 
 def writes() -> int:
