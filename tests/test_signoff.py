@@ -160,6 +160,24 @@ def test_sign_refuses_a_directory_and_archive_that_differ(made):
     assert not (other / "SHA256SUMS.sig").exists()
 
 
+def test_sign_refuses_a_directory_and_archive_signed_apart(made):
+    """The directory signed by one key, its archive (alone) by another: the same signature file
+    name with different bytes. Rewriting the archive from the directory would drop its signature."""
+    from distill.bundle.signing import sign
+    sign(made["bundle"], made["keys"]["rm"])
+    made["bundle"].rename(made["tmp"] / "away")
+    assert _sign(made, "dba", made["archive"]).returncode == 0
+    (made["tmp"] / "away").rename(made["bundle"])
+    archive, signature = made["archive"].read_bytes(), (made["bundle"] / "SHA256SUMS.sig").read_bytes()
+    result = _sign(made, "rm")
+    assert result.returncode == 1 and "each hold a different SHA256SUMS.sig" in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert made["archive"].read_bytes() == archive  # the dba's signature kept
+    assert (made["bundle"] / "SHA256SUMS.sig").read_bytes() == signature
+    assert sorted(p.name for p in made["bundle"].iterdir() if p.name.startswith("SHA256SUMS")) == [
+        "SHA256SUMS", "SHA256SUMS.sig"]
+
+
 # -- two-person sign-off --------------------------------------------------------------------------
 
 
