@@ -205,6 +205,23 @@ def test_two_signers_are_required_and_named(made):
     assert ssh.returncode == 0, ssh.stderr
 
 
+def test_signatures_numbered_with_a_gap_do_not_verify(made):
+    """SHA256SUMS.3.sig and SHA256SUMS.7.sig only: both valid, but the runbook's manual command
+    (-s SHA256SUMS.sig) finds no signature, so the gap is a finding."""
+    assert _sign(made, "rm").returncode == 0 and _sign(made, "dba").returncode == 0
+    (made["bundle"] / "SHA256SUMS.sig").rename(made["bundle"] / "SHA256SUMS.3.sig")
+    (made["bundle"] / "SHA256SUMS.2.sig").rename(made["bundle"] / "SHA256SUMS.7.sig")
+    checked = _verify(made)
+    assert checked.returncode == 1 and "NOT VERIFIED" in checked.stdout, checked.stdout
+    assert "not numbered consecutively (SHA256SUMS.3.sig, SHA256SUMS.7.sig: no SHA256SUMS.sig)" in checked.stdout
+    (made["bundle"] / "SHA256SUMS.3.sig").rename(made["bundle"] / "SHA256SUMS.sig")
+    checked = _verify(made)  # SHA256SUMS.sig and .7: still a gap
+    assert checked.returncode == 1 and "no SHA256SUMS.2.sig" in checked.stdout, checked.stdout
+    (made["bundle"] / "SHA256SUMS.7.sig").rename(made["bundle"] / "SHA256SUMS.2.sig")
+    checked = _verify(made, None, "--require", "2")
+    assert checked.returncode == 0 and ": VERIFIED: " in checked.stdout, checked.stdout
+
+
 def test_require_without_trusted_keys_cannot_run(made):
     result = run_distill(["verify", str(made["bundle"]), "--require", "2"], made["project"])
     assert result.returncode == 2 and "--require N counts signatures by allowed signers" in result.stderr
