@@ -128,15 +128,19 @@ def _check_names(script: ScriptDirectory, settings: Settings) -> None:
     depends_on hold a control character (a newline would start a line of SQL of its own)."""
     for revision in compat.revision_ids(script.revision_map):
         loaded = script.revision_map.get_revision(revision)
-        rel = _relative(Path(loaded.path).resolve(), script, settings)
         try:
-            check_file_part(revision, f"the revision id in {rel}")
-        except DistillError as exc:
-            raise ScriptLoadError(f"{exc}. Nothing was written.") from None
+            check_file_part(revision, "the revision id")
+        except DistillError:  # the script's path found only now: 10,000s of ids pass
+            rel = one_line(_relative(Path(loaded.path).resolve(), script, settings))
+            try:
+                check_file_part(revision, f"the revision id in {rel}")
+            except DistillError as exc:
+                raise ScriptLoadError(f"{exc}. Nothing was written.") from None
         for what, values in (("branch_labels", getattr(loaded.module, "branch_labels", None)),
                              ("depends_on", loaded.dependencies)):
             for value in (values,) if isinstance(values, str) else values or ():
                 if not isinstance(value, str) or one_line(value) != value:
+                    rel = one_line(_relative(Path(loaded.path).resolve(), script, settings))
                     raise ScriptLoadError(
                         f"the {what} value {one_line(value)!r} in {rel} (revision {revision}) holds a "
                         "control character (a newline, NUL, escape ...): distill writes it into SQL "
