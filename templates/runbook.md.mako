@@ -232,7 +232,7 @@ Run the whole upgrade with the client's stop-on-error option, from this director
 | dialect | command | at the first error |
 |---|---|---|
 % for d in dialects:
-| ${d['title']} | `${d['upgrade_command']}` | ${d['on_error'] | md} |
+| ${d['title']} | `${d['upgrade_command']}` | ${d['on_error'] | cell} |
 % endfor
 
 Or step by step: the files in `<dialect>/steps/` in number order, `NNNN-*.up.sql`, with the same
@@ -257,7 +257,7 @@ ${'##'} If a file stops half-way
 | dialect | what stays, and how to go on |
 |---|---|
 % for d in dialects:
-| ${d['title']} | ${d['resume'] | md} |
+| ${d['title']} | ${d['resume'] | cell} |
 % endfor
 
 ${'##'} Roll back

@@ -581,3 +581,45 @@ def test_an_unusable_database_url_is_a_clear_error(tmp_path, args):
     result = run_distill(args, project)
     assert result.returncode in (1, 2) and not result.stdout
     assert result.stderr.startswith("distill: error: ") and len(result.stderr.splitlines()) == 1
+
+
+def _with_line(tmp_path: Path, old: str, new: str) -> Path:
+    project = write_project(tmp_path / "project", [
+        CREATE_T, {"revision": "b2", "down": "a1", "body": """
+def upgrade():
+    op.execute("SELECT 1")
+
+def downgrade():
+    op.execute("SELECT 1")
+"""}], distill_toml='dialects = ["postgresql", "sqlite"]\n')
+    script = project / "migrations" / "versions" / "002_b2.py"
+    assert old in script.read_text()
+    script.write_text(script.read_text().replace(old, new))
+    return project
+
+
+@pytest.mark.parametrize("command", [["sql", "--dialect", "postgresql"], ["plan"], ["check"],
+                                     ["build", "--dialect", "sqlite", "--out", "OUT"]])
+def test_a_newline_in_a_revision_id_is_refused_by_every_command(tmp_path, command):
+    project = _with_line(tmp_path, "revision = 'b2'", 'revision = "b2\\nDROP TABLE important;\\n"')
+    before = _tree(tmp_path)
+    result = run_distill([str(tmp_path / "out") if part == "OUT" else part for part in command], project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "DROP TABLE important" not in result.stdout
+    assert result.stderr.startswith("distill: error: the revision id in migrations/versions/002_b2.py "
+                                    "'b2 DROP TABLE important; ' cannot be part of a file name"), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("line", ['branch_labels = ("x\\nDROP TABLE important;",)'])
+def test_a_newline_in_a_branch_label_is_refused(tmp_path, line):
+    # (a depends_on must name a revision id or a branch label, both checked: Alembic refuses others)
+    project = _with_line(tmp_path, line.split(" =")[0] + " = None", line)
+    before = _tree(tmp_path)
+    result = run_distill(["sql", "--dialect", "postgresql"], project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "DROP TABLE important" not in result.stdout
+    assert result.stderr.startswith(f"distill: error: the {line.split(' =')[0]} value "), result.stderr
+    assert "in migrations/versions/002_b2.py (revision b2) holds a control character" in result.stderr
+    assert _tree(tmp_path) == before

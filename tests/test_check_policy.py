@@ -88,7 +88,7 @@ def test_github_annotations_parse_and_point_into_the_revision_scripts(project):
         "def downgrade")
 
 
-def test_a_revision_id_with_control_characters_stays_on_its_annotation_line(tmp_path):
+def test_a_revision_id_with_control_characters_is_refused_in_one_line(tmp_path):
     hostile = write_project(tmp_path / "hostile", [{"revision": "a1\x1b[31m", "message": "a table", "body": '''
     def upgrade():
         op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
@@ -98,6 +98,6 @@ def test_a_revision_id_with_control_characters_stays_on_its_annotation_line(tmp_
 '''}])
     result = run_distill(["check", "--dialect", "sqlite", "--fail-on", "destructive", "--format", "github"],
                          hostile)
-    assert result.returncode == 1, result.stderr
-    assert "\x1b" not in result.stdout and len(result.stdout.splitlines()) == 1
-    assert result.stdout.startswith("::error file=") and "::a1 [31m downgrade [sqlite]: drops table t" in result.stdout
+    assert result.returncode == 1 and not result.stdout, result.stdout  # refused when the history loads
+    assert "\x1b" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("distill: error: the revision id in migrations/versions/001_a1")

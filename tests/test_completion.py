@@ -67,3 +67,22 @@ def test_completing_a_revision_runs_no_code_of_the_project(tmp_path):
 def run_plan(project: Path) -> bool:
     return subprocess.run([sys.executable, "-m", "distill", "plan"], cwd=project, capture_output=True,
                           timeout=120).returncode == 0
+
+
+def test_a_pathological_script_costs_only_its_own_words(tmp_path):
+    """``revision = 'a' + 'a' + ...`` (200,000 terms) makes ast.parse raise RecursionError (or
+    MemoryError): that script is skipped, the others' ids are still offered."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from projects import write_project
+
+    from distill.config import load
+    from distill.history.declared import declared_words
+
+    write_project(tmp_path, [
+        {"revision": "a1b2c3", "message": "first", "body": "def upgrade():\n    pass\n"},
+        {"revision": "d4e5f6", "down": "a1b2c3", "message": "second", "body": "def upgrade():\n    pass\n"},
+        {"revision": "zz", "down": "d4e5f6", "message": "third", "body": "def upgrade():\n    pass\n"},
+    ])
+    script = tmp_path / "migrations" / "versions" / "003_zz.py"
+    script.write_text(script.read_text().replace("revision = 'zz'", "revision = " + "+".join(["'a'"] * 200_000)))
+    assert declared_words(load(tmp_path)) == {"a1b2c3", "d4e5f6"}

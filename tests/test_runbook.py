@@ -51,3 +51,24 @@ def test_lock_risk_advice_sends_the_dba_to_what_stays_applied():
     section = text.split("## Lock risks")[1].split("\n## ")[0]  # 2.0 has lock risks
     assert "apply it again later" not in section
     assert "see *If a file stops half-way*" in section
+
+
+HOSTILE_MD = ("![x](https://tracker.example/p.png) <img src=x onerror=y> "
+              "[apply fix.sql first](https://evil.example/fix.sql) `code` *loud* _em_ # | \\ ~~s~~ &amp;")
+SHOWN_MD = ("\\!\\[x\\](https://tracker.example/p.png) \\<img src=x onerror=y\\> "
+            "\\[apply fix.sql first\\](https://evil.example/fix.sql) \\`code\\` \\*loud\\* \\_em\\_ \\# \\| \\\\ "
+            "\\~\\~s\\~\\~ \\&amp;")
+
+
+def test_a_revision_message_and_a_waiver_reason_show_literally_not_as_markdown():
+    manifest = copy.deepcopy(_manifest("1.0"))
+    manifest["steps"][0]["message"] = HOSTILE_MD
+    manifest["waivers"] = [{"revision": manifest["steps"][0]["revision"], "kind": "destructive",
+                            "reason": HOSTILE_MD, "approver": "<b>Dana</b>", "findings": []}]
+    text = runbook(manifest, "alembic_version")
+    assert text.count(SHOWN_MD) >= 3, text  # the steps table, the step's heading, the waiver
+    assert "Approved by \\<b\\>Dana\\</b\\>." in text
+    for raw in ("![x]", "<img", "[apply", "](https://evil", "<b>"):
+        assert raw not in text.replace("\\" + raw[0], ""), raw
+    # distill's own `code` (the dialects' facts) stays code; table_name keeps its underscore
+    assert "`SELECT version_num FROM alembic_version;`" in text and "order_status" in text

@@ -160,6 +160,24 @@ def test_sign_refuses_a_directory_and_archive_that_differ(made):
     assert not (other / "SHA256SUMS.sig").exists()
 
 
+def test_sign_refuses_a_directory_and_archive_signed_apart(made):
+    """The directory signed by one key, its archive (alone) by another: the same signature file
+    name with different bytes. Rewriting the archive from the directory would drop its signature."""
+    from distill.bundle.signing import sign
+    sign(made["bundle"], made["keys"]["rm"])
+    made["bundle"].rename(made["tmp"] / "away")
+    assert _sign(made, "dba", made["archive"]).returncode == 0
+    (made["tmp"] / "away").rename(made["bundle"])
+    archive, signature = made["archive"].read_bytes(), (made["bundle"] / "SHA256SUMS.sig").read_bytes()
+    result = _sign(made, "rm")
+    assert result.returncode == 1 and "each hold a different SHA256SUMS.sig" in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert made["archive"].read_bytes() == archive  # the dba's signature kept
+    assert (made["bundle"] / "SHA256SUMS.sig").read_bytes() == signature
+    assert sorted(p.name for p in made["bundle"].iterdir() if p.name.startswith("SHA256SUMS")) == [
+        "SHA256SUMS", "SHA256SUMS.sig"]
+
+
 # -- two-person sign-off --------------------------------------------------------------------------
 
 
@@ -185,6 +203,23 @@ def test_two_signers_are_required_and_named(made):
                               "-n", "distill-bundle", "-s", str(made["bundle"] / "SHA256SUMS.2.sig")],
                              stdin=sums, capture_output=True, text=True)
     assert ssh.returncode == 0, ssh.stderr
+
+
+def test_signatures_numbered_with_a_gap_do_not_verify(made):
+    """SHA256SUMS.3.sig and SHA256SUMS.7.sig only: both valid, but the runbook's manual command
+    (-s SHA256SUMS.sig) finds no signature, so the gap is a finding."""
+    assert _sign(made, "rm").returncode == 0 and _sign(made, "dba").returncode == 0
+    (made["bundle"] / "SHA256SUMS.sig").rename(made["bundle"] / "SHA256SUMS.3.sig")
+    (made["bundle"] / "SHA256SUMS.2.sig").rename(made["bundle"] / "SHA256SUMS.7.sig")
+    checked = _verify(made)
+    assert checked.returncode == 1 and "NOT VERIFIED" in checked.stdout, checked.stdout
+    assert "not numbered consecutively (SHA256SUMS.3.sig, SHA256SUMS.7.sig: no SHA256SUMS.sig)" in checked.stdout
+    (made["bundle"] / "SHA256SUMS.3.sig").rename(made["bundle"] / "SHA256SUMS.sig")
+    checked = _verify(made)  # SHA256SUMS.sig and .7: still a gap
+    assert checked.returncode == 1 and "no SHA256SUMS.2.sig" in checked.stdout, checked.stdout
+    (made["bundle"] / "SHA256SUMS.7.sig").rename(made["bundle"] / "SHA256SUMS.2.sig")
+    checked = _verify(made, None, "--require", "2")
+    assert checked.returncode == 0 and ": VERIFIED: " in checked.stdout, checked.stdout
 
 
 def test_require_without_trusted_keys_cannot_run(made):

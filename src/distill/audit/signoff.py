@@ -86,8 +86,14 @@ def _refuse_unless_same(directory: Path, archive: Path) -> bool:
         ours, theirs = BundleTree(directory), BundleTree(extracted)
         differ = sorted(rel for rel in (set(ours) | set(theirs)) - set(signing.signature_names(ours))
                         if rel not in ours or rel not in theirs or ours.digest(rel) != theirs.digest(rel))
-        behind = any(rel not in theirs or ours.digest(rel) != theirs.digest(rel)
-                     for rel in signing.signature_names(ours))
+        behind = any(rel not in theirs for rel in signing.signature_names(ours))
+        clash = sorted(rel for rel in signing.signature_names(ours)
+                       if rel in theirs and ours.digest(rel) != theirs.digest(rel))
+    if clash:  # each holds a signature the other lacks: rewriting either would lose one
+        raise DistillError(f"{directory} and {archive} each hold a different {', '.join(clash)} (signed "
+                           "apart), so distill signs neither: rewriting the archive from the directory would "
+                           "lose the archive's signature. Keep the one you trust, move the other away, and "
+                           "sign again.")
     if differ:
         raise DistillError(f"{archive} does not hold the same files as {directory} ({', '.join(differ[:5])}"
                            f"{', ...' if len(differ) > 5 else ''}), so distill signs neither: rebuild the "

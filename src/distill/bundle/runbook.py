@@ -22,8 +22,20 @@ from ..statements.row_changes import NOT_RESTORED, PROBABLE_RENAMES, STEP_VERDIC
 from ..statements.timeouts import Timeouts
 from .signing import verify_command
 
+# what Markdown (CommonMark and GitHub's) reads as markup inside a line: emphasis, code, links,
+# images, HTML, entities, headings, strikethrough, table cells, and the backslash itself (an
+# underscore between letters or digits, as in table_name, emphasizes nothing and is left as it is)
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*\[\]<>!#|~&]|(?<![^\W_])_|_(?![^\W_]))")
+
 
 def _markdown_cell(text: str) -> str:
+    """Text from a revision, a waiver or the configuration, shown literally in the runbook: every
+    Markdown-active character backslash-escaped (no link, image, HTML or emphasis of its own)."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", str(text).replace("\n", " "))
+
+
+def _table_cell(text: str) -> str:
+    """distill's own text (the dialects' facts, with their `code`) made a table cell."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -142,7 +154,7 @@ def runbook(manifest: dict[str, Any], version_table: str) -> str:
         project=manifest["project"], release=manifest["release"], versions=manifest["generator"],
         style=manifest["options"]["format"], range_from=display_revisions(start),
         range_to=display_revisions(target), steps=steps, dialects=rows, version_table=version_table,
-        starts_at_base=not start, md=_markdown_cell, points=_points_of_no_return(manifest),
+        starts_at_base=not start, md=_markdown_cell, cell=_table_cell, points=_points_of_no_return(manifest),
         all_dialects=len(manifest["dialects"]), notices=_notices(manifest),
         signature_command=verify_command(), shadows=_shadows(manifest),
         timeouts=Timeouts(manifest["options"].get("lock_timeout_ms"),

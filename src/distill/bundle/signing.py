@@ -44,6 +44,17 @@ def signature_names(names) -> list[str]:
     return sorted(found, key=lambda name: int(_NAME.fullmatch(name)[1] or 1))
 
 
+def numbering_gap(names: list[str]) -> str | None:
+    """The first signature name missing before a higher-numbered one (``names`` in signing order,
+    as :func:`signature_names` gives them), else None: signatures are SHA256SUMS.sig, .2, .3, ...
+    consecutively, so the runbook's manual command (``-s SHA256SUMS.sig``) finds the first."""
+    for number, name in enumerate(names, 1):
+        expected = SIGNATURE if number == 1 else f"SHA256SUMS.{number}.sig"
+        if name != expected:
+            return expected
+    return None
+
+
 def _ssh_keygen() -> str:
     found = shutil.which("ssh-keygen")
     if not found:

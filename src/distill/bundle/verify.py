@@ -290,6 +290,11 @@ def _check_signatures(files: BundleTree, report: Report, allowed_signers: Path |
         report.add("signature", names[-1], f"{len(names)} signature files, more than the "
                    f"{signing.MAX_SIGNATURES} distill reads")
         names = names[:signing.MAX_SIGNATURES]
+    missing = signing.numbering_gap(names)
+    if missing is not None:
+        report.add("signature", names[-1], "the signatures are not numbered consecutively "
+                   f"({', '.join(names)}: no {missing}), and a DBA's manual check reads "
+                   f"{signing.SIGNATURE} first; rename them SHA256SUMS.sig, SHA256SUMS.2.sig, ... in order")
     report.signatures = [signing.check(sums, _head(files.root / name, signing.MAX_SIGNATURE_BYTES + 1),
                                        allowed_signers=allowed_signers, file=name) for name in names]
     for found in report.signatures:

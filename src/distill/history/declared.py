@@ -26,8 +26,8 @@ def declared_words(settings: Settings) -> set[str]:
     for path in files:
         try:
             tree = ast.parse(Path(path).read_bytes(), path)
-        except (SyntaxError, ValueError, OSError):
-            continue
+        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+            continue  # one pathological script (200,000 nested '+') costs its own words only
         for node in tree.body:
             target = node.target if isinstance(node, ast.AnnAssign) else (
                 node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)

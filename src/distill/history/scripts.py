@@ -23,8 +23,8 @@ from alembic.util import CommandError
 from .. import alembic_compat as compat
 from ..compat import loads_observed, watch
 from ..config import Settings
-from ..errors import ConfigError, ScriptLoadError, Terminated
-from ..names import display_revisions  # noqa: F401 - where the history modules take it from
+from ..errors import ConfigError, DistillError, ScriptLoadError, Terminated
+from ..names import check_file_part, display_revisions, one_line  # noqa: F401 - display_revisions: re-exported
 from ..progress import Progress
 from .app_setup import run_setup
 from .parallel_compile import compiled_on_second_core, script_files
@@ -118,7 +118,41 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
     if broken:  # a revision defined twice, or a parent no script defines
         raise ScriptLoadError(f"the revision history of {settings.source} is broken: {'; '.join(broken)}. "
                               "Fix the revision ids and down_revision values in the scripts.")
+    _check_names(script, settings)
     return script, handover.used
+
+
+def _check_names(script: ScriptDirectory, settings: Settings) -> None:
+    """ScriptLoadError naming the script whose revision id is not a plain name (letters, digits and
+    . _ -, as distill names files and writes SQL comments after it) or whose branch labels or
+    depends_on hold a control character (a newline would start a line of SQL of its own)."""
+    for revision in compat.revision_ids(script.revision_map):
+        loaded = script.revision_map.get_revision(revision)
+        try:
+            check_file_part(revision, "the revision id")
+        except DistillError:  # the script's path found only now: 10,000s of ids pass
+            rel = one_line(_relative(Path(loaded.path).resolve(), script, settings))
+            try:
+                check_file_part(revision, f"the revision id in {rel}")
+            except DistillError as exc:
+                raise ScriptLoadError(f"{exc}. Nothing was written.") from None
+        for what, values in (("branch_labels", getattr(loaded.module, "branch_labels", None)),
+                             ("depends_on", loaded.dependencies)):
+            for value in (values,) if isinstance(values, str) else values or ():
+                if not isinstance(value, str) or one_line(value) != value:
+                    rel = one_line(_relative(Path(loaded.path).resolve(), script, settings))
+                    raise ScriptLoadError(
+                        f"the {what} value {one_line(value)!r} in {rel} (revision {revision}) holds a "
+                        "control character (a newline, NUL, escape ...): distill writes it into SQL "
+                        "comments and the runbook, where it would start a line of its own; change it. "
+                        "Nothing was written.")
+
+
+def _relative(path: Path, script: ScriptDirectory, settings: Settings) -> str:
+    """``path`` relative to the project root or a version folder, with forward slashes."""
+    version_dirs = [Path(p).resolve() for p in compat.version_locations(script)]
+    return next((path.relative_to(base).as_posix() for base in (settings.root.resolve(), *version_dirs)
+                 if path.is_relative_to(base)), path.name)
 
 
 def _alembic_warnings(warned: list[warnings.WarningMessage] | None) -> list[str]:
@@ -176,8 +210,7 @@ def _load_error(exc: BaseException, script: ScriptDirectory, settings: Settings,
     except OSError:
         found = None
     revision = f"revision {found[1]}" if found else "a revision"
-    rel = next((path.relative_to(base).as_posix() for base in (settings.root.resolve(), *version_dirs)
-                if path.is_relative_to(base)), path.name)
+    rel = _relative(path, script, settings)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     return ScriptLoadError(
         f"cannot load {revision}: its script {rel} fails to import at line {line}: "
