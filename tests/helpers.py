@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from alembic import command
 
 from distill import dialects
@@ -33,3 +35,18 @@ def online(settings: Settings, url: str, verb: str, *targets: str) -> None:
 def assert_same_database(reference_url: str, candidate_url: str) -> None:
     diffs = differences(snapshot(reference_url), snapshot(candidate_url))
     assert not diffs, "offline SQL and online Alembic differ:\n" + "\n".join(diffs[:40])
+
+
+def read_terminal(controller: int) -> bytes:
+    """Everything written to a pseudo-terminal whose other end was closed: read from its
+    controller until the end (or the EIO Linux gives then)."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown

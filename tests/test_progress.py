@@ -14,6 +14,7 @@ import sys
 import termios
 from pathlib import Path
 
+from helpers import read_terminal
 from projects import CREATE_T, write_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,15 +27,7 @@ def _on_a_terminal(args: list[str], columns: int = 80, env: dict[str, str] | Non
     try:
         shown = subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=terminal, timeout=300, env=env)
         os.close(terminal)
-        output = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        output = read_terminal(controller)
     finally:
         os.close(controller)
     return shown.returncode, output.decode(errors="replace")

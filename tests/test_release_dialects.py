@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import online
 from projects import run_distill, write_project
+from test_status import NOTE  # the same second revision
 
 from distill.config import load
 from distill.errors import ConfigError
@@ -21,13 +22,6 @@ ORDERS = {"revision": "a1", "message": "orders", "body": '''
 
     def downgrade():
         op.drop_table("orders")
-'''}
-NOTE = {"revision": "b2", "down": "a1", "message": "a note", "body": '''
-    def upgrade():
-        op.add_column("orders", sa.Column("note", sa.String(60)))
-
-    def downgrade():
-        op.drop_column("orders", "note")
 '''}
 PROJECT = 'project = "shop"\ndialects = ["postgresql", "mysql", "sqlite"]\n'
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import read_terminal
 from projects import run_distill, write_project
 from test_attacks import _resum
 
@@ -124,15 +125,7 @@ def _stdout_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
     try:
         done = subprocess.run(args, cwd=cwd, stdout=terminal, stderr=subprocess.PIPE, timeout=300, text=True)
         os.close(terminal)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = read_terminal(controller)
     finally:
         os.close(controller)
     return done.returncode, shown.decode(errors="replace"), done.stderr
