@@ -156,20 +156,22 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def _check_html_in_chromium(html: Path, tmp_path: Path, changes: int) -> None:
+def _headless_chromium(tmp_path: Path) -> list[str]:
+    """The command that runs headless Chromium with a profile of its own, offline (the test fails
+    without it under DISTILL_REQUIRE_DATABASES=1, else skips)."""
     browser = _chromium()
     if browser is None:
         if REQUIRE:
             pytest.fail("DISTILL_REQUIRE_DATABASES=1 but chromium is not installed (apt-get install chromium)")
         pytest.skip("chromium is not installed")
+    return [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+
+
+def _check_html_in_chromium(html: Path, tmp_path: Path, changes: int) -> None:
     assert "http" not in html.read_text().split("<body>")[0].replace("http-equiv", "")  # no external assets
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True,
-                         text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    page = dom.stdout
+    page = _dom(html, tmp_path)
     top = page.index('id="edited-after-release"')
     assert top < page.index("SQL differences")  # the edited revisions come first
     assert "ef2c8e7f1a14" in page[top:page.index("</div>", top)]
@@ -184,7 +186,7 @@ def _check_html_in_chromium(html: Path, tmp_path: Path, changes: int) -> None:
     block = page[source:page.index("</pre>", source)]
     assert block.count("<span") > 8 and "</span>\n<span" not in block  # one line per line, no blank between
     shot = tmp_path / "report.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
+    subprocess.run([*_headless_chromium(tmp_path), f"--screenshot={shot}", "--window-size=1280,1600", html.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
     shutil.copy(shot, Path(tempfile.gettempdir()) / "distill-diff-report.png")  # to look at
@@ -240,15 +242,7 @@ def test_consecutive_releases_show_what_each_does_to_the_schema():
 
 def _dom(html: Path, tmp_path: Path) -> str:
     """The page as headless Chromium renders it."""
-    browser = _chromium()
-    if browser is None:
-        if REQUIRE:
-            pytest.fail("DISTILL_REQUIRE_DATABASES=1 but chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'chromium-profile'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True,
+    dom = subprocess.run([*_headless_chromium(tmp_path), "--dump-dom", html.as_uri()], capture_output=True,
                          text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     return dom.stdout
