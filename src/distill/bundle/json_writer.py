@@ -30,8 +30,10 @@ def write_json(value: Any, write: Callable[[str], object]) -> None:
 
 
 def _text(value: str) -> str:
-    # encode_basestring escapes C0 controls, quotes and backslashes; visible, what is left
-    return visible(encode_basestring(value))
+    # encode_basestring escapes C0 controls, quotes and backslashes; visible, what is left (DEL
+    # and non-ASCII characters: most strings hold neither, and skip the regular expression)
+    encoded = encode_basestring(value)
+    return encoded if encoded.isascii() and "\x7f" not in encoded else visible(encoded)
 
 
 def _encode(value: Any, indent: str, parts: list[str], write: Callable[[str], object]) -> None:
