@@ -124,32 +124,56 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     is not reproducible unless ``reproducibility_check`` is False (or configured so). ``cache``:
     steps rendered before with the same inputs are taken from the render cache (--no-cache)."""
     from .audit.check import check as check_range
+    from .audit.check import report_content, report_from
     from .offline import reproducible
 
     shadow = project.shadow(shadow)
     second = project.reproducibility_check(reproducibility_check)
+    names, standalone = project.dialect_names(dialect_names), project.standalone(standalone)
+    result = project.result_key(cache and shadow is None, "check",
+                                (from_spec, to_spec, names, standalone, second))
+    found = result.read()
+    report = None if found is None else report_from(found[0], project.settings.waivers)
+    if report is not None:  # nothing changed since a check that rendered it all reproducibly
+        return report
     if shadow is None and second:
         reproducible.start()  # the second rendering's process imports while the history loads
-    return check_range(project.history, from_spec, to_spec, project.dialect_names(dialect_names),
-                       standalone=project.standalone(standalone), shadow=shadow,
-                       reproducibility_check=second,
-                       cache=project.render_cache(cache) if shadow is None else None)
+    render_cache = project.render_cache(cache) if shadow is None else None
+    result.seed(render_cache)
+    report = check_range(project.history, from_spec, to_spec, names, standalone=standalone, shadow=shadow,
+                         reproducibility_check=second, cache=render_cache)
+    result.keep(render_cache, report_content(report))
+    return report
 
 
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
              sign_key: str | Path | None = None, option: str = "--out", cache: bool = True) -> Published:
     from .bundle import signing
-    from .bundle.builder import build_into
-    from .bundle.publish import publish
+    from .bundle.builder import build_into, restore_into
+    from .bundle.publish import publish, read_tree
 
-    history = project.history
-    protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
     if sign_key is not None and not Path(sign_key).is_file():
         raise DistillError(f"the signing key {sign_key} does not exist")
     signer = (lambda directory: signing.sign(directory, Path(sign_key))) if sign_key is not None else None
+    result = project.result_key(cache and spec.shadow is None, "bundle", spec)
+    found = result.read()
+    if found is not None:  # nothing changed since a build that rendered it all reproducibly
+        content, files = found
+        protected = [project.settings.root, *map(Path, content["protected"])]
+        return publish(lambda directory: restore_into(directory, files), target, force=force,
+                       archive=archive, protected=protected, sign=signer, option=option)
+    history = project.history
+    protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
     render_cache = project.render_cache(cache) if spec.shadow is None else None
-    return publish(lambda directory: build_into(history, spec, directory, render_cache), target,
-                   force=force, archive=archive, protected=protected, sign=signer, option=option)
+    result.seed(render_cache)
+
+    def write(directory: Path) -> None:
+        build_into(history, spec, directory, render_cache)
+        result.keep(render_cache, {"protected": [str(p) for p in protected[1:]]},
+                    files=lambda: read_tree(directory))
+
+    return publish(write, target, force=force, archive=archive, protected=protected, sign=signer,
+                   option=option)
 
 
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",

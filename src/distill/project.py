@@ -15,7 +15,7 @@ from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts
 
 if TYPE_CHECKING:
-    from .cache import RenderCache
+    from .cache import RenderCache, Result
 
 
 class Project:
@@ -70,6 +70,14 @@ class Project:
         from .cache import RenderCache, directory_of
 
         return RenderCache.open(directory_of(self.settings), self.history, write=True)
+
+    def result_key(self, enabled: bool, command: str, options: tuple) -> Result:
+        """Where ``command``'s whole result with ``options`` is cached (found before the history
+        loads); a result that is never found nor kept when not ``enabled``."""
+        from .cache import Result, directory_of
+
+        return Result.for_command(directory_of(self.settings), self.settings, command, options) if enabled \
+            else Result(None, None)
 
     def dialect_names(self, chosen: Iterable[str] | str | None) -> tuple[str, ...]:
         """The dialects asked for (names or a comma-separated string), or the configured ones."""

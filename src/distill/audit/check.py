@@ -186,7 +186,10 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
     pairs = single_steps(history, plan)
-    hits = _cached_steps(cache, pairs, dialect_names, standalone)
+    # a step whose script says it cannot be reverted: its downgrade is never rendered
+    one_way = {up.steps[0].revision for up, _ in pairs
+               if not reversibility.verdict(history, up.steps[0].revision).reversible}
+    hits = _cached_steps(cache, pairs, dialect_names, standalone, one_way)
     probe = _probe(history, plan, pairs, dialect_names, standalone, hits) \
         if report.reproducibility["checked"] else None
     cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
@@ -213,7 +216,37 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
     _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
-               hits | _keep_reproducible(cache, pending, differences))
+               hits | _keep_reproducible(cache, pending, differences), one_way)
+    if cache is not None:  # what the whole report is made of, if it is kept (cache.Result)
+        cache.result_keys = [cache.key(p, name, standalone) for name in dialect_names for up, down in pairs
+                             for p in ((up,) if up.steps[0].revision in one_way else (up, down))]
+    return report
+
+
+_TABLES = ("unrenderable", "irreversible", "findings")  # the report's tables: tuple key -> dialects
+
+
+def report_content(report: CheckReport) -> dict[str, Any]:
+    """The report as the result cache keeps it (JSON; the waivers are the configuration's)."""
+    return {"revisions": report.revisions, "dialects": list(report.dialects), "steps": list(report.steps),
+            "reproducibility": report.reproducibility,
+            "strays": [report.waivers.index(waiver) for waiver in report.strays],
+            **{table: [[list(key), names] for key, names in getattr(report, table).items()]
+               for table in _TABLES}}
+
+
+def report_from(content: dict[str, Any], waivers: tuple[Waiver, ...]) -> CheckReport | None:
+    """The report ``report_content`` gave (None if it does not read as one)."""
+    try:
+        report = CheckReport(int(content["revisions"]), tuple(map(str, content["dialects"])),
+                             reproducibility=dict(content["reproducibility"]), waivers=waivers,
+                             steps=tuple(map(str, content["steps"])),
+                             strays=tuple(waivers[int(index)] for index in content["strays"]))
+        for table in _TABLES:
+            setattr(report, table, {tuple(map(str, key)): [str(n) for n in names]
+                                    for key, names in content[table]})
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
     return report
 
 
@@ -234,17 +267,23 @@ def _full_id(history: History, revision: str) -> bool:
 
 
 def _cached_steps(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...],
-                  standalone: bool) -> set[tuple[str, str, str]]:
-    """(dialect, direction, revision) of every single step the cache holds."""
+                  standalone: bool, one_way: set[str]) -> set[tuple[str, str, str]]:
+    """(dialect, direction, revision) of every single step the cache holds (``one_way``: the
+    revisions whose downgrade is never rendered)."""
     if cache is None:
         return set()
     found = {(name, plan.direction, plan.steps[0].revision) for name in dialect_names for pair in pairs
              for plan in pair if cache.lookup(plan, name, standalone)}
-    for name in dialect_names:  # what check found, where both renderings are cached
+    for name in dialect_names:  # what check found, where the renderings it read are cached
         for up, down in pairs:
-            if {(name, "upgrade", up.steps[0].revision), (name, "downgrade", up.steps[0].revision)} <= found:
+            if _both(name, up.steps[0].revision, one_way) <= found:
                 cache.lookup_log(up, down, name, standalone)
     return found
+
+
+def _both(name: str, revision: str, one_way: set[str]) -> set[tuple[str, str, str]]:
+    """The renderings what check finds for one step in one dialect is made of."""
+    return {(name, "upgrade", revision)} | (set() if revision in one_way else {(name, "downgrade", revision)})
 
 
 def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
@@ -261,7 +300,7 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
     return Probe(history.settings, jobs, standalone=standalone) if jobs else None
 
 
-def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, str]],
+def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, tuple]],
                        differences: list) -> set[tuple[str, str, str]]:
     """Keep the steps rendered here that the second rendering wrote the same; drop the others
     (all of them when the clock could not be moved). The steps kept."""
@@ -270,23 +309,22 @@ def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, 
     bad = {(item.dialect, item.direction, item.revision) for item in differences}
     trusted = not reproducible.NOTES
     kept = {step for step in pending if trusted and step not in bad}
-    cache.keep({key: path for step, (key, path) in pending.items() if step in kept},
-               [path for step, (_, path) in pending.items() if step not in kept])
+    cache.keep({key: entry for step, (key, entry) in pending.items() if step in kept},
+               [entry[0] for step, (_, entry) in pending.items() if step not in kept])
     return kept
 
 
 def _keep_logs(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
-               dialect_logs: list, cached: set[tuple[str, str, str]]) -> None:
-    """Keep what was found for each step whose renderings, both directions, are in the cache
-    (and was not itself taken from there)."""
+               dialect_logs: list, cached: set[tuple[str, str, str]], one_way: set[str]) -> None:
+    """Keep what was found for each step whose renderings (the upgrade alone where ``one_way``)
+    are in the cache (and was not itself taken from there)."""
     if cache is None:
         return
     for name, parts_found in zip(dialect_names, dialect_logs, strict=True):
         found = {index: events for part in parts_found for index, events in part.items()}
         for index, (up, down) in enumerate(pairs):
             revision = up.steps[0].revision
-            if (name, revision) in cache.logs or not {(name, "upgrade", revision),
-                                                      (name, "downgrade", revision)} <= cached:
+            if (name, revision) in cache.logs or not _both(name, revision, one_way) <= cached:
                 continue
             log = [list(item) for item in found.get(index, ()) if item[0] not in ("texts", "pending")]
             cache.keep_log(up, down, name, standalone, log)
@@ -316,7 +354,7 @@ def replay(by_dialect: list[dict[int, _Log]], steps: int, report: CheckReport,
             for table, key, value in log.get(index, ()):
                 if table == "texts":
                     texts[key] = value
-                elif table == "pending":  # a temporary cache entry: (plan key, path)
+                elif table == "pending":  # a temporary cache entry: (plan key, (path, deps))
                     if pending is not None:
                         pending[key] = value
                 else:
@@ -452,8 +490,8 @@ def _rendered(log: _Log, step, direction: str, name: str, history: History, plan
         _unrenderable(log, step, direction, name, exc)
         return exc
     finally:
-        for key, path in options["cache"].take_pending().items() if options.get("cache") else ():
-            log.append(("pending", (name, direction, step.revision), (key, path)))
+        for key, entry in options["cache"].take_pending().items() if options.get("cache") else ():
+            log.append(("pending", (name, direction, step.revision), (key, entry)))
     for kind, messages in findings_of(rendering.step_statements(0)).items():
         log += [("findings", (step.revision, direction, kind, message), name) for message in messages]
     return rendering

@@ -66,7 +66,7 @@ class _Written:
     texts: StepTexts | None = None  # each step as rendered, for the reproducibility probe
     shadow: dict[str, Any] | None = None  # the shadow database it was rendered against
     changes: dict[str, StepChanges] = field(default_factory=dict)  # revision -> its row/schema changes
-    pending: dict[str, str] = field(default_factory=dict)  # plan key -> temporary cache entry
+    pending: dict[str, tuple[str, dict]] = field(default_factory=dict)  # plan key -> temporary entry, deps
 
 
 def _slug(message: str) -> str:
@@ -140,11 +140,19 @@ class BundleBuilder:
         point = self._point_by_script()
         probe = self._probe(point)
         done = self._run_jobs(directory, point)
+        again = False
         for name in self.spec.dialects:
+            down = done[name, "downgrade"]
             done[name, "downgrade"] = self._down_to_point(name, directory, done)
+            again = again or done[name, "downgrade"] is not down
         differences = self._note_not_reproducible(probe, done) if probe is not None else []
         if self.cache is not None:
             self._keep_reproducible(done, differences)
+            # what the whole bundle is made of, if it is kept (cache.Result); not when a downgrade
+            # was rendered again to its point of no return (never probed, never kept)
+            self.cache.result_keys = None if again else [
+                self.cache.key(plan, name, self.spec.standalone) for name in self.spec.dialects
+                for plan in (self.up, self._down_plan(point))]
         hashes: dict[str, str] = {}
         entries = {}
         for name in self.spec.dialects:
@@ -199,11 +207,11 @@ class BundleBuilder:
         bad = {(item.dialect, item.direction) for item in differences}
         kept, dropped = {}, []
         for where, written in done.items():
-            for key, path in written.pending.items():
+            for key, entry in written.pending.items():
                 if not reproducible.NOTES and where not in bad and self.probed.get(where) == key:
-                    kept[key] = path
+                    kept[key] = entry
                 else:
-                    dropped.append(path)
+                    dropped.append(entry[0])
         self.cache.keep(kept, dropped)
 
     def _run_jobs(self, directory: Path, point: reversibility.Irreversible | None
@@ -330,6 +338,13 @@ class BundleBuilder:
         digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
         return {"file": file.path, "sha256": digest,
                 "statements": sum(1 for s in file.statements if s.kind == SQL)}
+
+
+def restore_into(directory: Path, files: dict[str, bytes]) -> None:
+    """Write into the empty ``directory`` a bundle kept whole by an earlier build with the same
+    inputs (``cache.Result``: its paths are plain relative ones)."""
+    for path in sorted(files):
+        write_file(directory, path, files[path])
 
 
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:

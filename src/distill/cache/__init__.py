@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..compat import watch
+from .fast import Result
 from .store import (
     Store,
     current_deps,
     decode_log,
+    decode_log_content,
     default_directory,
     encode,
     encode_log,
@@ -31,23 +33,27 @@ from .store import (
     new_modules,
 )
 
-__all__ = ["RenderCache", "default_directory"]
+__all__ = ["RenderCache", "Result", "default_directory"]
 
 
 class RenderCache:
     """The cache as one command uses it. ``write``: renderings may be kept (the probe runs)."""
 
-    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str]], *,
-                 write: bool) -> None:
+    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str], dict[str, str | None]],
+                 *, write: bool) -> None:
         from . import keys
 
         self.store = Store(directory)
         self.history, self.write = history, write
-        self.base, self.modules = base
+        self.base, self.modules, self.base_files = base
         self.graph = keys.graph_digests(history)
         self.scripts: dict[str, str | None] = {}
         self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
-        self.pending: dict[str, str] = {}  # key -> temporary file (in the process that rendered)
+        self.pending: dict[str, tuple[str, dict]] = {}  # key -> (temporary file, its deps) where rendered
+        self.deps: dict[str, dict[str, str | None]] = {}  # key -> deps, of each entry found or kept
+        self.kept_logs: dict[str, list] = {}  # log key -> what check found, found or kept here
+        self.index: dict[str, Any] = {"plans": {}, "deps": [], "logs": {}}  # an earlier result's (seed)
+        self.result_keys: list[str] | None = None  # the plans the command's whole result is made of
         self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
         self._seen: dict[str, str | None] = {}
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
@@ -81,11 +87,20 @@ class RenderCache:
     def lookup(self, plan: Any, dialect: str, standalone: bool) -> bool:
         """Whether ``plan`` is cached (its entry kept for ``cached``)."""
         key = self.key(plan, dialect, standalone)
+        if key in self.deps:
+            return True
+        indexed = self.index["plans"].get(key)
+        if indexed is not None:  # an earlier result listed it: its deps are enough to know
+            if not current_deps(self.index["deps"][indexed], self._seen):
+                return False
+            self.deps[key] = self.index["deps"][indexed]
+            return True
         if key not in self.found:
             entry = self.store.read(key)
             if entry is None or not _fits(entry, plan) or not current_deps(entry["deps"], self._seen):
                 return False
             self.found[key] = entry
+            self.deps[key] = entry["deps"]
         return True
 
     def cached(self, plan: Any, dialect: Any, standalone: bool) -> Any:
@@ -93,7 +108,12 @@ class RenderCache:
         from ..offline.capture import Segment
         from ..offline.render import Rendering
 
-        entry = self.found.get(self.key(plan, dialect.name, standalone))
+        key = self.key(plan, dialect.name, standalone)
+        entry = self.found.get(key)
+        if entry is None and key in self.deps and key not in self.pending:  # found by the index only
+            entry = self.store.read(key)
+            if entry is None or not _fits(entry, plan) or entry["deps"] != self.deps[key]:
+                return None
         if entry is None:
             return None
         return Rendering(dialect=dialect, plan=plan,
@@ -123,7 +143,7 @@ class RenderCache:
         key = self.key(rendering.plan, rendering.dialect.name, standalone)
         temporary = self.store.write_temporary(encode(key, rendering, deps))
         if temporary is not None:
-            self.pending[key] = temporary
+            self.pending[key] = (temporary, deps)
 
     def log_key(self, up: Any, down: Any, dialect: str, standalone: bool) -> str:
         """The key of what ``check`` finds for one step alone (``up``, ``down``: its plans) in
@@ -135,26 +155,67 @@ class RenderCache:
 
     def lookup_log(self, up: Any, down: Any, dialect: str, standalone: bool) -> bool:
         """Whether what ``check`` found for this step is cached (kept for ``logs``)."""
-        log = self.store.read(self.log_key(up, down, dialect, standalone), decode_log)
+        key = self.log_key(up, down, dialect, standalone)
+        log = decode_log_content(self.index["logs"][key]) if key in self.index["logs"] \
+            else self.store.read(key, decode_log)
         if log is not None:
             self.logs[dialect, up.steps[0].revision] = log
+            self.kept_logs[key] = [list(item) for item in log]
         return log is not None
 
     def keep_log(self, up: Any, down: Any, dialect: str, standalone: bool, log: list) -> None:
         """Keep what ``check`` found for this step (only from renderings kept or found here)."""
         key = self.log_key(up, down, dialect, standalone)
+        self.kept_logs[key] = log
         temporary = self.store.write_temporary(encode_log(key, log))
         if temporary is not None:
             self.store.promote({key: temporary}, (), evict=False)
 
-    def take_pending(self) -> dict[str, str]:
-        """The temporary entries this process left since the last call."""
+    def take_pending(self) -> dict[str, tuple[str, dict]]:
+        """The temporary entries this process left since the last call: key -> (path, deps)."""
         pending, self.pending = self.pending, {}
         return pending
 
-    def keep(self, kept: dict[str, str], dropped: Iterable[str]) -> None:
-        """Put the temporary entries of ``kept`` (key -> path) in place; delete ``dropped``."""
-        self.store.promote(kept, dropped)
+    def keep(self, kept: dict[str, tuple[str, dict]], dropped: Iterable[str]) -> None:
+        """Put the temporary entries of ``kept`` (key -> (path, deps)) in place; delete
+        ``dropped`` (paths)."""
+        self.store.promote({key: path for key, (path, _) in kept.items()}, dropped)
+        self.deps.update({key: deps for key, (_, deps) in kept.items()})
+
+    def result_deps(self, plan_keys: Iterable[str]) -> dict[str, str | None] | None:
+        """Every file a result made of the renderings of ``plan_keys`` depends on, with its
+        digest: the base's files and each entry's; None unless every one was found in the cache
+        or kept there."""
+        found = dict(self.base_files)
+        for key in plan_keys:
+            if key not in self.deps:
+                return None
+            found.update(self.deps[key])
+        return found
+
+    def index_of(self, plan_keys: Iterable[str]) -> dict[str, Any]:
+        """What a result keeps so that a later run finds these renderings (and what check
+        found from them) without reading their entries: each key with its deps, and the logs."""
+        distinct: dict[str, int] = {}
+        deps: list[dict] = []
+        plans = {}
+        for key in sorted(set(plan_keys)):
+            text = repr(sorted(self.deps[key].items()))
+            if text not in distinct:
+                distinct[text] = len(deps)
+                deps.append(self.deps[key])
+            plans[key] = distinct[text]
+        return {"plans": plans, "deps": deps, "logs": dict(sorted(self.kept_logs.items()))}
+
+    def seed(self, index: Any) -> None:
+        """Take an earlier result's index (``index_of``), if it reads as one."""
+        try:
+            plans, deps, logs = index["plans"], index["deps"], index["logs"]
+            if all(isinstance(n, int) and 0 <= n < len(deps) for n in plans.values()) and all(
+                    isinstance(d, dict) for d in deps) and isinstance(logs, dict):
+                self.index = {"plans": dict(plans), "deps": list(deps), "logs": dict(logs)}
+        except (TypeError, KeyError, AttributeError):
+            pass
 
 
 def _fits(entry: dict[str, Any], plan: Any) -> bool:

@@ -162,8 +162,9 @@ def _dialect_files() -> dict[str, str | None]:
     return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
 
 
-def base_digest(history: Any) -> tuple[str, dict[str, str]] | None:
-    """(the base digest, the project modules it holds), or None if it is not certain."""
+def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None]] | None:
+    """(the base digest, the project modules it holds, the files it holds with their digests),
+    or None if it is not certain."""
     modules = module_state()
     if modules is None:
         return None
@@ -181,7 +182,9 @@ def base_digest(history: Any) -> tuple[str, dict[str, str]] | None:
              "site_packages": site_packages(),
              "settings": repr(history.settings), "config": config, "dialects": _dialect_files(),
              "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
-    return _digest(parts), modules
+    files = {**modules, **config, **loaded,
+             **{path: script_digest(path) for path in sorted(history.script_paths)}}
+    return _digest(parts), modules, files
 
 
 def _digest(value: Any) -> str:

@@ -102,11 +102,14 @@ def encode_log(key: str, log: list) -> bytes:
 def decode_log(data: bytes, key: str) -> list | None:
     """The log of an intact log entry of ``key``: (table, key tuple, dialect) items; else None."""
     entry = _unframed(_LOG_MAGIC, data, key)
-    if entry is None:
-        return None
+    return None if entry is None else decode_log_content(entry.get("log"))
+
+
+def decode_log_content(log: Any) -> list | None:
+    """A log as kept (lists), as check replays it: (table, key tuple, dialect) items; None if it
+    does not read as one."""
     try:
-        return [(str(table), tuple(str(part) for part in found), str(value))
-                for table, found, value in entry["log"]]
+        return [(str(table), tuple(str(part) for part in found), str(value)) for table, found, value in log]
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -222,5 +225,6 @@ def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
     return found
 
 
-__all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "decode_log", "default_directory", "encode",
+__all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "decode_log", "decode_log_content",
+           "default_directory", "encode",
            "encode_log", "keepable", "keys", "new_modules"]

@@ -36,6 +36,7 @@ from .stdlib import loader_method_replaced
 
 _EXECUTED: dict[str, str] = {}  # absolute source path -> digest of the bytes executed
 _OPENED: set[str] = set()  # absolute paths opened to read while watching (cumulative)
+_LISTED: list[str] = []  # absolute paths of the folders listed while watching, in order (cumulative)
 _STATE = {"watching": 0, "writes": 0, "listings": 0, "installed": False}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _TEMP = os.path.abspath(tempfile.gettempdir())  # a temporary directory, or a file in it
@@ -135,6 +136,7 @@ def _note_listing(path: Any) -> None:
     if isinstance(path, str) and (is_standard_library(path or ".") or in_site_packages(path or ".")):
         return
     _STATE["listings"] += 1
+    _LISTED.append(os.path.abspath(path) if isinstance(path, str) else "")  # "": a descriptor
 
 
 def install() -> None:
@@ -181,6 +183,21 @@ def listings() -> int:
     """How many times a folder was listed while watching (os.listdir, os.scandir, glob), in this
     process so far, not counting the import system's own listings."""
     return _STATE["listings"]
+
+
+def listed() -> list[str]:
+    """The folders listed while watching (as ``listings`` counts them), in order, in this
+    process so far ("" for a folder listed by its file descriptor)."""
+    return list(_LISTED)
+
+
+def listing(folder: str) -> list[str] | None:
+    """What ``folder`` holds now (sorted names, ``__pycache__`` left out: Python's bytecode cache
+    changes no module); None if it cannot be listed."""
+    try:
+        return sorted(name for name in os.listdir(folder) if name != "__pycache__")
+    except OSError:
+        return None
 
 
 def writes() -> int:

@@ -37,13 +37,20 @@ class History:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        opened, writes = watch.opened(), watch.writes()
+        opened, writes, listed = watch.opened(), watch.writes(), len(watch.listed())
         with watch.watching():
             self.config = settings.alembic_config()
-            self.script, self.precompiled = _load(self.config, settings)
+            self.script, self.precompiled, files = _load(self.config, settings)
         self.loaded_files = watch.opened() - opened  # files read while loading
         self.load_wrote = watch.writes() != writes  # loading wrote a file (a side effect)
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
+        # what the folders listed while loading hold (the version locations among them), for the
+        # render cache: None when a script was added or removed while the history loaded
+        folders = sorted(set(watch.listed()[listed:]))
+        self.loaded_listings: dict[str, list[str] | None] | None = {
+            folder: watch.listing(folder) if folder else None for folder in folders}
+        if script_files(self.version_dirs, self.script.recursive_version_locations) != files:
+            self.loaded_listings = None
         self._bases = [os.path.join(str(base), "") for base in (settings.root.resolve(), *self.version_dirs)]
 
     def has(self, revision: str) -> bool:
@@ -92,10 +99,11 @@ class History:
             return hashlib.sha256(handle.read()).hexdigest()
 
 
-def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
-    """ScriptDirectory with every revision script loaded (and how many scripts were compiled on
-    the second core), or a ScriptLoadError naming the file (UntestedAlembic first when the Alembic
-    internals distill patches changed: every command and the API load a history)."""
+def _load(config, settings: Settings) -> tuple[ScriptDirectory, int, list[str]]:
+    """ScriptDirectory with every revision script loaded (how many scripts were compiled on the
+    second core, and the script files found before loading), or a ScriptLoadError naming the
+    file (UntestedAlembic first when the Alembic internals distill patches changed: every
+    command and the API load a history)."""
     compat.require_compatible()
     try:
         script = ScriptDirectory.from_config(config)
@@ -119,7 +127,7 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int]:
         raise ScriptLoadError(f"the revision history of {settings.source} is broken: {'; '.join(broken)}. "
                               "Fix the revision ids and down_revision values in the scripts.")
     _check_names(script, settings)
-    return script, handover.used
+    return script, handover.used, files
 
 
 def _check_names(script: ScriptDirectory, settings: Settings) -> None:
