@@ -13,7 +13,7 @@ import pytest
 from projects import CREATE_T, write_project
 from runner import REPO, run_distill
 
-from distill.cache import keys, store
+from distill.cache import fast, keys, store
 from distill.offline import produce
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -76,9 +76,19 @@ def _revisions(seen: list) -> set[str]:
     return {revision for _, _, revisions in seen for revision in revisions}
 
 
-def _entries(cache: Path) -> list[Path]:
+def _files(cache: Path) -> list[Path]:
     root = cache / "distill" / "renderings-1"
     return [p for p in root.glob("??/*") if p.is_file()] if root.is_dir() else []
+
+
+def _entries(cache: Path) -> list[Path]:
+    """The cache's renderings and check logs (not its whole results)."""
+    return [p for p in _files(cache) if not p.read_bytes().startswith(b"DISTILL-RESULT")]
+
+
+def _results(cache: Path) -> list[Path]:
+    """The cache's whole results (of check, of a build)."""
+    return [p for p in _files(cache) if p.read_bytes().startswith(b"DISTILL-RESULT")]
 
 
 def test_check_uses_the_cache_and_says_the_same(project: Path, rendered: list) -> None:
@@ -191,6 +201,14 @@ def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp
         assert entry is not None
         payload = json.dumps(text, sort_keys=True, ensure_ascii=False).encode()
         path.write_bytes(b"DISTILL-RENDER-CACHE 1\n" + keys.watch.digest_bytes(payload).encode() + b"\n" + payload)
+    # and the build kept whole, poisoned the same way, re-framed with a valid digest
+    [result] = _results(cache)
+    key = result.parent.name + result.name
+    header, files = fast._decode(result.read_bytes(), key)
+    files = {name: data.replace(b"CREATE TABLE", b"CREATE TABLE poisoned") for name, data in files.items()}
+    result.unlink()
+    fast.keep(cache / "distill", key, header["content"], header["deps"], header["listings"], files, header["index"])
+    assert _results(cache)
     poisoned = run_distill(["build", "--out", tmp_path / "poisoned", "--name", "r1"], cwd=root)
     assert poisoned.returncode == 0
     assert "poisoned" in (tmp_path / "poisoned" / "postgresql" / "upgrade.sql").read_text()
@@ -201,6 +219,8 @@ def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp
 
 def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(project: Path, rendered: list) -> None:
     cold = _check(project)
+    [result] = _results(Path(os.environ["XDG_CACHE_HOME"]))
+    result.write_bytes(result.read_bytes()[:-3])  # a torn result: ignored (the renderings are read)
     entries = sorted(p for p in _entries(Path(os.environ["XDG_CACHE_HOME"]))
                      if p.read_bytes().startswith(b"DISTILL-RENDER-CACHE"))
     entries[0].write_bytes(entries[0].read_bytes()[:-5])  # truncated
@@ -249,7 +269,7 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     assert store.default_directory() == Path.home() / ".cache" / "distill"
     (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
     _check(project)
-    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 3
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 3 + 1  # and the whole result
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
@@ -425,3 +445,76 @@ def test_a_project_under_the_installation_prefix_is_keyed(tmp_path: Path) -> Non
 
     assert not watch.is_standard_library(os.path.join(sys.prefix, "app", "helper.py"))
     assert watch.is_standard_library(os.__file__)
+
+
+NEW_SCRIPT = '''"""added later"""
+revision = "d4"
+down_revision = "c3"
+branch_labels = None
+depends_on = None
+from alembic import op
+
+
+def upgrade():
+    op.execute("UPDATE t SET id = id")
+
+
+def downgrade():
+    op.execute("UPDATE t SET id = id")
+'''
+
+
+@pytest.fixture
+def loads(monkeypatch) -> list[int]:
+    """One item per revision history distill loads in this process."""
+    from distill.history import scripts
+
+    seen: list[int] = []
+    original = scripts.History.__init__
+
+    def counting(self, settings) -> None:
+        seen.append(1)
+        original(self, settings)
+
+    monkeypatch.setattr(scripts.History, "__init__", counting)
+    return seen
+
+
+def test_nothing_changed_nothing_loads(project: Path, rendered: list, loads: list, tmp_path: Path) -> None:
+    """A check or a build whose inputs are as before neither loads a script nor renders; a
+    script added to the versions folder (its listing changed) is seen."""
+    cold = _check(project)
+    built = run_distill(["build", "--out", tmp_path / "cold", "--name", "r1"], cwd=project)
+    assert built.returncode == 0, built.stderr
+    loads.clear()
+    rendered.clear()
+    assert _check(project) == cold
+    warm = run_distill(["build", "--out", tmp_path / "warm", "--name", "r1"], cwd=project)
+    assert warm.returncode == 0, warm.stderr
+    assert loads == [] and rendered == []
+    assert _tree(tmp_path / "warm") == _tree(tmp_path / "cold")
+    (project / "migrations" / "versions" / "d4_added.py").write_text(NEW_SCRIPT)
+    again = _check(project)
+    assert loads == [1] and '"d4"' in again
+    assert "d4" in {revision for _, _, (revision,) in rendered}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_result_naming_a_file_outside_is_ignored(project: Path, tmp_path: Path) -> None:
+    """A whole result is written back only under plain relative names: one that names a file
+    outside the bundle (a valid digest: a hostile cache) is not used, and nothing is written there."""
+    run_distill(["build", "--out", tmp_path / "cold", "--name", "r1"], cwd=project)
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    [result] = _results(cache)
+    key = result.parent.name + result.name
+    header, files = fast._decode(result.read_bytes(), key)
+    result.unlink()
+    files["../../escaped.txt"] = b"outside"
+    fast.keep(cache / "distill", key, header["content"], header["deps"], header["listings"], files, header["index"])
+    warm = run_distill(["build", "--out", tmp_path / "warm", "--name", "r1"], cwd=project)
+    assert warm.returncode == 0, warm.stderr
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert _tree(tmp_path / "warm") == _tree(tmp_path / "cold")
