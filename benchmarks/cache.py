@@ -48,8 +48,9 @@ class Bench:
             cmd = [str(BIN / "distill"), "check", "--dialect", ",".join(DIALECTS), *extra]
         else:
             out = self.work / f"bundle-{self.count}"
-            cmd = [str(BIN / "distill"), "build", "--out", str(out), "--dialect", ",".join(DIALECTS),
-                   "--archive", *extra]
+            # one release name (it is in the bundle: the runbook's title), as `release` has
+            cmd = [str(BIN / "distill"), "build", "--out", str(out), "--name", "bench",
+                   "--dialect", ",".join(DIALECTS), "--archive", *extra]
         seconds = _seconds(cmd, self.project, self.cache)
         if self.command != "check":
             shutil.rmtree(self.work / f"bundle-{self.count}", ignore_errors=True)

@@ -137,7 +137,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
         return report
     if shadow is None and second:
-        reproducible.start()  # the second rendering's process imports while the history loads
+        reproducible.start(project.settings)  # it imports and loads the history while this process does
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
     report = check_range(project.history, from_spec, to_spec, names, standalone=standalone, shadow=shadow,
@@ -151,6 +151,7 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
     from .bundle import signing
     from .bundle.builder import build_into, restore_into
     from .bundle.publish import publish, read_tree
+    from .offline import reproducible
 
     if sign_key is not None and not Path(sign_key).is_file():
         raise DistillError(f"the signing key {sign_key} does not exist")
@@ -162,6 +163,8 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
         protected = [project.settings.root, *map(Path, content["protected"])]
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
+    if spec.reproducibility_check and spec.shadow is None:
+        reproducible.start(project.settings)  # it imports and loads the history while this process does
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
     render_cache = project.render_cache(cache) if spec.shadow is None else None
@@ -186,11 +189,8 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
     rendered against ``shadow`` if given (or configured); ``cache``: renderings taken from and
     kept in the render cache (--no-cache)."""
     from .bundle.manifest import BundleSpec
-    from .offline import reproducible
 
     second = project.reproducibility_check(reproducibility_check)
-    if second:
-        reproducible.start()
     out = Path(out)
     spec = BundleSpec(check_release_name(out.name if name is None else name), from_spec, to_spec,
                       project.dialect_names(dialect_names), style, project.standalone(standalone),
@@ -210,11 +210,8 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     previous release or from ``from_version`` (``distill release``), in ``dialect_names`` or the
     dialects each release declares (else the project's); ``cache`` as for ``build``."""
     from .bundle.manifest import BundleSpec
-    from .offline import reproducible
 
     second = project.reproducibility_check(reproducibility_check)
-    if second:
-        reproducible.start()
     settings = project.settings
     if isinstance(versions, str):
         versions = [versions]
