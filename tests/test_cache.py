@@ -518,3 +518,21 @@ def test_a_result_naming_a_file_outside_is_ignored(project: Path, tmp_path: Path
     assert warm.returncode == 0, warm.stderr
     assert not list(tmp_path.rglob("escaped.txt"))
     assert _tree(tmp_path / "warm") == _tree(tmp_path / "cold")
+
+
+def test_keeping_entries_measures_the_cache_only_after_enough_was_written(tmp_path: Path, monkeypatch) -> None:
+    """Past the cap, entries go when a run has kept 1 % of the cap since the last measure; a
+    run that keeps less does not walk the cache."""
+    monkeypatch.setattr(store, "MAX_BYTES", 100_000)
+    cache = store.Store(tmp_path)
+    for number in range(150):  # 150 x 1,000 bytes, kept one by one
+        temporary = cache.write_temporary(b"x" * 1000)
+        cache.promote({f"{number:04d}" + "0" * 36: temporary}, ())
+    assert sum(p.stat().st_size for p in tmp_path.glob("renderings-1/??/*")) <= 100_000
+    walks = []
+    monkeypatch.setattr(store.Store, "evict", lambda self, limit=None: walks.append(limit))
+    (tmp_path / "renderings-1" / "written").write_bytes(b"")
+    cache.promote({"ff" + "0" * 38: cache.write_temporary(b"y" * 500)}, ())  # 0.5 % of the cap
+    assert walks == []
+    cache.promote({"fe" + "0" * 38: cache.write_temporary(b"y" * 600)}, ())  # 1.1 % in all
+    assert walks == [None]

@@ -31,6 +31,7 @@ MAX_BYTES = 512 * 1024 * 1024  # the cap; past it the least recently used entrie
 _MAGIC = b"DISTILL-RENDER-CACHE 1\n"
 _UNKEPT = {NOTE, LOG, OUTPUT}  # printed output: never kept
 _STALE_TEMP = 3600.0  # seconds after which a temporary file nobody renamed is removed
+_LEDGER = "written"  # bytes kept since the cache was last measured, a line per run that kept some
 
 
 def default_directory() -> Path:
@@ -162,20 +163,45 @@ class Store:
         for path in dropped:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+        written = 0
         for key, path in kept.items():
             try:
+                written += os.stat(path).st_size
                 self.path(key).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, self.path(key))
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-        if kept and evict:
+        if written:
+            self._note_written(written)
+        if kept and evict and self._written() >= MAX_BYTES // 100:
             self.evict()
+
+    def _note_written(self, size: int) -> None:
+        """Add ``size`` to the bytes written since the cache was last measured (a line appended:
+        processes sharing the cache add up; one lost to a race only delays a measure)."""
+        with contextlib.suppress(OSError):
+            fd = os.open(self.root / _LEDGER, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, f"{size}\n".encode("ascii"))
+            finally:
+                os.close(fd)
+
+    def _written(self) -> int:
+        """The bytes written since the cache was last measured (walking it takes a tenth of a
+        second at 10,000 entries: not after every run that kept one entry)."""
+        try:
+            lines = (self.root / _LEDGER).read_text("ascii").split()
+            return sum(int(line) for line in lines if line.isdigit())
+        except (OSError, ValueError):
+            return MAX_BYTES
 
     def evict(self, limit: int | None = None) -> None:
         """Past ``limit`` bytes (``MAX_BYTES``), delete the least recently used entries until 80 %
         of it is left; temporary files older than an hour go too (a process that died)."""
         limit = MAX_BYTES if limit is None else limit
+        with contextlib.suppress(OSError):
+            (self.root / _LEDGER).write_bytes(b"")  # measured now
         entries, total, now = [], 0, time.time()
         with contextlib.suppress(OSError):
             for folder in os.scandir(self.root):
