@@ -124,7 +124,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     is not reproducible unless ``reproducibility_check`` is False (or configured so). ``cache``:
     steps rendered before with the same inputs are taken from the render cache (--no-cache)."""
     from .audit.check import check as check_range
-    from .audit.check import report_content, report_from
+    from .audit.check_cached import report_content, report_from
     from .offline import reproducible
 
     shadow = project.shadow(shadow)

@@ -171,14 +171,12 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     """Every revision of the range rendered on its own, per dialect, up and down; and rendered
     again in another process (another hash seed, the clock moved forward) to find the revisions
     whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
-    it would not see the same shadow); what is reported then fails even there.
-
-    The work runs as jobs of one dialect and half the revisions each, on both cores; each job
+    it would not see the same shadow); what is reported then fails even there. The work runs as jobs of one dialect and half the revisions each, on both cores; each job
     logs what it finds per revision, and the logs are replayed in revision and dialect order,
     so the report is the same as one pass over the revisions would make. Statements are not
     formatted by default: findings read them with spaces and comments normalised, and
     formatting keeps every token, so the report is the same without its cost. ``cache``: what it
-    holds (found reproducible before) is neither rendered nor probed; what renders reproducibly is kept."""
+    holds is neither rendered nor probed; what renders reproducibly is kept."""
     plan = make_plan(history, from_spec, to_spec)
     report = _empty_report(history, plan, dialect_names, shadow, reproducibility_check)
     if cache is not None:  # never with a shadow (api); kept only where the probe runs
@@ -186,9 +184,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     options: dict[str, Any] = {"style": style, "standalone": standalone, "cache": cache,
                                "shadow": dataclasses.replace(shadow, at=plan.start) if shadow else None}
     pairs = single_steps(history, plan)
-    # a step whose script says it cannot be reverted: its downgrade is never rendered
-    one_way = {up.steps[0].revision for up, _ in pairs
-               if not reversibility.verdict(history, up.steps[0].revision).reversible}
+    one_way = _one_way(history, pairs)
     hits = _cached_steps(cache, pairs, dialect_names, standalone, one_way)
     probe = _probe(history, plan, pairs, dialect_names, standalone, hits) \
         if report.reproducibility["checked"] else None
@@ -215,39 +211,16 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
                                    []).append(item.dialect)
     if probe is not None:
         report.reproducibility["notes"] = list(reproducible.NOTES)
-    _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
-               hits | _keep_reproducible(cache, pending, differences), one_way)
-    if cache is not None:  # what the whole report is made of, if it is kept (cache.Result)
-        cache.result_keys = [cache.key(p, name, standalone) for name in dialect_names for up, down in pairs
-                             for p in ((up,) if up.steps[0].revision in one_way else (up, down))]
+    if cache is not None:
+        _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
+                   hits | _keep_reproducible(cache, pending, differences), one_way)
     return report
 
 
-_TABLES = ("unrenderable", "irreversible", "findings")  # the report's tables: tuple key -> dialects
-
-
-def report_content(report: CheckReport) -> dict[str, Any]:
-    """The report as the result cache keeps it (JSON; the waivers are the configuration's)."""
-    return {"revisions": report.revisions, "dialects": list(report.dialects), "steps": list(report.steps),
-            "reproducibility": report.reproducibility,
-            "strays": [report.waivers.index(waiver) for waiver in report.strays],
-            **{table: [[list(key), names] for key, names in getattr(report, table).items()]
-               for table in _TABLES}}
-
-
-def report_from(content: dict[str, Any], waivers: tuple[Waiver, ...]) -> CheckReport | None:
-    """The report ``report_content`` gave (None if it does not read as one)."""
-    try:
-        report = CheckReport(int(content["revisions"]), tuple(map(str, content["dialects"])),
-                             reproducibility=dict(content["reproducibility"]), waivers=waivers,
-                             steps=tuple(map(str, content["steps"])),
-                             strays=tuple(waivers[int(index)] for index in content["strays"]))
-        for table in _TABLES:
-            setattr(report, table, {tuple(map(str, key)): [str(n) for n in names]
-                                    for key, names in content[table]})
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-    return report
+def _one_way(history: History, pairs: list) -> set[str]:
+    """The revisions whose script says they cannot be reverted: their downgrade never renders."""
+    return {up.steps[0].revision for up, _ in pairs
+            if not reversibility.verdict(history, up.steps[0].revision).reversible}
 
 
 def _empty_report(history: History, plan: Any, dialect_names: tuple[str, ...], shadow: ShadowSpec | None,
@@ -300,12 +273,10 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
     return Probe(history.settings, jobs, standalone=standalone) if jobs else None
 
 
-def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, str], tuple[str, tuple]],
+def _keep_reproducible(cache: RenderCache, pending: dict[tuple[str, str, str], tuple[str, tuple]],
                        differences: list) -> set[tuple[str, str, str]]:
     """Keep the steps rendered here that the second rendering wrote the same; drop the others
     (all of them when the clock could not be moved). The steps kept."""
-    if cache is None:
-        return set()
     bad = {(item.dialect, item.direction, item.revision) for item in differences}
     trusted = not reproducible.NOTES
     kept = {step for step in pending if trusted and step not in bad}
@@ -314,12 +285,13 @@ def _keep_reproducible(cache: RenderCache | None, pending: dict[tuple[str, str, 
     return kept
 
 
-def _keep_logs(cache: RenderCache | None, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
+def _keep_logs(cache: RenderCache, pairs: list, dialect_names: tuple[str, ...], standalone: bool,
                dialect_logs: list, cached: set[tuple[str, str, str]], one_way: set[str]) -> None:
     """Keep what was found for each step whose renderings (the upgrade alone where ``one_way``)
-    are in the cache (and was not itself taken from there)."""
-    if cache is None:
-        return
+    are in the cache (and was not itself taken from there); and name the renderings the whole
+    report is made of (``cache.result_keys``: it is kept if they all are)."""
+    cache.result_keys = [cache.key(p, name, standalone) for name in dialect_names for up, down in pairs
+                         for p in ((up,) if up.steps[0].revision in one_way else (up, down))]
     for name, parts_found in zip(dialect_names, dialect_logs, strict=True):
         found = {index: events for part in parts_found for index, events in part.items()}
         for index, (up, down) in enumerate(pairs):

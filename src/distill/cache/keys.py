@@ -157,7 +157,7 @@ def _config_files(history: Any) -> dict[str, str | None]:
     return {os.path.abspath(path): watch.file_digest(path) for path in sorted(map(str, paths))}
 
 
-def _dialect_files() -> dict[str, str | None]:
+def dialect_files() -> dict[str, str | None]:
     folder = data_dir("dialects")
     return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
 
@@ -180,14 +180,14 @@ def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None
         return None
     parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(), "scripts": scripts,
              "site_packages": site_packages(),
-             "settings": repr(history.settings), "config": config, "dialects": _dialect_files(),
+             "settings": repr(history.settings), "config": config, "dialects": dialect_files(),
              "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     files = {**modules, **config, **loaded,
              **{path: script_digest(path) for path in sorted(history.script_paths)}}
-    return _digest(parts), modules, files
+    return digest_of(parts), modules, files
 
 
-def _digest(value: Any) -> str:
+def digest_of(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
@@ -212,14 +212,14 @@ def graph_digests(history: Any) -> dict[str, str]:
             script = history.get(current)
             own = [current, list(compat.declared_parents(script)), list(parents.get(current, ())),
                    sorted(script.branch_labels or ()), [done.get(p, p) for p in parents.get(current, ())]]
-            done[current] = _digest(own)
+            done[current] = digest_of(own)
             stack.pop()
     return done
 
 
 def combined(*parts: str) -> str:
     """One key made of several."""
-    return _digest(list(parts))
+    return digest_of(list(parts))
 
 
 # the functions a step runs; their bodies run only when their own step renders (and that step's
@@ -256,7 +256,7 @@ def script_digest(path: str) -> str | None:
 def plan_key(base: str, graph: dict[str, str], scripts: dict[str, str | None], plan: Any, dialect: str,
              standalone: bool) -> str:
     """The key of one plan's rendering (``scripts``: revision -> ``script_digest``)."""
-    return _digest({
+    return digest_of({
         "base": base, "dialect": dialect, "standalone": standalone, "direction": plan.direction,
         "start": [(r, graph.get(r)) for r in plan.start], "target": [(r, graph.get(r)) for r in plan.target],
         "steps": [(repr(step), scripts[step.revision], graph.get(step.revision)) for step in plan.steps],
