@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 # imported by the command that runs: --help and --version import neither Alembic nor SQLAlchemy
 api = LazyModule("distill.api")
 compat = LazyModule("distill.alembic_compat")
+second_rendering = LazyModule("distill.offline.reproducible")
+# the commands that may render a second time to check reproducibility: its interpreter is started
+# first thing, so that it imports Alembic on the other core while this one does (unused, it is
+# killed at exit)
+_MAY_RENDER_TWICE = frozenset({"check", "build", "release"})
 
 
 @click.group(cls=DistillGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +60,8 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
     progress.begin()  # the elapsed time on the progress line counts from here, across phases
     if click_ctx.invoked_subcommand == "completion":  # prints a script: no project, nothing imported
         return
+    if click_ctx.invoked_subcommand in _MAY_RENDER_TWICE:
+        second_rendering.start()
     compat.require_compatible()  # a paragraph and exit 2 when a patched Alembic original changed
     warning = compat.compatibility_warning()
     if warning:

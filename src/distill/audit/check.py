@@ -168,15 +168,14 @@ def _waiver_json(waiver: Waiver | None) -> dict[str, Any]:
 def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[str, ...],
           *, style: str = "none", standalone: bool = False, shadow: ShadowSpec | None = None,
           reproducibility_check: bool = True, cache: RenderCache | None = None) -> CheckReport:
-    """Every revision of the range rendered on its own, per dialect, up and down; and rendered
-    again in another process (another hash seed, the clock moved forward) to find the revisions
-    whose SQL is not the same twice. With ``shadow``, rendered against it (no second rendering:
-    it would not see the same shadow); what is reported then fails even there. The work runs as jobs of one dialect and half the revisions each, on both cores; each job
-    logs what it finds per revision, and the logs are replayed in revision and dialect order,
-    so the report is the same as one pass over the revisions would make. Statements are not
-    formatted by default: findings read them with spaces and comments normalised, and
-    formatting keeps every token, so the report is the same without its cost. ``cache``: what it
-    holds is neither rendered nor probed; what renders reproducibly is kept."""
+    """Every revision of the range rendered on its own, per dialect, up and down; and rendered again in
+    another process (another hash seed, the clock moved forward) to find the revisions whose SQL is not
+    the same twice. With ``shadow``, rendered against it (no second rendering: it would not see the same
+    shadow); what is reported then fails even there. The work runs as jobs of one dialect and half the
+    revisions each, on both cores; each job logs what it finds per revision, and the logs are replayed
+    in revision and dialect order, so the report is the same as one pass over the revisions would make.
+    Statements are not formatted: findings read them normalised, and formatting keeps every token.
+    ``cache``: what it holds is neither rendered nor probed; what renders reproducibly is kept."""
     plan = make_plan(history, from_spec, to_spec)
     report = _empty_report(history, plan, dialect_names, shadow, reproducibility_check)
     if cache is not None:  # never with a shadow (api); kept only where the probe runs

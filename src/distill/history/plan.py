@@ -7,6 +7,7 @@ range may start at several revisions (for example two heads before a merge).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,10 +174,14 @@ def _ordered_steps(history: History, start, target, down: bool) -> list[Any]:
         ) from None
 
 
-def single_steps(history: History, plan: Plan) -> list[tuple[Plan, Plan]]:
-    """For each upgrade step of ``plan``: itself alone, and its downgrade alone."""
+def single_steps(history: History, plan: Plan,
+                 only: Collection[str] | None = None) -> list[tuple[Plan, Plan]]:
+    """For each upgrade step of ``plan`` (of the revisions ``only`` names, if given): itself
+    alone, and its downgrade alone."""
     out = []
     for step, up_step in zip(plan.steps, plan.migration_steps, strict=True):
+        if only is not None and step.revision not in only:
+            continue
         down_step = compat.downgrade_step(history.script.revision_map, up_step.revision)
         out.append((
             Plan(UP, step.down_revisions, (step.revision,), [step], [up_step]),

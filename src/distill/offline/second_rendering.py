@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import sys
 import time
 from typing import Any
@@ -36,8 +35,19 @@ def _plans(history: History, job: Job) -> list[Any]:
     down = job.direction == "downgrade"
     if not job.single:
         return [make_plan(history, *_ends(job), down=down)]
-    return [pair[1 if down else 0] for pair in single_steps(history, make_plan(history, *_ends(job)))
-            if pair[0].steps[0].revision in job.only]
+    return [pair[1 if down else 0] for pair in single_steps(history, _upgrade(history, job), set(job.only))]
+
+
+def _upgrade(history: History, job: Job) -> Any:
+    """The upgrade plan of a job's range (planned once per history: six jobs share a range)."""
+    key = (id(history), job.start, job.target)
+    if key not in _PLANNED:
+        _PLANNED.clear()  # one range at a time is enough
+        _PLANNED[key] = (history, make_plan(history, *_ends(job)))
+    return _PLANNED[key][1]
+
+
+_PLANNED: dict[tuple, tuple[History, Any]] = {}  # the history is held so that its id stays its own
 
 
 def _whole_range(history: History, job: Job, standalone: bool) -> dict[tuple[str, str, str], str] | None:
@@ -79,10 +89,11 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     return {"steps": StepTexts(steps), "failed": failed}
 
 
-def _history(histories: dict[bytes, History | str], settings: Any) -> History | str:
+def _history(histories: dict[str, History | str], settings: Any) -> History | str:
     """The history of ``settings``, loaded once (its setup hook called first); or why it cannot
     be loaded here."""
-    key = pickle.dumps(settings)
+    key = repr(settings)  # a frozen dataclass: its repr names every field (two unpickled copies
+    # of the same settings can pickle to different bytes: shared strings are memoised differently)
     if key not in histories:
         try:
             histories[key] = History(settings)
@@ -98,7 +109,7 @@ def main() -> None:
     """Answer requests until the parent closes stdin; each history is loaded once."""
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what a hook or script prints goes to stderr, never between the answers
-    histories: dict[bytes, History | str] = {}
+    histories: dict[str, History | str] = {}
     while True:
         request = read_frame(sys.stdin.buffer)
         if request is None:
