@@ -255,9 +255,10 @@ def script_digest(path: str) -> str | None:
 
 def plan_key(base: str, graph: dict[str, str], scripts: dict[str, str | None], plan: Any, dialect: str,
              standalone: bool) -> str:
-    """The key of one plan's rendering (``scripts``: revision -> ``script_digest``)."""
-    return digest_of({
-        "base": base, "dialect": dialect, "standalone": standalone, "direction": plan.direction,
-        "start": [(r, graph.get(r)) for r in plan.start], "target": [(r, graph.get(r)) for r in plan.target],
-        "steps": [(repr(step), scripts[step.revision], graph.get(step.revision)) for step in plan.steps],
-    })
+    """The key of one plan's rendering (``scripts``: revision -> ``script_digest``): its parts
+    hashed in order, each ended by a NUL (no part holds one: reprs escape it, ids are checked)."""
+    parts = [base, dialect, str(standalone), plan.direction, "start",
+             *(f"{r}\0{graph.get(r)}" for r in plan.start), "target",
+             *(f"{r}\0{graph.get(r)}" for r in plan.target), "steps",
+             *(f"{step!r}\0{scripts[step.revision]}\0{graph.get(step.revision)}" for step in plan.steps)]
+    return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
