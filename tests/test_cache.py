@@ -94,8 +94,9 @@ def _results(cache: Path) -> list[Path]:
 def test_check_uses_the_cache_and_says_the_same(project: Path, rendered: list) -> None:
     cold = _check(project)
     assert _revisions(rendered) == {"a1", "b2", "c3"}
-    # 3 steps x 2 dialects x up/down, and what check found per step and dialect
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
+    # 3 steps x 2 dialects x up/down; what check found per step and dialect is in the whole result
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12
+    assert len(_results(Path(os.environ["XDG_CACHE_HOME"]))) == 1
     rendered.clear()
     assert _check(project) == cold
     assert rendered == []  # nothing rendered again
@@ -244,6 +245,10 @@ def test_what_is_not_reproducible_or_prints_is_never_kept(tmp_path: Path, render
     '''}], distill_toml='[tool.distill]\ndialects = ["sqlite"]\n')
     first = json.loads(_check(root))
     assert first["not_reproducible"]
+    # no whole result can be kept: what check found for a1 is kept in an entry of its own
+    assert not _results(Path(os.environ["XDG_CACHE_HOME"]))
+    assert [p for p in _entries(Path(os.environ["XDG_CACHE_HOME"]))
+            if p.read_bytes().startswith(b"DISTILL-CHECK-LOG")]
     rendered.clear()
     _check(root)
     assert ("sqlite", "upgrade", ("d4",)) in rendered and ("sqlite", "downgrade", ("d4",)) in rendered
@@ -269,7 +274,7 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     assert store.default_directory() == Path.home() / ".cache" / "distill"
     (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
     _check(project)
-    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 3 + 1  # and the whole result
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 1  # and the whole result
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
@@ -286,7 +291,7 @@ def test_two_processes_share_one_cache(project: Path) -> None:
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     expected = _check(project, "--no-cache")
     assert outputs == [expected, expected]
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12 + 6
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 12
     assert not list(Path(os.environ["XDG_CACHE_HOME"]).glob("distill/renderings-1/tmp/*"))
     assert run_distill(["check", "--json"], cwd=project, process=True).stdout == expected
 
@@ -301,7 +306,7 @@ def test_a_history_loaded_on_two_cores_is_cached(tmp_path: Path, monkeypatch) ->
     root = generate(tmp_path / "gen", 8, "linear")
     first = run_distill(["check", "--json", "--dialect", "sqlite"], cwd=root)
     assert first.returncode == 0, first.stderr
-    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16 + 8
+    assert len(_entries(Path(os.environ["XDG_CACHE_HOME"]))) == 16
 
 
 def test_the_example_says_the_same_with_and_without_the_cache(tmp_path: Path, rendered: list) -> None:

@@ -52,13 +52,15 @@ class RenderCache:
         self.pending: dict[str, tuple[str, dict]] = {}  # key -> (temporary file, its deps) where rendered
         self.deps: dict[str, dict[str, str | None]] = {}  # key -> deps, of each entry found or kept
         self.kept_logs: dict[str, list] = {}  # log key -> what check found, found or kept here
+        self.unwritten_logs: dict[str, list] = {}  # of those, what is not in an entry yet
         self.index: dict[str, Any] = {"plans": {}, "deps": [], "logs": {}}  # an earlier result's (seed)
         self.result_keys: list[str] | None = None  # the plans the command's whole result is made of
         self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
-        self._seen: dict[str, str | None] = {}
+        self._seen: dict[str, str | None] = {}  # path -> digest, of files entries found depend on
+        self._read: dict[str, str | None] = {}  # path -> digest, of files renderings here opened
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
-        self._opened, self._writes, self._listings = watch.opened(), watch.writes(), watch.listings()
+        self._opened, self._writes, self._listings = watch.opened_count(), watch.writes(), watch.listings()
 
     @classmethod
     def open(cls, directory: Path, history: Any, *, write: bool) -> RenderCache | None:
@@ -136,10 +138,12 @@ class RenderCache:
         if self._new[1] is None:
             return
         deps = dict(self._new[1])
-        for path in sorted(watch.opened() - self._opened):
+        for path in sorted(watch.opened_since(self._opened)):
             if path not in self.modules and path not in self.history.script_paths \
                     and f"{os.sep}__pycache__{os.sep}" not in path:
-                deps[path] = watch.file_digest(path)
+                if path not in self._read:  # once per process: a file that changes later is a miss then
+                    self._read[path] = watch.file_digest(path)
+                deps[path] = self._read[path]
         key = self.key(rendering.plan, rendering.dialect.name, standalone)
         temporary = self.store.write_temporary(encode(key, rendering, deps))
         if temporary is not None:
@@ -164,12 +168,19 @@ class RenderCache:
         return log is not None
 
     def keep_log(self, up: Any, down: Any, dialect: str, standalone: bool, log: list) -> None:
-        """Keep what ``check`` found for this step (only from renderings kept or found here)."""
+        """Keep what ``check`` found for this step (only from renderings kept or found here):
+        in the index of the whole result, or where none is kept, in an entry of its own
+        (``write_logs``)."""
         key = self.log_key(up, down, dialect, standalone)
-        self.kept_logs[key] = log
-        temporary = self.store.write_temporary(encode_log(key, log))
-        if temporary is not None:
-            self.store.promote({key: temporary}, (), evict=False)
+        self.kept_logs[key] = self.unwritten_logs[key] = log
+
+    def write_logs(self) -> None:
+        """Write what ``keep_log`` kept and no whole result holds, an entry per step and dialect."""
+        for key, log in sorted(self.unwritten_logs.items()):
+            temporary = self.store.write_temporary(encode_log(key, log))
+            if temporary is not None:
+                self.store.promote({key: temporary}, (), evict=False)
+        self.unwritten_logs.clear()
 
     def take_pending(self) -> dict[str, tuple[str, dict]]:
         """The temporary entries this process left since the last call: key -> (path, deps)."""

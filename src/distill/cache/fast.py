@@ -53,10 +53,10 @@ def command_key(settings: Any, command: str, options: Any) -> str | None:
 
 def keep(directory: Path, key: str | None, content: dict[str, Any], deps: dict[str, str | None] | None,
          listings: dict[str, list[str] | None] | None, files: dict[str, bytes] | None = None,
-         index: dict[str, Any] | None = None) -> None:
-    """Keep a result (``deps``/``listings`` None: not certain, nothing kept)."""
+         index: dict[str, Any] | None = None) -> bool:
+    """Keep a result (``deps``/``listings`` None: not certain, nothing kept); whether it was."""
     if key is None or deps is None or listings is None or None in listings.values():
-        return
+        return False
     files = files or {}
     names = sorted(files)
     header = json.dumps({"key": key, "deps": deps, "listings": listings, "content": content, "index": index,
@@ -67,8 +67,10 @@ def keep(directory: Path, key: str | None, content: dict[str, Any], deps: dict[s
         + b"\n" + body
     store = Store(directory)
     temporary = store.write_temporary(data)
-    if temporary is not None:
-        store.promote({key: temporary}, ())
+    if temporary is None:
+        return False
+    store.promote({key: temporary}, ())
+    return store.path(key).is_file()
 
 
 class Result:
@@ -107,12 +109,15 @@ class Result:
         """Keep ``content`` (and the files ``files()`` reads) when every rendering it came from is in
         ``render_cache`` (a ``RenderCache`` whose ``result_keys`` were set: found there, or
         kept there in this run), with an index of those renderings for a later run."""
-        if self.directory is None or render_cache is None or render_cache.result_keys is None:
+        if render_cache is None:
             return
-        deps = render_cache.result_deps(render_cache.result_keys)
-        if deps is not None:
-            keep(self.directory, self.key, content, deps, render_cache.history.loaded_listings,
-                 None if files is None else files(), index=render_cache.index_of(render_cache.result_keys))
+        deps = None if self.directory is None or render_cache.result_keys is None else \
+            render_cache.result_deps(render_cache.result_keys)
+        if deps is not None and keep(self.directory, self.key, content, deps,
+                                     render_cache.history.loaded_listings, None if files is None else files(),
+                                     index=render_cache.index_of(render_cache.result_keys)):
+            render_cache.unwritten_logs.clear()  # the result's index holds them
+        render_cache.write_logs()
 
 
 def _decode(data: bytes, key: str) -> tuple[dict[str, Any], dict[str, bytes]] | None:

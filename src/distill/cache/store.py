@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +30,8 @@ MAX_BYTES = 512 * 1024 * 1024  # the cap; past it the least recently used entrie
 _MAGIC = b"DISTILL-RENDER-CACHE 1\n"
 _UNKEPT = {NOTE, LOG, OUTPUT}  # printed output: never kept
 _STALE_TEMP = 3600.0  # seconds after which a temporary file nobody renamed is removed
+_COUNTER = [0]  # temporary entries this process named
+_MADE: set[str] = set()  # folders of the cache this process made (or found)
 _LEDGER = "written"  # bytes kept since the cache was last measured, a line per run that kept some
 
 
@@ -146,16 +147,33 @@ class Store:
 
     def write_temporary(self, data: bytes) -> str | None:
         """``data`` in a temporary file of the cache (renamed into place later); None if the
-        cache cannot be written."""
+        cache cannot be written. Named by process and a count (created exclusively: a name left
+        by a process that died with this one's id is skipped)."""
         try:
-            folder = self.root / "tmp"
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=folder, prefix="entry-")
+            folder = os.path.join(self.root, "tmp")
+            self._folder(folder)
+            while True:
+                _COUNTER[0] += 1
+                name = os.path.join(folder, f"entry-{os.getpid()}-{_COUNTER[0]}")
+                try:
+                    handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    break
+                except FileExistsError:
+                    continue
+                except FileNotFoundError:  # the folder went (a cache removed by hand): again
+                    _MADE.discard(folder)
+                    self._folder(folder)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             return name
         except OSError:
             return None
+
+    def _folder(self, folder: str) -> None:
+        """Make ``folder`` (once per process)."""
+        if folder not in _MADE:
+            os.makedirs(folder, exist_ok=True)
+            _MADE.add(folder)
 
     def promote(self, kept: dict[str, str], dropped: Iterable[str], *, evict: bool = True) -> None:
         """Rename each temporary file of ``kept`` (key -> path) into place; delete ``dropped``;
@@ -167,8 +185,14 @@ class Store:
         for key, path in kept.items():
             try:
                 written += os.stat(path).st_size
-                self.path(key).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, self.path(key))
+                target = self.path(key)
+                self._folder(str(target.parent))
+                try:
+                    os.replace(path, target)
+                except FileNotFoundError:  # its folder went since this process made it
+                    _MADE.discard(str(target.parent))
+                    self._folder(str(target.parent))
+                    os.replace(path, target)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(path)

@@ -36,6 +36,7 @@ from .stdlib import loader_method_replaced
 
 _EXECUTED: dict[str, str] = {}  # absolute source path -> digest of the bytes executed
 _OPENED: set[str] = set()  # absolute paths opened to read while watching (cumulative)
+_OPENED_IN_ORDER: list[str] = []  # the same, in the order first opened
 _LISTED: list[str] = []  # absolute paths of the folders listed while watching, in order (cumulative)
 _STATE = {"watching": 0, "writes": 0, "listings": 0, "installed": False}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -122,7 +123,10 @@ def _audit(event: str, args: tuple) -> None:
         if os.sep + "__pycache__" + os.sep not in path and where != _TEMP and not where.startswith(_TEMP_IN):
             _STATE["writes"] += 1
     elif not is_standard_library(path):
-        _OPENED.add(os.path.abspath(path))
+        where = os.path.abspath(path)
+        if where not in _OPENED:
+            _OPENED.add(where)
+            _OPENED_IN_ORDER.append(where)
 
 
 def _note_listing(path: Any) -> None:
@@ -177,6 +181,16 @@ def executed(path: str) -> str | None:
 def opened() -> set[str]:
     """Every file opened to read while watching, in this process so far."""
     return set(_OPENED)
+
+
+def opened_count() -> int:
+    """How many files were opened to read while watching, in this process so far (``opened_since``)."""
+    return len(_OPENED_IN_ORDER)
+
+
+def opened_since(count: int) -> list[str]:
+    """The files first opened to read while watching after ``opened_count()`` was ``count``."""
+    return _OPENED_IN_ORDER[count:]
 
 
 def listings() -> int:

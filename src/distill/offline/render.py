@@ -23,7 +23,7 @@ from alembic.runtime.environment import EnvironmentContext
 
 from .. import alembic_compat as compat
 from .. import workers
-from ..compat import warnings_captured
+from ..compat import compiled_code_from, warnings_captured
 from ..dialects import Dialect
 from ..errors import DistillError
 from ..history.plan import Plan
@@ -248,7 +248,22 @@ class _Run:
             with self.env.begin_transaction():
                 self.env.run_migrations()
         else:
-            compat.run_env(self.env, self.history.script, self.configure)
+            with compiled_code_from(_env_code):
+                compat.run_env(self.env, self.history.script, self.configure)
+
+
+_COMPILED: dict[tuple[str, bytes], Any] = {}  # (path, source bytes) -> code: env.py, every rendering
+
+
+def _env_code(data: bytes, path: str) -> Any:
+    """The code object of ``data`` from ``path``, compiled once per process as the loader would
+    (Alembic executes env.py afresh for each rendering; compiling it was 0.3 ms a time)."""
+    key = (path, data)
+    if key not in _COMPILED:
+        if len(_COMPILED) > 64:  # a handful of env.py files at most; never grow without bound
+            _COMPILED.clear()
+        _COMPILED[key] = compile(data, path, "exec", dont_inherit=True, optimize=-1)
+    return _COMPILED[key]
 
 
 def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool = False,
