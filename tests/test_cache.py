@@ -541,3 +541,43 @@ def test_keeping_entries_measures_the_cache_only_after_enough_was_written(tmp_pa
     assert walks == []
     cache.promote({"fe" + "0" * 38: cache.write_temporary(b"y" * 600)}, ())  # 1.1 % in all
     assert walks == [None]
+
+
+@pytest.mark.parametrize(("helper", "everything"), [
+    ('TABLE = "w"\n', False),  # only binds a name: confined to b2, which imports it
+    ('TABLE = str("w")\n', True),  # a call at its top level: it could do anything, keyed for all
+])
+def test_an_edited_helper_renders_again_the_revisions_that_import_it(project: Path, rendered: list, helper: str,
+                                                                      everything: bool) -> None:
+    _check(project)
+    rendered.clear()
+    (project / "cachehelper.py").write_text(helper)
+    again = _check(project)
+    assert _revisions(rendered) == ({"a1", "b2", "c3"} if everything else {"b2"})
+    rendered.clear()
+    assert _check(project, "--no-cache") == again
+
+
+def test_a_helper_env_py_imports_is_keyed_for_every_step(project: Path, rendered: list) -> None:
+    """env.py runs for every rendering: what it imports can reach any step."""
+    env = project / "migrations" / "env.py"
+    env.write_text("import cachehelper  # noqa: F401\n" + env.read_text())
+    _check(project)
+    rendered.clear()
+    (project / "cachehelper.py").write_text('TABLE = "w"\n')
+    _check(project)
+    assert _revisions(rendered) == {"a1", "b2", "c3"}
+
+
+def test_which_modules_are_confined(tmp_path: Path) -> None:
+    from distill.cache import confined
+
+    plain = tmp_path / "plain.py"
+    plain.write_text('"""doc"""\nimport os\nX: int = 1\nY = (1, "a")\n\n\ndef f(a=1):\n    return g(a)\n')
+    assert confined._pure(str(plain), keys.watch.file_digest(str(plain)))
+    for text in ("X = f()\n", "@decorator\ndef f():\n    pass\n", "class C:\n    pass\n",
+                 "def f(a=g()):\n    pass\n", "if X:\n    Y = 1\n", "X = [y for y in z]\n", "X = lambda: 1\n"):
+        plain.write_text(text)
+        assert not confined._pure(str(plain), keys.watch.file_digest(str(plain))), text
+    plain.write_text('X = 1\n')
+    assert not confined._pure(str(plain), "another digest")  # not the bytes executed: not certain

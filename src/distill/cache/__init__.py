@@ -39,13 +39,14 @@ __all__ = ["RenderCache", "Result", "default_directory"]
 class RenderCache:
     """The cache as one command uses it. ``write``: renderings may be kept (the probe runs)."""
 
-    def __init__(self, directory: Path, history: Any, base: tuple[str, dict[str, str], dict[str, str | None]],
-                 *, write: bool) -> None:
+    def __init__(self, directory: Path, history: Any,
+                 base: tuple[str, dict[str, str], dict[str, str | None], dict[str, str]], *,
+                 write: bool) -> None:
         from . import keys
 
         self.store = Store(directory)
         self.history, self.write = history, write
-        self.base, self.modules, self.base_files = base
+        self.base, self.modules, self.base_files, self.confined = base
         self.graph = keys.graph_digests(history)
         self.scripts: dict[str, str | None] = {}
         self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
@@ -81,8 +82,9 @@ class RenderCache:
                  standalone)
         if which not in self._keys:
             for step in plan.steps:
-                if step.revision not in self.scripts:
-                    self.scripts[step.revision] = keys.script_digest(self.history.get(step.revision).path)
+                if step.revision not in self.scripts:  # its bytes, and the confined modules it reaches
+                    path = os.path.abspath(self.history.get(step.revision).path)
+                    self.scripts[step.revision] = f"{keys.script_digest(path)}+{self.confined.get(path)}"
             self._keys[which] = keys.plan_key(self.base, self.graph, self.scripts, plan, dialect, standalone)
         return self._keys[which]
 

@@ -42,6 +42,7 @@ from .. import __version__
 from .. import alembic_compat as compat
 from ..compat import watch
 from ..resources import data_dir
+from .confined import confined_modules
 
 FORMAT = "distill-render-cache-1"
 _MARGIN = 2.0  # seconds: a file changed this close to the process start may have changed after its import
@@ -162,12 +163,18 @@ def dialect_files() -> dict[str, str | None]:
     return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
 
 
-def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None]] | None:
-    """(the base digest, the project modules it holds, the files it holds with their digests),
-    or None if it is not certain."""
+def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None], dict[str, str]] | None:
+    """(the base digest, the project modules loaded, the files it depends on with their digests,
+    and per script path the digest of the confined modules it reaches: ``confined``), or None if
+    it is not certain. The base holds every project module but the confined ones."""
     modules = module_state()
     if modules is None:
         return None
+    env_py = os.path.join(history.script.dir, "env.py")
+    reached = confined_modules(modules, sorted(history.script_paths), env_py)
+    confined = set().union(*reached.values())
+    per_script = {script: digest_of(sorted((path, modules[path]) for path in found))
+                  for script, found in reached.items()}
     config = _config_files(history)
     shipped = tuple(os.path.join(str(data_dir(name)), "") for name in ("dialects", "templates"))
     loaded = {path: watch.file_digest(path) for path in sorted(history.loaded_files)
@@ -181,10 +188,11 @@ def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None
     parts = {"format": FORMAT, "versions": versions(), "distill": distill_source(), "scripts": scripts,
              "site_packages": site_packages(),
              "settings": repr(history.settings), "config": config, "dialects": dialect_files(),
-             "modules": modules, "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
+             "modules": {path: found for path, found in modules.items() if path not in confined},
+             "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     files = {**modules, **config, **loaded,
              **{path: script_digest(path) for path in sorted(history.script_paths)}}
-    return digest_of(parts), modules, files
+    return digest_of(parts), modules, files, per_script
 
 
 def digest_of(value: Any) -> str:

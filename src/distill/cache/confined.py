@@ -1,0 +1,156 @@
+"""Project modules whose bytes reach only the steps whose scripts import them (issue 32: an edited
+helper renders again the revisions that import it, not the others).
+
+A project module is *confined* when nothing but revision scripts' step functions can use it:
+
+* loading it has no effect beyond binding names: its top level holds only a docstring, imports,
+  plain assignments (no call, no lambda, no comprehension), and functions without decorators
+  whose defaults and annotations call nothing (classes, decorators and calls at the top level
+  can register hooks, listeners or types that every rendering meets);
+* a revision script imports it (directly, or through other confined modules), and every script
+  that imports it uses it only inside functions (its own top level is *plain*: a docstring,
+  imports, constant assignments, functions without decorators);
+* nothing else imports it: not env.py, not a module that is not confined itself.
+
+Every other project module is keyed for every step (the key's base), as before. Read from the
+module files by their syntax: a file whose bytes are not the ones executed, or that does not
+parse, is not confined. A module reached only by ``importlib.import_module`` or
+``sys.modules`` lookups is unseen by the syntax (the README states this limit).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+
+from ..compat import watch
+
+
+def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: str) -> dict[str, set[str]]:
+    """Script path -> the confined modules (paths) it reaches; ``modules``: every project module
+    loaded (path -> digest of the bytes executed)."""
+    names = _module_names(modules)
+    pure = {path for path in modules if _pure(path, modules[path])}
+    graph = {path: _imported(path, names.get(path), names) for path in modules}
+    reached: dict[str, set[str]] = {}
+    held = set()  # modules something other than a plain script's step functions may use
+    for script in scripts:
+        direct = _imported(script, None, names)
+        if direct and not _plain(script):
+            held |= direct
+        reached[script] = _closure(direct, graph, pure)
+    held |= _imported(env_py, None, names)
+    held |= set(modules) - pure
+    held = _closure(held, graph, None)
+    return {script: {path for path in found if path not in held} for script, found in reached.items()}
+
+
+def _closure(start: set[str], graph: dict[str, set[str]], through: set[str] | None) -> set[str]:
+    """``start`` and what its modules import, transitively (only through ``through``, if given)."""
+    found, stack = set(), list(start)
+    while stack:
+        path = stack.pop()
+        if path in found or path not in graph:
+            continue
+        found.add(path)
+        if through is None or path in through:
+            stack.extend(graph[path] - found)
+    return found
+
+
+def _module_names(modules: dict[str, str]) -> dict[str, str]:
+    """Path -> module name, for the loaded project modules."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and os.path.abspath(path) in modules:
+            found[os.path.abspath(path)] = name
+    return found
+
+
+@functools.lru_cache(maxsize=65536)
+def _tree(path: str, digest: str | None) -> ast.Module | None:
+    """The syntax of the file at ``path`` if its bytes have ``digest`` (any, when None)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if digest is not None and watch.digest_bytes(data) != digest:
+            return None
+        return ast.parse(data, path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _imported(path: str, name: str | None, names: dict[str, str]) -> set[str]:
+    """The loaded project modules (paths) the file at ``path`` imports anywhere in it."""
+    tree = _tree(path, None)
+    if tree is None:
+        return set()
+    by_name = {module: where for where, module in names.items()}
+    package = name if name is not None and path.endswith("__init__.py") else \
+        (name.rpartition(".")[0] if name else None)
+    wanted: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                wanted |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                if not package:
+                    continue
+                try:
+                    base = importlib.util.resolve_name("." * node.level + base, package)
+                except (ImportError, ValueError):
+                    continue
+            parts = base.split(".")
+            wanted |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+            wanted |= {f"{base}.{alias.name}" for alias in node.names}
+    return {by_name[module] for module in wanted if module in by_name}
+
+
+def _calls_nothing(*nodes: ast.AST | None) -> bool:
+    """Whether evaluating these expressions can call nothing (no call, lambda, comprehension,
+    await or yield among them)."""
+    risky = (ast.Call, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Await,
+             ast.Yield, ast.YieldFrom, ast.NamedExpr)
+    return not any(isinstance(inner, risky) for node in nodes if node is not None for inner in ast.walk(node))
+
+
+def _plain_function(node: ast.AST) -> bool:
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list:
+        return False
+    arguments = node.args
+    annotations = [a.annotation for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                          arguments.vararg, arguments.kwarg) if a is not None]
+    return _calls_nothing(*arguments.defaults, *arguments.kw_defaults, *annotations, node.returns)
+
+
+def _plain_statement(node: ast.stmt) -> bool:
+    """A top-level statement whose execution only binds names."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, ast.Expr):
+        return isinstance(node.value, ast.Constant)
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) for t in node.targets) and _calls_nothing(node.value)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and _calls_nothing(node.value, node.annotation)
+    return _plain_function(node)
+
+
+def _plain(path: str) -> bool:
+    """Whether loading the file at ``path`` only binds names (see the module docstring)."""
+    tree = _tree(path, None)
+    return tree is not None and all(_plain_statement(node) for node in tree.body)
+
+
+def _pure(path: str, digest: str) -> bool:
+    """Whether the module at ``path``, as executed (``digest``), only binds names when loaded."""
+    tree = _tree(path, digest)
+    return tree is not None and all(_plain_statement(node) for node in tree.body)
