@@ -63,6 +63,13 @@ class Bench:
         path = scripts[len(scripts) // 2]
         path.write_text(path.read_text() + f"\n# benchmark edit {self.command} {round_number}\n")
 
+    def edit_helper(self, round_number: int) -> None:
+        """A new value in the helper module every tenth revision imports."""
+        (self.project / "bench_helper.py").write_text(f'NOTE = "benchmark {self.command} {round_number}"\n')
+
+    def entries(self) -> int:
+        return sum(1 for p in self.cache.rglob("*") if p.is_file())
+
     def round(self, number: int) -> dict[str, float]:
         times = {"raw": six_raw_runs(self.project)}
         shutil.rmtree(self.cache, ignore_errors=True)
@@ -71,17 +78,41 @@ class Bench:
         times["warm"] = self.run()
         self.edit_one(number)
         times["one_edited"] = self.run()
+        if self.command == "check":  # how many steps render again (one entry per dialect and direction)
+            before = self.entries()
+            self.edit_helper(number)
+            times["helper_edited"] = self.run()
+            # its whole result is rewritten in place (the same key): only renderings are new files
+            times["helper_steps_rendered"] = (self.entries() - before) / (2 * len(DIALECTS))
         times["load"] = _load()
         return times
+
+
+def with_helper(project: Path, every: int = 10) -> None:
+    """Every ``every``-th revision imports a helper module of the project and reads it in
+    upgrade() (issue 32: an edited helper renders again only those revisions)."""
+    ini = project / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", "[alembic]\nprepend_sys_path = .\n"))
+    (project / "bench_helper.py").write_text('NOTE = "benchmark"\n')
+    for index, path in enumerate(sorted((project / "migrations" / "versions").glob("*.py"))):
+        if index % every == 0:
+            text = path.read_text().replace("from alembic import op\n",
+                                            "from alembic import op\n\nimport bench_helper\n")
+            path.write_text(text.replace("def upgrade():\n",
+                                         "def upgrade():\n    assert bench_helper.NOTE\n"))
 
 
 def summary(rounds: list[dict]) -> dict:
     raw = min(r["raw"] for r in rounds)
     out: dict = {"raw_best_s": raw, "rounds": rounds}
-    for side in ("cold", "no_cache", "warm", "one_edited"):
+    for side in ("cold", "no_cache", "warm", "one_edited", "helper_edited"):
+        if side not in rounds[0]:
+            continue
         best = min(r[side] for r in rounds)
         pairs = [r[side] / r["raw"] for r in rounds]
         out[side] = {"best_s": best, "ratio": best / raw, "pairs": [min(pairs), max(pairs)]}
+    if "helper_steps_rendered" in rounds[0]:
+        out["helper_steps_rendered"] = [r["helper_steps_rendered"] for r in rounds]
     return out
 
 
@@ -96,13 +127,16 @@ def main() -> None:
     try:
         for shape in ("varied", "linear"):
             project = generate(work / shape, n, shape)
+            with_helper(project)
             for command in ("check", "build"):
                 bench = Bench(project, work, command)
                 rounds = [bench.round(i) for i in range(args.rounds)]
                 results[f"{command}_{shape}"] = found = summary(rounds)
                 print(f"{command} {shape}: raw x6 {found['raw_best_s']:.2f} s; " + "; ".join(
                     f"{side} {found[side]['best_s']:.2f} s = {found[side]['ratio']:.3f}x"
-                    for side in ("cold", "no_cache", "warm", "one_edited"))
+                    for side in ("cold", "no_cache", "warm", "one_edited", "helper_edited") if side in found)
+                    + (f"; steps rendered after the helper edit: {found['helper_steps_rendered']}"
+                       if "helper_steps_rendered" in found else "")
                     + f" (load {rounds[-1]['load']})", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
