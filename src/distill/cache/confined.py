@@ -24,6 +24,7 @@ import ast
 import functools
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -35,10 +36,19 @@ def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: st
     loaded (path -> digest of the bytes executed)."""
     names = _module_names(modules)
     pure = {path for path in modules if _pure(path, modules[path])}
+    if not pure:  # nothing can be confined: no script need be read
+        return {}
     graph = {path: _imported(path, names.get(path), names) for path in modules}
+    # a statement importing a module names its last part: a script whose text names none of the
+    # project modules' imports none of them (parsing 1,000 scripts took a second)
+    parts = "|".join(sorted({re.escape(name.rpartition(".")[2]) for name in names.values()}))
+    mentioned = re.compile(rf"\b(?:{parts})\b")
     reached: dict[str, set[str]] = {}
     held = set()  # modules something other than a plain script's step functions may use
     for script in scripts:
+        if not _mentions(script, mentioned):
+            reached[script] = set()
+            continue
         direct = _imported(script, None, names)
         if direct and not _plain(script):
             held |= direct
@@ -47,6 +57,15 @@ def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: st
     held |= set(modules) - pure
     held = _closure(held, graph, None)
     return {script: {path for path in found if path not in held} for script, found in reached.items()}
+
+
+def _mentions(path: str, pattern: re.Pattern[str]) -> bool:
+    """Whether the file at ``path`` holds a match of ``pattern`` (True if it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return pattern.search(handle.read().decode("latin-1")) is not None
+    except OSError:
+        return True
 
 
 def _closure(start: set[str], graph: dict[str, set[str]], through: set[str] | None) -> set[str]:
