@@ -140,7 +140,7 @@ def _reset_distill() -> None:
     from distill.offline import reproducible
 
     files._MADE_DIRS.clear()
-    files._current_umask.cache_clear()
+    files.current_umask.cache_clear()
     app_setup._CALLED.clear()
     reproducible.NOTES.clear()
     if reproducible._child is not None:  # started with this run's environment

@@ -574,10 +574,91 @@ def test_which_modules_are_confined(tmp_path: Path) -> None:
 
     plain = tmp_path / "plain.py"
     plain.write_text('"""doc"""\nimport os\nX: int = 1\nY = (1, "a")\n\n\ndef f(a=1):\n    return g(a)\n')
-    assert confined._pure(str(plain), keys.watch.file_digest(str(plain)))
-    for text in ("X = f()\n", "@decorator\ndef f():\n    pass\n", "class C:\n    pass\n",
+    assert confined._pure(str(plain), keys.watch.file_digest(str(plain)), {})
+    for text in ("import geoalchemy2\n", "from some_plugin import types\n", "X = f()\n", "@decorator\ndef f():\n    pass\n", "class C:\n    pass\n",
                  "def f(a=g()):\n    pass\n", "if X:\n    Y = 1\n", "X = [y for y in z]\n", "X = lambda: 1\n"):
         plain.write_text(text)
-        assert not confined._pure(str(plain), keys.watch.file_digest(str(plain))), text
+        assert not confined._pure(str(plain), keys.watch.file_digest(str(plain)), {}), text
     plain.write_text('X = 1\n')
-    assert not confined._pure(str(plain), "another digest")  # not the bytes executed: not certain
+    assert not confined._pure(str(plain), "another digest", {})  # not the bytes executed: not certain
+
+
+def _uses(name: str, revision: str, down: str | None, imports: str, table: str) -> dict:
+    """A revision creating the table named by the expression ``table`` (which reads a helper)."""
+    return {"revision": revision, "down": down, "message": name, "imports": imports, "body": f'''
+        def upgrade():
+            op.create_table({table}, sa.Column("id", sa.Integer, primary_key=True))
+
+        def downgrade():
+            op.drop_table({table})
+     '''}
+
+
+def _helper_project(tmp_path: Path, revisions: list[dict], files: dict[str, str], toml: str = "") -> Path:
+    root = write_project(tmp_path / "h", revisions,
+                         distill_toml='[tool.distill]\ndialects = ["sqlite"]\n' + toml)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _edited_renders_again(root: Path, rendered: list, path: str, text: str) -> set[str]:
+    """Check, edit ``path``, check again: the revisions rendered again (and the second check says
+    what a check without the cache says)."""
+    _check(root)
+    rendered.clear()
+    (root / path).write_text(text)
+    again = _check(root)
+    seen = _revisions(rendered)
+    rendered.clear()
+    assert _check(root, "--no-cache") == again
+    return seen
+
+
+def test_a_helper_reached_through_a_module_imported_while_rendering_is_keyed(tmp_path: Path,
+                                                                              rendered: list) -> None:
+    """b2 imports ops_extra inside upgrade() (not loaded with the history), which imports consts,
+    which a1 imports at its top: an edit of consts renders b2 again too."""
+    root = _helper_project(tmp_path, [
+        _uses("a", "a1", None, "import consts\n", 'consts.NAME + "_a"'),
+        {"revision": "b2", "down": "a1", "message": "b", "body": '''
+            def upgrade():
+                from ops_extra import table
+                op.create_table(table(), sa.Column("id", sa.Integer, primary_key=True))
+
+            def downgrade():
+                from ops_extra import table
+                op.drop_table(table())
+         '''}], {"consts.py": 'NAME = "u"\n', "ops_extra.py": 'from consts import NAME\n\n\ndef table():\n'
+                                                               '    return NAME + "_b"\n'})
+    assert _edited_renders_again(root, rendered, "consts.py", 'NAME = "w"\n') == {"a1", "b2"}
+
+
+def test_a_helper_a_setup_hook_imports_is_keyed_for_every_step(tmp_path: Path, rendered: list) -> None:
+    root = _helper_project(tmp_path, [
+        CREATE_T, _uses("b", "b2", "a1", "import consts\n", 'consts.NAME')],
+        {"consts.py": 'NAME = "u"\n', "hookmod.py": "import consts\n\n\ndef setup():\n    return consts.NAME\n"},
+        toml='setup = "hookmod:setup"\n')
+    assert _edited_renders_again(root, rendered, "consts.py", 'NAME = "w"\n') == {"a1", "b2"}
+
+
+def test_importing_a_package_reaches_its_loaded_modules(tmp_path: Path, rendered: list) -> None:
+    """a1 imports the package and reads ``helperpkg.sub`` (loaded by b2): an edit of sub renders both."""
+    root = _helper_project(tmp_path, [
+        _uses("a", "a1", None, "import helperpkg\n", 'helperpkg.sub.NAME + "_a"'),
+        _uses("b", "b2", "a1", "import helperpkg.sub\n", 'helperpkg.sub.NAME + "_b"')],
+        {"helperpkg/__init__.py": "", "helperpkg/sub.py": 'NAME = "u"\n'})
+    assert _edited_renders_again(root, rendered, "helperpkg/sub.py", 'NAME = "w"\n') == {"a1", "b2"}
+
+
+def test_a_module_added_where_an_import_looks_is_seen(tmp_path: Path, rendered: list) -> None:
+    """A helper falls back when a module is missing; adding the module changes the SQL: the whole
+    result kept before is not served."""
+    root = _helper_project(tmp_path, [_uses("a", "a1", None, "import fallback\n", "fallback.NAME")],
+                           {"fallback.py": 'try:\n    from extra_name import NAME\nexcept ImportError:\n'
+                                           '    NAME = "u"\n'})
+    first = _check(root)
+    (root / "extra_name.py").write_text('NAME = "w"\n')
+    again = _check(root)
+    assert again != first and again == _check(root, "--no-cache")

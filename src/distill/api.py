@@ -158,8 +158,8 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
     signer = (lambda directory: signing.sign(directory, Path(sign_key))) if sign_key is not None else None
     result = project.result_key(cache and spec.shadow is None, "bundle", spec)
     found = result.read()
-    if found is not None:  # nothing changed since a build that rendered it all reproducibly
-        content, files = found
+    if found is not None and _str_list(found[0].get("protected")):  # nothing changed since a build
+        content, files = found                                      # that rendered it all reproducibly
         protected = [project.settings.root, *map(Path, content["protected"])]
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
@@ -177,6 +177,10 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
 
     return publish(write, target, force=force, archive=archive, protected=protected, sign=signer,
                    option=option)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 0 and all(isinstance(item, str) for item in value)
 
 
 def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str = "heads",

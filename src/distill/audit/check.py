@@ -212,7 +212,7 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
         report.reproducibility["notes"] = list(reproducible.NOTES)
     if cache is not None:
         _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
-                   hits | _keep_reproducible(cache, pending, differences), one_way)
+                   hits | _keep_reproducible(cache, pending, differences, hits), one_way)
     return report
 
 
@@ -273,12 +273,15 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
 
 
 def _keep_reproducible(cache: RenderCache, pending: dict[tuple[str, str, str], tuple[str, tuple]],
-                       differences: list) -> set[tuple[str, str, str]]:
+                       differences: list, hits: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     """Keep the steps rendered here that the second rendering wrote the same; drop the others
     (all of them when the clock could not be moved). The steps kept."""
     bad = {(item.dialect, item.direction, item.revision) for item in differences}
     trusted = not reproducible.NOTES
-    kept = {step for step in pending if trusted and step not in bad}
+    for step, (key, _) in pending.items():
+        if step in hits:  # found in the cache, yet rendered again (its entry had gone): not probed
+            cache.forget(key)
+    kept = {step for step in pending if trusted and step not in bad and step not in hits}
     cache.keep({key: entry for step, (key, entry) in pending.items() if step in kept},
                [entry[0] for step, (_, entry) in pending.items() if step not in kept])
     return kept

@@ -23,6 +23,10 @@ def report_content(report: CheckReport) -> dict[str, Any]:
 def report_from(content: dict[str, Any], waivers: tuple[Waiver, ...]) -> CheckReport | None:
     """The report ``report_content`` gave (None if it does not read as one)."""
     try:
+        reproducibility = dict(content["reproducibility"])
+        if not isinstance(reproducibility.get("checked"), bool) or not all(
+                isinstance(note, str) for note in reproducibility.get("notes", ())):
+            return None
         report = CheckReport(int(content["revisions"]), tuple(map(str, content["dialects"])),
                              reproducibility=dict(content["reproducibility"]), waivers=waivers,
                              steps=tuple(map(str, content["steps"])),

@@ -41,7 +41,7 @@ from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.row_changes import StepChanges, changes, verdicts_by_revision
 from ..statements.script_text import script_text
-from .files import write_file
+from .files import current_umask, write_file
 from .generator import generator_versions
 from .index_files import write_index_files
 from .manifest import BundleSpec, bundle_identity, manifest_core
@@ -213,6 +213,7 @@ class BundleBuilder:
                     kept[key] = entry
                 else:
                     dropped.append(entry[0])
+                    self.cache.forget(key)  # found, yet rendered again (its entry had gone): not probed
         self.cache.keep(kept, dropped)
 
     def _run_jobs(self, directory: Path, point: reversibility.Irreversible | None
@@ -345,6 +346,7 @@ def restore_into(directory: Path, files: dict[str, bytes]) -> None:
     """Write into the empty ``directory`` a bundle kept whole by an earlier build with the same
     inputs (``cache.Result``: its paths are plain relative ones). Two threads, each its own
     folders (creating files in one folder takes its lock; the system calls release the GIL)."""
+    current_umask()  # read once before the threads (reading it sets it for a moment)
     folders = sorted({path.partition("/")[0] for path in files})
     halves = [[p for p in sorted(files) if folders.index(p.partition("/")[0]) % 2 == n] for n in (0, 1)]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:

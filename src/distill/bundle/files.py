@@ -16,7 +16,7 @@ def sha256(data: bytes) -> str:
 
 
 @cache
-def _current_umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -38,7 +38,7 @@ def write_file(directory: Path, path: str, data: bytes) -> str:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        if _current_umask() & 0o644:  # a umask such as 077 would make it 0600
+        if current_umask() & 0o644:  # a umask such as 077 would make it 0600
             os.fchmod(fd, 0o644)
     finally:
         os.close(fd)

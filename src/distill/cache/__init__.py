@@ -40,13 +40,16 @@ class RenderCache:
     """The cache as one command uses it. ``write``: renderings may be kept (the probe runs)."""
 
     def __init__(self, directory: Path, history: Any,
-                 base: tuple[str, dict[str, str], dict[str, str | None], dict[str, str]], *,
+                 base: tuple[str, dict[str, str], dict[str, str | None], dict[str, str], dict[str, str]], *,
                  write: bool) -> None:
         from . import keys
 
         self.store = Store(directory)
         self.history, self.write = history, write
-        self.base, self.modules, self.base_files, self.confined = base
+        self.base, self.modules, self.base_files, self.confined, self.confined_modules = base
+        # what a whole result also depends on: the folders project modules were found in, and the
+        # project's folders on sys.path (a module added there would be imported instead)
+        self.module_listings = keys.module_folders(self.modules)
         self.graph = keys.graph_digests(history)
         self.scripts: dict[str, str | None] = {}
         self.found: dict[str, dict[str, Any]] = {}  # key -> entry (looked up in the distill process)
@@ -58,10 +61,12 @@ class RenderCache:
         self.result_keys: list[str] | None = None  # the plans the command's whole result is made of
         self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
         self._seen: dict[str, str | None] = {}  # path -> digest, of files entries found depend on
-        self._read: dict[str, str | None] = {}  # path -> digest, of files renderings here opened
+        self._read: dict[str, tuple] = {}  # path -> (size, time, inode), digest: files renderings opened
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
-        self._opened, self._writes, self._listings = watch.opened_count(), watch.writes(), watch.listings()
+        # files first opened since the history loaded, by renderings of this cache or another
+        self._opened = history.opened_after_load
+        self._writes, self._listings = watch.writes(), watch.listings()
 
     @classmethod
     def open(cls, directory: Path, history: Any, *, write: bool) -> RenderCache | None:
@@ -98,6 +103,7 @@ class RenderCache:
             if not current_deps(self.index["deps"][indexed], self._seen):
                 return False
             self.deps[key] = self.index["deps"][indexed]
+            self.store.touch(key)  # used: not the first to go past the cap
             return True
         if key not in self.found:
             entry = self.store.read(key)
@@ -140,16 +146,29 @@ class RenderCache:
         if self._new[1] is None:
             return
         deps = dict(self._new[1])
+        if deps:  # a project module imported since the history loaded may import confined ones
+            deps.update(self.confined_modules)
         for path in sorted(watch.opened_since(self._opened)):
             if path not in self.modules and path not in self.history.script_paths \
                     and f"{os.sep}__pycache__{os.sep}" not in path:
-                if path not in self._read:  # once per process: a file that changes later is a miss then
-                    self._read[path] = watch.file_digest(path)
-                deps[path] = self._read[path]
+                deps[path] = self._digest(path)
         key = self.key(rendering.plan, rendering.dialect.name, standalone)
         temporary = self.store.write_temporary(encode(key, rendering, deps))
         if temporary is not None:
             self.pending[key] = (temporary, deps)
+
+    def _digest(self, path: str) -> str | None:
+        """The digest of a file a rendering opened: read again only when its size, time or inode
+        changed since this process last read it (a file edited during the run is a miss later)."""
+        try:
+            stat = os.stat(path)
+            stamp: tuple | None = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except OSError:
+            stamp = None
+        known = self._read.get(path)
+        if known is None or known[0] != stamp or stamp is None:
+            known = self._read[path] = (stamp, watch.file_digest(path))
+        return known[1]
 
     def log_key(self, up: Any, down: Any, dialect: str, standalone: bool) -> str:
         """The key of what ``check`` finds for one step alone (``up``, ``down``: its plans) in
@@ -183,6 +202,11 @@ class RenderCache:
             if temporary is not None:
                 self.store.promote({key: temporary}, (), evict=False)
         self.unwritten_logs.clear()
+
+    def forget(self, key: str) -> None:
+        """A rendering found here that a worker rendered again all the same (its entry had gone):
+        no whole result may be kept from it (it was not probed)."""
+        self.deps.pop(key, None)
 
     def take_pending(self) -> dict[str, tuple[str, dict]]:
         """The temporary entries this process left since the last call: key -> (path, deps)."""

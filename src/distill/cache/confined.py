@@ -3,14 +3,22 @@ helper renders again the revisions that import it, not the others).
 
 A project module is *confined* when nothing but revision scripts' step functions can use it:
 
-* loading it has no effect beyond binding names: its top level holds only a docstring, imports,
-  plain assignments (no call, no lambda, no comprehension), and functions without decorators
-  whose defaults and annotations call nothing (classes, decorators and calls at the top level
-  can register hooks, listeners or types that every rendering meets);
+* loading it has no effect beyond binding names: its top level holds only a docstring, imports
+  of project modules, of the standard library, of Alembic and of SQLAlchemy (another library may
+  register compilers or types when imported), plain assignments (no call, no lambda, no
+  comprehension), and functions without decorators whose defaults and annotations call nothing
+  (classes, decorators and calls at the top level can register hooks, listeners or types that
+  every rendering meets);
 * a revision script imports it (directly, or through other confined modules), and every script
   that imports it uses it only inside functions (its own top level is *plain*: a docstring,
   imports, constant assignments, functions without decorators);
-* nothing else imports it: not env.py, not a module that is not confined itself.
+* nothing else imports it: not env.py, not a module that is not confined itself, not a module
+  loaded for another reason (a setup hook, the program that called distill's API). Importing a
+  package reaches every loaded module of it (its attributes).
+
+A rendering that imports a project module not loaded with the history (inside ``upgrade()``,
+or env.py) may reach any of them: its entry then depends on every confined module too
+(``RenderCache.rendered``).
 
 Every other project module is keyed for every step (the key's base), as before. Read from the
 module files by their syntax: a file whose bytes are not the ones executed, or that does not
@@ -35,13 +43,13 @@ def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: st
     """Script path -> the confined modules (paths) it reaches; ``modules``: every project module
     loaded (path -> digest of the bytes executed)."""
     names = _module_names(modules)
-    pure = {path for path in modules if _pure(path, modules[path])}
+    pure = {path for path in modules if _pure(path, modules[path], names)}
     if not pure:  # nothing can be confined: no script need be read
         return {}
-    graph = {path: _imported(path, names.get(path), names) for path in modules}
+    graph = {path: _imported(path, names) for path in modules}
     # a statement importing a module names its last part: a script whose text names none of the
     # project modules' imports none of them (parsing 1,000 scripts took a second)
-    parts = "|".join(sorted({re.escape(name.rpartition(".")[2]) for name in names.values()}))
+    parts = "|".join(sorted({re.escape(name.rpartition(".")[2]) for name in names}))
     mentioned = re.compile(rf"\b(?:{parts})\b")
     reached: dict[str, set[str]] = {}
     held = set()  # modules something other than a plain script's step functions may use
@@ -49,12 +57,13 @@ def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: st
         if not _mentions(script, mentioned):
             reached[script] = set()
             continue
-        direct = _imported(script, None, names)
+        direct = _imported(script, names)
         if direct and not _plain(script):
             held |= direct
         reached[script] = _closure(direct, graph, pure)
-    held |= _imported(env_py, None, names)
+    held |= _imported(env_py, names)
     held |= set(modules) - pure
+    held |= set(modules) - set().union(*reached.values())  # loaded for another reason
     held = _closure(held, graph, None)
     return {script: {path for path in found if path not in held} for script, found in reached.items()}
 
@@ -82,12 +91,13 @@ def _closure(start: set[str], graph: dict[str, set[str]], through: set[str] | No
 
 
 def _module_names(modules: dict[str, str]) -> dict[str, str]:
-    """Path -> module name, for the loaded project modules."""
+    """Module name -> path, for every name a loaded project module has (one file may be loaded
+    under two names)."""
     found = {}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and os.path.abspath(path) in modules:
-            found[os.path.abspath(path)] = name
+            found[name] = os.path.abspath(path)
     return found
 
 
@@ -104,33 +114,38 @@ def _tree(path: str, digest: str | None) -> ast.Module | None:
         return None
 
 
-def _imported(path: str, name: str | None, names: dict[str, str]) -> set[str]:
-    """The loaded project modules (paths) the file at ``path`` imports anywhere in it."""
+def _imported(path: str, names: dict[str, str]) -> set[str]:
+    """The loaded project modules (paths) the file at ``path`` imports anywhere in it (relative
+    imports resolved under each name the file was loaded as; a package imported reaches every
+    loaded module of it)."""
     tree = _tree(path, None)
     if tree is None:
         return set()
-    by_name = {module: where for where, module in names.items()}
-    package = name if name is not None and path.endswith("__init__.py") else \
-        (name.rpartition(".")[0] if name else None)
+    wanted = _imported_names(tree, [name for name, where in names.items() if where == path], path)
+    packages = [name for name in wanted if name in names and names[name].endswith("__init__.py")]
+    wanted |= {name for name in names for package in packages if name.startswith(package + ".")}
+    return {names[name] for name in wanted if name in names}
+
+
+def _imported_names(tree: ast.Module, own_names: list[str], path: str) -> set[str]:
+    """Every module name an import statement of ``tree`` names (and the packages above it)."""
+    packages = [name if path.endswith("__init__.py") else name.rpartition(".")[0] for name in own_names]
     wanted: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                parts = alias.name.split(".")
-                wanted |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+            bases = [alias.name for alias in node.names]
+            wanted |= {".".join(b.split(".")[:i]) for b in bases for i in range(1, b.count(".") + 2)}
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                if not package:
-                    continue
+            bases = [node.module or ""] if not node.level else []
+            for package in packages if node.level else ():
                 try:
-                    base = importlib.util.resolve_name("." * node.level + base, package)
+                    bases.append(importlib.util.resolve_name("." * node.level + (node.module or ""), package))
                 except (ImportError, ValueError):
                     continue
-            parts = base.split(".")
-            wanted |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-            wanted |= {f"{base}.{alias.name}" for alias in node.names}
-    return {by_name[module] for module in wanted if module in by_name}
+            for base in bases:
+                wanted |= {".".join(base.split(".")[:i]) for i in range(1, base.count(".") + 2)}
+                wanted |= {f"{base}.{alias.name}" for alias in node.names}
+    return wanted
 
 
 def _calls_nothing(*nodes: ast.AST | None) -> bool:
@@ -150,10 +165,17 @@ def _plain_function(node: ast.AST) -> bool:
     return _calls_nothing(*arguments.defaults, *arguments.kw_defaults, *annotations, node.returns)
 
 
-def _plain_statement(node: ast.stmt) -> bool:
-    """A top-level statement whose execution only binds names."""
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return True
+# what a confined module may import when it loads: importing these binds names and no more
+_KNOWN_IMPORTS = frozenset({"__future__", "alembic", "sqlalchemy"}) | frozenset(sys.stdlib_module_names)
+
+
+def _plain_statement(node: ast.stmt, names: dict[str, str] | None = None) -> bool:
+    """A top-level statement whose execution only binds names (``names``: a module's, whose
+    imports must be of project modules, the standard library, Alembic or SQLAlchemy)."""
+    if isinstance(node, ast.Import):
+        return names is None or all(_known(alias.name, names) for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return names is None or bool(node.level) or _known(node.module or "", names)
     if isinstance(node, ast.Expr):
         return isinstance(node.value, ast.Constant)
     if isinstance(node, ast.Assign):
@@ -169,7 +191,12 @@ def _plain(path: str) -> bool:
     return tree is not None and all(_plain_statement(node) for node in tree.body)
 
 
-def _pure(path: str, digest: str) -> bool:
+def _known(module: str, names: dict[str, str]) -> bool:
+    """Whether importing ``module`` at a confined module's top level binds names and no more."""
+    return module in names or module.partition(".")[0] in _KNOWN_IMPORTS
+
+
+def _pure(path: str, digest: str, names: dict[str, str]) -> bool:
     """Whether the module at ``path``, as executed (``digest``), only binds names when loaded."""
     tree = _tree(path, digest)
-    return tree is not None and all(_plain_statement(node) for node in tree.body)
+    return tree is not None and all(_plain_statement(node, names) for node in tree.body)

@@ -113,8 +113,10 @@ class Result:
             return
         deps = None if self.directory is None or render_cache.result_keys is None else \
             render_cache.result_deps(render_cache.result_keys)
+        listings = render_cache.history.loaded_listings
+        listings = None if listings is None else {**render_cache.module_listings, **listings}
         if deps is not None and keep(self.directory, self.key, content, deps,
-                                     render_cache.history.loaded_listings, None if files is None else files(),
+                                     listings, None if files is None else files(),
                                      index=render_cache.index_of(render_cache.result_keys)):
             render_cache.unwritten_logs.clear()  # the result's index holds them
         render_cache.write_logs()
@@ -134,10 +136,13 @@ def _decode(data: bytes, key: str) -> tuple[dict[str, Any], dict[str, bytes]] | 
             return None
         files, offset = {}, int(length)
         for name, size in header["files"]:
-            if not isinstance(name, str) or not _FILE.fullmatch(name):
+            if not isinstance(name, str) or not _FILE.fullmatch(name) or int(size) < 0:
                 return None
             files[name] = body[offset:offset + int(size)]
             offset += int(size)
+        folders = {name.rsplit("/", i)[0] for name in files for i in range(1, name.count("/") + 1)}
+        if folders & set(files):  # a file where another file's folder would be
+            return None
         if offset != len(body) or not all(
                 isinstance(p, str) and (d is None or isinstance(d, str)) for p, d in header["deps"].items()) \
                 or not all(isinstance(f, str) and isinstance(n, list) for f, n in header["listings"].items()):

@@ -151,6 +151,17 @@ def module_state() -> dict[str, str] | None:
     return state
 
 
+def module_folders(modules: dict[str, str]) -> dict[str, list[str] | None]:
+    """What the folders of the project modules hold, and the project's folders on sys.path (not
+    the standard library's, not site-packages): a module file added there can change which file
+    an import finds (a fallback import that now succeeds, a module that shadows another)."""
+    folders = {os.path.dirname(path) for path in modules}
+    on_path = {os.path.abspath(entry or ".") for entry in sys.path}
+    folders |= {folder for folder in on_path
+                if os.path.isdir(folder) and keyed_module(os.path.join(folder, "x.py"))}
+    return {folder: watch.listing(folder) for folder in sorted(folders)}
+
+
 def _config_files(history: Any) -> dict[str, str | None]:
     settings = history.settings
     paths = {settings.alembic_config_path, settings.root / "pyproject.toml", settings.root / "distill.toml",
@@ -163,10 +174,12 @@ def dialect_files() -> dict[str, str | None]:
     return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
 
 
-def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None], dict[str, str]] | None:
+def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None], dict[str, str],
+                                       dict[str, str]] | None:
     """(the base digest, the project modules loaded, the files it depends on with their digests,
-    and per script path the digest of the confined modules it reaches: ``confined``), or None if
-    it is not certain. The base holds every project module but the confined ones."""
+    per script path the digest of the confined modules it reaches: ``confined``, and those
+    modules with their digests), or None if it is not certain. The base holds every project
+    module but the confined ones."""
     modules = module_state()
     if modules is None:
         return None
@@ -192,7 +205,7 @@ def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None
              "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     files = {**modules, **config, **loaded,
              **{path: script_digest(path) for path in sorted(history.script_paths)}}
-    return digest_of(parts), modules, files, per_script
+    return digest_of(parts), modules, files, per_script, {path: modules[path] for path in sorted(confined)}
 
 
 def digest_of(value: Any) -> str:

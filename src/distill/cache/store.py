@@ -145,6 +145,11 @@ class Store:
                 os.utime(path)  # least recently *used*
         return entry
 
+    def touch(self, key: str) -> None:
+        """Note that the entry of ``key`` was used (least recently used entries go first)."""
+        with contextlib.suppress(OSError):
+            os.utime(self.path(key))
+
     def write_temporary(self, data: bytes) -> str | None:
         """``data`` in a temporary file of the cache (renamed into place later); None if the
         cache cannot be written. Named by process and a count (created exclusively: a name left

@@ -42,6 +42,7 @@ class History:
             self.config = settings.alembic_config()
             self.script, self.precompiled, files = _load(self.config, settings)
         self.loaded_files = watch.opened() - opened  # files read while loading
+        self.opened_after_load = watch.opened_count()
         self.load_wrote = watch.writes() != writes  # loading wrote a file (a side effect)
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
         # what the folders listed while loading hold (the version locations among them), for the

@@ -134,7 +134,6 @@ class _Child:
         env, self.unshifted = clock.shifted_environment(env)  # why the clock is not moved, if not
         self.errors = tempfile.TemporaryFile()  # not a pipe: nothing the child says can block it
         self.asked = 0
-        self.needed = False  # asked for more than loading a history ahead (``preload``)
         try:  # it dies with this process (a killed distill leaves no second rendering running)
             self.process: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-m", "distill.offline.second_rendering"], stdin=subprocess.PIPE,
@@ -149,13 +148,10 @@ class _Child:
     def preload(self, settings: Any) -> None:
         """Have the history of ``settings`` loaded before it is asked for (nobody reads the
         answer)."""
-        needed = self.needed
         self.send({"settings": settings, "standalone": False, "jobs": []})
-        self.needed = needed
 
     def send(self, request: dict[str, Any]) -> int:
         self.asked += 1
-        self.needed = True
         if self.running():
             assert self.process is not None and self.process.stdin is not None
             try:
@@ -197,7 +193,7 @@ class _Child:
                 NOTES.append(note)
 
     def close(self) -> None:
-        if self.running() and not self.needed:  # only loading ahead: nothing to wait for
+        if self.running() and not self.asked:  # started, never asked: still importing, nothing to wait for
             assert self.process is not None
             self.process.kill()
             self.process.wait()
@@ -225,7 +221,7 @@ def start(settings: Any = None) -> _Child:
     global _child
     if _child is None or not _child.running():
         _child = _Child()
-    if settings is not None:
+    if settings is not None and getattr(settings, "setup", None) is None:  # a setup hook runs once at a time
         _child.preload(settings)
     return _child
 
