@@ -28,7 +28,7 @@ def report_from(content: dict[str, Any], waivers: tuple[Waiver, ...]) -> CheckRe
                 isinstance(note, str) for note in reproducibility.get("notes", ())):
             return None
         report = CheckReport(int(content["revisions"]), tuple(map(str, content["dialects"])),
-                             reproducibility=dict(content["reproducibility"]), waivers=waivers,
+                             reproducibility=reproducibility, waivers=waivers,
                              steps=tuple(map(str, content["steps"])),
                              strays=tuple(waivers[int(index)] for index in content["strays"]))
         for table in _TABLES:

@@ -39,13 +39,10 @@ def command_key(settings: Any, command: str, options: Any) -> str | None:
     modules = keys.module_state()
     if modules is None:
         return None
-    config = {str(path): watch.file_digest(str(path)) for path in sorted(
-        {str(settings.alembic_config_path), str(settings.root / "pyproject.toml"),
-         str(settings.root / "distill.toml")})}
     templates = data_dir("templates")
     return keys.combined(keys.FORMAT, "result-1", command, repr(options), keys.digest_of({
         "versions": keys.versions(), "distill": keys.distill_source(), "site_packages": keys.site_packages(),
-        "settings": repr(settings), "config": config, "dialects": keys.dialect_files(),
+        "settings": repr(settings), "config": keys.config_files(settings), "dialects": keys.dialect_files(),
         "templates": {p.name: watch.file_digest(str(p)) for p in sorted(templates.glob("*.mako"))},
         "modules": modules, "cwd": os.getcwd(), "environ": sorted(os.environ.items()),
         "path": list(sys.path), "executable": sys.executable}))

@@ -162,10 +162,11 @@ def module_folders(modules: dict[str, str]) -> dict[str, list[str] | None]:
     return {folder: watch.listing(folder) for folder in sorted(folders)}
 
 
-def _config_files(history: Any) -> dict[str, str | None]:
-    settings = history.settings
+def config_files(settings: Any, *more: str) -> dict[str, str | None]:
+    """The bytes of the configuration distill reads (alembic.ini, pyproject.toml, distill.toml)
+    and of ``more`` files, by absolute path."""
     paths = {settings.alembic_config_path, settings.root / "pyproject.toml", settings.root / "distill.toml",
-             os.path.join(history.script.dir, "env.py")}
+             *more}
     return {os.path.abspath(path): watch.file_digest(path) for path in sorted(map(str, paths))}
 
 
@@ -188,7 +189,7 @@ def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None
     confined = set().union(*reached.values())
     per_script = {script: digest_of(sorted((path, modules[path]) for path in found))
                   for script, found in reached.items()}
-    config = _config_files(history)
+    config = config_files(history.settings, env_py)
     shipped = tuple(os.path.join(str(data_dir(name)), "") for name in ("dialects", "templates"))
     loaded = {path: watch.file_digest(path) for path in sorted(history.loaded_files)
               if path not in modules and path not in config and path not in history.script_paths

@@ -14,11 +14,12 @@ entry touches its time; past ``MAX_BYTES``, the least recently used entries are 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -156,29 +157,33 @@ class Store:
         by a process that died with this one's id is skipped)."""
         try:
             folder = os.path.join(self.root, "tmp")
-            self._folder(folder)
             while True:
                 _COUNTER[0] += 1
                 name = os.path.join(folder, f"entry-{os.getpid()}-{_COUNTER[0]}")
                 try:
-                    handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    handle = self._in_folder(folder, functools.partial(
+                        os.open, name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
                     break
                 except FileExistsError:
                     continue
-                except FileNotFoundError:  # the folder went (a cache removed by hand): again
-                    _MADE.discard(folder)
-                    self._folder(folder)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             return name
         except OSError:
             return None
 
-    def _folder(self, folder: str) -> None:
-        """Make ``folder`` (once per process)."""
+    @staticmethod
+    def _in_folder(folder: str, action: Callable[[], Any]) -> Any:
+        """``action()``, ``folder`` made first (once per process), and made again if it went since
+        (a cache removed by hand)."""
         if folder not in _MADE:
             os.makedirs(folder, exist_ok=True)
             _MADE.add(folder)
+        try:
+            return action()
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            return action()
 
     def promote(self, kept: dict[str, str], dropped: Iterable[str], *, evict: bool = True) -> None:
         """Rename each temporary file of ``kept`` (key -> path) into place; delete ``dropped``;
@@ -191,13 +196,7 @@ class Store:
             try:
                 written += os.stat(path).st_size
                 target = self.path(key)
-                self._folder(str(target.parent))
-                try:
-                    os.replace(path, target)
-                except FileNotFoundError:  # its folder went since this process made it
-                    _MADE.discard(str(target.parent))
-                    self._folder(str(target.parent))
-                    os.replace(path, target)
+                self._in_folder(str(target.parent), functools.partial(os.replace, path, target))
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(path)

@@ -199,10 +199,15 @@ def listings() -> int:
     return _STATE["listings"]
 
 
-def listed() -> list[str]:
-    """The folders listed while watching (as ``listings`` counts them), in order, in this
-    process so far ("" for a folder listed by its file descriptor)."""
-    return list(_LISTED)
+def listed_count() -> int:
+    """How many folders were listed while watching, in this process so far (``listed_since``)."""
+    return len(_LISTED)
+
+
+def listed_since(count: int) -> list[str]:
+    """The folders listed while watching (as ``listings`` counts them) after ``listed_count()``
+    was ``count``, in order ("" for a folder listed by its file descriptor)."""
+    return _LISTED[count:]
 
 
 def listing(folder: str) -> list[str] | None:

@@ -37,17 +37,17 @@ class History:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        opened, writes, listed = watch.opened(), watch.writes(), len(watch.listed())
+        opened, writes, listed = watch.opened_count(), watch.writes(), watch.listed_count()
         with watch.watching():
             self.config = settings.alembic_config()
             self.script, self.precompiled, files = _load(self.config, settings)
-        self.loaded_files = watch.opened() - opened  # files read while loading
+        self.loaded_files = set(watch.opened_since(opened))  # files read while loading (first time)
         self.opened_after_load = watch.opened_count()
         self.load_wrote = watch.writes() != writes  # loading wrote a file (a side effect)
         self.version_dirs = [Path(p).resolve() for p in compat.version_locations(self.script)]
         # what the folders listed while loading hold (the version locations among them), for the
         # render cache: None when a script was added or removed while the history loaded
-        folders = sorted(set(watch.listed()[listed:]))
+        folders = sorted(set(watch.listed_since(listed)))
         self.loaded_listings: dict[str, list[str] | None] | None = {
             folder: watch.listing(folder) if folder else None for folder in folders}
         if script_files(self.version_dirs, self.script.recursive_version_locations) != files:
