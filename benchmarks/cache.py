@@ -12,7 +12,6 @@ side's best is compared with the raw runs' best, and every pair's ratio kept (th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from generate_history import generate
-from issue19 import BIN, DIALECTS, HERE, six_raw_runs
+from issue19 import BIN, DIALECTS, record, six_raw_runs
 
 
 def _seconds(cmd: list[str], cwd: Path, cache: Path) -> float:
@@ -142,10 +141,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     results["load_at_end"] = _load()
     if not args.small:
-        path = HERE / "results.json"
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data["issue32"] = results
-        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        record("issue32", results)
 
 
 if __name__ == "__main__":

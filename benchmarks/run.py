@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from generate_history import generate
+from issue19 import record
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -166,11 +167,7 @@ def main() -> None:
         if memory:
             shutil.rmtree(memory, ignore_errors=True)
     if not args.small:
-        path = HERE / "results.json"
-        kept = json.loads(path.read_text()).get("issue19") if path.exists() else None  # issue19.py's
-        if kept is not None:
-            results["issue19"] = kept
-        path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        record(None, results)  # issue19.py's and cache.py's figures kept
 
 
 if __name__ == "__main__":
