@@ -8,7 +8,7 @@ rendering the revision scripts):
   bytes its file holds later. A module imported outside (before distill loaded the scripts) is
   not noted; the cache's keys treat it as uncertain (``cache.keys``).
 * an audit hook (``sys.addaudithook``) notes every file opened while watching: opened to read
-  (``opened``), or opened to write (``writes``: a rendering with side effects). Python cannot
+  (``opened_since``), or opened to write (``writes``: a rendering with side effects). Python cannot
   remove an audit hook: it is added once (``install``) and does nothing outside ``watching()``.
 
 Files of the standard library are never noted (the Python version is keyed instead); files of
@@ -176,11 +176,6 @@ def watching() -> Iterator[None]:
 def executed(path: str) -> str | None:
     """The digest of the bytes the module at ``path`` was last executed from, if seen."""
     return _EXECUTED.get(os.path.abspath(path))
-
-
-def opened() -> set[str]:
-    """Every file opened to read while watching, in this process so far."""
-    return set(_OPENED)
 
 
 def opened_count() -> int:
