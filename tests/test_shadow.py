@@ -8,7 +8,7 @@ import re
 
 import pytest
 from helpers import assert_same_database, online
-from projects import SHELF, run_distill, write_project
+from projects import CREATE_T, SHELF, run_distill, write_project
 
 from distill.config import load
 
@@ -375,3 +375,76 @@ def test_a_server_tool_that_fails_is_reported_by_its_first_error_not_only_by_its
     with pytest.raises(servers.ServerUnavailable, match=r"^sh failed: \[ERROR\] io_setup\(\) failed with EAGAIN; "
                                                           r"\[ERROR\] Aborting$"):
         servers._run(failing)
+
+
+# Two branches from a1; b2 depends on a2 (the other branch) and looks at the table a2 changed
+FLAGGED = [CREATE_T, {"revision": "a2", "down": "a1", "message": "t.flag", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("flag", sa.Integer))
+
+    def downgrade():
+        op.drop_column("t", "flag")
+'''}, {"revision": "b2", "down": "a1", "message": "retire t.flag where it is", "body": '''
+    depends_on = "a2"
+
+    def _columns():
+        return {c["name"] for c in sa.inspect(op.get_bind()).get_columns("t")}
+
+    def upgrade():
+        if "flag" in _columns():
+            op.drop_column("t", "flag")
+
+    def downgrade():
+        if "flag" not in _columns():
+            op.add_column("t", sa.Column("flag", sa.Integer))
+'''}]
+
+
+def test_check_with_a_shadow_renders_each_step_where_its_dependencies_are_applied(tmp_path):
+    """A step on one branch that depends on another branch's revision renders with that revision
+    applied: check --shadow reports the column b2 drops (it once rendered b2 from a shadow where
+    it had just downgraded a2, and reported nothing)."""
+    project = write_project(tmp_path / "flagged", FLAGGED)
+    result = run_distill(["check", "--dialect", "sqlite", "--shadow", "--to", "b2", "--format", "json"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["cannot_render"] == []
+    assert ("b2", "upgrade", "drops column t.flag and its data") in {
+        (i["revision"], i["direction"], i["message"]) for i in report["destructive"]}
+
+
+def test_check_with_a_shadow_of_the_example_finds_what_offline_check_finds():
+    """The example's branches, its merge and its depends_on, moved along on one shadow per
+    dialect: every step renders there (none was refused a statement the SQL never sends), and
+    the findings are offline check's."""
+    from conftest import REPO
+    example = REPO / "examples" / "bookshop"
+    offline = run_distill(["check", "--format", "json"], example)
+    shadowed = run_distill(["check", "--shadow", "--format", "json"], example)
+    assert shadowed.returncode == 0, shadowed.stdout + shadowed.stderr
+    found, expected = json.loads(shadowed.stdout), json.loads(offline.stdout)
+    assert found["cannot_render"] == [] and found["ok"]
+    assert {k: v for k, v in found.items() if k != "reproducibility"} == \
+        {k: v for k, v in expected.items() if k != "reproducibility"}
+
+
+def test_a_shadow_is_never_moved_down_through_a_downgrade_that_does_nothing(tmp_path):
+    """Its schema would stay as the revision left it while distill counts the revision as gone:
+    the catch-up refuses, naming the revision, before anything runs."""
+    from distill.errors import OfflineRenderError
+    from distill.history.plan import make_plan
+    from distill.history.scripts import History
+    from distill.offline.shadow_plans import catch_up_plans
+    project = write_project(tmp_path / "p", [CREATE_T, {"revision": "x2", "down": "a1", "body": '''
+        def upgrade():
+            op.execute("DELETE FROM t")
+
+        def downgrade():
+            pass
+    '''}])
+    history = History(load(project))
+    assert catch_up_plans(history, ("a1",), make_plan(history, "a1", "x2")) == []
+    moved = catch_up_plans(history, ("a1",), make_plan(history, "base", "a1"))
+    assert [(p.direction, [s.revision for s in p.steps]) for p in moved] == [("downgrade", ["a1"])]
+    with pytest.raises(OfflineRenderError, match="below revision x2: its downgrade"):
+        catch_up_plans(history, ("x2",), make_plan(history, "base", "a1"))

@@ -436,7 +436,7 @@ def _rendered_on(shadow: MovingShadow, log: _Log, step, direction: str, name: st
                  options: dict) -> Rendering | OfflineRenderError:
     """``_rendered`` against ``shadow``; the error when it cannot render (the shadow is then lost)."""
     try:
-        database = shadow.at(plan.start)
+        database = shadow.ready_for(plan)
     except OfflineRenderError as exc:
         shadow.lost()
         _unrenderable(log, step, direction, name, exc)

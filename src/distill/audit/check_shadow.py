@@ -8,34 +8,35 @@ import contextlib
 from typing import Any
 
 from ..dialects import Dialect
+from ..history.plan import Plan
 from ..history.scripts import History
 from ..offline.render import render
-from ..offline.shadow_plans import catch_up_plan
+from ..offline.shadow_plans import catch_up_plans
 from ..shadow import ShadowDatabase, ShadowSpec, open_shadow
 
 
 class MovingShadow:
-    """One dialect's shadow for check: ``at(start)`` is it, at ``start``."""
+    """One dialect's shadow for check, moved along by the renderings against it."""
 
     def __init__(self, history: History, dialect: Dialect, spec: ShadowSpec, standalone: bool) -> None:
         self.history, self.dialect, self.spec, self.standalone = history, dialect, spec, standalone
         self.stack: contextlib.ExitStack | None = None
         self.database: ShadowDatabase | None = None
 
-    def at(self, start: tuple[str, ...]) -> ShadowDatabase:
-        """The shadow, opened if need be; brought to ``start`` here if it is a fresh copy of a
-        --shadow-url database (checked against the range's start on the way), else by the
-        rendering itself."""
+    def ready_for(self, plan: Plan) -> ShadowDatabase:
+        """The shadow, opened if need be and brought to where ``plan`` renders: here if it is a
+        fresh copy of a --shadow-url database (checked against the range's start on the way), else
+        by the rendering itself."""
         if self.database is None:
             self.stack = contextlib.ExitStack()
             self.database = self.stack.enter_context(open_shadow(self.dialect, self.spec))
-        if not self.database.verified and self.database.at != tuple(sorted(start)):
-            render(self.history, catch_up_plan(self.history, self.database.at or (), start), self.dialect,
-                   standalone=self.standalone, shadow=self.database)
+        database = self.database
+        for catch_up in () if database.verified else catch_up_plans(self.history, database.at or (), plan):
+            render(self.history, catch_up, self.dialect, standalone=self.standalone, shadow=self.database)
         return self.database
 
     def lost(self) -> None:
-        """Its state is not one the range can move it from: the next ``at()`` opens another."""
+        """Its state is not one the range can move it from: the next ``ready_for()`` opens another."""
         if self.stack is not None:
             self.stack.close()
         self.stack, self.database = None, None

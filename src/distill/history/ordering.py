@@ -44,6 +44,10 @@ class AncestorIndex:
             known[rev] = bits
         return known[revision]
 
+    def bit(self, revision: str) -> int:
+        """The bit of ``revision`` in every bitset."""
+        return self._bit[revision]
+
     def is_ancestor(self, candidate: str, head: str) -> bool:
         """True when ``candidate`` is ``head`` or one of its ancestors (dependencies included)."""
         return bool(self.ancestors(head) & self._bit[candidate])

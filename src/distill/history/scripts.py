@@ -27,6 +27,7 @@ from ..errors import ConfigError, DistillError, ScriptLoadError, Terminated
 from ..names import check_file_part, display_revisions, one_line  # noqa: F401 - display_revisions: re-exported
 from ..progress import Progress
 from .app_setup import run_setup
+from .ordering import AncestorIndex
 from .parallel_compile import compiled_on_second_core, script_files
 
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
@@ -87,6 +88,11 @@ class History:
         """``revision (its message)``, as errors name a revision."""
         script = self.get(revision)
         return f"{revision} ({script.doc.splitlines()[0] if script.doc else 'no message'})"
+
+    @functools.cached_property
+    def ancestry(self) -> AncestorIndex:
+        """Which revision is below which (dependencies included), as bitsets computed once."""
+        return AncestorIndex(self.script.revision_map)
 
     @functools.cached_property
     def script_paths(self) -> frozenset[str]:

@@ -42,7 +42,7 @@ from .capture import (
 )
 from .causes import one_line
 from .diagnose import render_failure
-from .shadow_plans import catch_up_plan
+from .shadow_plans import catch_up_plans, heads_after
 
 
 @dataclass
@@ -230,6 +230,8 @@ class _Run:
             shadow.verified = True
         elif not self.plan.start and shadow.at == ():  # back at base after a downgrade to it
             shadow.drop_empty_version_table(table.name, table.schema, table.sql)
+        else:
+            shadow.stamp(table.name, table.schema, table.sql, tuple(sorted(self.plan.start)))
 
         def on_read(sql: str) -> None:
             if self.capture.current_step is not None:
@@ -274,11 +276,10 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
 
     ``skip`` maps revisions whose migration function must not run to the note written instead.
     """
-    if shadow is not None and shadow.at != tuple(sorted(plan.start)):
+    for catch_up in catch_up_plans(history, shadow.at, plan) if shadow is not None else ():
         # its SQL is not wanted: only the shadow's state (a --shadow-url copy, at the bundle's
         # start, is checked there by the catch-up itself before a downgrade renders against it)
-        render(history, catch_up_plan(history, shadow.at, plan.start), dialect, standalone=standalone,
-               shadow=shadow)
+        render(history, catch_up, dialect, standalone=standalone, shadow=shadow)
     run = _Run(history, plan, dialect, skip or {}, on_step, shadow)
     notes = PrintedNotes(run.capture, dialect.comment)
     try:
@@ -300,7 +301,7 @@ def render(history: History, plan: Plan, dialect: Dialect, *, standalone: bool =
         for link in run.links:
             compat.detach_shadow(link)
     if shadow is not None:
-        shadow.at = tuple(sorted(plan.target))
+        shadow.at = heads_after(history, shadow.at, plan)
     return Rendering(dialect=dialect, plan=plan, segments=run.capture.result(),
                      version_table=run.version_tables[-1], heads_after=run.capture.heads_after,
                      shadow=None if shadow is None else shadow.record)

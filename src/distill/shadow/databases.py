@@ -67,6 +67,22 @@ class ShadowDatabase:
         except sa.exc.DBAPIError:
             return ()
 
+    def stamp(self, name: str, schema: str | None, sql: str, heads: tuple[str, ...]) -> None:
+        """Make the version table hold ``heads``, the rows a rendering's bookkeeping updates: a
+        step rendered on its own starts from its own down revisions, whatever else the shadow
+        holds (another branch; a revision it depends on), and would otherwise update no row or
+        collide with one. A missing table is left missing (the rendering creates it). Run in the
+        shadow's transaction, or outside any after the output committed."""
+        if not heads or not sa.inspect(self.connection).has_table(name, schema=schema):
+            return
+        found = self.connection.exec_driver_sql(f"SELECT version_num FROM {sql}")
+        if tuple(sorted(str(row[0]) for row in found)) == heads:
+            return
+        self.connection.exec_driver_sql(f"DELETE FROM {sql}")
+        insert = sa.text(f"INSERT INTO {sql} (version_num) VALUES (:head)")
+        for head in heads:
+            self.connection.execute(insert, {"head": head})
+
     def drop_empty_version_table(self, name: str, schema: str | None, sql: str) -> None:
         """At base after a downgrade to it, the shadow holds an empty version table (Alembic's
         offline downgrade to base leaves it): an upgrade from base creates it, so it goes."""
