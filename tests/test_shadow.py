@@ -448,3 +448,48 @@ def test_a_shadow_is_never_moved_down_through_a_downgrade_that_does_nothing(tmp_
     assert [(p.direction, [s.revision for s in p.steps]) for p in moved] == [("downgrade", ["a1"])]
     with pytest.raises(OfflineRenderError, match="below revision x2: its downgrade"):
         catch_up_plans(history, ("x2",), make_plan(history, "base", "a1"))
+
+
+@pytest.mark.own_shadow_servers  # servers distill starts
+def test_servers_started_early_are_handed_out_or_stopped_and_removed(monkeypatch):
+    """check --shadow starts its servers on threads while the history loads: the one a shadow
+    takes is the one started early (it answers), the one nobody took is stopped on the way out,
+    and no server directory is left behind."""
+    import os
+    import shutil
+    import tempfile
+
+    import sqlalchemy as sa
+
+    from distill.shadow import servers
+    scratch = tempfile.mkdtemp(prefix="distill-early-test-", dir="/tmp")
+    os.chmod(scratch, 0o755)  # as root the servers run as postgres: it must reach its directory
+    monkeypatch.setattr(tempfile, "tempdir", scratch)
+    try:
+        with servers.started_early(["postgresql-server", "postgresql-server"]):
+            with servers.take("postgresql-server") as taken:
+                engine = sa.create_engine(taken.url("postgres"), poolclass=sa.pool.NullPool)
+                with engine.connect() as connection:
+                    assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+                assert len(os.listdir(scratch)) == 2  # one started early was taken, not a third
+            assert len(os.listdir(scratch)) == 1  # the taken one stopped with its user
+        assert os.listdir(scratch) == []
+        with servers.take("postgresql-server") as later:  # none left: one starts now
+            assert len(os.listdir(scratch)) == 1 and later.url("postgres").query["host"].startswith(scratch)
+        assert os.listdir(scratch) == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_check_with_a_shadow_for_mysql_and_mariadb_takes_each_server_as_it_is_up(tmp_path):
+    """Both shadows run on a MariaDB server, both started early; in this suite both borrow the
+    session's one server, one at a time, so the second is up only once the first stopped: each
+    job takes whichever is up (waiting on the other, which thread won the lock decides, hangs)."""
+    project = write_project(tmp_path / "flagged", FLAGGED)
+    result = run_distill(["check", "--dialect", "mysql,mariadb", "--shadow", "--to", "b2", "--format", "json"],
+                         project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["cannot_render"] == [] and report["dialects"] == ["mysql", "mariadb"]
+    assert [(i["revision"], i["dialects"]) for i in report["destructive"] if i["direction"] == "upgrade"] == \
+        [("b2", ["mysql", "mariadb"])]

@@ -17,6 +17,7 @@ as opposed to a result that says "not verified", "differs" or "failed".
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 from collections.abc import Iterable
@@ -126,6 +127,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     from .audit.check import check as check_range
     from .audit.check_cached import report_content, report_from
     from .offline import reproducible
+    from .shadow import servers_ahead
 
     shadow = project.shadow(shadow)
     second = project.reproducibility_check(reproducibility_check)
@@ -140,8 +142,10 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
         reproducible.start(project.settings)  # it imports and loads the history while this process does
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
-    report = check_range(project.history, from_spec, to_spec, names, standalone=standalone, shadow=shadow,
-                         reproducibility_check=second, cache=render_cache)
+    with servers_ahead([dialects.get(name) for name in names]) if shadow is not None \
+            else contextlib.nullcontext():  # starting while the history loads
+        report = check_range(project.history, from_spec, to_spec, names, standalone=standalone,
+                             shadow=shadow, reproducibility_check=second, cache=render_cache)
     result.keep(render_cache, report_content(report))
     return report
 

@@ -187,18 +187,8 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
     hits = _cached_steps(cache, pairs, dialect_names, standalone, one_way)
     probe = _probe(history, plan, pairs, dialect_names, standalone, hits) \
         if report.reproducibility["checked"] else None
-    cut = len(pairs) // 2 if shadow is None else len(pairs)  # a shadow: one job per dialect
-    parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
-    jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
-                              history, pairs, start, stop, name, options)
-            for name in dialect_names for start, stop in parts]
-    logs = workers.run_all(jobs, labels=[f"{name} {start + 1}-{stop}" for name in dialect_names
-                                         for start, stop in parts],
-                           totals=[(stop - start) * (1 if shadow is None else 2)
-                                   for _ in dialect_names for start, stop in parts],
-                           stages=("checking",), parallel=shadow is None)
+    dialect_logs = _run_jobs(history, pairs, dialect_names, options, shadow)
     texts, pending = {}, {}  # (dialect, direction, revision) -> its text / (cache key, temporary entry)
-    dialect_logs = [logs[i * len(parts):(i + 1) * len(parts)] for i in range(len(dialect_names))]
     replay([{index: events for part in parts_found for index, events in part.items()}
             for parts_found in dialect_logs], len(pairs), report, texts, pending)
     report.unrenderable = on_every_dialect(report.unrenderable, report.dialects)
@@ -214,6 +204,26 @@ def check(history: History, from_spec: str, to_spec: str, dialect_names: tuple[s
         _keep_logs(cache, pairs, dialect_names, standalone, dialect_logs,
                    hits | _keep_reproducible(cache, pending, differences, hits), one_way)
     return report
+
+
+def _run_jobs(history: History, pairs: list, dialect_names: tuple[str, ...], options: dict,
+              shadow: ShadowSpec | None) -> list[list[dict[int, _Log]]]:
+    """Each dialect's logs, one per part of the range: offline, two parts on both cores; against
+    a shadow, one part per dialect, one at a time, those whose shadow needs no server first (the
+    servers are still starting)."""
+    cut = len(pairs) // 2 if shadow is None else len(pairs)
+    parts = [(start, stop) for start, stop in ((0, cut), (cut, len(pairs))) if stop > start]
+    order = sorted(dialect_names, key=lambda name: shadow is not None and dialects.get(name).shadow.on_server)
+    jobs = [functools.partial(_check_part if shadow is None else _check_shadowed,
+                              history, pairs, start, stop, name, options)
+            for name in order for start, stop in parts]
+    ran = workers.run_all(jobs, labels=[f"{name} {start + 1}-{stop}" for name in order
+                                        for start, stop in parts],
+                          totals=[(stop - start) * (1 if shadow is None else 2)
+                                  for _ in order for start, stop in parts],
+                          stages=("checking",), parallel=shadow is None)
+    size = len(parts)
+    return [ran[order.index(name) * size:(order.index(name) + 1) * size] for name in dialect_names]
 
 
 def _one_way(history: History, pairs: list) -> set[str]:

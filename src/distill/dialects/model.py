@@ -180,6 +180,11 @@ class Shadow:
     dump: tuple[str, ...] = ()
     dump_alternatives: tuple[str, ...] = ()
 
+    @property
+    def on_server(self) -> bool:
+        """Its throwaway shadow is a database on a temporary local server (not a file, not none)."""
+        return self.throwaway not in ("", "file")
+
 
 @dataclass(frozen=True)
 class TimeoutSettings:

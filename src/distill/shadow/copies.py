@@ -30,7 +30,7 @@ from ..dialects import Dialect
 from ..names import one_line
 from .clients import client_command, tool_command
 from .connections import ShadowError, connected, server_version
-from .servers import SERVERS, LocalServer, ServerUnavailable
+from .servers import SERVERS, LocalServer, ServerUnavailable, take
 
 NEVER_ON_THE_URL = "distill never renders on the --shadow-url database itself"
 SHADOW_URL = "--shadow-url"  # the option that named the database, as the errors say it
@@ -40,11 +40,10 @@ _PROPERTY = re.compile(r"[\w.@ -]+")  # an encoding, locale, character set or co
 @contextlib.contextmanager
 def started_server(dialect: Dialect, why: str) -> Iterator[LocalServer]:
     """A throwaway local server for ``dialect`` (``why``: what the error says to do without one)."""
-    server_kind = SERVERS.get(dialect.shadow.throwaway)
-    if server_kind is None:
+    if dialect.shadow.throwaway not in SERVERS:
         raise ShadowError(f"distill cannot make a throwaway {dialect.title} shadow database; {why}")
     try:
-        server = server_kind()
+        server = take(dialect.shadow.throwaway)
     except ServerUnavailable as exc:
         raise ShadowError(f"distill cannot start a throwaway {dialect.title} shadow server here "
                           f"({exc}); {why}") from None

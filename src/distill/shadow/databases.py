@@ -27,6 +27,7 @@ from ..dialects import Dialect
 from ..dialects import get as get_dialect
 from .connections import ShadowError, connected, server_version, shadow_engine
 from .copies import copied, started_server
+from .servers import SERVERS, started_early
 
 __all__ = ["ShadowDatabase", "ShadowError", "ShadowSpec", "open_shadow", "throwaway_database"]
 
@@ -157,6 +158,12 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
         shadow.record = {"kind": "url", "server_version": version, "held_data": _held_rows(shadow.connection)}
         shadow.at, shadow.verified = tuple(sorted(spec.at)), False
         yield shadow
+
+
+def servers_ahead(dialects: list[Dialect]) -> contextlib.AbstractContextManager[None]:
+    """The throwaway servers the shadows of ``dialects`` run on, starting now, while distill does
+    what needs none (``servers.started_early``); the dialects of a file shadow need none."""
+    return started_early([d.shadow.throwaway for d in dialects if d.shadow.throwaway in SERVERS])
 
 
 @contextlib.contextmanager

@@ -8,11 +8,14 @@ As root, the servers run as their own system users (``postgres``, ``mysql``): bo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -214,3 +217,62 @@ def _started(command: list[str]) -> subprocess.Popen:
 
 # the dialect files' ``[shadow] throwaway`` values that name a local server
 SERVERS: dict[str, type[LocalServer]] = {"postgresql-server": LocalPostgres, "mariadb-server": LocalMariaDB}
+
+
+class _Starting:
+    """One server of ``kind`` starting on a thread of its own."""
+
+    def __init__(self, kind: str) -> None:
+        self.server: LocalServer | None = None
+        self.error: ServerUnavailable | None = None
+        self.thread = threading.Thread(target=self._start, args=(kind,), name=f"distill {kind}", daemon=True)
+        self.thread.start()
+
+    def _start(self, kind: str) -> None:
+        try:
+            self.server = SERVERS[kind]()
+        except ServerUnavailable as exc:  # said when the server is taken, as a start there says it
+            self.error = exc
+
+    def finish(self) -> LocalServer:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.server is not None
+        return self.server
+
+
+_EARLY: dict[str, list[_Starting]] = {}
+
+
+@contextlib.contextmanager
+def started_early(kinds: list[str]) -> Iterator[None]:
+    """One server per entry of ``kinds`` (``SERVERS`` keys) starting now, each on its own thread:
+    initdb or mariadb-install-db and the server are other processes, so they run while distill
+    loads the history and renders what needs no server. ``take()`` hands them out; those not
+    taken are stopped on the way out (after their start finished: Ctrl-C included)."""
+    for kind in kinds:
+        _EARLY.setdefault(kind, []).append(_Starting(kind))
+    try:
+        yield
+    finally:
+        for starting in [s for waiting in _EARLY.values() for s in waiting]:
+            starting.thread.join()
+            if starting.server is not None:
+                starting.server.stop()
+        _EARLY.clear()
+
+
+def take(kind: str) -> LocalServer:
+    """A server of ``kind``: the first of those started early to be up, else one started now.
+    Raises ServerUnavailable. (The first to be up, not the first started: a server whose start
+    waits on another one's stop, as a lent test server does, is not waited for first.)"""
+    waiting = _EARLY.get(kind)
+    if not waiting:
+        return SERVERS[kind]()
+    while True:
+        for starting in waiting:
+            if not starting.thread.is_alive():
+                waiting.remove(starting)
+                return starting.finish()
+        waiting[0].thread.join(0.02)
