@@ -82,8 +82,8 @@ def _files(cache: Path) -> list[Path]:
 
 
 def _entries(cache: Path) -> list[Path]:
-    """The cache's renderings and check logs (not its whole results)."""
-    return [p for p in _files(cache) if not p.read_bytes().startswith(b"DISTILL-RESULT")]
+    """The cache's renderings and check logs (not its whole results, nor the scripts' code)."""
+    return [p for p in _files(cache) if not p.read_bytes().startswith((b"DISTILL-RESULT", b"DISTILL-COMPILED"))]
 
 
 def _results(cache: Path) -> list[Path]:
@@ -210,6 +210,10 @@ def test_bundles_are_the_same_bytes_and_verify_rebuild_never_reads_the_cache(tmp
     result.unlink()
     fast.keep(cache / "distill", key, header["content"], header["deps"], header["listings"], files, header["index"])
     assert _results(cache)
+    # and the first script's code object, valid for its bytes: a rebuild taking it would differ
+    first = sorted((root / "migrations" / "versions").glob("*.py"))[0].resolve()
+    code = _compiled(cache)
+    code.write_bytes(_poisoned(code, first, first.read_text() + "\n\ndef upgrade():\n    op.execute(\"SELECT 'poisoned'\")\n"))
     poisoned = run_distill(["build", "--out", tmp_path / "poisoned", "--name", "r1"], cwd=root)
     assert poisoned.returncode == 0
     assert "poisoned" in (tmp_path / "poisoned" / "postgresql" / "upgrade.sql").read_text()
@@ -274,7 +278,7 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     assert store.default_directory() == Path.home() / ".cache" / "distill"
     (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
     _check(project)
-    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 1  # and the whole result
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 1 + 1  # the whole result, the code
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
@@ -477,9 +481,9 @@ def loads(monkeypatch) -> list[int]:
     seen: list[int] = []
     original = scripts.History.__init__
 
-    def counting(self, settings) -> None:
+    def counting(self, settings, **kw) -> None:
         seen.append(1)
-        original(self, settings)
+        original(self, settings, **kw)
 
     monkeypatch.setattr(scripts.History, "__init__", counting)
     return seen
@@ -662,3 +666,62 @@ def test_a_module_added_where_an_import_looks_is_seen(tmp_path: Path, rendered: 
     (root / "extra_name.py").write_text('NAME = "w"\n')
     again = _check(root)
     assert again != first and again == _check(root, "--no-cache")
+
+
+def _compiled(cache: Path) -> Path:
+    [entry] = [p for p in _files(cache) if p.read_bytes().startswith(b"DISTILL-COMPILED")]
+    return entry
+
+
+_CODE_MAGIC = b"DISTILL-COMPILED-SCRIPTS 1\n"
+
+
+def _code_table(entry: Path) -> tuple[str, dict]:
+    import marshal
+    return marshal.loads(entry.read_bytes()[len(_CODE_MAGIC) + 32:])
+
+
+def _poisoned(entry: Path, script: Path, text: str) -> bytes:
+    """``entry`` with a valid code object of ``text`` for ``script``'s current bytes."""
+    import hashlib
+    import marshal
+
+    from distill.cache.compiled import source_digest
+    key, table = _code_table(entry)
+    table[str(script)] = (source_digest(script.read_bytes()),
+                          marshal.dumps(compile(text, str(script), "exec", dont_inherit=True)))
+    payload = marshal.dumps((key, table))
+    return _CODE_MAGIC + hashlib.blake2b(payload, digest_size=32).digest() + payload
+
+
+def test_the_scripts_code_is_taken_only_for_the_bytes_it_was_compiled_from(project: Path, tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    """The cache keeps each script's code object, as a .pyc would: taken for the very bytes it
+    was compiled from (a poisoned one, valid for those bytes, shows it is read), never by
+    --no-cache, never once the script changed; a torn entry is ignored and written again."""
+    cold = _check(project, "--no-reproducibility-check")  # the same report in every run below
+    entry = _compiled(Path(os.environ["XDG_CACHE_HOME"]))
+    script = next((project / "migrations" / "versions").glob("*_a1.py")).resolve()
+    poisoned = _poisoned(entry, script, script.read_text().replace('"t"', '"poisoned"'))  # dropped: a finding
+    fresh = tmp_path / "fresh"  # only the code objects: every step renders again
+    monkeypatch.setenv("XDG_CACHE_HOME", str(fresh))
+    (fresh / "distill" / entry.parent.parent.name / entry.parent.name).mkdir(parents=True)
+    (fresh / "distill" / entry.parent.parent.name / entry.parent.name / entry.name).write_bytes(poisoned)
+    assert "drops table poisoned" in _check(project, "--no-reproducibility-check")
+    shutil.rmtree(fresh)
+    for name in ("again", "nocache", "edited"):
+        (fresh / "distill" / entry.parent.parent.name / entry.parent.name).mkdir(parents=True)
+        kept = fresh / "distill" / entry.parent.parent.name / entry.parent.name / entry.name
+        kept.write_bytes(poisoned)
+        if name == "nocache":
+            assert _check(project, "--no-cache", "--no-reproducibility-check") == cold
+        elif name == "edited":
+            script.write_text(script.read_text() + "\n# edited\n")
+            assert _check(project, "--no-reproducibility-check") == cold
+            from distill.cache.compiled import source_digest
+            assert _code_table(kept)[1][str(script)][0] == source_digest(script.read_bytes())  # written again
+        else:
+            kept.write_bytes(poisoned[:-7])  # torn: ignored, compiled, written again
+            assert _check(project, "--no-reproducibility-check") == cold
+            assert kept.read_bytes() != poisoned[:-7] and kept.read_bytes().startswith(b"DISTILL-COMPILED")
+        shutil.rmtree(fresh)

@@ -138,8 +138,8 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     report = None if found is None else report_from(found[0], project.settings.waivers)
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
         return report
-    if shadow is None and second:
-        reproducible.start(project.settings)  # it imports and loads the history while this process does
+    if shadow is None and second:  # it imports and loads the history while this process does
+        reproducible.start(project.settings, project.kept_code(cache))
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
     with servers_ahead([dialects.get(name) for name in names]) if shadow is not None \
@@ -167,11 +167,11 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
         protected = [project.settings.root, *map(Path, content["protected"])]
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
-    if spec.reproducibility_check and spec.shadow is None:
-        reproducible.start(project.settings)  # it imports and loads the history while this process does
+    if spec.reproducibility_check and spec.shadow is None:  # it loads the history while this process does
+        reproducible.start(project.settings, project.kept_code(cache))
+    render_cache = project.render_cache(cache) if spec.shadow is None else None  # loads the history
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]
-    render_cache = project.render_cache(cache) if spec.shadow is None else None
     result.seed(render_cache)
 
     def write(directory: Path) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import dialects
 from .config import Settings, embedded_example, load
@@ -27,6 +27,9 @@ class Project:
         self.directory = directory
         self.config_file = config_file
         self.example = example
+        # once a command that uses the render cache asked for it before the history loaded: the
+        # scripts' code objects kept there, which the load takes
+        self._kept_code: Callable[[list[Path]], Any] | None = None
 
     @functools.cached_property
     def settings(self) -> Settings:
@@ -36,7 +39,7 @@ class Project:
     @functools.cached_property
     def history(self) -> History:
         """The loaded revision history (every revision script executed once)."""
-        return History(self.settings)
+        return History(self.settings, kept_code=self._kept_code)
 
     def standalone(self, requested: bool) -> bool:
         """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
@@ -69,7 +72,18 @@ class Project:
             return None
         from .cache import RenderCache, directory_of
 
+        if "history" not in self.__dict__:  # not loaded yet: loaded now, with its kept code objects
+            self._kept_code = self.kept_code(enabled)
         return RenderCache.open(directory_of(self.settings), self.history, write=True)
+
+    def kept_code(self, enabled: bool) -> Callable[[list[Path]], Any] | None:
+        """Given a history's version folders, the code objects of their scripts kept in the render
+        cache (History's ``kept_code``; picklable, for the second rendering's process); None when
+        not ``enabled``."""
+        from .cache import directory_of
+        from .cache.compiled import KeptCode
+
+        return functools.partial(KeptCode, directory_of(self.settings)) if enabled else None
 
     def result_key(self, enabled: bool, command: str, options: tuple) -> Result:
         """Where ``command``'s whole result with ``options`` is cached (found before the history

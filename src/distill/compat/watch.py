@@ -173,6 +173,17 @@ def watching() -> Iterator[None]:
         _STATE["watching"] -= 1
 
 
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """While inside, nothing is noted, even inside ``watching()``: what distill reads for itself
+    (its own cache) is no input of what it watches."""
+    depth, _STATE["watching"] = _STATE["watching"], 0
+    try:
+        yield
+    finally:
+        _STATE["watching"] = depth
+
+
 def executed(path: str) -> str | None:
     """The digest of the bytes the module at ``path`` was last executed from, if seen."""
     return _EXECUTED.get(os.path.abspath(path))

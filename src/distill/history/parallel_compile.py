@@ -98,14 +98,19 @@ class Handover:
 
 
 @contextlib.contextmanager
-def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
-    """While inside, the loader uses the child's code objects for the second half of ``paths``."""
+def compiled_on_second_core(paths: list[str], kept: Any = None) -> Iterator[Handover]:
+    """While inside, the loader takes the code objects of ``paths`` from ``kept`` (the render
+    cache's, cache/compiled.py: those compiled from the same bytes before), else from the child
+    that compiles the second half of those ``kept`` has none of, else compiles; what it compiled
+    is noted in ``kept``."""
     # Only with a second core to use (DISTILL_JOBS=1 means one process), and never from a
     # process with threads (a forked child may inherit a lock held by one).
-    if len(paths) < MIN_FILES or workers.usable_cores(2) < 2 or threading.active_count() > 1:
-        yield Handover()
+    unknown = paths if kept is None else [path for path in paths if not kept.knows(path)]
+    if len(unknown) < MIN_FILES or workers.usable_cores(2) < 2 or threading.active_count() > 1:
+        with _code_from(Handover(), kept, set(paths)) as handover:
+            yield handover
         return
-    second_half = paths[len(paths) // 2:]
+    second_half = unknown[len(unknown) // 2:]
     with tempfile.TemporaryFile() as out:
         pid = os.fork()
         if pid == 0:  # the child: compile, hand over, leave without running any cleanup
@@ -115,7 +120,27 @@ def compiled_on_second_core(paths: list[str]) -> Iterator[Handover]:
                 os._exit(0)
         handover = Handover(pid, out, set(second_half))
         try:
-            with compiled_code_from(handover.code):  # the loader asks the child first
+            with _code_from(handover, kept, set(paths)):  # the loader asks the child first
                 yield handover
         finally:
             handover.abandon()
+
+
+@contextlib.contextmanager
+def _code_from(handover: Handover, kept: Any, scripts: set[str]) -> Iterator[Handover]:
+    """The loader asks ``kept``, then ``handover``, for the code of one of ``scripts``; with
+    ``kept``, it compiles here what neither has, and notes it there."""
+    def code_for(data: bytes, path: str) -> Any:
+        if path not in scripts:  # not a revision script: a module one imports, a library
+            return None
+        code = kept.code(data, path) if kept is not None else None
+        if code is not None:
+            return code
+        code = handover.code(data, path)
+        if kept is not None:
+            code = code or compile(data, path, "exec", dont_inherit=True, optimize=-1)
+            kept.compiled(data, path, code)
+        return code
+
+    with compiled_code_from(code_for):
+        yield handover

@@ -14,8 +14,9 @@ import os
 import re
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
@@ -36,12 +37,17 @@ _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]"
 class History:
     """One loaded revision history. Every revision script is executed once, here."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kept_code: Callable[[list[Path]], Any] | None = None) -> None:
+        """``kept_code``: given the version folders, the code objects of their scripts kept
+        before, which the load may take (the render cache's, cache/compiled.py); None: every
+        script is compiled."""
         self.settings = settings
         opened, writes, listed = watch.opened_count(), watch.writes(), watch.listed_count()
         with watch.watching():
             self.config = settings.alembic_config()
-            self.script, self.precompiled, files = _load(self.config, settings)
+            self.script, self.precompiled, files, kept = _load(self.config, settings, kept_code)
+        if kept is not None:  # outside the watch: the cache's own file is no side effect of loading
+            kept.keep(files)
         self.loaded_files = set(watch.opened_since(opened))  # files read while loading (first time)
         self.opened_after_load = watch.opened_count()
         self.load_wrote = watch.writes() != writes  # loading wrote a file (a side effect)
@@ -106,9 +112,11 @@ class History:
             return hashlib.sha256(handle.read()).hexdigest()
 
 
-def _load(config, settings: Settings) -> tuple[ScriptDirectory, int, list[str]]:
+def _load(config, settings: Settings, kept_code: Callable[[list[Path]], Any] | None
+          ) -> tuple[ScriptDirectory, int, list[str], Any]:
     """ScriptDirectory with every revision script loaded (how many scripts were compiled on the
-    second core, and the script files found before loading), or a ScriptLoadError naming the
+    second core, the script files found before loading, and the code objects kept in the
+    cache with those compiled now noted, if it is used), or a ScriptLoadError naming the
     file (UntestedAlembic first when the Alembic internals distill patches changed: every
     command and the API load a history)."""
     compat.require_compatible()
@@ -119,9 +127,11 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int, list[str]]:
     run_setup(settings)  # after Alembic's prepend_sys_path, before any script loads
     try:
         # Alembic loads each script by its resolved path: list them the same way
-        files = script_files([Path(p).resolve() for p in compat.version_locations(script)],
-                             script.recursive_version_locations)
-        with compiled_on_second_core(files) as handover, compat.process_kept(), _loads_shown(files), \
+        folders = [Path(p).resolve() for p in compat.version_locations(script)]
+        files = script_files(folders, script.recursive_version_locations)
+        with watch.paused():  # the cache's own file is no input of the scripts' renderings
+            kept = kept_code(folders) if kept_code is not None else None
+        with compiled_on_second_core(files, kept) as handover, compat.process_kept(), _loads_shown(files), \
                 warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
             script.revision_map.heads  # noqa: B018 - loads (executes) every revision script
@@ -134,7 +144,7 @@ def _load(config, settings: Settings) -> tuple[ScriptDirectory, int, list[str]]:
         raise ScriptLoadError(f"the revision history of {settings.source} is broken: {'; '.join(broken)}. "
                               "Fix the revision ids and down_revision values in the scripts.")
     _check_names(script, settings)
-    return script, handover.used, files
+    return script, handover.used, files, kept
 
 
 def _check_names(script: ScriptDirectory, settings: Settings) -> None:

@@ -145,10 +145,10 @@ class _Child:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def preload(self, settings: Any) -> None:
+    def preload(self, settings: Any, kept_code: Any = None) -> None:
         """Have the history of ``settings`` loaded before it is asked for (nobody reads the
-        answer)."""
-        self.send({"settings": settings, "standalone": False, "jobs": []})
+        answer), taking its scripts' code objects from ``kept_code`` if given (History)."""
+        self.send({"settings": settings, "standalone": False, "jobs": [], "kept_code": kept_code})
 
     def send(self, request: dict[str, Any]) -> int:
         self.asked += 1
@@ -214,15 +214,15 @@ class _Child:
 _child: _Child | None = None
 
 
-def start(settings: Any = None) -> _Child:
+def start(settings: Any = None, kept_code: Any = None) -> _Child:
     """The child process, started now if it is not running (call early: it imports while the
     parent works); with ``settings``, it loads their history at once too (on the other core,
-    while the parent loads its own)."""
+    while the parent loads its own), taking the scripts' code objects from ``kept_code``."""
     global _child
     if _child is None or not _child.running():
         _child = _Child()
     if settings is not None and getattr(settings, "setup", None) is None:  # a setup hook runs once at a time
-        _child.preload(settings)
+        _child.preload(settings, kept_code)
     return _child
 
 

@@ -89,14 +89,15 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     return {"steps": StepTexts(steps), "failed": failed}
 
 
-def _history(histories: dict[str, History | str], settings: Any) -> History | str:
-    """The history of ``settings``, loaded once (its setup hook called first); or why it cannot
-    be loaded here."""
+def _history(histories: dict[str, History | str], settings: Any, kept_code: Any = None) -> History | str:
+    """The history of ``settings``, loaded once (its setup hook called first; the scripts' code
+    objects from ``kept_code`` if given: the code compiling gives); or why it cannot be loaded
+    here."""
     key = repr(settings)  # a frozen dataclass: its repr names every field (two unpickled copies
     # of the same settings can pickle to different bytes: shared strings are memoised differently)
     if key not in histories:
         try:
-            histories[key] = History(settings)
+            histories[key] = History(settings, kept_code=kept_code)
         except DistillError as exc:
             histories[key] = "the second rendering could not load the history: " + one_line(exc.message)
         except Exception as exc:  # noqa: BLE001 - whatever it is, the parent reports it per step
@@ -114,7 +115,7 @@ def main() -> None:
         request = read_frame(sys.stdin.buffer)
         if request is None:
             return
-        history = _history(histories, request["settings"])
+        history = _history(histories, request["settings"], request.get("kept_code"))
         answer = {"error": history} if isinstance(history, str) else _render_again(history, request)
         write_frame(answers, {"id": request["id"], "clock": time.time(), **answer})
 
