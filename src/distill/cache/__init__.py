@@ -61,6 +61,7 @@ class RenderCache:
         self.result_keys: list[str] | None = None  # the plans the command's whole result is made of
         self.logs: dict[tuple[str, str], list] = {}  # (dialect, revision) -> what check found (cached)
         self._seen: dict[str, str | None] = {}  # path -> digest, of files entries found depend on
+        self._current: dict[int, bool] = {}  # the index's deps (by number): whether they are current
         self._read: dict[str, tuple] = {}  # path -> (size, time, inode), digest: files renderings opened
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
@@ -100,7 +101,9 @@ class RenderCache:
             return True
         indexed = self.index["plans"].get(key)
         if indexed is not None:  # an earlier result listed it: its deps are enough to know
-            if not current_deps(self.index["deps"][indexed], self._seen):
+            if indexed not in self._current:  # a few distinct deps serve thousands of plans
+                self._current[indexed] = current_deps(self.index["deps"][indexed], self._seen)
+            if not self._current[indexed]:
                 return False
             self.deps[key] = self.index["deps"][indexed]
             self.store.touch(key)  # used: not the first to go past the cap
@@ -236,12 +239,16 @@ class RenderCache:
         distinct: dict[str, int] = {}
         deps: list[dict] = []
         plans = {}
+        same: dict[int, int] = {}  # id of a deps dict -> its number (most are shared, from the index)
         for key in sorted(set(plan_keys)):
-            text = repr(sorted(self.deps[key].items()))
-            if text not in distinct:
-                distinct[text] = len(deps)
-                deps.append(self.deps[key])
-            plans[key] = distinct[text]
+            found = self.deps[key]
+            if id(found) not in same:
+                text = repr(sorted(found.items()))
+                if text not in distinct:
+                    distinct[text] = len(deps)
+                    deps.append(found)
+                same[id(found)] = distinct[text]
+            plans[key] = same[id(found)]
         return {"plans": plans, "deps": deps, "logs": dict(sorted(self.kept_logs.items()))}
 
     def seed(self, index: Any) -> None:
@@ -251,6 +258,7 @@ class RenderCache:
             if all(isinstance(n, int) and 0 <= n < len(deps) for n in plans.values()) and all(
                     isinstance(d, dict) for d in deps) and isinstance(logs, dict):
                 self.index = {"plans": dict(plans), "deps": list(deps), "logs": dict(logs)}
+                self._current = {}
         except (TypeError, KeyError, AttributeError):
             pass
 

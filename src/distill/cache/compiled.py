@@ -98,6 +98,6 @@ class KeptCode:
         payload = marshal.dumps((self.key, table))
         temporary = self.store.write_temporary(_MAGIC + hashlib.blake2b(payload, digest_size=32).digest()
                                                + payload)
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                self.store.promote({self.key: temporary}, ())
+        if temporary is not None:  # counted against the cap; measured by the next run that keeps
+            with contextlib.suppress(OSError):  # renderings (not now: the load is on the way)
+                self.store.promote({self.key: temporary}, (), evict=False)

@@ -128,6 +128,7 @@ class Store:
 
     def __init__(self, directory: Path) -> None:
         self.root = Path(directory) / "renderings-1"
+        self._root = str(self.root)  # touch() joins strings: thousands of touches per run
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key[2:]
@@ -149,7 +150,7 @@ class Store:
     def touch(self, key: str) -> None:
         """Note that the entry of ``key`` was used (least recently used entries go first)."""
         with contextlib.suppress(OSError):
-            os.utime(self.path(key))
+            os.utime(os.path.join(self._root, key[:2], key[2:]))
 
     def write_temporary(self, data: bytes) -> str | None:
         """``data`` in a temporary file of the cache (renamed into place later); None if the
