@@ -725,3 +725,31 @@ def test_the_scripts_code_is_taken_only_for_the_bytes_it_was_compiled_from(proje
             assert _check(project, "--no-reproducibility-check") == cold
             assert kept.read_bytes() != poisoned[:-7] and kept.read_bytes().startswith(b"DISTILL-COMPILED")
         shutil.rmtree(fresh)
+
+
+DEBUG_ONLY = [{"revision": "a1", "message": "a statement only without -O", "body": '''
+    def upgrade():
+        if __debug__:
+            op.execute("SELECT 'debug'")
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}]
+
+
+def test_python_optimize_is_in_the_keys_and_the_kept_code(tmp_path: Path) -> None:
+    """python -O compiles a revision without its `if __debug__:` blocks (and asserts): a run with
+    -O after a run without takes neither the bundle, the renderings nor the compiled code that
+    run kept (-O is no environment variable: it is keyed as the interpreter's flags)."""
+    import subprocess
+    project = write_project(tmp_path / "p", DEBUG_ONLY)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = {}
+    for name, flags in (("plain", []), ("plain-again", []), ("optimized", ["-O"])):
+        subprocess.run([sys.executable, *flags, "-m", "distill", "build", "--out", str(tmp_path / name),
+                        "--name", "r1", "--dialect", "sqlite"], cwd=project, env=env, check=True,
+                       capture_output=True)
+        out[name] = (tmp_path / name / "sqlite" / "upgrade.sql").read_text()
+    assert "SELECT 'debug'" in out["plain"] and out["plain-again"] == out["plain"]
+    assert "SELECT 'debug'" not in out["optimized"] and "CREATE TABLE t" in out["optimized"]

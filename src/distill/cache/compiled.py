@@ -4,8 +4,9 @@ Loading a history executes every revision script, and Python compiles each one u
 file beside it is current. distill writes nothing into the project, and CI machines, containers
 and read-only checkouts often have no bytecode files (PYTHONDONTWRITEBYTECODE): compiling was
 0.18 s of a 0.42 s load of 1,000 scripts, on every run. So the cache keeps what a ``.pyc`` holds,
-one entry per set of version folders and Python bytecode version: for each script path, the
-digest of the source bytes it was compiled from and the marshalled code object.
+one entry per set of version folders, Python bytecode version and optimization level (``-O``):
+for each script path, the digest of the source bytes it was compiled from and the marshalled
+code object.
 
 A code object is taken only for the same path and the very bytes the loader is about to compile
 (what Python's own bytecode cache checks, by hash instead of time); anything else compiles as
@@ -21,6 +22,7 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,9 @@ def source_digest(data: bytes) -> bytes:
 
 
 def _key(folders: list[Path]) -> str:
-    named = b"\0".join([b"compiled-scripts", importlib.util.MAGIC_NUMBER,
+    # the optimization level too (-O strips asserts, -OO docstrings: a revision's message): a
+    # .pyc file names it, MAGIC_NUMBER does not
+    named = b"\0".join([b"compiled-scripts", importlib.util.MAGIC_NUMBER, b"%d" % sys.flags.optimize,
                         *(os.fsencode(str(folder)) for folder in folders)])
     return hashlib.blake2b(named, digest_size=32).hexdigest()
 

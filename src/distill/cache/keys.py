@@ -53,8 +53,11 @@ def versions() -> dict[str, str]:
     import alembic
     import sqlalchemy
 
+    # the interpreter's flags too: -O compiles revision scripts without their asserts and
+    # `if __debug__:` blocks (-OO without docstrings), and is no environment variable
     return {"distill": __version__, "alembic": alembic.__version__, "sqlalchemy": sqlalchemy.__version__,
-            "sqlparse": metadata.version("sqlparse"), "python": sys.version, "platform": sys.platform}
+            "sqlparse": metadata.version("sqlparse"), "python": sys.version, "platform": sys.platform,
+            "flags": repr(sys.flags)}
 
 
 def _process_start() -> float | None:
