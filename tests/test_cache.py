@@ -545,6 +545,12 @@ def test_keeping_entries_measures_the_cache_only_after_enough_was_written(tmp_pa
     assert walks == []
     cache.promote({"fe" + "0" * 38: cache.write_temporary(b"y" * 600)}, ())  # 1.1 % in all
     assert walks == [None]
+    walks.clear()
+    (tmp_path / "renderings-1" / "written").write_bytes(b"")
+    for _ in range(3):  # one entry replaced again and again (the kept code): the cache does not grow
+        cache.promote({"fe" + "0" * 38: cache.write_temporary(b"z" * 600)}, ())
+    cache.promote({"fd" + "0" * 38: cache.write_temporary(b"y" * 500)}, ())
+    assert walks == []
 
 
 @pytest.mark.parametrize(("helper", "everything"), [

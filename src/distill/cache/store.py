@@ -195,13 +195,15 @@ class Store:
         written = 0
         for key, path in kept.items():
             try:
-                written += os.stat(path).st_size
-                target = self.path(key)
+                size, target = os.stat(path).st_size, self.path(key)
+                with contextlib.suppress(OSError):  # an entry replaced: what the cache grew by
+                    size -= os.stat(target).st_size
                 self._in_folder(str(target.parent), functools.partial(os.replace, path, target))
+                written += size
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-        if written:
+        if written > 0:
             self._note_written(written)
         if kept and evict and self._written() >= MAX_BYTES // 100:
             self.evict()
