@@ -139,3 +139,20 @@ def test_a_renamed_patched_method_in_a_real_process(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stdout == ""
     _paragraph_checked(result.stderr, "HeadMaintainer._insert_version is gone")
+
+
+@pytest.mark.parametrize("command", [["sql", "--dialect", "sqlite"], ["check"], ["build", "--out", "b"]])
+def test_a_removed_alembic_class_in_a_real_process(tmp_path, command):
+    """A class distill imports from Alembic's internals, gone (as a new Alembic could have it):
+    the paragraph naming it and exit 2, no traceback from the import, nothing written."""
+    project = write_project(tmp_path, [CREATE_T])
+    program = ("import sys\nimport alembic.runtime.migration as m\ndel m.HeadMaintainer\n"
+               "from distill.cli import run\nsys.argv[0] = 'distill'\nsys.exit(run())\n")
+    result = subprocess.run([sys.executable, "-c", program, *command], cwd=project,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == "", result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"distill: error: Alembic {alembic.__version__} has no "
+                                    "alembic.runtime.migration.HeadMaintainer, which distill reaches into")
+    assert "pip install 'alembic>=1.13,<1.21'" in result.stderr
+    assert not (project / "b").exists()

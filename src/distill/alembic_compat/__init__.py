@@ -33,38 +33,62 @@ change what a patch assumes.
 Everything else in distill imports from here, never from Alembic's private names.
 """
 
-from .environment import heads_after, run_env, skipped_step, version_table_of
-from .fingerprints import TESTED_ALEMBIC, compatibility_warning
-from .impl import patch_context
-from .operations import (
-    FailedOperation,
-    OfflineResult,
-    ResultUsed,
-    failed_operation,
-    is_offline_connection,
-    offline_bind_results,
-    raised_by_inspection,
-    unrenderable_literal,
-    unsupported_type,
-    warned_by_alembic,
-)
-from .patches import alembic_patched, require_compatible
-from .process import ForkRefused, process_kept
-from .revisions import (
-    ancestor_ids,
-    collect_revisions,
-    declared_parents,
-    downgrade_step,
-    online_steps,
-    parent_table,
-    revision_ids,
-    upgrade_step,
-    version_locations,
-)
-from .shadow import CannotRender, ShadowLink
-from .shadow import attach as attach_shadow
-from .shadow import detach as detach_shadow
-from .versions import TOML_CONFIG, alembic_config
+from ..errors import UntestedAlembic
+
+
+def _gone(exc: ImportError) -> str:
+    """The paragraph for a name distill imports from Alembic that this Alembic does not have."""
+    from importlib import metadata
+
+    text = str(exc)
+    name = text.split("'")[1] if text.startswith("cannot import name '") else text
+    where = f"{exc.name}.{name}" if exc.name else name
+    try:  # versions imports only Alembic's public Config
+        from .versions import SUPPORTED, tested_range
+        (low_major, low_minor), (high_major, high_minor) = SUPPORTED["alembic"]
+        tested = (f"distill was tested with {tested_range()}: install a tested Alembic (pip install "
+                  f"'alembic>={low_major}.{low_minor},<{high_major}.{high_minor}')")
+    except ImportError:
+        tested = "install an Alembic distill was tested with (the README lists them)"
+    return (f"Alembic {metadata.version('alembic')} has no {where}, which distill reaches into to render "
+            f"SQL, so distill stops rather than write SQL that may be wrong. {tested}")
+
+
+try:  # a class or function Alembic removed fails here: one paragraph, exit 2, not a traceback
+    from .environment import heads_after, run_env, skipped_step, version_table_of
+    from .fingerprints import TESTED_ALEMBIC, compatibility_warning
+    from .impl import patch_context
+    from .operations import (
+        FailedOperation,
+        OfflineResult,
+        ResultUsed,
+        failed_operation,
+        is_offline_connection,
+        offline_bind_results,
+        raised_by_inspection,
+        unrenderable_literal,
+        unsupported_type,
+        warned_by_alembic,
+    )
+    from .patches import alembic_patched, require_compatible
+    from .process import ForkRefused, process_kept
+    from .revisions import (
+        ancestor_ids,
+        collect_revisions,
+        declared_parents,
+        downgrade_step,
+        online_steps,
+        parent_table,
+        revision_ids,
+        upgrade_step,
+        version_locations,
+    )
+    from .shadow import CannotRender, ShadowLink
+    from .shadow import attach as attach_shadow
+    from .shadow import detach as detach_shadow
+    from .versions import TOML_CONFIG, alembic_config
+except ImportError as exc:
+    raise UntestedAlembic(_gone(exc)) from None
 
 __all__ = [
     "CannotRender", "FailedOperation", "ForkRefused", "OfflineResult", "ResultUsed", "ShadowLink",
