@@ -46,8 +46,22 @@ def test_a_newline_in_the_project_name_stays_inside_its_comment(tmp_path):
         assert lines[0].startswith("-- p \\! touch pwned "), lines[0]
         assert not any(line.startswith("\\!") for line in lines), path
     runbook = (tmp_path / "b" / "README.md").read_text()
-    assert runbook.splitlines()[0] == "# p \\! touch pwned b: database change runbook"
+    assert runbook.splitlines()[0] == "# p \\\\\\! touch pwned b: database change runbook"  # Markdown-escaped
     assert not (project / "pwned").exists()
+
+
+def test_markup_in_the_project_name_is_shown_literally_in_the_runbook(tmp_path):
+    """The project name heads the runbook a DBA reads rendered: a link, an image, HTML or emphasis
+    in it is escaped, shown as the characters the configuration holds (it was markup)."""
+    project = write_project(tmp_path / "project", [CREATE_T], distill_toml=(
+        'project = "shop <img src=x onerror=alert(1)> [docs](https://evil.example) *now*"\n'
+        'dialects = ["sqlite"]\n'))
+    result = run_distill(["build", "--out", str(tmp_path / "b"), "--name", "1.0_rc"], project)
+    assert result.returncode == 0, result.stderr
+    heading, _, generated = (tmp_path / "b" / "README.md").read_text().splitlines()[:3]
+    escaped = "shop \\<img src=x onerror=alert(1)\\> \\[docs\\](https://evil.example) \\*now\\*"
+    assert heading == f"# {escaped} 1.0_rc: database change runbook"
+    assert generated.endswith(f"from the Alembic history of {escaped}.")
 
 
 @pytest.mark.parametrize("name", ["1.0\n", "1.0\n.bail off", "../x", "a/b", "", "1.0\x00"])
