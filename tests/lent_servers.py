@@ -68,6 +68,7 @@ FIXTURES = {"postgresql-server": ("postgres_server",), "mariadb-server": ("maria
 def lenders(get_server: Callable[[str], object], lock_dir: Path) -> dict[str, Callable[[], Lent]]:
     """distill's ``SERVERS`` entries, each lending the session server ``get_server`` gives."""
     return {
-        "postgresql-server": lambda: Lent(get_server("postgres_server"), lock_dir / "postgresql.lock"),
-        "mariadb-server": lambda: Lent(get_server("mariadb_server"), lock_dir / "mariadb.lock"),
+        # (a cache of initialised data directories, if given, does not concern a lent server)
+        "postgresql-server": lambda *_: Lent(get_server("postgres_server"), lock_dir / "postgresql.lock"),
+        "mariadb-server": lambda *_: Lent(get_server("mariadb_server"), lock_dir / "mariadb.lock"),
     }

@@ -344,9 +344,9 @@ def test_check_with_a_shadow_starts_one_server_per_dialect(tmp_path, monkeypatch
     started = []
     original = servers.LocalPostgres.__init__
 
-    def counted(self):
+    def counted(self, *args):
         started.append(self)
-        original(self)
+        original(self, *args)
 
     monkeypatch.setattr(servers.LocalPostgres, "__init__", counted)
     project = api.Project(write_project(tmp_path / "project", [*REVISIONS, IRREVERSIBLE, BROKEN, AFTER]))
@@ -493,3 +493,63 @@ def test_check_with_a_shadow_for_mysql_and_mariadb_takes_each_server_as_it_is_up
     assert report["cannot_render"] == [] and report["dialects"] == ["mysql", "mariadb"]
     assert [(i["revision"], i["dialects"]) for i in report["destructive"] if i["direction"] == "upgrade"] == \
         [("b2", ["mysql", "mariadb"])]
+
+
+@pytest.mark.own_shadow_servers  # servers distill starts
+@pytest.mark.parametrize("kind", ["postgresql-server", "mariadb-server"])
+def test_a_throwaway_server_starts_from_its_kept_data_directory(tmp_path, monkeypatch, kind):
+    """The first start keeps the freshly initialised data directory in the cache; the next
+    copies it instead of running initdb / mariadb-install-db, and answers; a kept copy that does
+    not start is removed and the server initialised afresh (and kept again)."""
+    import os
+    import shutil
+    import tempfile
+
+    import sqlalchemy as sa
+
+    from distill.shadow import servers
+    from distill.shadow.clients import driver_url
+    scratch = tempfile.mkdtemp(prefix="distill-template-test-", dir="/tmp")
+    os.chmod(scratch, 0o755)  # as root the servers run as their own users: they must reach it
+    monkeypatch.setattr(tempfile, "tempdir", scratch)
+    ran = []
+    original = servers._run
+    monkeypatch.setattr(servers, "_run", lambda command, **kw: (ran.append(command[0]), original(command, **kw)))
+    setup = {"postgresql-server": "initdb", "mariadb-server": "mariadb-install-db"}[kind]
+    cache = tmp_path / "cache"
+
+    def answers() -> list[str]:
+        ran.clear()
+        with servers.SERVERS[kind](cache) as server:
+            engine = sa.create_engine(driver_url(server.url(server.admin_database)), poolclass=sa.pool.NullPool)
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+            engine.dispose()
+        return [os.path.basename(program) for program in ran]
+
+    try:
+        assert setup in answers()  # initialised, and kept
+        [kept] = list((cache / "servers-1").iterdir())
+        assert setup not in answers()  # copied
+        for item in (kept / "data").iterdir():  # a kept copy emptied: it cannot start
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        assert setup in answers()  # initialised afresh
+        assert setup not in answers() and any((kept / "data").iterdir())  # and kept again
+        assert os.listdir(scratch) == []  # every server's own directory removed
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.mark.own_shadow_servers  # servers distill starts
+def test_no_cache_keeps_no_server_data_directory(tmp_path, monkeypatch):
+    """check --shadow keeps its servers' initialised data directories in the cache directory,
+    and with --no-cache writes nothing there."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    project = write_project(tmp_path / "p", [CREATE_T])
+    kept = tmp_path / "xdg" / "distill" / "servers-1"
+    result = run_distill(["check", "--dialect", "postgresql", "--shadow", "--no-cache"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not kept.exists()
+    result = run_distill(["check", "--dialect", "postgresql", "--shadow"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [p.name.split("-")[0] for p in kept.iterdir()] == ["postgresql"]

@@ -142,8 +142,8 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
         reproducible.start(project.settings, project.kept_code(cache))
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
-    with servers_ahead([dialects.get(name) for name in names]) if shadow is not None \
-            else contextlib.nullcontext():  # starting while the history loads
+    with servers_ahead([dialects.get(name) for name in names], project.cache_directory(cache)) \
+            if shadow is not None else contextlib.nullcontext():  # starting while the history loads
         report = check_range(project.history, from_spec, to_spec, names, standalone=standalone,
                              shadow=shadow, reproducibility_check=second, cache=render_cache)
     result.keep(render_cache, report_content(report))

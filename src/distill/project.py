@@ -76,14 +76,21 @@ class Project:
             self._kept_code = self.kept_code(enabled)
         return RenderCache.open(directory_of(self.settings), self.history, write=True)
 
+    def cache_directory(self, enabled: bool) -> Path | None:
+        """The render cache's directory (``cache_dir``, else the user's cache directory); None
+        when not ``enabled`` (--no-cache)."""
+        from .cache import directory_of
+
+        return directory_of(self.settings) if enabled else None
+
     def kept_code(self, enabled: bool) -> Callable[[list[Path]], Any] | None:
         """Given a history's version folders, the code objects of their scripts kept in the render
         cache (History's ``kept_code``; picklable, for the second rendering's process); None when
         not ``enabled``."""
-        from .cache import directory_of
         from .cache.compiled import KeptCode
 
-        return functools.partial(KeptCode, directory_of(self.settings)) if enabled else None
+        directory = self.cache_directory(enabled)
+        return functools.partial(KeptCode, directory) if directory is not None else None
 
     def result_key(self, enabled: bool, command: str, options: tuple) -> Result:
         """Where ``command``'s whole result with ``options`` is cached (found before the history

@@ -160,10 +160,12 @@ def open_shadow(dialect: Dialect, spec: ShadowSpec) -> Iterator[ShadowDatabase]:
         yield shadow
 
 
-def servers_ahead(dialects: list[Dialect]) -> contextlib.AbstractContextManager[None]:
+def servers_ahead(dialects: list[Dialect],
+                  cache: Path | None = None) -> contextlib.AbstractContextManager[None]:
     """The throwaway servers the shadows of ``dialects`` run on, starting now, while distill does
-    what needs none (``servers.started_early``); the dialects of a file shadow need none."""
-    return started_early([d.shadow.throwaway for d in dialects if d.shadow.throwaway in SERVERS])
+    what needs none (``servers.started_early``; ``cache``: where their initialised data directories
+    are kept); the dialects of a file shadow need none."""
+    return started_early([d.shadow.throwaway for d in dialects if d.shadow.throwaway in SERVERS], cache)
 
 
 @contextlib.contextmanager
