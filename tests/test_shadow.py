@@ -553,3 +553,68 @@ def test_no_cache_keeps_no_server_data_directory(tmp_path, monkeypatch):
     result = run_distill(["check", "--dialect", "postgresql", "--shadow"], project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert [p.name.split("-")[0] for p in kept.iterdir()] == ["postgresql"]
+
+
+TWO_ROOTS = [CREATE_T, {"revision": "a2", "down": "a1", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("x", sa.Integer))
+
+    def downgrade():
+        op.drop_column("t", "x")
+'''}, {"revision": "s1", "down": None, "body": '''
+    def upgrade():
+        op.create_table("s", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("s")
+'''}, {"revision": "s2", "down": "s1", "body": '''
+    def upgrade():
+        op.add_column("s", sa.Column("y", sa.Integer))
+
+    def downgrade():
+        op.drop_column("s", "y")
+'''}]
+
+
+def test_check_with_a_shadow_of_two_roots_renders_each_base_step(tmp_path):
+    """A step from base creates the version table; another root's line may have made it on the
+    shadow already (the shadow keeps other lines applied, as the bundle does)."""
+    project = write_project(tmp_path / "roots", TWO_ROOTS)
+    result = run_distill(["check", "--dialect", "sqlite", "--shadow", "--format", "json"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["cannot_render"] == []
+
+
+# b1 and a1 both add t.bcol on sibling branches; a1 is irreversible (its downgrade does nothing)
+SIBLINGS = [{"revision": "r0", "body": '''
+    def upgrade():
+        op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+    def downgrade():
+        op.drop_table("t")
+'''}, {"revision": "a1", "down": "r0", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("bcol", sa.Integer))
+
+    def downgrade():
+        pass
+'''}, {"revision": "b1", "down": "r0", "body": '''
+    def upgrade():
+        op.add_column("t", sa.Column("bcol", sa.Integer))
+
+    def downgrade():
+        op.drop_column("t", "bcol")
+'''}]
+
+
+def test_check_with_a_shadow_fails_where_the_bundle_fails_after_a_sibling_branch(tmp_path):
+    """Each step renders on what the bundle has applied when it comes to it, other branches'
+    steps included: the second of two sibling revisions adding the same column fails in check
+    --shadow as it fails in the bundle (check said OK: it had downgraded the sibling)."""
+    project = write_project(tmp_path / "siblings", SIBLINGS)
+    bundle = run_distill(["sql", "--dialect", "sqlite", "--shadow"], project)
+    assert bundle.returncode == 1 and "duplicate column name: bcol" in bundle.stderr
+    checked = run_distill(["check", "--dialect", "sqlite", "--shadow", "--format", "json"], project)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    refused = json.loads(checked.stdout)["cannot_render"]
+    assert refused and all("duplicate column name: bcol" in item["cause"] for item in refused)

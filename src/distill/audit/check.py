@@ -17,6 +17,7 @@ from ..offline.causes import on_every_dialect
 from ..offline.produce import produce
 from ..offline.render import Rendering
 from ..offline.reproducible import Job, Probe, StepTexts, step_texts
+from ..offline.shadow_plans import applied_set
 from ..shadow import ShadowSpec
 from ..statements.fail_on import IRREVERSIBLE, Waiver
 from ..statements.findings import (
@@ -390,8 +391,10 @@ def _check_shadowed(history: History, pairs: list, start: int, stop: int, name: 
 class _ShadowedPart:
     """The upgrades of the steps up to the next irreversible one, in order; then their downgrades
     in reverse order (the shadow is back where they start); then that step's upgrade (the shadow
-    catches up past them on the way), and on. A step that cannot render leaves the steps only
-    it leads to unrendered, with its cause (a catch-up through it fails the same way)."""
+    catches up past them on the way), and on. Each step renders on exactly what the bundle has
+    applied when it comes to it: the range's start and the steps before it, other branches'
+    included (``applied``). A step that cannot render leaves the steps only it leads to
+    unrendered, with its cause (a catch-up through it fails the same way)."""
 
     def __init__(self, history: History, pairs: list, name: str, options: dict, tick: Any,
                  shadow: MovingShadow) -> None:
@@ -402,6 +405,10 @@ class _ShadowedPart:
         self.failed: OfflineRenderError | None = None  # the first upgrade that did not render
         self.verdicts = {i: reversibility.verdict(history, pairs[i][0].steps[0].revision)
                          for i in range(len(pairs))}
+        # applied[i]: what the bundle has applied before step i (applied[i + 1]: after it)
+        self.applied = [applied_set(history, options["shadow"].at or ())]
+        for up, _ in pairs:
+            self.applied.append(self.applied[-1] | applied_set(history, (up.steps[0].revision,)))
 
     def run(self, start: int, stop: int) -> None:
         index = start
@@ -421,8 +428,8 @@ class _ShadowedPart:
         log, self.ups[index] = self.found.setdefault(index, []), None
         if self.failed is not None:
             _unrenderable(log, step, "upgrade", self.name, self.failed)
-        elif isinstance(up := _rendered_on(self.shadow, log, step, "upgrade", self.name, self.history,
-                                           up_plan, self.options), OfflineRenderError):
+        elif isinstance(up := _rendered_on(self.shadow, self.applied[index], log, step, "upgrade", self.name,
+                                           self.history, up_plan, self.options), OfflineRenderError):
             self.failed = up
         else:
             self.ups[index] = up
@@ -435,18 +442,19 @@ class _ShadowedPart:
         if self.failed is not None and up is None:
             _unrenderable(self.found[index], step, "downgrade", self.name, self.failed)
         else:
-            down = _rendered_on(self.shadow, self.found[index], step, "downgrade", self.name, self.history,
-                                down_plan, self.options)
+            down = _rendered_on(self.shadow, self.applied[index + 1], self.found[index], step, "downgrade",
+                                self.name, self.history, down_plan, self.options)
             if up is not None and not isinstance(down, OfflineRenderError):
                 _compared(self.found[index], step, up, down, dialects.get(self.name), self.name)
         self.tick()
 
 
-def _rendered_on(shadow: MovingShadow, log: _Log, step, direction: str, name: str, history: History, plan,
-                 options: dict) -> Rendering | OfflineRenderError:
-    """``_rendered`` against ``shadow``; the error when it cannot render (the shadow is then lost)."""
+def _rendered_on(shadow: MovingShadow, applied: int, log: _Log, step, direction: str, name: str,
+                 history: History, plan, options: dict) -> Rendering | OfflineRenderError:
+    """``_rendered`` against ``shadow`` brought to ``applied`` first; the error when it cannot
+    render (the shadow is then lost)."""
     try:
-        database = shadow.ready_for(plan)
+        database = shadow.ready_for(applied)
     except OfflineRenderError as exc:
         shadow.lost()
         _unrenderable(log, step, direction, name, exc)

@@ -1,6 +1,7 @@
 """check --shadow's shadow: one per dialect, opened once and moved along the range by the steps
 check renders (check.py's ``_ShadowedPart``), so no step is rendered only to bring a fresh shadow
-to where it starts; opened again only after a step failed on it (its state is then unknown)."""
+to where it starts; before each step, brought to what the bundle has applied there; opened again
+only after a step failed on it (its state is then unknown)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import contextlib
 from typing import Any
 
 from ..dialects import Dialect
-from ..history.plan import Plan
 from ..history.scripts import History
 from ..offline.render import render
-from ..offline.shadow_plans import catch_up_plans
+from ..offline.shadow_plans import plans_to
 from ..shadow import ShadowDatabase, ShadowSpec, open_shadow
 
 
@@ -23,16 +23,15 @@ class MovingShadow:
         self.stack: contextlib.ExitStack | None = None
         self.database: ShadowDatabase | None = None
 
-    def ready_for(self, plan: Plan) -> ShadowDatabase:
-        """The shadow, opened if need be and brought to where ``plan`` renders: here if it is a
-        fresh copy of a --shadow-url database (checked against the range's start on the way), else
-        by the rendering itself."""
+    def ready_for(self, applied: int) -> ShadowDatabase:
+        """The shadow, opened if need be and brought to the applied set ``applied``
+        (``shadow_plans.applied_set``: what the bundle has applied where a step renders); a fresh
+        copy of a --shadow-url database is checked against the range's start on the way."""
         if self.database is None:
             self.stack = contextlib.ExitStack()
             self.database = self.stack.enter_context(open_shadow(self.dialect, self.spec))
-        database = self.database
-        for catch_up in () if database.verified else catch_up_plans(self.history, database.at or (), plan):
-            render(self.history, catch_up, self.dialect, standalone=self.standalone, shadow=self.database)
+        for move in plans_to(self.history, self.database.at or (), applied):
+            render(self.history, move, self.dialect, standalone=self.standalone, shadow=self.database)
         return self.database
 
     def lost(self) -> None:

@@ -228,8 +228,9 @@ class _Run:
                 raise ShadowError(f"the --shadow-url database is at {display_revisions(found)}, but the "
                                   f"range starts at {display_revisions(shadow.at)}: upgrade it there first")
             shadow.verified = True
-        elif not self.plan.start and shadow.at == ():  # back at base after a downgrade to it
-            shadow.drop_empty_version_table(table.name, table.schema, table.sql)
+        elif not self.plan.start:  # from base: the rendering creates the version table (another
+            # root's line may have made it: stamp() writes its rows again where a plan needs them)
+            shadow.drop_version_table(table.name, table.schema, table.sql, empty=shadow.at == ())
         else:
             shadow.stamp(table.name, table.schema, table.sql, tuple(sorted(self.plan.start)))
 

@@ -5,8 +5,11 @@ Alembic's version table holds them: a revision another one depends on through ``
 not a head). A plan renders as it would on a database when every revision its steps need is
 applied and nothing that needs them is: an upgrade needs the ancestors of its steps (their
 ``depends_on`` too) and none of the steps or what descends from them; a downgrade needs its steps
-and their ancestors, and nothing that descends from them. Revisions of other branches may stay
-applied, as they are when a bundle of the whole range is applied.
+and their ancestors, and nothing that descends from them (``catch_up_plans``: what ``render``
+does before a plan). ``check`` asks for more: each step alone on exactly what the bundle has
+applied when it comes to that step (the range's start and the steps before it in the plan's
+order, other branches' included: ``plans_to``), so that a step that fails after a sibling
+branch's fails there too.
 
 Tracking only a plan's declared start and target loses that state once branches or
 ``depends_on`` meet (a step rendered with a dependency missing; a catch-up that upgrades a
@@ -94,22 +97,42 @@ def _reversible(history: History, revisions: list[str]) -> None:
                 fix="render this range in separate parts, or without that revision's descendants")
 
 
-def catch_up_plans(history: History, at: tuple[str, ...], plan: Plan) -> list[Plan]:
-    """What brings a shadow at ``at`` to where ``plan`` renders (none when it is there): a
-    downgrade of what is in the way, then an upgrade of what the plan needs. Only the shadow's
+def _moves(history: History, at: tuple[str, ...], target: int) -> list[Plan]:
+    """What brings a shadow at ``at`` to the applied set ``target`` (ancestor-closed): a
+    downgrade of what it holds beyond it, then an upgrade of what it lacks. Only the shadow's
     state is wanted from them, never their SQL."""
     index = history.ancestry
-    applied = _bits(index, at)
-    needed, steps = _needs(index, plan)
-    plans = []
-    if in_the_way := _in_the_way(index, at, plan, steps):
-        _reversible(history, in_the_way)
-        kept = applied & ~_only(index, in_the_way)
-        plans.append(_plan(history, DOWN, in_the_way[::-1], applied, kept))
-        applied = kept
-    if missing := needed & ~applied:
+    applied, plans = _bits(index, at), []
+    if extra := applied & ~target:  # what descends from a revision in it is in it too
+        gone = _members(index, extra)
+        _reversible(history, gone)
+        plans.append(_plan(history, DOWN, gone[::-1], applied, applied & ~extra))
+        applied &= ~extra
+    if missing := target & ~applied:
         plans.append(_plan(history, UP, _members(index, missing), applied, applied | missing))
     return plans
+
+
+def catch_up_plans(history: History, at: tuple[str, ...], plan: Plan) -> list[Plan]:
+    """What brings a shadow at ``at`` to where ``plan`` renders (none when it is there): a
+    downgrade of what is in the way, then an upgrade of what the plan needs."""
+    index = history.ancestry
+    needed, steps = _needs(index, plan)
+    in_the_way = _in_the_way(index, at, plan, steps)
+    applied = _bits(index, at)
+    if not in_the_way and not needed & ~applied:
+        return []
+    return _moves(history, at, (applied & ~_only(index, in_the_way)) | needed)
+
+
+def plans_to(history: History, at: tuple[str, ...], target: int) -> list[Plan]:
+    """What brings a shadow at ``at`` to exactly the applied set ``target`` (``applied_set``)."""
+    return [] if _bits(history.ancestry, at) == target else _moves(history, at, target)
+
+
+def applied_set(history: History, revisions) -> int:
+    """``revisions`` and their ancestors, applied: the set ``plans_to`` brings a shadow to."""
+    return _bits(history.ancestry, revisions)
 
 
 def heads_after(history: History, at: tuple[str, ...], plan: Plan) -> tuple[str, ...]:

@@ -84,12 +84,14 @@ class ShadowDatabase:
         for head in heads:
             self.connection.execute(insert, {"head": head})
 
-    def drop_empty_version_table(self, name: str, schema: str | None, sql: str) -> None:
-        """At base after a downgrade to it, the shadow holds an empty version table (Alembic's
-        offline downgrade to base leaves it): an upgrade from base creates it, so it goes."""
+    def drop_version_table(self, name: str, schema: str | None, sql: str, *, empty: bool) -> None:
+        """A rendering from base creates the version table, so one already there goes: empty at
+        base after a downgrade to it (Alembic's offline downgrade to base leaves it; ``empty``:
+        distill has the shadow at base, and a row there is an error), or holding another root's
+        line (whose rows ``stamp`` writes again where a plan needs them)."""
         if not sa.inspect(self.connection).has_table(name, schema=schema):
             return
-        if self.connection.exec_driver_sql(f"SELECT count(*) FROM {sql}").scalar():
+        if empty and self.connection.exec_driver_sql(f"SELECT count(*) FROM {sql}").scalar():
             raise ShadowError(f"the shadow's {name} is not empty, but distill had it at base")
         self.connection.exec_driver_sql(f"DROP TABLE {sql}")
 
