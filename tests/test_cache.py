@@ -759,3 +759,33 @@ def test_python_optimize_is_in_the_keys_and_the_kept_code(tmp_path: Path) -> Non
         out[name] = (tmp_path / name / "sqlite" / "upgrade.sql").read_text()
     assert "SELECT 'debug'" in out["plain"] and out["plain-again"] == out["plain"]
     assert "SELECT 'debug'" not in out["optimized"] and "CREATE TABLE t" in out["optimized"]
+
+
+def test_the_kept_code_is_keyed_on_the_interpreter_flags(tmp_path: Path) -> None:
+    """-X int_max_str_digits decides whether a long integer literal compiles: code kept by a run
+    with the limit off is not taken by a run with it on, which fails as --no-cache fails."""
+    import subprocess
+    literal = {"revision": "a1", "body": f'''
+        BIG = {"7" * 5000}
+
+        def upgrade():
+            op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+        def downgrade():
+            op.drop_table("t")
+    '''}
+    project = write_project(tmp_path / "p", [literal])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def check(*flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *flags, "-m", "distill", "check", "--dialect", "sqlite",
+                               "--no-reproducibility-check"],
+                              cwd=project, env=env, capture_output=True, text=True)
+
+    assert check("-X", "int_max_str_digits=0").returncode == 0
+    limited = check()
+    assert limited.returncode != 0 and "Exceeds the limit" in limited.stderr
+    entry = _compiled(tmp_path / "cache")
+    os.utime(entry, (1, 1))
+    assert check("-X", "int_max_str_digits=0").returncode == 0
+    assert entry.stat().st_mtime > 1  # used: touched (least recently used entries go first)

@@ -618,3 +618,28 @@ def test_check_with_a_shadow_fails_where_the_bundle_fails_after_a_sibling_branch
     assert checked.returncode == 1, checked.stdout + checked.stderr
     refused = json.loads(checked.stdout)["cannot_render"]
     assert refused and all("duplicate column name: bcol" in item["cause"] for item in refused)
+
+
+def test_servers_started_early_are_all_stopped_through_a_second_interrupt(monkeypatch):
+    """The first Ctrl-C or SIGTERM unwinds into stopping the servers started early; a second one
+    while that runs does not leave one running: every stop is tried again, the signal raised
+    after."""
+    from distill.shadow import servers
+    stopped = []
+
+    class Quick:
+        interrupt = [True]
+
+        def __init__(self, *_args) -> None:
+            pass
+
+        def stop(self) -> None:
+            if Quick.interrupt.pop() if Quick.interrupt else False:
+                raise KeyboardInterrupt  # the second signal, in the middle of this stop
+            stopped.append(self)
+
+    monkeypatch.setitem(servers.SERVERS, "quick-server", Quick)
+    with pytest.raises(KeyboardInterrupt):
+        with servers.started_early(["quick-server", "quick-server", "quick-server"]):
+            raise KeyboardInterrupt  # the first one, while the history loads
+    assert len(stopped) == 3 and servers._EARLY == {}

@@ -140,6 +140,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
         return report
     if shadow is None and second:  # it imports and loads the history while this process does
         reproducible.start(project.settings, project.kept_code(cache))
+    project.use_kept_code(cache)  # against a shadow too: no rendering is kept, the compiled scripts are
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
     with servers_ahead([dialects.get(name) for name in names], project.cache_directory(cache)) \

@@ -72,9 +72,14 @@ class Project:
             return None
         from .cache import RenderCache, directory_of
 
-        if "history" not in self.__dict__:  # not loaded yet: loaded now, with its kept code objects
-            self._kept_code = self.kept_code(enabled)
+        self.use_kept_code(enabled)
         return RenderCache.open(directory_of(self.settings), self.history, write=True)
+
+    def use_kept_code(self, enabled: bool) -> None:
+        """When ``enabled`` and the history has not loaded yet: it loads taking the scripts' code
+        objects kept in the render cache (a command that uses the cache says so first)."""
+        if "history" not in self.__dict__:
+            self._kept_code = self.kept_code(enabled)
 
     def cache_directory(self, enabled: bool) -> Path | None:
         """The render cache's directory (``cache_dir``, else the user's cache directory); None

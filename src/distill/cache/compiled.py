@@ -4,7 +4,7 @@ Loading a history executes every revision script, and Python compiles each one u
 file beside it is current. distill writes nothing into the project, and CI machines, containers
 and read-only checkouts often have no bytecode files (PYTHONDONTWRITEBYTECODE): compiling was
 0.18 s of a 0.42 s load of 1,000 scripts, on every run. So the cache keeps what a ``.pyc`` holds,
-one entry per set of version folders, Python bytecode version and optimization level (``-O``):
+one entry per set of version folders, Python bytecode version and interpreter flags (``-O``):
 for each script path, the digest of the source bytes it was compiled from and the marshalled
 code object.
 
@@ -37,9 +37,10 @@ def source_digest(data: bytes) -> bytes:
 
 
 def _key(folders: list[Path]) -> str:
-    # the optimization level too (-O strips asserts, -OO docstrings: a revision's message): a
-    # .pyc file names it, MAGIC_NUMBER does not
-    named = b"\0".join([b"compiled-scripts", importlib.util.MAGIC_NUMBER, b"%d" % sys.flags.optimize,
+    # the interpreter's flags too: -O strips asserts (-OO docstrings: a revision's message), and
+    # -X int_max_str_digits decides whether a long literal compiles at all; MAGIC_NUMBER names
+    # neither
+    named = b"\0".join([b"compiled-scripts", importlib.util.MAGIC_NUMBER, repr(sys.flags).encode(),
                         *(os.fsencode(str(folder)) for folder in folders)])
     return hashlib.blake2b(named, digest_size=32).hexdigest()
 
@@ -68,6 +69,7 @@ class KeptCode:
             return {}
         if key != self.key or not isinstance(table, dict):
             return {}
+        self.store.touch(self.key)  # used: not the first to go past the cap
         return table
 
     def knows(self, path: str) -> bool:

@@ -292,11 +292,26 @@ def started_early(kinds: list[str], cache: Path | None = None) -> Iterator[None]
     try:
         yield
     finally:
-        for starting in [s for waiting in _EARLY.values() for s in waiting]:
-            starting.thread.join()
-            if starting.server is not None:
-                starting.server.stop()
-        _EARLY.clear()
+        _stop_untaken()
+
+
+def _stop_untaken() -> None:
+    """Stop every server started early and not taken, once its start finished. A second Ctrl-C
+    or SIGTERM on the way (the first one brought distill here) does not cut this short: each
+    stop is tried again until all are done, and the signal is raised after."""
+    waiting = [s for starting in _EARLY.values() for s in starting]
+    interrupted: BaseException | None = None
+    while waiting:
+        try:
+            waiting[0].thread.join()
+            if waiting[0].server is not None:
+                waiting[0].server.stop()  # stops and removes again safely if cut short before
+            waiting.pop(0)
+        except BaseException as exc:  # noqa: BLE001 - raised below, once nothing is left running
+            interrupted = interrupted or exc
+    _EARLY.clear()
+    if interrupted is not None:
+        raise interrupted
 
 
 def take(kind: str) -> LocalServer:
