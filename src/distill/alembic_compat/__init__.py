@@ -80,6 +80,7 @@ try:  # a class or function Alembic removed fails here: one paragraph, exit 2, n
         online_steps,
         parent_table,
         revision_ids,
+        steps_from,
         upgrade_step,
         version_locations,
     )
@@ -96,6 +97,6 @@ __all__ = [
     "collect_revisions", "compatibility_warning", "declared_parents", "detach_shadow", "downgrade_step",
     "failed_operation", "heads_after", "is_offline_connection", "offline_bind_results", "online_steps",
     "parent_table", "patch_context", "process_kept", "raised_by_inspection", "require_compatible",
-    "revision_ids", "run_env", "skipped_step", "unrenderable_literal", "unsupported_type", "upgrade_step",
-    "version_locations", "version_table_of", "warned_by_alembic",
+    "revision_ids", "run_env", "skipped_step", "steps_from", "unrenderable_literal", "unsupported_type",
+    "upgrade_step", "version_locations", "version_table_of", "warned_by_alembic",
 ]

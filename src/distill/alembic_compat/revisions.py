@@ -43,6 +43,12 @@ def ancestor_ids(rmap: RevisionMap, revisions: Any, *, dependencies: bool = True
     return {node.revision for node in nodes}
 
 
+def steps_from(step: MigrationStep) -> tuple[str, ...]:
+    """The revisions an upgrade step's bookkeeping starts from: its parents and dependencies as
+    Alembic normalizes them (the version table's rows it deletes or updates)."""
+    return tuple(step.from_revisions)
+
+
 def upgrade_step(rmap: RevisionMap, script: Any) -> MigrationStep:
     return MigrationStep.upgrade_from_script(rmap, script)
 

@@ -183,9 +183,13 @@ def single_steps(history: History, plan: Plan,
         if only is not None and step.revision not in only:
             continue
         down_step = compat.downgrade_step(history.script.revision_map, up_step.revision)
+        # what Alembic's bookkeeping updates: its parents and dependencies (a merge of a revision
+        # that depends on another head, or whose parent is below its other parent through a
+        # depends_on, updates rows for them too; the declared parents alone made it fail)
+        below = compat.steps_from(up_step)
         out.append((
-            Plan(UP, step.down_revisions, (step.revision,), [step], [up_step]),
-            Plan(DOWN, (step.revision,), step.down_revisions, [step_of(history, down_step)], [down_step]),
+            Plan(UP, below, (step.revision,), [step], [up_step]),
+            Plan(DOWN, (step.revision,), below, [step_of(history, down_step)], [down_step]),
         ))
     return out
 
