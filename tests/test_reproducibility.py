@@ -237,3 +237,20 @@ def downgrade():
         "reproducibility not checked: the second rendering ended (exit status -9)"}
     built = run_distill(["build", "--out", str(tmp_path / "b")], root, env={"PYTHONHASHSEED": "7"})
     assert built.returncode == 0, built.stderr
+
+
+def test_an_api_caller_whose_scripts_changed_gets_no_false_difference(tmp_path):
+    """One process, two checks through the API with a script edited between them: the second
+    rendering loads the scripts again for the second Project (it kept the first load, and
+    reported the edited revision as rendering differently each time)."""
+    import time
+
+    from distill import api
+    project = write_project(tmp_path / "p", [CREATE_T])
+    first = api.check(api.Project(project), dialect_names="sqlite", cache=False).to_json()
+    assert first["reproducibility"]["checked"] and first["not_reproducible"] == []
+    script = next(Path(project, "migrations", "versions").glob("*_a1.py"))
+    script.write_text(script.read_text().replace("def upgrade():", "def upgrade():\n    op.execute('SELECT 1')"))
+    time.sleep(2.1)  # older than two seconds: certain to be read as it is
+    second = api.check(api.Project(project), dialect_names="sqlite", cache=False).to_json()
+    assert second["reproducibility"]["checked"] and second["not_reproducible"] == []

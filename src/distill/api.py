@@ -139,7 +139,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
         return report
     if shadow is None and second:  # it imports and loads the history while this process does
-        reproducible.start(project.settings, project.kept_code(cache))
+        reproducible.start(project.settings, project.kept_code(cache), project.generation)
     project.use_kept_code(cache)  # against a shadow too: no rendering is kept, the compiled scripts are
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)
@@ -169,7 +169,7 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
     if spec.reproducibility_check and spec.shadow is None:  # it loads the history while this process does
-        reproducible.start(project.settings, project.kept_code(cache))
+        reproducible.start(project.settings, project.kept_code(cache), project.generation)
     render_cache = project.render_cache(cache) if spec.shadow is None else None  # loads the history
     history = project.history
     protected = [project.settings.root, Path(history.script.dir), *history.version_dirs]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import dialects
 from .config import Settings, embedded_example, load
-from .history.scripts import History
+from .history.scripts import History, new_generation
 from .shadow import ShadowSpec
 from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts
@@ -27,6 +27,9 @@ class Project:
         self.directory = directory
         self.config_file = config_file
         self.example = example
+        # this project's load of its history: the second rendering loads the scripts again for
+        # another Project of the same settings (an API caller's scripts may have changed)
+        self.generation = new_generation()
         # once a command that uses the render cache asked for it before the history loaded: the
         # scripts' code objects kept there, which the load takes
         self._kept_code: Callable[[list[Path]], Any] | None = None
@@ -39,7 +42,7 @@ class Project:
     @functools.cached_property
     def history(self) -> History:
         """The loaded revision history (every revision script executed once)."""
-        return History(self.settings, kept_code=self._kept_code)
+        return History(self.settings, kept_code=self._kept_code, generation=self.generation)
 
     def standalone(self, requested: bool) -> bool:
         """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""

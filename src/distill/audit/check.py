@@ -280,7 +280,8 @@ def _probe(history: History, plan, pairs: list, dialect_names: tuple[str, ...], 
             if wanted:
                 jobs.append(Job(name, direction, plan.start, plan.target, single=True,
                                 only=None if len(wanted) == len(pairs) else wanted))
-    return Probe(history.settings, jobs, standalone=standalone) if jobs else None
+    return Probe(history.settings, jobs, standalone=standalone, generation=history.generation) \
+        if jobs else None
 
 
 def _keep_reproducible(cache: RenderCache, pending: dict[tuple[str, str, str], tuple[str, tuple]],

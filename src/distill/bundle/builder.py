@@ -187,7 +187,8 @@ class BundleBuilder:
                 jobs.append(Job(name, direction, plan.start, plan.target))
         if not self.probe or not jobs:
             return None
-        return Probe(self.history.settings, jobs, standalone=self.spec.standalone)
+        return Probe(self.history.settings, jobs, standalone=self.spec.standalone,
+                     generation=self.history.generation)
 
     @staticmethod
     def _note_not_reproducible(probe: Probe, done: dict[tuple[str, str], _Written]) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import os
 import re
 import traceback
@@ -34,14 +35,25 @@ from .parallel_compile import compiled_on_second_core, script_files
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
 
 
+_GENERATIONS = itertools.count(1)
+
+
+def new_generation() -> int:
+    """A number no earlier load of a history in this process had."""
+    return next(_GENERATIONS)
+
+
 class History:
     """One loaded revision history. Every revision script is executed once, here."""
 
-    def __init__(self, settings: Settings, kept_code: Callable[[list[Path]], Any] | None = None) -> None:
+    def __init__(self, settings: Settings, kept_code: Callable[[list[Path]], Any] | None = None,
+                 generation: int | None = None) -> None:
         """``kept_code``: given the version folders, the code objects of their scripts kept
         before, which the load may take (the render cache's, cache/compiled.py); None: every
-        script is compiled."""
+        script is compiled. ``generation``: which load of the project this is (``new_generation``;
+        a fresh one when not given): the second rendering loads the scripts again for another."""
         self.settings = settings
+        self.generation = new_generation() if generation is None else generation
         opened, writes, listed = watch.opened_count(), watch.writes(), watch.listed_count()
         with watch.watching():
             self.config = settings.alembic_config()

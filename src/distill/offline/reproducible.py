@@ -145,10 +145,12 @@ class _Child:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def preload(self, settings: Any, kept_code: Any = None) -> None:
-        """Have the history of ``settings`` loaded before it is asked for (nobody reads the
-        answer), taking its scripts' code objects from ``kept_code`` if given (History)."""
-        self.send({"settings": settings, "standalone": False, "jobs": [], "kept_code": kept_code})
+    def preload(self, settings: Any, kept_code: Any = None, generation: int | None = None) -> None:
+        """Have the history of ``settings`` (its load ``generation``) loaded before it is asked
+        for (nobody reads the answer), taking its scripts' code objects from ``kept_code`` if
+        given (History)."""
+        self.send({"settings": settings, "standalone": False, "jobs": [], "kept_code": kept_code,
+                   "generation": generation})
 
     def send(self, request: dict[str, Any]) -> int:
         self.asked += 1
@@ -214,24 +216,28 @@ class _Child:
 _child: _Child | None = None
 
 
-def start(settings: Any = None, kept_code: Any = None) -> _Child:
+def start(settings: Any = None, kept_code: Any = None, generation: int | None = None) -> _Child:
     """The child process, started now if it is not running (call early: it imports while the
     parent works); with ``settings``, it loads their history at once too (on the other core,
-    while the parent loads its own), taking the scripts' code objects from ``kept_code``."""
+    while the parent loads its own, ``generation``: History), taking the scripts' code objects
+    from ``kept_code``."""
     global _child
     if _child is None or not _child.running():
         _child = _Child()
     if settings is not None and getattr(settings, "setup", None) is None:  # a setup hook runs once at a time
-        _child.preload(settings, kept_code)
+        _child.preload(settings, kept_code, generation)
     return _child
 
 
 class Probe:
     """The second rendering of ``jobs``, under way in the child process from construction on."""
 
-    def __init__(self, settings: Any, jobs: list[Job], *, standalone: bool) -> None:
+    def __init__(self, settings: Any, jobs: list[Job], *, standalone: bool,
+                 generation: int | None = None) -> None:
+        """``generation``: the load of the history the first rendering used (History): the
+        child loads the scripts again when it holds another."""
         self._child = start()
-        self._request = {"settings": settings, "standalone": standalone}
+        self._request = {"settings": settings, "standalone": standalone, "generation": generation}
         self._jobs = jobs
         self._number = self._child.send({**self._request, "jobs": jobs})
 

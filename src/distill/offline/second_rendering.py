@@ -89,33 +89,36 @@ def _render_again(history: History, request: dict[str, Any]) -> dict[str, Any]:
     return {"steps": StepTexts(steps), "failed": failed}
 
 
-def _history(histories: dict[str, History | str], settings: Any, kept_code: Any = None) -> History | str:
-    """The history of ``settings``, loaded once (its setup hook called first; the scripts' code
-    objects from ``kept_code`` if given: the code compiling gives); or why it cannot be loaded
-    here."""
+def _history(histories: dict[str, tuple[Any, History | str]], request: dict[str, Any]) -> History | str:
+    """The history of the request's settings, loaded once per load of the first rendering's
+    (its ``generation``: an API caller's scripts may change between two; its setup hook called
+    first; the scripts' code objects from ``kept_code`` if given: the code compiling gives); or
+    why it cannot be loaded here."""
+    settings, generation = request["settings"], request.get("generation")
     key = repr(settings)  # a frozen dataclass: its repr names every field (two unpickled copies
     # of the same settings can pickle to different bytes: shared strings are memoised differently)
-    if key not in histories:
+    if key not in histories or generation not in (None, histories[key][0]):
         try:
-            histories[key] = History(settings, kept_code=kept_code)
+            loaded: History | str = History(settings, kept_code=request.get("kept_code"))
         except DistillError as exc:
-            histories[key] = "the second rendering could not load the history: " + one_line(exc.message)
+            loaded = "the second rendering could not load the history: " + one_line(exc.message)
         except Exception as exc:  # noqa: BLE001 - whatever it is, the parent reports it per step
-            histories[key] = ("the second rendering could not load the history: "
-                              + one_line(f"{type(exc).__name__}: {exc}"))
-    return histories[key]
+            loaded = ("the second rendering could not load the history: "
+                      + one_line(f"{type(exc).__name__}: {exc}"))
+        histories[key] = (generation, loaded)  # the one before goes
+    return histories[key][1]
 
 
 def main() -> None:
     """Answer requests until the parent closes stdin; each history is loaded once."""
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what a hook or script prints goes to stderr, never between the answers
-    histories: dict[str, History | str] = {}
+    histories: dict[str, tuple[Any, History | str]] = {}
     while True:
         request = read_frame(sys.stdin.buffer)
         if request is None:
             return
-        history = _history(histories, request["settings"], request.get("kept_code"))
+        history = _history(histories, request)
         answer = {"error": history} if isinstance(history, str) else _render_again(history, request)
         write_frame(answers, {"id": request["id"], "clock": time.time(), **answer})
 
