@@ -232,7 +232,7 @@ class _Run:
             # root's line may have made it: stamp() writes its rows again where a plan needs them)
             shadow.drop_version_table(table.name, table.schema, table.sql, empty=shadow.at == ())
         else:
-            shadow.stamp(table.name, table.schema, table.sql, tuple(sorted(self.plan.start)))
+            shadow.stamp(table.name, table.schema, table.sql, table.create, tuple(sorted(self.plan.start)))
 
         def on_read(sql: str) -> None:
             if self.capture.current_step is not None:

@@ -68,14 +68,17 @@ class ShadowDatabase:
         except sa.exc.DBAPIError:
             return ()
 
-    def stamp(self, name: str, schema: str | None, sql: str, heads: tuple[str, ...]) -> None:
+    def stamp(self, name: str, schema: str | None, sql: str, create: str, heads: tuple[str, ...]) -> None:
         """Make the version table hold ``heads``, the rows a rendering's bookkeeping updates: a
         step rendered on its own starts from its own down revisions, whatever else the shadow
         holds (another branch; a revision it depends on), and would otherwise update no row or
-        collide with one. A missing table is left missing (the rendering creates it). Run in the
+        collide with one. A missing table is made first (``create``: as the rendering writes
+        it): a downgrade of another root to base drops it (Alembic 1.13 does; 1.20 does not). Run in the
         shadow's transaction, or outside any after the output committed."""
-        if not heads or not sa.inspect(self.connection).has_table(name, schema=schema):
+        if not heads:
             return
+        if not sa.inspect(self.connection).has_table(name, schema=schema):
+            self.connection.exec_driver_sql(create)
         found = self.connection.exec_driver_sql(f"SELECT version_num FROM {sql}")
         if tuple(sorted(str(row[0]) for row in found)) == heads:
             return
