@@ -462,13 +462,14 @@ def test_servers_started_early_are_handed_out_or_stopped_and_removed(monkeypatch
     import sqlalchemy as sa
 
     from distill.shadow import servers
+    from distill.shadow.clients import driver_url  # the installed driver (psycopg or psycopg2)
     scratch = tempfile.mkdtemp(prefix="distill-early-test-", dir="/tmp")
     os.chmod(scratch, 0o755)  # as root the servers run as postgres: it must reach its directory
     monkeypatch.setattr(tempfile, "tempdir", scratch)
     try:
         with servers.started_early(["postgresql-server", "postgresql-server"]):
             with servers.take("postgresql-server") as taken:
-                engine = sa.create_engine(taken.url("postgres"), poolclass=sa.pool.NullPool)
+                engine = sa.create_engine(driver_url(taken.url("postgres")), poolclass=sa.pool.NullPool)
                 with engine.connect() as connection:
                     assert connection.exec_driver_sql("SELECT 1").scalar() == 1
                 assert len(os.listdir(scratch)) == 2  # one started early was taken, not a third
