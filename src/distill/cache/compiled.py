@@ -26,14 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..history.parallel_compile import source_digest
 from .store import Store
 
 _MAGIC = b"DISTILL-COMPILED-SCRIPTS 1\n"
-
-
-def source_digest(data: bytes) -> bytes:
-    """What a kept code object was compiled from."""
-    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _key(folders: list[Path]) -> str:

@@ -27,7 +27,8 @@ from ..compat import compiled_code_from
 MIN_FILES = 400  # below this, forking costs more than it saves
 
 
-def _digest(data: bytes) -> bytes:
+def source_digest(data: bytes) -> bytes:
+    """What a code object handed over (or kept in the render cache) was compiled from."""
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -55,7 +56,7 @@ def _compile_into(paths: list[str], out: Any) -> None:
             code = compile(data, path, "exec", dont_inherit=True, optimize=-1)
         except Exception:  # the loader meets it again and reports it
             continue
-        table[path] = (_digest(data), marshal.dumps(code))
+        table[path] = (source_digest(data), marshal.dumps(code))
     marshal.dump(table, out)
     out.flush()
 
@@ -84,7 +85,7 @@ class Handover:
         if self.ready is None:
             self.ready = self._collect()
         entry = self.ready.get(path)
-        if entry is None or entry[0] != _digest(data):
+        if entry is None or entry[0] != source_digest(data):
             return None
         self.used += 1
         return marshal.loads(entry[1])
