@@ -82,8 +82,10 @@ def _files(cache: Path) -> list[Path]:
 
 
 def _entries(cache: Path) -> list[Path]:
-    """The cache's renderings and check logs (not its whole results, nor the scripts' code)."""
-    return [p for p in _files(cache) if not p.read_bytes().startswith((b"DISTILL-RESULT", b"DISTILL-COMPILED"))]
+    """The cache's renderings and check logs (not its whole results, nor the scripts' code or
+    imports)."""
+    return [p for p in _files(cache) if not p.read_bytes().startswith(
+        (b"DISTILL-RESULT", b"DISTILL-COMPILED", b"DISTILL-SCRIPT-IMPORTS"))]
 
 
 def _results(cache: Path) -> list[Path]:
@@ -278,7 +280,7 @@ def test_the_cache_directory(tmp_path: Path, monkeypatch, project: Path) -> None
     assert store.default_directory() == Path.home() / ".cache" / "distill"
     (project / "distill.toml").write_text('[tool.distill]\ndialects = ["sqlite"]\ncache_dir = "here"\n')
     _check(project)
-    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 1 + 1  # the whole result, the code
+    assert len(list((project / "here").glob("renderings-1/??/*"))) == 6 + 1 + 1 + 1  # + result, code, imports
     (project / "distill.toml").write_text('[tool.distill]\ncache_dir = 3\n')
     result = run_distill(["check"], cwd=project)
     assert result.returncode != 0 and "cache_dir must be a directory path" in result.stderr
@@ -566,6 +568,44 @@ def test_an_edited_helper_renders_again_the_revisions_that_import_it(project: Pa
     assert _revisions(rendered) == ({"a1", "b2", "c3"} if everything else {"b2"})
     rendered.clear()
     assert _check(project, "--no-cache") == again
+
+
+def _imports_entry(cache: Path) -> tuple[Path, str, dict]:
+    """The kept entry of what the scripts import: (its file, its key, its table)."""
+    from distill.cache.known_imports import _MAGIC
+    [entry] = [p for p in _files(cache) if p.read_bytes().startswith(_MAGIC)]
+    key = entry.parent.name + entry.name
+    found = store.unframed(_MAGIC, entry.read_bytes(), key)
+    assert found is not None
+    return entry, key, found["table"]
+
+
+def test_what_the_scripts_import_is_kept_for_their_bytes_and_read_only_intact(project: Path,
+                                                                             rendered: list) -> None:
+    """The next run takes what a script imports from the cache instead of reading it again, for
+    the very bytes it was read from: a kept line saying b2's top level is not plain is believed
+    (the helper it imports is then keyed for every step), an entry whose digest does not match
+    is not (only b2, which imports the helper, renders again)."""
+    from distill.cache.known_imports import _MAGIC
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    _check(project)
+    entry, key, table = _imports_entry(cache)
+    b2 = next((project / "migrations" / "versions").glob("*_b2.py"))
+    digest = keys.watch.digest_bytes(b2.read_bytes())
+    imports = ["alembic", "alembic.op", "cachehelper", "sqlalchemy"]
+    assert table[digest] == [True, imports]  # a plain top level; what it imports
+    table[digest] = [False, imports]
+    entry.write_bytes(store.framed(_MAGIC, {"key": key, "table": table}))
+    rendered.clear()
+    (project / "cachehelper.py").write_text('TABLE = "w"\n')
+    _check(project)
+    assert _revisions(rendered) == {"a1", "b2", "c3"}  # read
+    entry.write_bytes(entry.read_bytes().replace(b"false", b"true", 1))  # its digest no longer matches
+    (project / "cachehelper.py").write_text('TABLE = "v"\n')
+    rendered.clear()
+    _check(project)
+    assert _revisions(rendered) == {"b2"}  # ignored: read again from the script, and kept again
+    assert _imports_entry(cache)[2][digest] == [True, imports]
 
 
 def test_a_helper_env_py_imports_is_keyed_for_every_step(project: Path, rendered: list) -> None:

@@ -254,3 +254,33 @@ def test_an_api_caller_whose_scripts_changed_gets_no_false_difference(tmp_path):
     time.sleep(2.1)  # older than two seconds: certain to be read as it is
     second = api.check(api.Project(project), dialect_names="sqlite", cache=False).to_json()
     assert second["reproducibility"]["checked"] and second["not_reproducible"] == []
+
+
+def test_the_second_rendering_ends_running_the_exit_handlers_revisions_registered(tmp_path):
+    """An API caller's process ends: it closes the second rendering's input, and that process
+    ends after its exit handlers ran (here one a revision registers when it loads, as a library
+    may to remove its temporary files)."""
+    import subprocess
+    import sys
+
+    from runner import REPO
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    root = write_project(tmp_path / "p", [CREATE_T, {"revision": "b2", "down": "a1", "imports": "import atexit\nimport os",
+                                                     "body": '''
+atexit.register(lambda: open(os.path.join(os.environ["MARKS"], str(os.getpid())), "w").close())
+
+def upgrade():
+    op.execute("INSERT INTO t (id) VALUES (2)")
+
+def downgrade():
+    op.execute("DELETE FROM t WHERE id = 2")
+'''}], distill_toml=SQLITE)
+    program = ("import sys\nfrom distill import api\n"
+               "report = api.check(api.Project(sys.argv[1]), cache=False).to_json()\n"
+               "assert report['reproducibility']['checked'] and not report['not_reproducible'], report\n")
+    done = subprocess.run([sys.executable, "-c", program, str(root)], env={**__import__("os").environ,
+                          "MARKS": str(marks), "PYTHONPATH": str(REPO / "src")}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(list(marks.iterdir())) == 2  # this process's, the second rendering's

@@ -138,8 +138,9 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     report = None if found is None else report_from(found[0], project.settings.waivers)
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
         return report
-    if shadow is None and second:  # it imports and loads the history while this process does
-        reproducible.start(project.settings, project.kept_code(cache), project.generation)
+    if shadow is None and second:  # it loads the history and plans the range while this process does
+        reproducible.start(project.settings, project.kept_code(cache), project.generation,
+                           (from_spec, to_spec))
     project.use_kept_code(cache)  # against a shadow too: no rendering is kept, the compiled scripts are
     render_cache = project.render_cache(cache) if shadow is None else None
     result.seed(render_cache)

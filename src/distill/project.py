@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 class Project:
     """The project distill works on: its settings, and its history loaded on first use."""
 
-    def __init__(self, directory: Path | None = None, config_file: Path | None = None, *,
+    def __init__(self, directory: str | Path | None = None, config_file: str | Path | None = None, *,
                  example: bool = False) -> None:
         """``example``: the bookshop example that ships with distill, whatever the directory."""
-        self.directory = directory
-        self.config_file = config_file
+        self.directory = None if directory is None else Path(directory)
+        self.config_file = None if config_file is None else Path(config_file)
         self.example = example
         # this project's load of its history: the second rendering loads the scripts again for
         # another Project of the same settings (an API caller's scripts may have changed)

@@ -161,9 +161,12 @@ _DONE = 127  # a job's stage once it has returned (more than any job has stages)
 
 
 def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence[int] = (),
-            stages: Sequence[str] = ("rendering",), parallel: bool = True) -> list[Any]:
+            stages: Sequence[str] = ("rendering",), parallel: bool = True, workers: int | None = None
+            ) -> list[Any]:
     """Run ``jobs`` (in parallel where it helps, unless not ``parallel``); their results in order.
-    ``labels``, ``totals`` and ``stages`` are what the progress line says (``progress.Progress``)."""
+    ``workers``: at most this many worker processes (1: the jobs run one after another in one,
+    away from this process all the same, for little work). ``labels``, ``totals`` and ``stages``
+    are what the progress line says (``progress.Progress``)."""
     labels = labels or [f"job {i}" for i in range(len(jobs))]
     progress = Progress(labels, totals or [0] * len(jobs), stages)
     count = usable_cores(len(jobs)) if parallel else 1
@@ -183,6 +186,7 @@ def run_all(jobs: Sequence[Job], *, labels: Sequence[str] = (), totals: Sequence
     # Objects that exist before the fork are never collected in the workers: without this, each
     # worker's collector walks (and copies, page by page) the whole inherited heap.
     gc.freeze()
+    count = min(count, workers or count)
     try:
         # contiguous runs of jobs per worker: the caller orders them so that neighbours share
         # work (a worker's formatted shapes serve its next dialect)

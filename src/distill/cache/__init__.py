@@ -21,6 +21,7 @@ from typing import Any
 
 from ..compat import watch
 from .fast import Result
+from .known_imports import KnownImports
 from .store import (
     Store,
     current_deps,
@@ -63,7 +64,9 @@ class RenderCache:
         self._seen: dict[str, str | None] = {}  # path -> digest, of files entries found depend on
         self._current: dict[int, bool] = {}  # the index's deps (by number): whether they are current
         self._read: dict[str, tuple] = {}  # path -> (size, time, inode), digest: files renderings opened
+        self._steps: dict[Any, str] = {}  # a step -> its part of the keys of the plans that hold it
         self._keys: dict[tuple, str] = {}  # a plan (direction, ends, revisions), dialect, standalone -> key
+        self._by_plan: dict[tuple, tuple[Any, str]] = {}  # (id of a plan, dialect, standalone) -> (it, key)
         self._new: tuple[int, dict[str, str | None] | None] = (-1, None)  # (len(sys.modules), new_modules)
         # files first opened since the history loaded, by renderings of this cache or another
         self._opened = history.opened_after_load
@@ -77,22 +80,40 @@ class RenderCache:
 
         if history.load_wrote:
             return None
-        base = keys.base_digest(history)
-        return None if base is None else cls(directory, history, base, write=write)
+        known = KnownImports(directory)
+        base = keys.base_digest(history, known)
+        if base is None:
+            return None
+        if write:
+            known.keep()
+        return cls(directory, history, base, write=write)
 
     def key(self, plan: Any, dialect: str, standalone: bool) -> str:
         """The key of ``plan``'s rendering (computed once per plan of this history)."""
         from . import keys
 
+        known = self._by_plan.get((id(plan), dialect, standalone))
+        if known is not None and known[0] is plan:  # asked again for the same object (check: thrice)
+            return known[1]
         which = (plan.direction, plan.start, plan.target, tuple(s.revision for s in plan.steps), dialect,
                  standalone)
         if which not in self._keys:
-            for step in plan.steps:
-                if step.revision not in self.scripts:  # its bytes, and the confined modules it reaches
-                    path = os.path.abspath(self.history.get(step.revision).path)
-                    self.scripts[step.revision] = f"{keys.script_digest(path)}+{self.confined.get(path)}"
-            self._keys[which] = keys.plan_key(self.base, self.graph, self.scripts, plan, dialect, standalone)
+            self._keys[which] = keys.plan_key(self.base, self.graph, plan, dialect, standalone,
+                                              map(self._step_part, plan.steps))
+        self._by_plan[id(plan), dialect, standalone] = (plan, self._keys[which])  # held: its id stays its own
         return self._keys[which]
+
+    def _step_part(self, step: Any) -> str:
+        """``keys.step_part`` of ``step``, computed once per step of this history (the same
+        steps are in every dialect's plans)."""
+        from . import keys
+
+        if step not in self._steps:
+            if step.revision not in self.scripts:  # its bytes, and the confined modules it reaches
+                path = os.path.abspath(self.history.get(step.revision).path)
+                self.scripts[step.revision] = f"{keys.script_digest(path)}+{self.confined.get(path)}"
+            self._steps[step] = keys.step_part(self.graph, self.scripts, step)
+        return self._steps[step]
 
     def lookup(self, plan: Any, dialect: str, standalone: bool) -> bool:
         """Whether ``plan`` is cached (its entry kept for ``cached``)."""

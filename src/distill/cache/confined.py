@@ -34,31 +34,36 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..compat import watch
 
 
-def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: str) -> dict[str, set[str]]:
+def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: str,
+                     known: Callable[[list[str]], ScriptImports] | None = None) -> dict[str, set[str]]:
     """Script path -> the confined modules (paths) it reaches; ``modules``: every project module
-    loaded (path -> digest of the bytes executed)."""
+    loaded (path -> digest of the bytes executed); ``known``: given the project modules' words,
+    what earlier runs found in scripts (``ScriptImports``), which this one reads and adds to."""
     names = _module_names(modules)
     pure = {path for path in modules if _pure(path, modules[path], names)}
     if not pure:  # nothing can be confined: no script need be read
         return {}
     graph = {path: _imported(path, names) for path in modules}
-    # a statement importing a module names its last part: a script whose text names none of the
-    # project modules' imports none of them (parsing 1,000 scripts took a second)
-    parts = "|".join(sorted({re.escape(name.rpartition(".")[2]) for name in names}))
-    mentioned = re.compile(rf"\b(?:{parts})\b")
+    words = sorted({name.rpartition(".")[2] for name in names})
+    imports = known(words) if known is not None else ScriptImports(words)
     reached: dict[str, set[str]] = {}
     held = set()  # modules something other than a plain script's step functions may use
     for script in scripts:
-        if not _mentions(script, mentioned):
-            reached[script] = set()
-            continue
-        direct = _imported(script, names)
-        if direct and not _plain(script):
+        if script in modules:  # imported as a module too: relative imports resolve under its names
+            direct, plain = _imported(script, names), _plain(script)
+        else:
+            found = imports.of(script)
+            if found is None:  # it names no project module
+                reached[script] = set()
+                continue
+            direct, plain = _paths(found[1], names), found[0]
+        if direct and not plain:
             held |= direct
         reached[script] = _closure(direct, graph, pure)
     held |= _imported(env_py, names)
@@ -114,6 +119,32 @@ def _tree(path: str, digest: str | None) -> ast.Module | None:
         return None
 
 
+class ScriptImports:
+    """What revision scripts import, by the digest of the bytes each was executed from, for one
+    set of project module names (``words``: their last parts): None for a script whose text names
+    none of them (a statement importing a module names its last part: parsing 1,000 scripts took
+    a second), else whether its top level is plain and the module names it imports. Kept in the
+    render cache between runs (``cache.known_imports``): a function of the bytes and the words."""
+
+    def __init__(self, words: list[str], table: dict[str, Any] | None = None) -> None:
+        self.words, self.table, self.added = words, dict(table or {}), False
+        self._mentioned = re.compile(rf"\b(?:{'|'.join(map(re.escape, words))})\b")
+
+    def of(self, script: str) -> tuple[bool, list[str]] | None:
+        digest = watch.executed(script)
+        if digest is not None and digest in self.table:
+            return self.table[digest]
+        found: tuple[bool, list[str]] | None = None
+        if _mentions(script, self._mentioned):
+            tree = _tree(script, digest)
+            names = sorted(_imported_names(tree, [], script)) if tree is not None else []
+            found = (tree is not None and all(_plain_statement(node) for node in tree.body), names)
+        if digest is not None and not script.endswith("__init__.py"):  # no relative import resolves
+            self.table[digest] = found
+            self.added = True
+        return found
+
+
 def _imported(path: str, names: dict[str, str]) -> set[str]:
     """The loaded project modules (paths) the file at ``path`` imports anywhere in it (relative
     imports resolved under each name the file was loaded as; a package imported reaches every
@@ -121,7 +152,13 @@ def _imported(path: str, names: dict[str, str]) -> set[str]:
     tree = _tree(path, None)
     if tree is None:
         return set()
-    wanted = _imported_names(tree, [name for name, where in names.items() if where == path], path)
+    own = [name for name, where in names.items() if where == path]
+    return _paths(_imported_names(tree, own, path), names)
+
+
+def _paths(wanted: Iterable[str], names: dict[str, str]) -> set[str]:
+    """The loaded project modules (paths) that importing the module names ``wanted`` reaches."""
+    wanted = set(wanted)
     packages = [name for name in wanted if name in names and names[name].endswith("__init__.py")]
     wanted |= {name for name in names for package in packages if name.startswith(package + ".")}
     return {names[name] for name in wanted if name in names}

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
@@ -178,17 +179,17 @@ def dialect_files() -> dict[str, str | None]:
     return {path.name: watch.file_digest(str(path)) for path in sorted(folder.glob("*.toml"))}
 
 
-def base_digest(history: Any) -> tuple[str, dict[str, str], dict[str, str | None], dict[str, str],
-                                       dict[str, str]] | None:
+def base_digest(history: Any, known_imports: Any = None) -> tuple[
+        str, dict[str, str], dict[str, str | None], dict[str, str], dict[str, str]] | None:
     """(the base digest, the project modules loaded, the files it depends on with their digests,
     per script path the digest of the confined modules it reaches: ``confined``, and those
     modules with their digests), or None if it is not certain. The base holds every project
-    module but the confined ones."""
+    module but the confined ones. ``known_imports``: ``confined_modules``'s ``known``."""
     modules = module_state()
     if modules is None:
         return None
     env_py = os.path.join(history.script.dir, "env.py")
-    reached = confined_modules(modules, sorted(history.script_paths), env_py)
+    reached = confined_modules(modules, sorted(history.script_paths), env_py, known_imports)
     confined = set().union(*reached.values())
     per_script = {script: digest_of(sorted((path, modules[path]) for path in found))
                   for script, found in reached.items()}
@@ -243,8 +244,12 @@ def graph_digests(history: Any) -> dict[str, str]:
 
 
 def combined(*parts: str) -> str:
-    """One key made of several."""
-    return digest_of(list(parts))
+    """One key made of several: joined after a NUL, by NULs, where none holds one (keys are hex
+    digits, reprs escape it; 3,000 per check), else as JSON (which never holds a raw NUL)."""
+    if any("\0" in part for part in parts):
+        return digest_of(list(parts))
+    text = "\0" + "\0".join(parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 # the functions a step runs; their bodies run only when their own step renders (and that step's
@@ -278,12 +283,17 @@ def script_digest(path: str) -> str | None:
     return watch.executed(path) or watch.file_digest(path)
 
 
-def plan_key(base: str, graph: dict[str, str], scripts: dict[str, str | None], plan: Any, dialect: str,
-             standalone: bool) -> str:
-    """The key of one plan's rendering (``scripts``: revision -> ``script_digest``): its parts
-    hashed in order, each ended by a NUL (no part holds one: reprs escape it, ids are checked)."""
+def step_part(graph: dict[str, str], scripts: dict[str, str | None], step: Any) -> str:
+    """What a plan's key holds of one of its steps (``scripts``: revision -> ``script_digest``)."""
+    return f"{step!r}\0{scripts[step.revision]}\0{graph.get(step.revision)}"
+
+
+def plan_key(base: str, graph: dict[str, str], plan: Any, dialect: str, standalone: bool,
+             steps: Iterable[str]) -> str:
+    """The key of one plan's rendering (``steps``: the ``step_part`` of each of its steps): its
+    parts hashed in order, each ended by a NUL (no part holds one: reprs escape it, ids are
+    checked)."""
     parts = [base, dialect, str(standalone), plan.direction, "start",
              *(f"{r}\0{graph.get(r)}" for r in plan.start), "target",
-             *(f"{r}\0{graph.get(r)}" for r in plan.target), "steps",
-             *(f"{step!r}\0{scripts[step.revision]}\0{graph.get(step.revision)}" for step in plan.steps)]
+             *(f"{r}\0{graph.get(r)}" for r in plan.target), "steps", *steps]
     return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()

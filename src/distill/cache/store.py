@@ -42,13 +42,13 @@ def default_directory() -> Path:
     return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "distill"
 
 
-def _framed(magic: bytes, content: dict[str, Any]) -> bytes:
+def framed(magic: bytes, content: dict[str, Any]) -> bytes:
     """An entry's bytes: its magic line, the digest of its JSON payload, the payload."""
     payload = json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return magic + watch.digest_bytes(payload).encode("ascii") + b"\n" + payload
 
 
-def _unframed(magic: bytes, data: bytes, key: str) -> dict[str, Any] | None:
+def unframed(magic: bytes, data: bytes, key: str) -> dict[str, Any] | None:
     """The JSON payload of an intact entry of ``key`` framed with ``magic``; None otherwise
     (another kind, torn, altered, or another key's)."""
     if not data.startswith(magic):
@@ -66,7 +66,7 @@ def _unframed(magic: bytes, data: bytes, key: str) -> dict[str, Any] | None:
 def encode(key: str, rendering: Any, deps: dict[str, str | None]) -> bytes:
     """The bytes of an entry."""
     table = rendering.version_table
-    return _framed(_MAGIC, {
+    return framed(_MAGIC, {
         "key": key, "deps": deps, "heads_after": [list(h) for h in rendering.heads_after],
         "version_table": [table.name, table.schema, table.sql, table.create],
         "segments": [[seg.step, [[s.kind, s.text] for s in seg.statements]] for seg in rendering.segments],
@@ -75,7 +75,7 @@ def encode(key: str, rendering: Any, deps: dict[str, str | None]) -> bytes:
 
 def decode(data: bytes, key: str) -> dict[str, Any] | None:
     """The entry's content if ``data`` is an intact entry of ``key``; None otherwise."""
-    entry = _unframed(_MAGIC, data, key)
+    entry = unframed(_MAGIC, data, key)
     if entry is None:
         return None
     try:
@@ -99,12 +99,12 @@ _LOG_MAGIC = b"DISTILL-CHECK-LOG 1\n"
 
 def encode_log(key: str, log: list) -> bytes:
     """The bytes of an entry holding what ``check`` found for one step in one dialect."""
-    return _framed(_LOG_MAGIC, {"key": key, "log": log})
+    return framed(_LOG_MAGIC, {"key": key, "log": log})
 
 
 def decode_log(data: bytes, key: str) -> list | None:
     """The log of an intact log entry of ``key``: (table, key tuple, dialect) items; else None."""
-    entry = _unframed(_LOG_MAGIC, data, key)
+    entry = unframed(_LOG_MAGIC, data, key)
     return None if entry is None else decode_log_content(entry.get("log"))
 
 
@@ -284,4 +284,4 @@ def new_modules(known: dict[str, str]) -> dict[str, str | None] | None:
 
 __all__ = ["MAX_BYTES", "Store", "current_deps", "decode", "decode_log", "decode_log_content",
            "default_directory", "encode",
-           "encode_log", "keepable", "keys", "new_modules"]
+           "encode_log", "framed", "keepable", "keys", "new_modules", "unframed"]

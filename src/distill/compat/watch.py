@@ -64,11 +64,27 @@ SITE_PACKAGES = _site_roots()
 _SYSTEM = ("/dev/", "/proc/", "/sys/")
 
 
+def _real_folder(path: str) -> str:
+    """The folder of ``path``, through symbolic links, with a trailing separator."""
+    return _resolved(os.path.dirname(os.path.abspath(path)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(folder: str) -> str:
+    return os.path.join(os.path.realpath(folder), "")
+
+
+# Both tests below look at the file's folder first (resolving 1,000 scripts' paths one by one took
+# 0.03 s of each run): a file in a folder outside them is not theirs unless it is a symbolic link
+# into them, and then it counts as the project's, keyed: a key that holds more, never less.
+
 @functools.lru_cache(maxsize=65536)
 def is_standard_library(path: str) -> bool:
     """Whether ``path`` is a file of Python's standard library (or of /dev, /proc, /sys): what
     the Python version, keyed on its own, decides. Not site-packages, and not a project that lives
     under the installation's prefix (``/usr/local/app`` in a container image)."""
+    if not _real_folder(path).startswith(_SYSTEM + _STDLIB):
+        return False
     real = os.path.realpath(path)
     return real.startswith(_SYSTEM) or (real.startswith(_STDLIB) and not real.startswith(SITE_PACKAGES))
 
@@ -76,7 +92,7 @@ def is_standard_library(path: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def in_site_packages(path: str) -> bool:
     """Whether ``path`` is a file of an installed distribution (site-packages)."""
-    return os.path.realpath(path).startswith(SITE_PACKAGES)
+    return _real_folder(path).startswith(SITE_PACKAGES) and os.path.realpath(path).startswith(SITE_PACKAGES)
 
 
 def digest_bytes(data: bytes) -> str:

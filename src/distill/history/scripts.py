@@ -96,7 +96,8 @@ class History:
     def relpath(self, path: str | Path) -> str:
         """``path`` relative to the project root, with forward slashes (never absolute)."""
         text = os.path.abspath(path)  # normalised: no '..', no doubled or trailing separator
-        for candidate in (text, os.path.realpath(text)):  # then through symbolic links
+        for candidate in (text, None):  # then through symbolic links (resolved only if needed)
+            candidate = candidate or os.path.realpath(text)
             for base in self._bases:
                 if candidate.startswith(base):  # plain strings: called 10,000s of times
                     return candidate[len(base):].replace(os.sep, "/")

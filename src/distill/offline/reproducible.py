@@ -145,12 +145,13 @@ class _Child:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def preload(self, settings: Any, kept_code: Any = None, generation: int | None = None) -> None:
+    def preload(self, settings: Any, kept_code: Any = None, generation: int | None = None,
+                ends: tuple[str, str] | None = None) -> None:
         """Have the history of ``settings`` (its load ``generation``) loaded before it is asked
         for (nobody reads the answer), taking its scripts' code objects from ``kept_code`` if
-        given (History)."""
+        given (History), and the range between ``ends`` (specs) planned, if given."""
         self.send({"settings": settings, "standalone": False, "jobs": [], "kept_code": kept_code,
-                   "generation": generation})
+                   "generation": generation, "ends": ends})
 
     def send(self, request: dict[str, Any]) -> int:
         self.asked += 1
@@ -216,16 +217,17 @@ class _Child:
 _child: _Child | None = None
 
 
-def start(settings: Any = None, kept_code: Any = None, generation: int | None = None) -> _Child:
+def start(settings: Any = None, kept_code: Any = None, generation: int | None = None,
+          ends: tuple[str, str] | None = None) -> _Child:
     """The child process, started now if it is not running (call early: it imports while the
     parent works); with ``settings``, it loads their history at once too (on the other core,
     while the parent loads its own, ``generation``: History), taking the scripts' code objects
-    from ``kept_code``."""
+    from ``kept_code``, and plans the range between ``ends`` (specs) if given."""
     global _child
     if _child is None or not _child.running():
         _child = _Child()
     if settings is not None and getattr(settings, "setup", None) is None:  # a setup hook runs once at a time
-        _child.preload(settings, kept_code, generation)
+        _child.preload(settings, kept_code, generation, ends)
     return _child
 
 

@@ -50,6 +50,18 @@ def _upgrade(history: History, job: Job) -> Any:
 _PLANNED: dict[tuple, tuple[History, Any]] = {}  # the history is held so that its id stays its own
 
 
+def _plan_ahead(history: History, ends: tuple[str, str]) -> None:
+    """Plan the range the first rendering works on (``ends``: its specs) before it asks, while it
+    looks up its render cache (after one revision of 1,000 was edited, the probe took 0.06 s
+    from the question, 0.02 s of it planning). A range that cannot be planned is the first
+    rendering's to report."""
+    try:
+        plan = make_plan(history, *ends)
+        _upgrade(history, Job("", "upgrade", plan.start, plan.target, single=True))
+    except Exception:  # noqa: BLE001, S110 - planned again when asked, and reported there
+        pass
+
+
 def _whole_range(history: History, job: Job, standalone: bool) -> dict[tuple[str, str, str], str] | None:
     """A single job's range rendered once, standing in for each step alone (the parent renders
     alone again only the steps that differ); None if it cannot be planned (a downgrade to
@@ -120,6 +132,8 @@ def main() -> None:
             return
         history = _history(histories, request)
         answer = {"error": history} if isinstance(history, str) else _render_again(history, request)
+        if request.get("ends") and not isinstance(history, str):
+            _plan_ahead(history, request["ends"])
         write_frame(answers, {"id": request["id"], "clock": time.time(), **answer})
 
 
