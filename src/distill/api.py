@@ -29,7 +29,6 @@ from . import dialects
 from .atomic import write_atomically
 from .errors import CouldNotRun, DistillError, RangeError, could_not_run
 from .history import releases
-from .history.plan import Plan, make_plan
 from .names import check_release_name
 from .project import Project
 from .statements.timeouts import NO_TIMEOUTS, Timeouts
@@ -38,12 +37,13 @@ from .statements.timeouts import NO_TIMEOUTS, Timeouts
 # database drivers) when it runs: ``distill plan`` starts as fast as ``alembic history``.
 if TYPE_CHECKING:
     from .audit.bundle_diff import DiffReport, Side
-    from .audit.check import CheckReport
+    from .audit.check_report import CheckReport
     from .audit.signoff import SignOff
     from .audit.status import StatusReport
-    from .bundle.manifest import BundleSpec
     from .bundle.publish import Published, ReleaseExists
+    from .bundle.spec import BundleSpec
     from .bundle.verify import Report as VerifyReport
+    from .history.plan import Plan
     from .rehearsal.rehearse import Rehearsal
     from .shadow import ShadowSpec
     from .statements.applied_record import RecordTarget
@@ -54,7 +54,8 @@ __all__ = ["CheckReport", "DiffReport", "Plan", "Project", "Published", "Rehears
            "releases_of", "sign", "sql", "verify"]
 
 # the result types named in __all__, imported when first named
-_RESULT_TYPES = {"CheckReport": ("audit.check", "CheckReport"),
+_RESULT_TYPES = {"CheckReport": ("audit.check_report", "CheckReport"),
+                 "Plan": ("history.plan", "Plan"),
                  "DiffReport": ("audit.bundle_diff", "DiffReport"),
                  "Published": ("bundle.publish", "Published"),
                  "ReleaseExists": ("bundle.publish", "ReleaseExists"),
@@ -75,6 +76,8 @@ def plan(project: Project, from_spec: str | None = None, to_spec: str | None = N
     downgrade needs both ends."""
     if down and (from_spec is None or to_spec is None):
         raise RangeError("a downgrade (--down) needs both --from and --to")
+    from .history.plan import make_plan
+
     return make_plan(project.history, from_spec or "base", to_spec or "heads", down=down)
 
 
@@ -124,10 +127,7 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     offline or against ``shadow`` (or the configured one); rendered a second time to find what
     is not reproducible unless ``reproducibility_check`` is False (or configured so). ``cache``:
     steps rendered before with the same inputs are taken from the render cache (--no-cache)."""
-    from .audit.check import check as check_range
     from .audit.check_cached import report_content, report_from
-    from .offline import reproducible
-    from .shadow import servers_ahead
 
     shadow = project.shadow(shadow)
     second = project.reproducibility_check(reproducibility_check)
@@ -138,6 +138,10 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     report = None if found is None else report_from(found[0], project.settings.waivers)
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
         return report
+    from .audit.check import check as check_range  # not before: Alembic and the rest of rendering
+    from .offline import reproducible
+    from .shadow import servers_ahead
+
     if shadow is None and second:  # it loads the history and plans the range while this process does
         reproducible.start(project.settings, project.kept_code(cache), project.generation,
                            (from_spec, to_spec))
@@ -155,9 +159,8 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
 def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, archive: bool,
              sign_key: str | Path | None = None, option: str = "--out", cache: bool = True) -> Published:
     from .bundle import signing
-    from .bundle.builder import build_into, restore_into
+    from .bundle.files import restore_into
     from .bundle.publish import publish, read_tree
-    from .offline import reproducible
 
     if sign_key is not None and not Path(sign_key).is_file():
         raise DistillError(f"the signing key {sign_key} does not exist")
@@ -169,6 +172,9 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
         protected = [project.settings.root, *map(Path, content["protected"])]
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
+    from .bundle.builder import build_into  # not before: Alembic and the rest of rendering
+    from .offline import reproducible
+
     if spec.reproducibility_check and spec.shadow is None:  # it loads the history while this process does
         reproducible.start(project.settings, project.kept_code(cache), project.generation)
     render_cache = project.render_cache(cache) if spec.shadow is None else None  # loads the history
@@ -198,7 +204,7 @@ def build(project: Project, out: Path, *, from_spec: str = "base", to_spec: str 
     """A bundle of any range in ``out`` (``distill build``), signed with ``sign_key`` if given,
     rendered against ``shadow`` if given (or configured); ``cache``: renderings taken from and
     kept in the render cache (--no-cache)."""
-    from .bundle.manifest import BundleSpec
+    from .bundle.spec import BundleSpec
 
     second = project.reproducibility_check(reproducibility_check)
     out = Path(out)
@@ -219,7 +225,7 @@ def release(project: Project, versions: Iterable[str] | str | None = None, *, fr
     """The bundles of release ``versions`` (every configured one when None), each from the
     previous release or from ``from_version`` (``distill release``), in ``dialect_names`` or the
     dialects each release declares (else the project's); ``cache`` as for ``build``."""
-    from .bundle.manifest import BundleSpec
+    from .bundle.spec import BundleSpec
 
     second = project.reproducibility_check(reproducibility_check)
     settings = project.settings

@@ -62,14 +62,20 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
         return
     if click_ctx.invoked_subcommand in _MAY_RENDER_TWICE:
         second_rendering.start()
-    compat.require_compatible()  # a paragraph and exit 2 when a patched Alembic original changed
-    warning = compat.compatibility_warning()
-    if warning:
-        echo(warning, err=True)
     notice = styles.sqlparse_notice()
     if notice:
         echo(notice, err=True)
-    click_ctx.obj = api.Project(directory, config_file, example=example)
+    click_ctx.obj = api.Project(directory, config_file, example=example, before_loading=_before_loading)
+
+
+def _before_loading() -> None:
+    """Before a command loads a history (what imports Alembic: a result found whole in the render
+    cache loads none): a paragraph and exit 2 when a patched Alembic original changed; the warning
+    when Alembic or SQLAlchemy was not tested."""
+    compat.require_compatible()
+    warning = compat.compatibility_warning()
+    if warning:
+        echo(warning, err=True)
 
 
 @main.command()

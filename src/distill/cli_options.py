@@ -92,9 +92,11 @@ def shadow_options(func):
 
     @functools.wraps(func)
     def wrapper(*args, shadow: bool, shadow_url: str | None, **kwargs):
-        from .shadow import ShadowSpec  # imports SQLAlchemy: only for a command that runs
+        spec = None
+        if shadow or shadow_url:
+            from .shadow import ShadowSpec  # imports SQLAlchemy: only for a command that uses it
 
-        spec = ShadowSpec(url=shadow_url) if shadow or shadow_url else None
+            spec = ShadowSpec(url=shadow_url)
         return func(*args, shadow=spec, **kwargs)
 
     wrapper = click.option(

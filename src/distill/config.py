@@ -10,12 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import alembic
-from alembic.config import Config as AlembicConfig
-
-from . import alembic_compat as compat
 from . import dialects, tomlfile
 from .errors import ConfigError, DistillError, NoProjectError
 from .names import check_release_name, check_table_name, one_line
@@ -23,6 +19,9 @@ from .resources import data_dir
 from .statements.applied_record import DEFAULT_TABLE, check_record_table
 from .statements.fail_on import Waiver, parse_fail_on, parse_waivers
 from .statements.timeouts import Timeouts, parse_duration
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 DEFAULT_DIALECTS = ("postgresql", "mysql", "sqlite")
 _KNOWN_KEYS = {
@@ -78,6 +77,9 @@ class Settings:
 
     def alembic_config(self) -> AlembicConfig:
         """A fresh Alembic Config for this project (alembic.ini or pyproject [tool.alembic])."""
+        import alembic  # here: a result found whole in the render cache needs no Alembic
+
+        from . import alembic_compat as compat
         path = self.alembic_config_path
         pyproject = path if path.suffix == ".toml" else path.parent / "pyproject.toml"
         toml_file = str(pyproject) if _has_table(pyproject, "alembic") else None

@@ -68,3 +68,8 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     starting = [c for c in choices if word and c.startswith(word)]
     close = starting if len(starting) == 1 else difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f": did you mean {close[0]!r}?" if close else ""
+
+
+def revision_label(revision: str, message: str) -> str:
+    """``revision (message)``, or the revision alone when it has no message."""
+    return f"{revision} ({message})" if message else revision

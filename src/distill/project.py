@@ -9,24 +9,28 @@ from typing import TYPE_CHECKING, Any
 
 from . import dialects
 from .config import Settings, embedded_example, load
-from .history.scripts import History, new_generation
-from .shadow import ShadowSpec
+from .history.generations import new_generation
 from .statements.fail_on import parse_fail_on
 from .statements.timeouts import Timeouts
 
 if TYPE_CHECKING:
     from .cache import RenderCache, Result
+    from .history.scripts import History
+    from .shadow import ShadowSpec
 
 
 class Project:
     """The project distill works on: its settings, and its history loaded on first use."""
 
     def __init__(self, directory: str | Path | None = None, config_file: str | Path | None = None, *,
-                 example: bool = False) -> None:
-        """``example``: the bookshop example that ships with distill, whatever the directory."""
+                 example: bool = False, before_loading: Callable[[], None] | None = None) -> None:
+        """``example``: the bookshop example that ships with distill, whatever the directory;
+        ``before_loading``: called before the history loads (the command line's compatibility
+        check and warning: Alembic is imported then)."""
         self.directory = None if directory is None else Path(directory)
         self.config_file = None if config_file is None else Path(config_file)
         self.example = example
+        self._before_loading = before_loading
         # this project's load of its history: the second rendering loads the scripts again for
         # another Project of the same settings (an API caller's scripts may have changed)
         self.generation = new_generation()
@@ -42,7 +46,12 @@ class Project:
     @functools.cached_property
     def history(self) -> History:
         """The loaded revision history (every revision script executed once)."""
-        return History(self.settings, kept_code=self._kept_code, generation=self.generation)
+        from .history.scripts import History
+
+        settings = self.settings
+        if self._before_loading is not None:
+            self._before_loading()
+        return History(settings, kept_code=self._kept_code, generation=self.generation)
 
     def standalone(self, requested: bool) -> bool:
         """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
@@ -50,7 +59,11 @@ class Project:
 
     def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
         """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
-        return requested or (ShadowSpec() if self.settings.shadow else None)
+        if requested or not self.settings.shadow:
+            return requested
+        from .shadow import ShadowSpec  # imports SQLAlchemy: only where a shadow is used
+
+        return ShadowSpec()
 
     def timeouts(self, requested: Timeouts) -> Timeouts:
         """The timeouts asked for, each falling back on the configured one."""

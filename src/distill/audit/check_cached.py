@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..statements.fail_on import Waiver
-from .check import CheckReport
+from .check_report import CheckReport
 
 _TABLES = ("unrenderable", "irreversible", "findings")  # the report's tables: tuple key -> dialects
 

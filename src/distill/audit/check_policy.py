@@ -24,12 +24,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..history.scripts import History
 from ..names import one_line
 from ..statements.fail_on import DEFAULT, IRREVERSIBLE, UNRENDERABLE, Waiver
 from ..statements.waivers import POLICY_OF, UNUSED_WAIVER
-from .check import CheckReport
+from .check_report import CheckReport
+
+if TYPE_CHECKING:
+    from ..history.scripts import History
 
 _LINE = re.compile(r", line (\d+)\b")
 

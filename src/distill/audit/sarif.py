@@ -16,8 +16,8 @@ from ..history.scripts import History
 from ..names import one_line
 from ..statements.fail_on import IRREVERSIBLE, UNRENDERABLE
 from ..statements.waivers import POLICY_OF, UNUSED_WAIVER
-from .check import CheckReport
 from .check_policy import Item, items, script_line, text
+from .check_report import CheckReport
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _DESCRIPTIONS = {

@@ -15,7 +15,6 @@ Putting the finished directory in place is ``publish``'s job.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import re
@@ -41,11 +40,12 @@ from ..statements.guards import applier_lock, guard_statements, stop_statement
 from ..statements.model import SQL, Statement
 from ..statements.row_changes import StepChanges, changes, verdicts_by_revision
 from ..statements.script_text import script_text
-from .files import current_umask, write_file
+from .files import write_file
 from .generator import generator_versions
 from .index_files import write_index_files
-from .manifest import BundleSpec, bundle_identity, manifest_core
+from .manifest import bundle_identity, manifest_core
 from .publish import read_tree
+from .spec import BundleSpec
 
 if TYPE_CHECKING:
     from ..cache import RenderCache
@@ -341,23 +341,6 @@ class BundleBuilder:
         digest = written.files[file.path] = write_file(directory, file.path, data.encode("utf-8"))
         return {"file": file.path, "sha256": digest,
                 "statements": sum(1 for s in file.statements if s.kind == SQL)}
-
-
-def restore_into(directory: Path, files: dict[str, bytes]) -> None:
-    """Write into the empty ``directory`` a bundle kept whole by an earlier build with the same
-    inputs (``cache.Result``: its paths are plain relative ones). Two threads, each its own
-    folders (creating files in one folder takes its lock; the system calls release the GIL)."""
-    current_umask()  # read once before the threads (reading it sets it for a moment)
-    folders = sorted({path.partition("/")[0] for path in files})
-    halves = [[p for p in sorted(files) if folders.index(p.partition("/")[0]) % 2 == n] for n in (0, 1)]
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        for done in [pool.submit(_write_all, directory, half, files) for half in halves]:
-            done.result()
-
-
-def _write_all(directory: Path, paths: list[str], files: dict[str, bytes]) -> None:
-    for path in paths:
-        write_file(directory, path, files[path])
 
 
 def build_files(history: History, spec: BundleSpec) -> dict[str, bytes]:

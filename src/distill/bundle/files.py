@@ -3,6 +3,7 @@ they are written; and the SHA-256 every part of distill uses."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -109,3 +110,20 @@ class BundleTree(Mapping[str, bytes]):
                         digest.update(chunk)
                 self._digests[rel] = digest.hexdigest()
         return self._digests[rel]
+
+
+def restore_into(directory: Path, files: dict[str, bytes]) -> None:
+    """Write into the empty ``directory`` a bundle kept whole by an earlier build with the same
+    inputs (``cache.Result``: its paths are plain relative ones). Two threads, each its own
+    folders (creating files in one folder takes its lock; the system calls release the GIL)."""
+    current_umask()  # read once before the threads (reading it sets it for a moment)
+    folders = sorted({path.partition("/")[0] for path in files})
+    halves = [[p for p in sorted(files) if folders.index(p.partition("/")[0]) % 2 == n] for n in (0, 1)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(_write_all, directory, half, files) for half in halves]:
+            done.result()
+
+
+def _write_all(directory: Path, paths: list[str], files: dict[str, bytes]) -> None:
+    for path in paths:
+        write_file(directory, path, files[path])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from ..history.plan import Plan
@@ -19,27 +18,10 @@ from ..shadow import ShadowSpec
 from ..statements.timeouts import Timeouts
 from . import schema
 from .sources import source_path
+from .spec import BundleSpec
 
 MANIFEST_FORMAT = "distill-bundle"
 MANIFEST_VERSION = 1
-
-
-@dataclass(frozen=True)
-class BundleSpec:
-    """What to build: a named range, for some dialects, formatted or not."""
-
-    release: str
-    from_spec: str
-    to_spec: str
-    dialects: tuple[str, ...]
-    style: str = "sqlparse"
-    standalone: bool = False
-    # a rebuild resolves the shipped revision ids but records the ends as they were asked for
-    asked: tuple[str, str] | None = None
-    shadow: ShadowSpec | None = None  # rendered against a shadow database instead of offline
-    timeouts: Timeouts = Timeouts()  # lock and statement timeouts set at the top of every file
-    record_table: str | None = None  # record_applied: every file adds its row to this table
-    reproducibility_check: bool = True  # render a second time to find what is not reproducible
 
 
 def spec_from_manifest(manifest: dict[str, Any]) -> BundleSpec:

@@ -40,7 +40,6 @@ from importlib import metadata
 from typing import Any
 
 from .. import __version__
-from .. import alembic_compat as compat
 from ..compat import watch
 from ..resources import data_dir
 from .confined import confined_modules
@@ -49,16 +48,28 @@ FORMAT = "distill-render-cache-1"
 _MARGIN = 2.0  # seconds: a file changed this close to the process start may have changed after its import
 
 
-def versions() -> dict[str, str]:
+def versions() -> dict[str, str | None]:
     """The versions of what renders (tests replace this to simulate an upgrade)."""
-    import alembic
-    import sqlalchemy
-
     # the interpreter's flags too: -O compiles revision scripts without their asserts and
     # `if __debug__:` blocks (-OO without docstrings), and is no environment variable
-    return {"distill": __version__, "alembic": alembic.__version__, "sqlalchemy": sqlalchemy.__version__,
-            "sqlparse": metadata.version("sqlparse"), "python": sys.version, "platform": sys.platform,
+    return {"distill": __version__, "alembic": _version("alembic"), "sqlalchemy": _version("sqlalchemy"),
+            "sqlparse": _version("sqlparse"), "python": sys.version, "platform": sys.platform,
             "flags": repr(sys.flags)}
+
+
+def _version(name: str) -> str | None:
+    """The version of the library ``name``: the imported module's, else its installed
+    distribution's, without importing it (a whole result is found before Alembic is imported).
+    Where the two differ (a checkout on sys.path beside another version installed), its modules
+    are project modules, keyed by their bytes in every whole result's dependencies."""
+    module = sys.modules.get(name)
+    found = getattr(module, "__version__", None)
+    if isinstance(found, str):
+        return found
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _process_start() -> float | None:
@@ -222,6 +233,8 @@ def graph_digests(history: Any) -> dict[str, str]:
     """Revision -> digest of its place in the graph (ids, parents, dependencies, labels, and its
     ancestors' digests), computed once per history, parents first."""
     rmap = history.script.revision_map
+    from .. import alembic_compat as compat  # here: a whole result is found before Alembic is imported
+
     parents = compat.parent_table(rmap)
     done: dict[str, str] = {}
     for revision in parents:

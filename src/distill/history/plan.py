@@ -17,16 +17,12 @@ from alembic.util import CommandError
 
 from .. import alembic_compat as compat
 from ..errors import RangeError, RevisionError
+from ..names import revision_label
 from .ordering import ordered_revisions
 from .scripts import History, display_revisions
 from .specs import resolve
 
 UP, DOWN = "upgrade", "downgrade"
-
-
-def revision_label(revision: str, message: str) -> str:
-    """``revision (message)``, or the revision alone when it has no message."""
-    return f"{revision} ({message})" if message else revision
 
 
 @dataclass(frozen=True)

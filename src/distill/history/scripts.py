@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import itertools
 import os
 import re
 import traceback
@@ -29,18 +28,13 @@ from ..errors import ConfigError, DistillError, ScriptLoadError, Terminated
 from ..names import check_file_part, display_revisions, one_line  # noqa: F401 - display_revisions: re-exported
 from ..progress import Progress
 from .app_setup import run_setup
+from .generations import new_generation
 from .ordering import AncestorIndex
 from .parallel_compile import compiled_on_second_core, script_files
 
 _REVISION_LINE = re.compile(r"""^revision\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", re.M)
 
 
-_GENERATIONS = itertools.count(1)
-
-
-def new_generation() -> int:
-    """A number no earlier load of a history in this process had."""
-    return next(_GENERATIONS)
 
 
 class History:
