@@ -458,6 +458,19 @@ def test_a_project_under_the_installation_prefix_is_keyed(tmp_path: Path) -> Non
     assert watch.is_standard_library(os.__file__)
 
 
+def test_a_project_link_into_dev_or_the_standard_library_is_theirs(tmp_path: Path) -> None:
+    """A file is judged by its folder first, then resolved where it is a symbolic link: a
+    project's link to /dev/zero is no file a rendering's entry digests (it was read to the end)."""
+    from distill.compat import watch
+
+    (tmp_path / "zeros.bin").symlink_to("/dev/zero")
+    (tmp_path / "os_copy.py").symlink_to(os.__file__)
+    (tmp_path / "plain.py").write_text("X = 1\n")
+    assert watch.is_standard_library(str(tmp_path / "zeros.bin"))
+    assert watch.is_standard_library(str(tmp_path / "os_copy.py"))
+    assert not watch.is_standard_library(str(tmp_path / "plain.py"))
+
+
 NEW_SCRIPT = '''"""added later"""
 revision = "d4"
 down_revision = "c3"
@@ -606,6 +619,34 @@ def test_what_the_scripts_import_is_kept_for_their_bytes_and_read_only_intact(pr
     _check(project)
     assert _revisions(rendered) == {"b2"}  # ignored: read again from the script, and kept again
     assert _imports_entry(cache)[2][digest] == [True, imports]
+
+
+def test_a_helper_imported_under_another_spelling_of_its_name_is_found(project: Path, rendered: list) -> None:
+    """Python reads identifiers NFKC-normalised: ``import ｃachehelper`` (a fullwidth c) imports
+    cachehelper. A script with bytes outside ASCII is parsed, not searched for the name."""
+    versions = project / "migrations" / "versions"
+    b2, c3 = next(versions.glob("*_b2.py")), next(versions.glob("*_c3.py"))
+    b2.write_text(b2.read_text(encoding="utf-8").replace("cachehelper", "\uff43achehelper"), encoding="utf-8")
+    c3.write_text(c3.read_text().replace("import pathlib\n", "import pathlib\n\nimport cachehelper  # noqa\n"))
+    _check(project)
+    rendered.clear()
+    (project / "cachehelper.py").write_text('TABLE = "w"\n')
+    again = _check(project)
+    assert _revisions(rendered) == {"b2", "c3"}  # c3 names it plainly; b2 only as Python reads it
+    assert _check(project, "--no-cache") == again
+
+
+def test_what_the_scripts_import_is_read_again_by_another_distill(project: Path, monkeypatch) -> None:
+    """The code that reads what scripts import is in the kept entry's key (another distill may
+    read them otherwise): another reading code keeps another entry."""
+    from distill.cache import known_imports
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    _check(project)
+    monkeypatch.setattr(known_imports, "reading_code", lambda: "another")
+    (project / "cachehelper.py").write_text('TABLE = "w"\n')
+    _check(project)
+    from distill.cache.known_imports import _MAGIC
+    assert len([p for p in _files(cache) if p.read_bytes().startswith(_MAGIC)]) == 2
 
 
 def test_a_helper_env_py_imports_is_keyed_for_every_step(project: Path, rendered: list) -> None:

@@ -74,12 +74,15 @@ def confined_modules(modules: dict[str, str], scripts: Iterable[str], env_py: st
 
 
 def _mentions(path: str, pattern: re.Pattern[str]) -> bool:
-    """Whether the file at ``path`` holds a match of ``pattern`` (True if it cannot be read)."""
+    """Whether the file at ``path`` holds a match of ``pattern``; True if it cannot be read or
+    holds a byte outside ASCII (Python reads identifiers NFKC-normalised: ``import ｃachehelper``
+    imports ``cachehelper``; only the parser can tell)."""
     try:
         with open(path, "rb") as handle:
-            return pattern.search(handle.read().decode("latin-1")) is not None
+            data = handle.read()
     except OSError:
         return True
+    return not data.isascii() or pattern.search(data.decode("ascii")) is not None
 
 
 def _closure(start: set[str], graph: dict[str, set[str]], through: set[str] | None) -> set[str]:

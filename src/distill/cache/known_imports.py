@@ -2,8 +2,9 @@
 
 Finding the confined modules reads every revision script for the name of a project module and
 parses those that name one (0.09 s of a run after one revision of 1,000 was edited). What it finds
-is a function of a script's bytes and of the project modules' names, so it is kept per set of
-names, by the digest of each script's bytes. The entry carries the digest of its contents: a torn
+is a function of a script's bytes and of the project modules' names (and of the code that reads
+them, and Python's parser), so it is kept per set of names, distill's reading code and Python
+version, by the digest of each script's bytes. The entry carries the digest of its contents: a torn
 or altered entry is ignored and written again; a line that does not read as one is dropped.
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
+from ..compat import watch
+from . import confined
 from .confined import ScriptImports
 from .store import Store, framed, unframed
 
@@ -30,8 +34,9 @@ class KnownImports:
         self.key = ""
 
     def __call__(self, words: list[str]) -> ScriptImports:
-        self.key = hashlib.blake2b("\0".join(["script-imports-1", *words]).encode("utf-8", "surrogatepass"),
-                                   digest_size=20).hexdigest()
+        parts = ["script-imports-2", reading_code(), sys.version, *words]
+        text = "\0".join(parts).encode("utf-8", "surrogatepass")
+        self.key = hashlib.blake2b(text, digest_size=20).hexdigest()
         self.found = ScriptImports(words, self._read())
         return self.found
 
@@ -58,6 +63,12 @@ class KnownImports:
             with contextlib.suppress(OSError):
                 self.store.promote({self.key: temporary}, (), evict=False)
         self.found.added = False
+
+
+def reading_code() -> str:
+    """The digest of the code that finds what scripts import (confined.py): in the entry's key
+    with Python's version (its parser), so that another distill or Python reads them afresh."""
+    return str(watch.file_digest(confined.__file__))
 
 
 def _reads(value: Any) -> bool:

@@ -75,15 +75,15 @@ def _resolved(folder: str) -> str:
 
 
 # Both tests below look at the file's folder first (resolving 1,000 scripts' paths one by one took
-# 0.03 s of each run): a file in a folder outside them is not theirs unless it is a symbolic link
-# into them, and then it counts as the project's, keyed: a key that holds more, never less.
+# 0.03 s of each run): a file in a folder outside them is not theirs unless it is a symbolic link,
+# which is resolved (a project's link to /dev/zero is no file to digest).
 
 @functools.lru_cache(maxsize=65536)
 def is_standard_library(path: str) -> bool:
     """Whether ``path`` is a file of Python's standard library (or of /dev, /proc, /sys): what
     the Python version, keyed on its own, decides. Not site-packages, and not a project that lives
     under the installation's prefix (``/usr/local/app`` in a container image)."""
-    if not _real_folder(path).startswith(_SYSTEM + _STDLIB):
+    if not _real_folder(path).startswith(_SYSTEM + _STDLIB) and not os.path.islink(path):
         return False
     real = os.path.realpath(path)
     return real.startswith(_SYSTEM) or (real.startswith(_STDLIB) and not real.startswith(SITE_PACKAGES))
@@ -92,7 +92,9 @@ def is_standard_library(path: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def in_site_packages(path: str) -> bool:
     """Whether ``path`` is a file of an installed distribution (site-packages)."""
-    return _real_folder(path).startswith(SITE_PACKAGES) and os.path.realpath(path).startswith(SITE_PACKAGES)
+    if not _real_folder(path).startswith(SITE_PACKAGES) and not os.path.islink(path):
+        return False
+    return os.path.realpath(path).startswith(SITE_PACKAGES)
 
 
 def digest_bytes(data: bytes) -> str:
