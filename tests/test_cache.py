@@ -870,3 +870,31 @@ def test_the_kept_code_is_keyed_on_the_interpreter_flags(tmp_path: Path) -> None
     os.utime(entry, (1, 1))
     assert check("-X", "int_max_str_digits=0").returncode == 0
     assert entry.stat().st_mtime > 1  # used: touched (least recently used entries go first)
+
+
+def test_a_whole_result_depends_on_what_decides_alembic_s_compatibility(project: Path, loads: list,
+                                                                       monkeypatch, tmp_path: Path) -> None:
+    """A whole result is found before Alembic is imported or checked: the files whose bytes
+    decide the compatibility check (the patched originals' sources, the versions' files) are
+    among its dependencies, so an Alembic edited in place (the same version number) is checked
+    again; and the warning printed when the result was made is printed again when it is found."""
+    import distill.alembic_compat as compat
+    library = tmp_path / "migration.py"
+    library.write_text("# as installed\n")
+    monkeypatch.setattr(compat, "library_sources", lambda: [str(library)])
+    monkeypatch.setattr(compat, "compatibility_warning", lambda: "distill: warning: alembic 9.9 was not tested")
+    first = run_distill(["check"], cwd=project)
+    assert first.returncode == 0 and "alembic 9.9 was not tested" in first.stderr
+    loads.clear()
+    found = run_distill(["check"], cwd=project)
+    assert loads == [] and found.stdout == first.stdout  # found whole, the warning said again
+    assert "distill: warning: alembic 9.9 was not tested" in found.stderr
+    library.write_text("# patched in place\n")
+    again = run_distill(["check"], cwd=project)
+    assert loads == [1] and again.stdout == first.stdout  # loaded, checked again
+
+
+def test_no_shadow_given_as_false_to_the_api_is_no_shadow(project: Path) -> None:
+    from distill import api
+    report = api.check(api.Project(project), shadow=False, dialect_names="sqlite")
+    assert report.ok and report.reproducibility["checked"]

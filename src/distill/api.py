@@ -137,7 +137,9 @@ def check(project: Project, *, from_spec: str = "base", to_spec: str = "heads",
     found = result.read()
     report = None if found is None else report_from(found[0], project.settings.waivers)
     if report is not None:  # nothing changed since a check that rendered it all reproducibly
+        project.found_whole(found[0])
         return report
+    project.ready()  # the compatibility check before any server or process starts
     from .audit.check import check as check_range  # not before: Alembic and the rest of rendering
     from .offline import reproducible
     from .shadow import servers_ahead
@@ -169,9 +171,11 @@ def _publish(project: Project, spec: BundleSpec, target: Path, force: bool, arch
     found = result.read()
     if found is not None and _str_list(found[0].get("protected")):  # nothing changed since a build
         content, files = found                                      # that rendered it all reproducibly
+        project.found_whole(content)
         protected = [project.settings.root, *map(Path, content["protected"])]
         return publish(lambda directory: restore_into(directory, files), target, force=force,
                        archive=archive, protected=protected, sign=signer, option=option)
+    project.ready()  # the compatibility check before any server or process starts
     from .bundle.builder import build_into  # not before: Alembic and the rest of rendering
     from .offline import reproducible
 

@@ -65,15 +65,20 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
     notice = styles.sqlparse_notice()
     if notice:
         echo(notice, err=True)
-    click_ctx.obj = api.Project(directory, config_file, example=example, before_loading=_before_loading)
+    click_ctx.obj = api.Project(directory, config_file, example=example, before_loading=_before_loading,
+                                warn=_warn)
 
 
 def _before_loading() -> None:
-    """Before a command loads a history (what imports Alembic: a result found whole in the render
-    cache loads none): a paragraph and exit 2 when a patched Alembic original changed; the warning
-    when Alembic or SQLAlchemy was not tested."""
+    """Before a command loads a history or starts what renders (what imports Alembic: a result
+    found whole in the render cache does neither, and says again the warning kept with it): a
+    paragraph and exit 2 when a patched Alembic original changed; the warning when Alembic or
+    SQLAlchemy was not tested."""
     compat.require_compatible()
-    warning = compat.compatibility_warning()
+    _warn(compat.compatibility_warning())
+
+
+def _warn(warning: str | None) -> None:
     if warning:
         echo(warning, err=True)
 

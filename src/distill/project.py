@@ -23,14 +23,17 @@ class Project:
     """The project distill works on: its settings, and its history loaded on first use."""
 
     def __init__(self, directory: str | Path | None = None, config_file: str | Path | None = None, *,
-                 example: bool = False, before_loading: Callable[[], None] | None = None) -> None:
+                 example: bool = False, before_loading: Callable[[], None] | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         """``example``: the bookshop example that ships with distill, whatever the directory;
-        ``before_loading``: called before the history loads (the command line's compatibility
-        check and warning: Alembic is imported then)."""
+        ``before_loading``: called once before the command loads the history or starts what
+        renders (the command line's compatibility check and warning: Alembic is imported then);
+        ``warn``: says again the compatibility warning kept with a whole result found in the
+        render cache (which loads no history)."""
         self.directory = None if directory is None else Path(directory)
         self.config_file = None if config_file is None else Path(config_file)
         self.example = example
-        self._before_loading = before_loading
+        self._before_loading, self._warn = before_loading, warn
         # this project's load of its history: the second rendering loads the scripts again for
         # another Project of the same settings (an API caller's scripts may have changed)
         self.generation = new_generation()
@@ -49,9 +52,20 @@ class Project:
         from .history.scripts import History
 
         settings = self.settings
-        if self._before_loading is not None:
-            self._before_loading()
+        self.ready()
         return History(settings, kept_code=self._kept_code, generation=self.generation)
+
+    def ready(self) -> None:
+        """Before the history loads or anything that renders starts: ``before_loading``, once."""
+        hook, self._before_loading = self._before_loading, None
+        if hook is not None:
+            hook()
+
+    def found_whole(self, content: dict[str, Any]) -> None:
+        """A whole result was found in the render cache: the warning kept with it is said again."""
+        warning = content.get("compatibility_warning")
+        if isinstance(warning, str) and self._warn is not None:
+            self._warn(warning)
 
     def standalone(self, requested: bool) -> bool:
         """Standalone when asked for, or when the configuration says ``mode = "standalone"``."""
@@ -59,8 +73,10 @@ class Project:
 
     def shadow(self, requested: ShadowSpec | None) -> ShadowSpec | None:
         """The shadow asked for, or a throwaway one when the configuration says ``shadow = true``."""
-        if requested or not self.settings.shadow:
+        if requested:
             return requested
+        if not self.settings.shadow:
+            return None
         from .shadow import ShadowSpec  # imports SQLAlchemy: only where a shadow is used
 
         return ShadowSpec()

@@ -160,6 +160,15 @@ def changed_originals() -> list[str]:
     return _found[key]
 
 
+def library_sources() -> list[str]:
+    """The files whose bytes decide the compatibility verdict and its warning: the source of every
+    patched original (``CHECKED``) and the files that give Alembic's and SQLAlchemy's versions.
+    A whole result found before Alembic is imported lists them among its dependencies."""
+    found = {inspect.getsourcefile(owner) for owner, _ in CHECKED.values()}
+    found |= {inspect.getsourcefile(alembic), inspect.getsourcefile(sqlalchemy)}
+    return sorted(os.path.abspath(path) for path in found if path)
+
+
 def require_compatible() -> None:
     """UntestedAlembic (one paragraph: what changed, the tested versions, ``ALLOW_UNTESTED``) when
     an original distill patches is gone, or differs from every version read and the user did not

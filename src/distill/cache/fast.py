@@ -112,6 +112,11 @@ class Result:
             render_cache.result_deps(render_cache.result_keys)
         listings = render_cache.history.loaded_listings
         listings = None if listings is None else {**render_cache.module_listings, **listings}
+        from .. import alembic_compat as compat  # imported: the history loaded
+
+        # what the command line warned about Alembic when this was made, to say again when it is
+        # found (the versions are in the key, the files that decide it among the deps)
+        content = {**content, "compatibility_warning": compat.compatibility_warning()}
         if deps is not None and keep(self.directory, self.key, content, deps,
                                      listings, None if files is None else files(),
                                      index=render_cache.index_of(render_cache.result_keys)):

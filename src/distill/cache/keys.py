@@ -219,7 +219,12 @@ def base_digest(history: Any, known_imports: Any = None) -> tuple[
              "settings": repr(history.settings), "config": config, "dialects": dialect_files(),
              "modules": {path: found for path, found in modules.items() if path not in confined},
              "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
-    files = {**modules, **config, **loaded,
+    from .. import alembic_compat as compat  # imported: the history loaded
+
+    # a whole result is found before Alembic is imported (or checked): the bytes of what decides
+    # the compatibility check and its warning are among its dependencies
+    library = {path: watch.file_digest(path) for path in compat.library_sources()}
+    files = {**modules, **config, **loaded, **library,
              **{path: script_digest(path) for path in sorted(history.script_paths)}}
     return digest_of(parts), modules, files, per_script, {path: modules[path] for path in sorted(confined)}
 
