@@ -879,9 +879,10 @@ def test_a_whole_result_depends_on_what_decides_alembic_s_compatibility(project:
     among its dependencies, so an Alembic edited in place (the same version number) is checked
     again; and the warning printed when the result was made is printed again when it is found."""
     import distill.alembic_compat as compat
+    from distill.alembic_compat import fingerprints
     library = tmp_path / "migration.py"
     library.write_text("# as installed\n")
-    monkeypatch.setattr(compat, "library_sources", lambda: [str(library)])
+    monkeypatch.setattr(fingerprints, "library_sources", lambda: [str(library)])
     monkeypatch.setattr(compat, "compatibility_warning", lambda: "distill: warning: alembic 9.9 was not tested")
     first = run_distill(["check"], cwd=project)
     assert first.returncode == 0 and "alembic 9.9 was not tested" in first.stderr
@@ -889,7 +890,10 @@ def test_a_whole_result_depends_on_what_decides_alembic_s_compatibility(project:
     found = run_distill(["check"], cwd=project)
     assert loads == [] and found.stdout == first.stdout  # found whole, the warning said again
     assert "distill: warning: alembic 9.9 was not tested" in found.stderr
+    sarif = [run_distill(["check", "--format", "sarif"], cwd=project) for _ in range(2)]  # loads the history
+    assert [run.stderr.count("alembic 9.9 was not tested") for run in sarif] == [1, 1]  # said once each
     library.write_text("# patched in place\n")
+    loads.clear()
     again = run_distill(["check"], cwd=project)
     assert loads == [1] and again.stdout == first.stdout  # loaded, checked again
 
@@ -898,3 +902,19 @@ def test_no_shadow_given_as_false_to_the_api_is_no_shadow(project: Path) -> None
     from distill import api
     report = api.check(api.Project(project), shadow=False, dialect_names="sqlite")
     assert report.ok and report.reproducibility["checked"]
+
+
+def test_a_library_file_changed_after_the_compatibility_check_keeps_no_whole_result(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """The bytes a whole result lists for Alembic's sources are those the verdict was read from:
+    a file reinstalled between the check and the keeping makes the key uncertain (None)."""
+    from distill.alembic_compat import fingerprints
+    library = tmp_path / "migration.py"
+    library.write_text("# as installed\n")
+    monkeypatch.setattr(fingerprints, "library_sources", lambda: [str(library)])
+    monkeypatch.setattr(fingerprints, "_found", {})
+    monkeypatch.setattr(fingerprints, "_verdict_read", {})
+    fingerprints.changed_originals()  # the verdict, read now
+    assert fingerprints.checked_sources() == {str(library): keys.watch.file_digest(str(library))}
+    library.write_text("# reinstalled during the run\n")
+    assert fingerprints.checked_sources() is None

@@ -69,18 +69,17 @@ def main(click_ctx: click.Context, config_file: Path | None, directory: Path | N
                                 warn=_warn)
 
 
-def _before_loading() -> None:
+def _before_loading() -> str | None:
     """Before a command loads a history or starts what renders (what imports Alembic: a result
     found whole in the render cache does neither, and says again the warning kept with it): a
-    paragraph and exit 2 when a patched Alembic original changed; the warning when Alembic or
-    SQLAlchemy was not tested."""
+    paragraph and exit 2 when a patched Alembic original changed; the warning to say when Alembic
+    or SQLAlchemy was not tested."""
     compat.require_compatible()
-    _warn(compat.compatibility_warning())
+    return compat.compatibility_warning()
 
 
-def _warn(warning: str | None) -> None:
-    if warning:
-        echo(warning, err=True)
+def _warn(warning: str) -> None:
+    echo(warning, err=True)
 
 
 @main.command()

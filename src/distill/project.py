@@ -23,17 +23,18 @@ class Project:
     """The project distill works on: its settings, and its history loaded on first use."""
 
     def __init__(self, directory: str | Path | None = None, config_file: str | Path | None = None, *,
-                 example: bool = False, before_loading: Callable[[], None] | None = None,
+                 example: bool = False, before_loading: Callable[[], str | None] | None = None,
                  warn: Callable[[str], None] | None = None) -> None:
         """``example``: the bookshop example that ships with distill, whatever the directory;
         ``before_loading``: called once before the command loads the history or starts what
-        renders (the command line's compatibility check and warning: Alembic is imported then);
-        ``warn``: says again the compatibility warning kept with a whole result found in the
-        render cache (which loads no history)."""
+        renders (the command line's compatibility check: Alembic is imported then), gives the
+        warning to say, if any; ``warn``: says a warning (that one, or the one kept with a whole
+        result found in the render cache, which loads no history), each text once."""
         self.directory = None if directory is None else Path(directory)
         self.config_file = None if config_file is None else Path(config_file)
         self.example = example
         self._before_loading, self._warn = before_loading, warn
+        self._said: set[str] = set()
         # this project's load of its history: the second rendering loads the scripts again for
         # another Project of the same settings (an API caller's scripts may have changed)
         self.generation = new_generation()
@@ -57,14 +58,18 @@ class Project:
 
     def ready(self) -> None:
         """Before the history loads or anything that renders starts: ``before_loading``, once."""
-        hook, self._before_loading = self._before_loading, None
-        if hook is not None:
-            hook()
+        if self._before_loading is not None:
+            self._say(self._before_loading())
+            self._before_loading = None
 
     def found_whole(self, content: dict[str, Any]) -> None:
         """A whole result was found in the render cache: the warning kept with it is said again."""
         warning = content.get("compatibility_warning")
-        if isinstance(warning, str) and self._warn is not None:
+        self._say(warning if isinstance(warning, str) else None)
+
+    def _say(self, warning: str | None) -> None:
+        if warning and warning not in self._said and self._warn is not None:
+            self._said.add(warning)
             self._warn(warning)
 
     def standalone(self, requested: bool) -> bool:

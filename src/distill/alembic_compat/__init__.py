@@ -56,7 +56,7 @@ def _gone(exc: ImportError) -> str:
 
 try:  # a class or function Alembic removed fails here: one paragraph, exit 2, not a traceback
     from .environment import heads_after, run_env, skipped_step, version_table_of
-    from .fingerprints import TESTED_ALEMBIC, compatibility_warning, library_sources
+    from .fingerprints import TESTED_ALEMBIC, checked_sources, compatibility_warning, library_sources
     from .impl import patch_context
     from .operations import (
         FailedOperation,
@@ -94,6 +94,7 @@ except ImportError as exc:
 __all__ = [
     "CannotRender", "FailedOperation", "ForkRefused", "OfflineResult", "ResultUsed", "ShadowLink",
     "TESTED_ALEMBIC", "TOML_CONFIG", "alembic_config", "alembic_patched", "ancestor_ids", "attach_shadow",
+    "checked_sources",
     "collect_revisions", "compatibility_warning", "declared_parents", "detach_shadow", "downgrade_step",
     "failed_operation", "heads_after", "is_offline_connection", "library_sources", "offline_bind_results",
     "online_steps",

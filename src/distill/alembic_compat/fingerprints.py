@@ -3,6 +3,7 @@ patches, wraps, copies or re-implements, as they are in TESTED_ALEMBIC."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import os
@@ -17,6 +18,7 @@ from alembic.runtime.migration import HeadMaintainer, MigrationContext, Revision
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
+from ..compat import watch
 from ..errors import UntestedAlembic
 from . import versions
 
@@ -155,18 +157,37 @@ def changed_originals() -> list[str]:
     that are gone; read once per set of originals."""
     key = tuple(getattr(owner, attribute, None) for owner, attribute in CHECKED.values())
     if key not in _found:
+        for path in library_sources():  # the bytes the verdict is read from
+            _verdict_read.setdefault(path, watch.file_digest(path))
         _found[key] = [name for name, where in CHECKED.items()
                        if fingerprint(*where) not in {known[name] for known in FINGERPRINTS.values()}]
     return _found[key]
 
 
+_verdict_read: dict[str, str | None] = {}  # library source -> digest of its bytes when first checked
+
+
 def library_sources() -> list[str]:
     """The files whose bytes decide the compatibility verdict and its warning: the source of every
-    patched original (``CHECKED``) and the files that give Alembic's and SQLAlchemy's versions.
-    A whole result found before Alembic is imported lists them among its dependencies."""
-    found = {inspect.getsourcefile(owner) for owner, _ in CHECKED.values()}
-    found |= {inspect.getsourcefile(alembic), inspect.getsourcefile(sqlalchemy)}
+    patched original (``CHECKED``: its class's file and its own) and the files that give Alembic's
+    and SQLAlchemy's versions."""
+    found = {inspect.getsourcefile(alembic), inspect.getsourcefile(sqlalchemy)}
+    for owner, attribute in CHECKED.values():
+        found.add(inspect.getsourcefile(owner))
+        with contextlib.suppress(TypeError):
+            found.add(inspect.getsourcefile(inspect.unwrap(getattr(owner, attribute, owner))))
     return sorted(os.path.abspath(path) for path in found if path)
+
+
+def checked_sources() -> dict[str, str | None] | None:
+    """``library_sources`` with the digests of their bytes when the compatibility verdict was
+    read from them (a whole result found before Alembic is imported, or checked, depends on them);
+    None when one changed since (a reinstall during the run: the verdict may not be theirs)."""
+    changed_originals()
+    now = {path: watch.file_digest(path) for path in library_sources()}
+    if any(_verdict_read.get(path, digest) != digest for path, digest in now.items()):
+        return None
+    return now
 
 
 def require_compatible() -> None:

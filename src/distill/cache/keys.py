@@ -221,9 +221,11 @@ def base_digest(history: Any, known_imports: Any = None) -> tuple[
              "loaded": loaded, "cwd": os.getcwd(), "environ": sorted(os.environ.items())}
     from .. import alembic_compat as compat  # imported: the history loaded
 
-    # a whole result is found before Alembic is imported (or checked): the bytes of what decides
-    # the compatibility check and its warning are among its dependencies
-    library = {path: watch.file_digest(path) for path in compat.library_sources()}
+    # a whole result is found before Alembic is imported (or checked): the bytes the compatibility
+    # check and its warning were read from are among its dependencies
+    library = compat.checked_sources()
+    if library is None:
+        return None
     files = {**modules, **config, **loaded, **library,
              **{path: script_digest(path) for path in sorted(history.script_paths)}}
     return digest_of(parts), modules, files, per_script, {path: modules[path] for path in sorted(confined)}
