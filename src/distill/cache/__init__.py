@@ -222,9 +222,7 @@ class RenderCache:
     def write_logs(self) -> None:
         """Write what ``keep_log`` kept and no whole result holds, an entry per step and dialect."""
         for key, log in sorted(self.unwritten_logs.items()):
-            temporary = self.store.write_temporary(encode_log(key, log))
-            if temporary is not None:
-                self.store.promote({key: temporary}, (), evict=False)
+            self.store.put(key, encode_log(key, log))
         self.unwritten_logs.clear()
 
     def forget(self, key: str) -> None:

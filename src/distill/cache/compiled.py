@@ -17,7 +17,6 @@ altered entry is ignored and rewritten. Its trust is that of the ``.pyc`` files 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import marshal
@@ -98,8 +97,6 @@ class KeptCode:
         if not table:
             return
         payload = marshal.dumps((self.key, table))
-        temporary = self.store.write_temporary(_MAGIC + hashlib.blake2b(payload, digest_size=32).digest()
-                                               + payload)
-        if temporary is not None:  # counted against the cap; measured by the next run that keeps
-            with contextlib.suppress(OSError):  # renderings (not now: the load is on the way)
-                self.store.promote({self.key: temporary}, (), evict=False)
+        # counted against the cap; measured by the next run that keeps renderings (not now: the
+        # load is on the way)
+        self.store.put(self.key, _MAGIC + hashlib.blake2b(payload, digest_size=32).digest() + payload)

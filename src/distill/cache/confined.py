@@ -141,7 +141,7 @@ class ScriptImports:
         if _mentions(script, self._mentioned):
             tree = _tree(script, digest)
             names = sorted(_imported_names(tree, [], script)) if tree is not None else []
-            found = (tree is not None and all(_plain_statement(node) for node in tree.body), names)
+            found = (_plain_tree(tree), names)
         if digest is not None and not script.endswith("__init__.py"):  # no relative import resolves
             self.table[digest] = found
             self.added = True
@@ -227,7 +227,11 @@ def _plain_statement(node: ast.stmt, names: dict[str, str] | None = None) -> boo
 
 def _plain(path: str) -> bool:
     """Whether loading the file at ``path`` only binds names (see the module docstring)."""
-    tree = _tree(path, None)
+    return _plain_tree(_tree(path, None))
+
+
+def _plain_tree(tree: ast.Module | None) -> bool:
+    """Whether a module of this syntax only binds names when loaded (False: it did not parse)."""
     return tree is not None and all(_plain_statement(node) for node in tree.body)
 
 

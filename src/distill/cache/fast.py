@@ -62,12 +62,7 @@ def keep(directory: Path, key: str | None, content: dict[str, Any], deps: dict[s
     body = b"".join([header, *(files[name] for name in names)])
     data = _MAGIC + watch.digest_bytes(body).encode("ascii") + b" " + str(len(header)).encode("ascii") \
         + b"\n" + body
-    store = Store(directory)
-    temporary = store.write_temporary(data)
-    if temporary is None:
-        return False
-    store.promote({key: temporary}, ())
-    return store.path(key).is_file()
+    return Store(directory).put(key, data, evict=True)
 
 
 class Result:

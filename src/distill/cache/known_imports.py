@@ -10,7 +10,6 @@ or altered entry is ignored and written again; a line that does not read as one 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sys
 from pathlib import Path
@@ -58,10 +57,7 @@ class KnownImports:
             return
         table = {digest: None if value is None else [bool(value[0]), list(value[1])]
                  for digest, value in self.found.table.items()}
-        temporary = self.store.write_temporary(framed(_MAGIC, {"key": self.key, "table": table}))
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                self.store.promote({self.key: temporary}, (), evict=False)
+        self.store.put(self.key, framed(_MAGIC, {"key": self.key, "table": table}))
         self.found.added = False
 
 

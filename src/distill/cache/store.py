@@ -173,6 +173,15 @@ class Store:
         except OSError:
             return None
 
+    def put(self, key: str, data: bytes, *, evict: bool = False) -> bool:
+        """``data`` as the entry of ``key``, written aside and renamed into place (replacing one
+        there); whether it is there now. ``evict``: keep the cache under its cap after."""
+        temporary = self.write_temporary(data)
+        if temporary is None:
+            return False
+        self.promote({key: temporary}, (), evict=evict)
+        return self.path(key).is_file()
+
     @staticmethod
     def _in_folder(folder: str, action: Callable[[], Any]) -> Any:
         """``action()``, ``folder`` made first (once per process), and made again if it went since

@@ -26,7 +26,11 @@ from .reproducible import Job, StepTexts, read_frame, step_texts, write_frame
 def _ends(job: Job) -> tuple[str, str]:
     """A job's start and target as revision specs (start and target of a single job are the
     upgrade's whatever its direction)."""
-    return ",".join(job.start) or "base", ",".join(job.target) or "base"
+    return _specs(job.start, job.target)
+
+
+def _specs(start: tuple[str, ...], target: tuple[str, ...]) -> tuple[str, str]:
+    return ",".join(start) or "base", ",".join(target) or "base"
 
 
 def _plans(history: History, job: Job) -> list[Any]:
@@ -35,15 +39,16 @@ def _plans(history: History, job: Job) -> list[Any]:
     down = job.direction == "downgrade"
     if not job.single:
         return [make_plan(history, *_ends(job), down=down)]
-    return [pair[1 if down else 0] for pair in single_steps(history, _upgrade(history, job), set(job.only))]
+    pairs = single_steps(history, _upgrade(history, job.start, job.target), set(job.only))
+    return [pair[1 if down else 0] for pair in pairs]
 
 
-def _upgrade(history: History, job: Job) -> Any:
-    """The upgrade plan of a job's range (planned once per history: six jobs share a range)."""
-    key = (id(history), job.start, job.target)
+def _upgrade(history: History, start: tuple[str, ...], target: tuple[str, ...]) -> Any:
+    """The upgrade plan of a range (planned once per history: six jobs share a range)."""
+    key = (id(history), start, target)
     if key not in _PLANNED:
         _PLANNED.clear()  # one range at a time is enough
-        _PLANNED[key] = (history, make_plan(history, *_ends(job)))
+        _PLANNED[key] = (history, make_plan(history, *_specs(start, target)))
     return _PLANNED[key][1]
 
 
@@ -57,7 +62,7 @@ def _plan_ahead(history: History, ends: tuple[str, str]) -> None:
     rendering's to report."""
     try:
         plan = make_plan(history, *ends)
-        _upgrade(history, Job("", "upgrade", plan.start, plan.target, single=True))
+        _upgrade(history, plan.start, plan.target)
     except Exception:  # noqa: BLE001, S110 - planned again when asked, and reported there
         pass
 
